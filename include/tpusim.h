@@ -1,0 +1,70 @@
+/*
+** tpusim.h: the one public header of tpusim, a TPU-class inference accelerator
+** in software. The CLI (src/cli/main.c) and the black-box tests include only this.
+**
+**   model.onnx ─► onnx/ ─► ir/ ─► compile/ ─► isa/ (program) ─► sim/ ─► report/
+**                           │                                    │
+**                           └──────────► ref/ (CPU oracle) ──────┴─► compare
+**
+** Example: load a model, bind its inputs to seeded random values, run it on the
+** reference executor and print the first output's element count.
+**
+**   struct tpu_ctx *ctx = tpu_init();
+**   struct tpu_graph *g = NULL;
+**   if (tpu_load_onnx(ctx, "resnet18.onnx", &g) != TPU_STATUS_OK)
+**       fprintf(stderr, "%s\n", tpu_errmsg(ctx));
+**   tpu_graph_prepare(ctx, g, NULL, 0);          // bind dims, fold, validate
+**   tpu_graph_fill_random_inputs(ctx, g, 1234);
+**   tpu_ref_run(ctx, g);
+**   printf("%lld\n", (long long)tpu_tensor_numel(tpu_graph_output(g, 0)));
+**   tpu_graph_free(g);
+**   tpu_free(ctx);
+**
+** Ownership: every tensor and node belongs to its graph and dies with
+** tpu_graph_free(). Every *_free(NULL) is a harmless no-op.
+*/
+#ifndef TPUSIM_H
+#define TPUSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status of every public call. The CLI maps these to exit codes:
+** OK → 0, MISMATCH → 1, everything else → 2. */
+enum tpu_status {
+    TPU_STATUS_OK = 0,
+    TPU_ERR_USAGE,        /* bad command line or API misuse                  */
+    TPU_ERR_IO,           /* file cannot be opened, read or written          */
+    TPU_ERR_FORMAT,       /* file is not a valid model / tensor / program    */
+    TPU_ERR_SHAPE,        /* shapes or dtypes do not fit                     */
+    TPU_ERR_UNSUPPORTED,  /* valid ONNX that tpusim does not implement       */
+    TPU_ERR_NOMEM,        /* allocation failed or size over the limit        */
+    TPU_ERR_MISMATCH,     /* outputs differ from the expected ones           */
+    TPU_ERR_SIM_FAULT,    /* the simulated chip faulted                      */
+    TPU_ERR_CONFIG,       /* bad chip description                            */
+    TPU_ERR_INTERNAL,     /* a tpusim bug                                    */
+    TPU_STATUS_COUNT
+};
+
+struct tpu_ctx;     /* last error, allocation hook, options                 */
+struct tpu_graph;   /* a loaded model: tensors, nodes, arena                */
+struct tpu_tensor;  /* one named value of the graph                         */
+
+/*---- Context and errors ----*/
+struct tpu_ctx *tpu_init(void);
+void            tpu_free(struct tpu_ctx *ctx);
+const char     *tpu_errmsg(const struct tpu_ctx *ctx);      /* "" when none  */
+int64_t         tpu_error_offset(const struct tpu_ctx *ctx); /* byte, or -1   */
+const char     *tpu_status_str(enum tpu_status rc);
+int             tpu_status_exit_code(enum tpu_status rc);   /* 0, 1 or 2     */
+/* Fail the n-th allocation from now on (n >= 1); 0 turns injection off. */
+void            tpu_set_alloc_fail(struct tpu_ctx *ctx, long n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TPUSIM_H */

@@ -1,0 +1,69 @@
+/*
+** base/arena.c: a growing arena of chained blocks. The graph owns one; every
+** IR object (nodes, tensor descriptors, names, attribute arrays) comes from it
+** and dies with tpu_arena_free(). Running out is TPU_ERR_NOMEM, never an abort.
+*/
+#include "tpu_impl.h"
+#include <string.h>
+
+#define ARENA_BLOCK_BYTES ((size_t)64 << 10)
+
+struct tpu_arena_block {
+    struct tpu_arena_block *next;
+    size_t                  used, cap;    /* bytes of data[]                */
+    _Alignas(16) unsigned char data[];
+};
+
+void tpu_arena_init(struct tpu_arena *a, struct tpu_ctx *ctx)
+{
+    a->ctx = ctx;
+    a->head = NULL;
+    a->n_bytes = 0;
+}
+
+void tpu_arena_free(struct tpu_arena *a)
+{
+    if (!a) return;
+    struct tpu_arena_block *b = a->head;
+    while (b) {
+        struct tpu_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->n_bytes = 0;
+}
+
+void *tpu_arena_alloc(struct tpu_arena *a, size_t n_bytes)
+{
+    size_t need = (n_bytes + 15) & ~(size_t)15;
+    if (need < n_bytes) { tpu_err(a->ctx, TPU_ERR_NOMEM, "arena request overflows"); return NULL; }
+    struct tpu_arena_block *b = a->head;
+    if (!b || b->cap - b->used < need) {
+        size_t cap = need > ARENA_BLOCK_BYTES ? need : ARENA_BLOCK_BYTES;
+        if (cap > TPU_MAX_ALLOC_BYTES) {
+            tpu_err(a->ctx, TPU_ERR_NOMEM, "arena request of %zu bytes over the limit", n_bytes);
+            return NULL;
+        }
+        b = tpu_malloc(a->ctx, sizeof *b + cap);
+        if (!b) return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    a->n_bytes += need;
+    memset(p, 0, n_bytes);
+    return p;
+}
+
+char *tpu_arena_strdup(struct tpu_arena *a, const char *s)
+{
+    if (!s) s = "";
+    size_t n = strlen(s) + 1;
+    char *p = tpu_arena_alloc(a, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}

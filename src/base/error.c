@@ -1,0 +1,145 @@
+/*
+** base/error.c: status strings, the context's last-error buffer and the
+** allocation hook. Every failure in tpusim ends up in tpu_err(); a breakpoint
+** there catches "bad input seen" in a debugger.
+*/
+#include "tpu_impl.h"
+#include <string.h>
+
+static const char *const status_names[TPU_STATUS_COUNT] = {
+    [TPU_STATUS_OK]       = "ok",
+    [TPU_ERR_USAGE]       = "usage error",
+    [TPU_ERR_IO]          = "I/O error",
+    [TPU_ERR_FORMAT]      = "bad file format",
+    [TPU_ERR_SHAPE]       = "shape or type error",
+    [TPU_ERR_UNSUPPORTED] = "unsupported",
+    [TPU_ERR_NOMEM]       = "out of memory",
+    [TPU_ERR_MISMATCH]    = "outputs do not match",
+    [TPU_ERR_SIM_FAULT]   = "simulator fault",
+    [TPU_ERR_CONFIG]      = "bad chip description",
+    [TPU_ERR_INTERNAL]    = "internal error",
+};
+
+const char *tpu_status_str(enum tpu_status rc)
+{
+    if ((unsigned)rc >= TPU_STATUS_COUNT) return "unknown status";
+    return status_names[rc];
+}
+
+int tpu_status_exit_code(enum tpu_status rc)
+{
+    if (rc == TPU_STATUS_OK) return 0;
+    if (rc == TPU_ERR_MISMATCH) return 1;
+    return 2;
+}
+
+void tpu_assert_fail(const char *file, int line, const char *expr)
+{
+    fprintf(stderr, "%s:%d: TPU_ASSERT(%s) failed\n", file, line, expr);
+    abort();
+}
+
+struct tpu_ctx *tpu_init(void)
+{
+    struct tpu_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx) ctx->err_offset = -1;
+    return ctx;
+}
+
+void tpu_free(struct tpu_ctx *ctx) { free(ctx); }
+
+const char *tpu_errmsg(const struct tpu_ctx *ctx) { return ctx ? ctx->errmsg : ""; }
+int64_t tpu_error_offset(const struct tpu_ctx *ctx) { return ctx ? ctx->err_offset : -1; }
+
+void tpu_set_alloc_fail(struct tpu_ctx *ctx, long n)
+{
+    ctx->alloc_fail_at = n;
+    ctx->n_allocs = 0;
+}
+
+void tpu_err_clear(struct tpu_ctx *ctx)
+{
+    if (!ctx) return;
+    ctx->status = TPU_STATUS_OK;
+    ctx->errmsg[0] = 0;
+    ctx->err_offset = -1;
+}
+
+static enum tpu_status err_v(struct tpu_ctx *ctx, enum tpu_status rc, int64_t off,
+                             const char *fmt, va_list ap)
+{
+    if (!ctx || ctx->status != TPU_STATUS_OK) return rc;   /* first error wins */
+    ctx->status = rc;
+    ctx->err_offset = off;
+    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    return rc;
+}
+
+enum tpu_status tpu_err(struct tpu_ctx *ctx, enum tpu_status rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_v(ctx, rc, -1, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+enum tpu_status tpu_err_at(struct tpu_ctx *ctx, enum tpu_status rc, int64_t offset,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_v(ctx, rc, offset, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/*---- Allocation hook ----*/
+static int alloc_should_fail(struct tpu_ctx *ctx, size_t n_bytes)
+{
+    if (n_bytes > TPU_MAX_ALLOC_BYTES) {
+        tpu_err(ctx, TPU_ERR_NOMEM, "allocation of %zu bytes is over the %zu-byte limit",
+                n_bytes, TPU_MAX_ALLOC_BYTES);
+        return 1;
+    }
+    if (ctx && ctx->alloc_fail_at > 0 && ++ctx->n_allocs >= ctx->alloc_fail_at) {
+        tpu_err(ctx, TPU_ERR_NOMEM, "out of memory (injected failure %ld)", ctx->n_allocs);
+        return 1;
+    }
+    return 0;
+}
+
+void *tpu_malloc(struct tpu_ctx *ctx, size_t n_bytes)
+{
+    if (alloc_should_fail(ctx, n_bytes)) return NULL;
+    void *p = malloc(n_bytes ? n_bytes : 1);
+    if (!p) tpu_err(ctx, TPU_ERR_NOMEM, "out of memory allocating %zu bytes", n_bytes);
+    return p;
+}
+
+void *tpu_calloc(struct tpu_ctx *ctx, size_t n, size_t size)
+{
+    size_t total;
+    if (tpu_mul_size(n, size, &total)) {
+        tpu_err(ctx, TPU_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", n, size);
+        return NULL;
+    }
+    void *p = tpu_malloc(ctx, total);
+    if (p) memset(p, 0, total ? total : 1);
+    return p;
+}
+
+void *tpu_realloc(struct tpu_ctx *ctx, void *old, size_t n_bytes)
+{
+    if (alloc_should_fail(ctx, n_bytes)) return NULL;
+    void *p = realloc(old, n_bytes ? n_bytes : 1);
+    if (!p) tpu_err(ctx, TPU_ERR_NOMEM, "out of memory allocating %zu bytes", n_bytes);
+    return p;
+}
+
+int tpu_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
