@@ -53,6 +53,21 @@ static enum tpu_status set_dims(struct tpu_graph *g, struct tpu_tensor *t, const
     return TPU_STATUS_OK;
 }
 
+/* Bytes of t's values, refused (naming the file and tensor) before anything is
+** allocated when the element count overflows or is over TPU_MAX_ALLOC_BYTES. */
+static enum tpu_status size_check(struct tpu_graph *g, const struct tpu_tensor *t,
+                                  const char *what, size_t *nbytes)
+{
+    int64_t numel = tpu_tensor_numel(t);
+    char shape[160];
+    if (numel < 0 || tpu_mul_size((size_t)numel, tpu_dtype_size(t->dtype), nbytes) ||
+        *nbytes > TPU_MAX_ALLOC_BYTES)
+        return tpu_err(g->ctx, TPU_ERR_NOMEM, "%s: %s: shape %s of %s is over tpusim's %zu-byte tensor limit",
+                       g->path, what, tpu_shape_str(t, shape, sizeof shape), tpu_dtype_name(t->dtype),
+                       TPU_MAX_ALLOC_BYTES);
+    return TPU_STATUS_OK;
+}
+
 /* Typed-field payloads: copy with conversion into an arena buffer. */
 static enum tpu_status decode_typed(struct tpu_graph *g, const Onnx__TensorProto *tp,
                                     struct tpu_tensor *t, const char *what, size_t numel)
@@ -164,7 +179,7 @@ enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorPr
     enum tpu_status rc = set_dims(g, t, what, tp->n_dims, tp->dims);
     if (rc) return rc;
     size_t nbytes;
-    if ((rc = tpu_tensor_nbytes(g->ctx, t, &nbytes))) return rc;
+    if ((rc = size_check(g, t, what, &nbytes))) return rc;
     size_t numel = (size_t)tpu_tensor_numel(t);
     t->is_const = true;
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
