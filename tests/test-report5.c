@@ -1,0 +1,319 @@
+/*
+** tests/test-report5.c: unit tests of the benchmarking building blocks in
+** report/: the targets file parser and overrides (targets.c), the analytical
+** GPU model and its calibration file (gpu_model.c), the SVG chart writer
+** (svg.c) and the Chrome trace writer (trace.c).
+**
+** The "report5-write-*" tests also leave their charts and trace in
+** $BUILD/report5/ (BUILD defaults to "build"); tests/cli/svg.sh then checks
+** that they parse as XML / JSON and renders the charts to PNG.
+*/
+#include "report/gpu_model.h"
+/*SVG*/
+#include "report/targets.h"
+/*TRACE*/
+#include "testlib.h"
+#include <math.h>
+#include <sys/stat.h>
+
+#define TARGETS_FILE "data/targets.txt"
+
+static int close_rel(double a, double b, double rel)
+{
+    return fabs(a - b) <= rel * fmax(fabs(a), fabs(b));
+}
+
+/*---- Targets ----*/
+
+static int test_targets_file(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_targets *ts = NULL;
+    TEST_CHECK(tpu_targets_load(ctx, TARGETS_FILE, &ts) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    static const char *const names[] = { "tpu-v1", "tpu-v4", "tpu-v5e", "h100", "h200", "a100", "l4", "cpu" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        TEST_CHECK(tpu_targets_find(ts, names[i]) != NULL, "target %s missing", names[i]);
+    const struct tpu_target *h = tpu_targets_find(ts, "h100"), *v1 = tpu_targets_find(ts, "tpu-v1");
+    const struct tpu_target *cpu = tpu_targets_find(ts, "cpu");
+    TEST_CHECK(h->kind == TPU_TARGET_GPU && v1->kind == TPU_TARGET_TPU && cpu->kind == TPU_TARGET_CPU, "kinds");
+    TEST_CHECK(tpu_target_peak(h, TPU_PREC_BF16) == 989e12, "h100 bf16 %g", tpu_target_peak(h, TPU_PREC_BF16));
+    TEST_CHECK(h->f[TPU_TF_PEAK_BF16_FLOPS].conf == TPU_CONF_V, "h100 bf16 confidence");
+    TEST_CHECK(tpu_target_peak(v1, TPU_PREC_INT8) == 92e12, "tpu-v1 int8");
+    TEST_CHECK(isnan(tpu_target_peak(v1, TPU_PREC_BF16)), "tpu-v1 has no bf16");
+    TEST_CHECK(tpu_target_get(v1, TPU_TF_BUSY_W) == 40 && tpu_target_get(v1, TPU_TF_IDLE_W) == 28, "tpu-v1 power");
+    TEST_CHECK(cpu->f[TPU_TF_PRICE_USD_PER_HOUR].conf == TPU_CONF_ESTIMATE, "cpu price is an estimate");
+    TEST_CHECK(strstr(cpu->f[TPU_TF_PRICE_USD_PER_HOUR].source, "vCPU") != NULL, "cpu price says how");
+    for (int i = 0; i < ts->n_targets; i++)
+        for (int f = 0; f < TPU_TF_COUNT; f++)
+            TEST_CHECK(ts->targets[i].f[f].source[0] != 0, "%s.%s has no source", ts->targets[i].name,
+                       tpu_target_field_key((enum tpu_target_field)f));
+    tpu_targets_free(ts);
+    tpu_free(ctx);
+    return 0;
+}
+
+#define GOOD_HEAD "[x]\nkind = gpu\n"
+#define GOOD_REST \
+    "clock_hz = - ; V ; none\npeak_fp32_flops = 1e12 ; S ; s\npeak_bf16_flops = 2e12 ; V ; s\n" \
+    "peak_int8_ops = 4e12 ; V ; s\nmem_bw_bytes_per_s = 1e11 ; V ; s\nmem_bytes = 1e9 ; V ; s\n" \
+    "tdp_w = 10 ; V ; s\nbusy_w = 8 ; V ; s\nidle_w = 1 ; V ; s\nprice_usd_per_hour = 1 ; ESTIMATE ; how\n"
+
+static int test_targets_bad_lines(void)
+{
+    static const struct { const char *text, *want; } cases[] = {
+        { GOOD_HEAD GOOD_REST "foo = 1 ; V ; s\n",           "bad.txt:13: unknown key 'foo'" },
+        { GOOD_HEAD "tdp_w = 10\n",                          "bad.txt:3: 'tdp_w' needs 'value ; confidence ; source'" },
+        { GOOD_HEAD "tdp_w = ten ; V ; s\n",                 "bad.txt:3: 'tdp_w': 'ten' is not a non-negative number" },
+        { GOOD_HEAD "tdp_w = -5 ; V ; s\n",                  "bad.txt:3: 'tdp_w': '-5' is not" },
+        { GOOD_HEAD "tdp_w = 5 ; maybe ; s\n",               "bad.txt:3: 'tdp_w': confidence 'maybe'" },
+        { GOOD_HEAD "tdp_w = 5 ; V ;  \n",                   "bad.txt:3: 'tdp_w': empty source" },
+        { GOOD_HEAD "tdp_w = 5 ; V ; s\ntdp_w = 5 ; V ; s\n", "bad.txt:4: 'tdp_w' given twice" },
+        { "kind = gpu\n",                                    "bad.txt:1: 'kind = gpu' before the first" },
+        { "# only a comment\n",                              "bad.txt:1: no [target] sections" },
+        { "[Bad Name]\n",                                    "bad.txt:1: bad target name 'Bad Name'" },
+        { "[x\n",                                            "bad.txt:1: section header '[x' lacks" },
+        { "[x]\nkind = fpga\n",                              "bad.txt:2: kind 'fpga' is not" },
+        { "[x]\njust words\n",                               "bad.txt:2: expected 'key = value'" },
+        { GOOD_HEAD GOOD_REST "[x]\n",                       "bad.txt:13: target 'x' defined twice" },
+        { "\n\n[x]\n" GOOD_REST,                             "bad.txt:3: target 'x' has no kind" },
+        { GOOD_HEAD "tdp_w = 5 ; V ; s\n",                   "bad.txt:1: target 'x' lacks 'clock_hz'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tpu_ctx *ctx = tpu_init();
+        struct tpu_targets *ts = (struct tpu_targets *)1;
+        enum tpu_status rc = tpu_targets_parse(ctx, "bad.txt", cases[i].text, &ts);
+        TEST_CHECK(rc == TPU_ERR_FORMAT && ts == NULL, "case %zu: rc %d", i, rc);
+        TEST_CHECK(strstr(tpu_errmsg(ctx), cases[i].want) != NULL, "case %zu: got \"%s\", want \"%s\"",
+                   i, tpu_errmsg(ctx), cases[i].want);
+        tpu_free(ctx);
+    }
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_targets *ts = NULL;
+    TEST_CHECK(tpu_targets_parse(ctx, "good.txt", GOOD_HEAD GOOD_REST, &ts) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(ts->n_targets == 1 && isnan(tpu_target_get(&ts->targets[0], TPU_TF_CLOCK_HZ)), "'-' is NAN");
+    tpu_targets_free(ts);
+    TEST_CHECK(tpu_targets_load(ctx, "no/such/targets.txt", &ts) == TPU_ERR_IO, "missing file");
+    TEST_CHECK(strstr(tpu_errmsg(ctx), "no/such/targets.txt: cannot open") != NULL, "%s", tpu_errmsg(ctx));
+    tpu_free(ctx);
+    return 0;
+}
+
+static int test_targets_override(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_targets *ts = NULL;
+    TEST_CHECK(tpu_targets_load(ctx, TARGETS_FILE, &ts) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(tpu_targets_override(ctx, ts, "price h100=2.49") == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(tpu_targets_override(ctx, ts, " l4.busy_w = 60 ") == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    const struct tpu_target *h = tpu_targets_find(ts, "h100"), *l4 = tpu_targets_find(ts, "l4");
+    TEST_CHECK(tpu_target_get(h, TPU_TF_PRICE_USD_PER_HOUR) == 2.49, "price");
+    TEST_CHECK(h->f[TPU_TF_PRICE_USD_PER_HOUR].conf == TPU_CONF_OVERRIDE, "marked as override");
+    TEST_CHECK(tpu_target_get(l4, TPU_TF_BUSY_W) == 60, "busy_w");
+    static const struct { const char *spec, *want; } bad[] = {
+        { "price nosuch=1",   "no target 'nosuch'" },
+        { "price h100=abc",   "'abc' is not a non-negative number" },
+        { "price h100=-",     "'-' is not a non-negative number" },
+        { "h100.speed=3",     "unknown key 'speed'" },
+        { "h100=3",           "expected 'price NAME=USD'" },
+        { "price h100",       "expected 'price NAME=USD'" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tpu_err_clear(ctx);
+        TEST_CHECK(tpu_targets_override(ctx, ts, bad[i].spec) == TPU_ERR_USAGE, "%s", bad[i].spec);
+        TEST_CHECK(strstr(tpu_errmsg(ctx), bad[i].want) != NULL, "%s: got \"%s\"", bad[i].spec, tpu_errmsg(ctx));
+    }
+    tpu_targets_free(ts);
+    tpu_free(ctx);
+    return 0;
+}
+
+/*---- GPU model on a one-Gemm graph ----*/
+
+/* Y[M,N] = X[M,K] x W[K,N]; W is a constant (weight), X the graph input. */
+static struct tpu_graph *gemm_graph(struct tpu_ctx *ctx, int64_t m, int64_t k, int64_t n)
+{
+    struct tpu_graph *g = tpu_graph_new(ctx, "gemm.onnx");
+    int x = tpu_graph_tensor_id(g, "x"), w = tpu_graph_tensor_id(g, "w"), y = tpu_graph_tensor_id(g, "y");
+    int64_t dx[2] = { m, k }, dw[2] = { k, n }, dy[2] = { m, n };
+    tpu_tensor_set_shape(g->tensors[x], 2, dx);
+    tpu_tensor_set_shape(g->tensors[w], 2, dw);
+    tpu_tensor_set_shape(g->tensors[y], 2, dy);
+    g->tensors[x]->dtype = g->tensors[w]->dtype = g->tensors[y]->dtype = TPU_DTYPE_F32;
+    g->tensors[x]->is_input = true;
+    g->tensors[w]->is_const = true;
+    struct tpu_node *nd = tpu_graph_add_node(g, "Gemm", 2, 1);
+    nd->name = "fc1";
+    nd->inputs[0] = x, nd->inputs[1] = w, nd->outputs[0] = y;
+    return g;
+}
+
+struct gemm_fixture { struct tpu_ctx *ctx; struct tpu_targets *ts; const struct tpu_target *h100; };
+
+static int fixture_init(struct gemm_fixture *f)
+{
+    f->ctx = tpu_init();
+    if (tpu_targets_load(f->ctx, TARGETS_FILE, &f->ts) != TPU_STATUS_OK) return -1;
+    f->h100 = tpu_targets_find(f->ts, "h100");
+    return f->h100 ? 0 : -1;
+}
+
+static void fixture_free(struct gemm_fixture *f)
+{
+    tpu_targets_free(f->ts);
+    tpu_free(f->ctx);
+}
+
+/* Hand arithmetic, H100 bf16: peak 989e12 FLOP/s x 0.70, 3.35e12 B/s x 0.85, 4 us launch. */
+static int test_gpu_compute_bound(void)
+{
+    struct gemm_fixture f;
+    TEST_CHECK(fixture_init(&f) == 0, "%s", tpu_errmsg(f.ctx));
+    struct tpu_graph *g = gemm_graph(f.ctx, 4096, 4096, 4096);
+    struct tpu_gpu_options o = tpu_gpu_options_default();
+    struct tpu_gpu_result r;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    double flops = 2.0 * 4096 * 4096 * 4096;                 /* 1.374e11 */
+    double bytes = 3.0 * 4096 * 4096 * 2;                    /* X, W, Y in bf16 */
+    double compute_s = flops / (989e12 * 0.70);              /* 198.5 us */
+    double memory_s = bytes / (3.35e12 * 0.85);              /*  35.4 us */
+    TEST_CHECK(r.n_nodes == 1 && r.nodes[0].matmul_like, "one matmul node");
+    TEST_CHECK(r.nodes[0].macs == 4096.0 * 4096 * 4096, "macs %g", r.nodes[0].macs);
+    TEST_CHECK(close_rel(r.flops, flops, 1e-12) && close_rel(r.bytes, bytes, 1e-12), "flops %g bytes %g", r.flops, r.bytes);
+    TEST_CHECK(!r.nodes[0].memory_bound, "must be compute-bound");
+    TEST_CHECK(close_rel(r.time_s, compute_s + 4e-6, 1e-12), "time %.9g want %.9g", r.time_s, compute_s + 4e-6);
+    TEST_CHECK(close_rel(r.nodes[0].memory_s, memory_s, 1e-12), "memory_s %g", r.nodes[0].memory_s);
+    TEST_CHECK(close_rel(r.energy_j, 700 * r.time_s, 1e-12), "energy = busy_w x time");
+    TEST_CHECK(close_rel(r.cost_usd, 10.8 * r.time_s / 3600, 1e-12), "cost = price x time");
+    tpu_gpu_result_free(&r);
+    tpu_graph_free(g);
+    fixture_free(&f);
+    return 0;
+}
+
+static int test_gpu_memory_bound_and_batch(void)
+{
+    struct gemm_fixture f;
+    TEST_CHECK(fixture_init(&f) == 0, "%s", tpu_errmsg(f.ctx));
+    struct tpu_graph *g = gemm_graph(f.ctx, 1, 4096, 4096);   /* a batch-1 FC layer */
+    struct tpu_gpu_options o = tpu_gpu_options_default();
+    struct tpu_gpu_result r;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    double wbytes = 4096.0 * 4096 * 2, abytes = (4096.0 + 4096) * 2;
+    double memory_s = (wbytes + abytes) / (3.35e12 * 0.85);  /* 11.8 us */
+    TEST_CHECK(r.nodes[0].memory_bound, "batch 1 must be memory-bound");
+    TEST_CHECK(close_rel(r.time_s, memory_s + 4e-6, 1e-12), "time %.9g want %.9g", r.time_s, memory_s + 4e-6);
+    tpu_gpu_result_free(&r);
+    /* batch 64: activations and FLOPs x64, weights read once */
+    o.batch = 64;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    TEST_CHECK(close_rel(r.nodes[0].weight_bytes, wbytes, 1e-12), "weights not scaled");
+    TEST_CHECK(close_rel(r.nodes[0].act_bytes, 64 * abytes, 1e-12), "activations scaled");
+    TEST_CHECK(close_rel(r.flops, 64 * 2.0 * 4096 * 4096, 1e-12), "flops scaled");
+    TEST_CHECK(close_rel(r.time_s, (wbytes + 64 * abytes) / (3.35e12 * 0.85) + 4e-6, 1e-12), "time %.9g", r.time_s);
+    tpu_gpu_result_free(&r);
+    /* int8 halves the bytes again; fp32 doubles them */
+    o.batch = 1, o.precision = TPU_PREC_INT8;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    TEST_CHECK(close_rel(r.bytes, (wbytes + abytes) / 2, 1e-12), "int8 bytes %g", r.bytes);
+    tpu_gpu_result_free(&r);
+    tpu_graph_free(g);
+    fixture_free(&f);
+    return 0;
+}
+
+static int test_gpu_errors(void)
+{
+    struct gemm_fixture f;
+    TEST_CHECK(fixture_init(&f) == 0, "%s", tpu_errmsg(f.ctx));
+    struct tpu_graph *g = gemm_graph(f.ctx, 1, 64, 64);
+    struct tpu_gpu_options o = tpu_gpu_options_default();
+    struct tpu_gpu_result r;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, tpu_targets_find(f.ts, "tpu-v5e"), &o, &r) == TPU_ERR_USAGE, "TPU refused");
+    TEST_CHECK(strstr(tpu_errmsg(f.ctx), "simulator") != NULL, "%s", tpu_errmsg(f.ctx));
+    tpu_err_clear(f.ctx);
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, tpu_targets_find(f.ts, "cpu"), &o, &r) == TPU_ERR_USAGE, "cpu has no bf16");
+    TEST_CHECK(strstr(tpu_errmsg(f.ctx), "no published bf16 peak") != NULL, "%s", tpu_errmsg(f.ctx));
+    tpu_err_clear(f.ctx);
+    o.batch = 0;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_ERR_USAGE && r.nodes == NULL, "batch 0");
+    tpu_err_clear(f.ctx);
+    o.batch = 1;
+    g->tensors[0]->dims[0] = -1;                             /* unbound batch dim */
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_ERR_SHAPE, "unknown shape");
+    TEST_CHECK(strstr(tpu_errmsg(f.ctx), "node 'fc1' (Gemm)") && strstr(tpu_errmsg(f.ctx), "tensor 'x'"),
+               "%s", tpu_errmsg(f.ctx));
+    tpu_graph_free(g);
+    fixture_free(&f);
+    return 0;
+}
+
+#define CALIB_HEAD "# tpusim-calibration v1\nmodel,node,op,batch,seconds,gpu,date\n"
+
+static int test_gpu_calibration(void)
+{
+    struct gemm_fixture f;
+    TEST_CHECK(fixture_init(&f) == 0, "%s", tpu_errmsg(f.ctx));
+    struct tpu_graph *g = gemm_graph(f.ctx, 1, 4096, 4096);
+    struct tpu_calib *c = NULL;
+    TEST_CHECK(tpu_calib_parse(f.ctx, "cal.csv", CALIB_HEAD "# a comment\ngemm,fc1,Gemm,1,0.000123,h100,2026-11-22\n"
+                               "gemm,fc1,Gemm,8,0.5,h100,2026-11-22\n", &c) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    TEST_CHECK(c->n_rows == 2, "rows %d", c->n_rows);
+    struct tpu_gpu_options o = tpu_gpu_options_default();
+    o.calib = c, o.model_name = "gemm";
+    struct tpu_gpu_result r;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    TEST_CHECK(r.nodes[0].calibrated && r.time_s == 0.000123 && r.n_calibrated == 1, "time %g", r.time_s);
+    tpu_gpu_result_free(&r);
+    o.batch = 2;                                            /* no row for batch 2: modelled */
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+    TEST_CHECK(!r.nodes[0].calibrated && r.n_calibrated == 0 && r.time_s < 1e-4, "time %g", r.time_s);
+    tpu_gpu_result_free(&r);
+    o.batch = 1;                                            /* other GPU: modelled */
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, tpu_targets_find(f.ts, "a100"), &o, &r) == TPU_STATUS_OK, "a100");
+    TEST_CHECK(r.n_calibrated == 0, "a100 must not use h100 rows");
+    tpu_gpu_result_free(&r);
+    tpu_calib_free(c);
+    TEST_CHECK(tpu_calib_parse(f.ctx, "cal.csv", CALIB_HEAD "gemm,fc1,MatMul,1,0.1,h100,d\n", &c) == TPU_STATUS_OK, "parse");
+    o.calib = c;
+    TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_ERR_FORMAT, "op mismatch must fail");
+    TEST_CHECK(strstr(tpu_errmsg(f.ctx), "calibration cal.csv says this node is a MatMul"), "%s", tpu_errmsg(f.ctx));
+    tpu_calib_free(c);
+    tpu_graph_free(g);
+    fixture_free(&f);
+    return 0;
+}
+
+static int test_calib_bad(void)
+{
+    static const struct { const char *text, *want; } cases[] = {
+        { "",                                                 "c.csv:1: first line must be" },
+        { "model,node,op,batch,seconds,gpu,date\n",           "c.csv:1: first line must be" },
+        { "# tpusim-calibration v1\n",                        "c.csv:2: second line must be" },
+        { CALIB_HEAD "m,n,Gemm,1,0.1,h100\n",                 "c.csv:3: expected 7 comma-separated fields" },
+        { CALIB_HEAD "m,n,Gemm,1,0.1,h100,d,extra\n",         "c.csv:3: expected 7 comma-separated fields" },
+        { CALIB_HEAD "m,n,Gemm,0,0.1,h100,d\n",               "c.csv:3: batch '0' is not a positive integer" },
+        { CALIB_HEAD "m,n,Gemm,1,fast,h100,d\n",              "c.csv:3: seconds 'fast' is not" },
+        { CALIB_HEAD "m,n,Gemm,1,-1,h100,d\n",                "c.csv:3: seconds '-1' is not" },
+        { CALIB_HEAD "m,,Gemm,1,1,h100,d\n",                  "c.csv:3: a text field is empty" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tpu_ctx *ctx = tpu_init();
+        struct tpu_calib *c = (struct tpu_calib *)1;
+        TEST_CHECK(tpu_calib_parse(ctx, "c.csv", cases[i].text, &c) == TPU_ERR_FORMAT && !c, "case %zu", i);
+        TEST_CHECK(strstr(tpu_errmsg(ctx), cases[i].want) != NULL, "case %zu: got \"%s\"", i, tpu_errmsg(ctx));
+        tpu_free(ctx);
+    }
+    return 0;
+}
+
+static const struct test_case cases[] = {
+    { "report5-targets-1.1", test_targets_file },
+    { "report5-targets-1.2", test_targets_bad_lines },
+    { "report5-targets-1.3", test_targets_override },
+    { "report5-gpu-2.1", test_gpu_compute_bound },
+    { "report5-gpu-2.2", test_gpu_memory_bound_and_batch },
+    { "report5-gpu-2.3", test_gpu_errors },
+    { "report5-gpu-2.4", test_gpu_calibration },
+    { "report5-gpu-2.5", test_calib_bad },
+};
+TEST_MAIN(cases)
