@@ -9,9 +9,9 @@
 ** that they parse as XML / JSON and renders the charts to PNG.
 */
 #include "report/gpu_model.h"
-/*SVG*/
+#include "report/svg.h"
 #include "report/targets.h"
-/*TRACE*/
+#include "report/trace.h"
 #include "testlib.h"
 #include <math.h>
 #include <sys/stat.h>
@@ -306,6 +306,218 @@ static int test_calib_bad(void)
     return 0;
 }
 
+
+/*---- SVG charts ----*/
+
+static char out_dir[512];
+
+static const char *out_path(const char *name, char *buf, size_t n)
+{
+    const char *b = getenv("BUILD");
+    snprintf(out_dir, sizeof out_dir, "%s/report5", b && *b ? b : "build");
+    mkdir(out_dir, 0777);
+    snprintf(buf, n, "%s/%s", out_dir, name);
+    return buf;
+}
+
+/* Whole file into a malloc'd NUL-terminated buffer, or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(1 << 22);
+    size_t n = buf ? fread(buf, 1, (1 << 22) - 1, f) : 0;
+    fclose(f);
+    if (buf) buf[n] = 0;
+    return buf;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+static int test_svg_fmt(void)
+{
+    static const struct { double v; const char *want; } cases[] = {
+        { 0, "0" }, { 1500, "1.5k" }, { 989e12, "989T" }, { 0.25, "0.25" }, { 2e6, "2M" },
+        { 1.2e15, "1.2P" }, { 34e9, "34G" }, { 64, "64" }, { -2000, "-2k" },
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        TEST_CHECK(strcmp(tpu_svg_fmt_si(cases[i].v, buf, sizeof buf), cases[i].want) == 0,
+                   "%g -> %s, want %s", cases[i].v, buf, cases[i].want);
+    return 0;
+}
+
+/* Made-up but plausible numbers: the charts' look is checked, not the values. */
+static const double batches[] = { 1, 8, 64, 256 };
+static const double ips_v5e[] = { 1.1e4, 7.9e4, 3.1e5, 4.0e5 };
+static const double ips_h100[] = { 2.2e4, 1.5e5, 9.0e5, 1.6e6 };
+static const double ips_v1[] = { 3.0e3, 2.2e4, 1.2e5, 2.3e5 };
+static const double ips_cpu[] = { 9.0e2, 5.0e3, 1.3e4, NAN };   /* NAN: not run */
+
+static int test_svg_line(void)
+{
+    char path[600];
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_svg_series s[] = {
+        { "tpu-v1", 4, batches, ips_v1, NULL }, { "tpu-v5e", 4, batches, ips_v5e, NULL },
+        { "h100 (modelled)", 4, batches, ips_h100, NULL }, { "cpu <Haswell & co>", 4, batches, ips_cpu, NULL },
+    };
+    struct tpu_svg_chart c = tpu_svg_chart_default("MLP0: throughput against batch", "batch", "inferences/s");
+    c.x_log = c.y_log = true;
+    TEST_CHECK(tpu_svg_line_chart(ctx, out_path("line.svg", path, sizeof path), &c, s, 4) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    char *t = slurp(path);
+    TEST_CHECK(t && strncmp(t, "<?xml", 5) == 0 && strstr(t, "</svg>\n"), "header/footer");
+    TEST_CHECK(count_of(t, "<polyline") == 4, "one line per series: %d", count_of(t, "<polyline"));
+    TEST_CHECK(count_of(t, "<circle") == 15, "15 drawable points (NAN skipped): %d", count_of(t, "<circle"));
+    TEST_CHECK(strstr(t, "cpu &lt;Haswell &amp; co&gt;") != NULL, "legend text escaped");
+    TEST_CHECK(strstr(t, ">1.6M<") == NULL && strstr(t, ">1M<") && strstr(t, ">10M<"), "decade ticks");
+    free(t);
+    c.x_log = c.y_log = false;                        /* linear axes too */
+    TEST_CHECK(tpu_svg_line_chart(ctx, out_path("line_linear.svg", path, sizeof path), &c, s, 3) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    tpu_free(ctx);
+    return 0;
+}
+
+static int test_svg_bar(void)
+{
+    char path[600];
+    struct tpu_ctx *ctx = tpu_init();
+    static const char *const groups[] = { "tpu-v1", "tpu-v5e", "h100", "cpu" };
+    static const double b1[] = { 0.041, 0.030, 0.136, 0.444 }, b64[] = { 0.0010, 0.0011, 0.0033, 0.031 };
+    struct tpu_svg_series s[] = { { "batch 1", 4, NULL, b1, NULL }, { "batch 64", 4, NULL, b64, NULL } };
+    struct tpu_svg_chart c = tpu_svg_chart_default("MLP0: cost per million inferences", "target", "USD per 1M inferences");
+    c.y_log = true;
+    TEST_CHECK(tpu_svg_bar_chart(ctx, out_path("bar.svg", path, sizeof path), &c, groups, 4, s, 2) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    char *t = slurp(path);
+    TEST_CHECK(t && count_of(t, "<rect") == 2 + 8 + 2, "background + 8 bars + frame + legend: %d", t ? count_of(t, "<rect") : -1);
+    TEST_CHECK(strstr(t, ">tpu-v5e<") && strstr(t, ">batch 64<"), "labels");
+    free(t);
+    c.y_log = false;
+    TEST_CHECK(tpu_svg_bar_chart(ctx, out_path("bar_linear.svg", path, sizeof path), &c, groups, 4, s, 2) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    tpu_free(ctx);
+    return 0;
+}
+
+/* Roofline of a 4-layer MLP priced by the GPU model on h100, with the roofs of
+** three targets from data/targets.txt. */
+static int test_svg_roofline(void)
+{
+    struct gemm_fixture f;
+    TEST_CHECK(fixture_init(&f) == 0, "%s", tpu_errmsg(f.ctx));
+    static const int64_t shapes[][3] = { { 1, 2000, 2000 }, { 64, 2000, 2000 }, { 200, 4096, 1024 }, { 4096, 4096, 4096 } };
+    static const char *const names[] = { "fc1 b1", "fc2 b64", "fc3 b200", "fc4 big" };
+    struct tpu_svg_point pts[4];
+    for (int i = 0; i < 4; i++) {
+        struct tpu_graph *g = gemm_graph(f.ctx, shapes[i][0], shapes[i][1], shapes[i][2]);
+        struct tpu_gpu_options o = tpu_gpu_options_default();
+        struct tpu_gpu_result r;
+        TEST_CHECK(tpu_gpu_model_run(f.ctx, g, f.h100, &o, &r) == TPU_STATUS_OK, "%s", tpu_errmsg(f.ctx));
+        pts[i] = (struct tpu_svg_point){ names[i], r.flops / r.bytes, r.flops / r.time_s, 0 };
+        TEST_CHECK(pts[i].flops_per_s < 989e12 * 0.70, "attained %g must sit under the roof", pts[i].flops_per_s);
+        tpu_gpu_result_free(&r);
+        tpu_graph_free(g);
+    }
+    const struct tpu_target *v5e = tpu_targets_find(f.ts, "tpu-v5e"), *v1 = tpu_targets_find(f.ts, "tpu-v1");
+    struct tpu_svg_roof roofs[] = {
+        { "h100 bf16", tpu_target_peak(f.h100, TPU_PREC_BF16), tpu_target_get(f.h100, TPU_TF_MEM_BW_BYTES_PER_S) },
+        { "tpu-v5e bf16", tpu_target_peak(v5e, TPU_PREC_BF16), tpu_target_get(v5e, TPU_TF_MEM_BW_BYTES_PER_S) },
+        { "tpu-v1 int8", tpu_target_peak(v1, TPU_PREC_INT8), tpu_target_get(v1, TPU_TF_MEM_BW_BYTES_PER_S) },
+    };
+    char path[600];
+    struct tpu_svg_chart c = tpu_svg_chart_default("Roofline: FC layers on h100 (modelled)", "arithmetic intensity (FLOP/byte)", "FLOP/s");
+    TEST_CHECK(tpu_svg_roofline(f.ctx, out_path("roofline.svg", path, sizeof path), &c, roofs, 3, pts, 4) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(f.ctx));
+    char *t = slurp(path);
+    TEST_CHECK(t && count_of(t, "<polyline") == 3, "three roofs");
+    TEST_CHECK(strstr(t, "ridge 295 FLOP/B") != NULL, "h100 ridge = 989T/3.35T = 295");
+    TEST_CHECK(strstr(t, "ridge 2.71k FLOP/B") != NULL, "tpu-v1 ridge = 92T/34G = 2706 ops/B");
+    TEST_CHECK(count_of(t, "<title>fc") == 4, "each layer a point");
+    free(t);
+    fixture_free(&f);
+    return 0;
+}
+
+static int test_svg_errors(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    double x[] = { 1, 2 }, y[] = { NAN, -1 };
+    struct tpu_svg_series s = { "s", 2, x, y, NULL };
+    struct tpu_svg_chart c = tpu_svg_chart_default("t", "x", "y");
+    TEST_CHECK(tpu_svg_line_chart(ctx, "/nonexistent-dir/a.svg", &c, &s, 0) == TPU_ERR_USAGE, "no series");
+    tpu_err_clear(ctx);
+    c.y_log = true;
+    TEST_CHECK(tpu_svg_line_chart(ctx, "/nonexistent-dir/a.svg", &c, &s, 1) == TPU_ERR_USAGE, "nothing drawable");
+    tpu_err_clear(ctx);
+    c.y_log = false;
+    TEST_CHECK(tpu_svg_line_chart(ctx, "/nonexistent-dir/a.svg", &c, &s, 1) == TPU_ERR_IO, "unwritable");
+    TEST_CHECK(strstr(tpu_errmsg(ctx), "/nonexistent-dir/a.svg: cannot write") != NULL, "%s", tpu_errmsg(ctx));
+    tpu_err_clear(ctx);
+    static const char *const g3[] = { "a", "b", "c" };
+    TEST_CHECK(tpu_svg_bar_chart(ctx, "x.svg", &c, g3, 3, &s, 1) == TPU_ERR_USAGE, "2 values for 3 groups");
+    TEST_CHECK(strstr(tpu_errmsg(ctx), "has 2 values for 3 groups") != NULL, "%s", tpu_errmsg(ctx));
+    tpu_err_clear(ctx);
+    struct tpu_svg_roof r = { "bad", 1e12, 0 };
+    TEST_CHECK(tpu_svg_roofline(ctx, "x.svg", &c, &r, 1, NULL, 0) == TPU_ERR_USAGE, "zero bandwidth");
+    tpu_err_clear(ctx);
+    c.width_px = 10;
+    TEST_CHECK(tpu_svg_line_chart(ctx, "x.svg", &c, &s, 1) == TPU_ERR_USAGE, "tiny chart");
+    tpu_free(ctx);
+    return 0;
+}
+
+/*---- Chrome trace ----*/
+
+static enum tpu_status write_trace(struct tpu_ctx *ctx, const char *path)
+{
+    struct tpu_trace *t = NULL;
+    enum tpu_status rc = tpu_trace_open(ctx, path, "tpu-v1 \"test\"", 700e6, &t);
+    if (rc != TPU_STATUS_OK) return rc;
+    tpu_trace_slice(t, TPU_TRACE_HOST, "Read_Host_Memory", "insn", 0, 700, 0);
+    tpu_trace_slice(t, TPU_TRACE_DMA, "Read_Weights", "insn", 700, 1350, 1);
+    tpu_trace_stall(t, TPU_TRACE_MXU, "weight stall", 700, 1350);
+    tpu_trace_slice(t, TPU_TRACE_MXU, "MatrixMultiply", "insn", 2050, 256, 2);
+    tpu_trace_slice(t, TPU_TRACE_VECTOR, "Activate", "insn", 2306, 64, 3);
+    tpu_trace_stall(t, TPU_TRACE_VECTOR, "RAW sync", 2370, 0);
+    int extra = tpu_trace_track(t, "accumulators");
+    tpu_trace_slice(t, extra, "acc write", NULL, 2050, 256, -1);
+    return tpu_trace_close(t);
+}
+
+static int test_trace_write(void)
+{
+    char path[600], path2[600];
+    struct tpu_ctx *ctx = tpu_init();
+    TEST_CHECK(write_trace(ctx, out_path("trace.json", path, sizeof path)) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(write_trace(ctx, out_path("trace2.json", path2, sizeof path2)) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    char *a = slurp(path), *b = slurp(path2);
+    TEST_CHECK(a && b && strcmp(a, b) == 0, "same run, same bytes");
+    TEST_CHECK(count_of(a, "\"ph\":\"X\"") == 6, "5 slices + 1 stall slice: %d", count_of(a, "\"ph\":\"X\""));
+    TEST_CHECK(count_of(a, "\"ph\":\"i\"") == 2, "2 stall instants");
+    TEST_CHECK(count_of(a, "\"name\":\"thread_name\"") == 5, "4 units + 1 extra track");
+    /* 1350 cycles at 700 MHz = 1.928571 us; 700 cycles = 1 us */
+    TEST_CHECK(strstr(a, "\"ts\":1.000000,\"dur\":1.928571") != NULL, "cycles to us");
+    TEST_CHECK(strstr(a, "\"name\":\"tpu-v1 \\\"test\\\"\"") != NULL, "name escaped");
+    TEST_CHECK(strstr(a, "\"events\":8") != NULL, "summary count");
+    free(a), free(b);
+    struct tpu_trace *t = NULL;
+    TEST_CHECK(tpu_trace_open(ctx, "/nonexistent-dir/t.json", "x", 1e9, &t) == TPU_ERR_IO && !t, "unwritable");
+    TEST_CHECK(strstr(tpu_errmsg(ctx), "/nonexistent-dir/t.json: cannot write trace") != NULL, "%s", tpu_errmsg(ctx));
+    tpu_err_clear(ctx);
+    TEST_CHECK(tpu_trace_open(ctx, path, "x", 0, &t) == TPU_ERR_USAGE && !t, "zero clock");
+    TEST_CHECK(tpu_trace_close(NULL) == TPU_STATUS_OK, "close(NULL)");
+    tpu_free(ctx);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "report5-targets-1.1", test_targets_file },
     { "report5-targets-1.2", test_targets_bad_lines },
@@ -315,5 +527,11 @@ static const struct test_case cases[] = {
     { "report5-gpu-2.3", test_gpu_errors },
     { "report5-gpu-2.4", test_gpu_calibration },
     { "report5-gpu-2.5", test_calib_bad },
+    { "report5-svg-3.1", test_svg_fmt },
+    { "report5-write-svg-3.2", test_svg_line },
+    { "report5-write-svg-3.3", test_svg_bar },
+    { "report5-write-svg-3.4", test_svg_roofline },
+    { "report5-svg-3.5", test_svg_errors },
+    { "report5-write-trace-4.1", test_trace_write },
 };
 TEST_MAIN(cases)
