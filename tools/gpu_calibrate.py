@@ -93,12 +93,15 @@ def measure_ort(model, path, feeds, args):
     with open(prof) as f:
         events = json.load(f)
     os.unlink(prof)
+    names = node_names(model)
     times = {}
     for e in events:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-            times.setdefault(e["name"][: -len("_kernel_time")], []).append(e["dur"] * 1e-6)
+            idx = e.get("args", {}).get("node_index")       # ORT names unnamed nodes its own way
+            key = names[int(idx)] if idx is not None and int(idx) < len(names) else e["name"][: -len("_kernel_time")]
+            times.setdefault(key, []).append(e["dur"] * 1e-6)
     # the warm-up runs are in the profile too: keep the last `repeats` samples
-    ops = {n: node.op_type for n, node in zip(node_names(model), model.graph.node)}
+    ops = {n: node.op_type for n, node in zip(names, model.graph.node)}
     return {n: (ops.get(n, "?"), statistics.median(v[-args.repeats:])) for n, v in times.items() if n in ops}
 
 
@@ -121,6 +124,8 @@ def torch_ops(torch):
 
     def conv(n, x, w, b=None):
         k = len(w.shape) - 2
+        if k != 2:
+            raise NotImplementedError("Conv with %d spatial dims (only 2 supported)" % k)
         pads = attr(n, "pads", [0] * 2 * k)
         if attr(n, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise NotImplementedError("Conv auto_pad")
@@ -189,7 +194,7 @@ def measure_torch(model, feeds, args):
             sys.exit("%s: node '%s' (%s): op not supported by the torch engine" % (model_path, name, n.op_type))
 
     def to_dev(a):
-        t = torch.from_numpy(np.ascontiguousarray(a)).to(dev)
+        t = torch.from_numpy(np.array(a, copy=True)).to(dev)
         return t.to(fdt) if t.is_floating_point() else t
 
     consts = {t.name: to_dev(numpy_helper.to_array(t)) for t in model.graph.initializer}
