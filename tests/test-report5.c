@@ -288,7 +288,8 @@ static int test_calib_bad(void)
     static const struct { const char *text, *want; } cases[] = {
         { "",                                                 "c.csv:1: first line must be" },
         { "model,node,op,batch,seconds,gpu,date\n",           "c.csv:1: first line must be" },
-        { "# tpusim-calibration v1\n",                        "c.csv:2: second line must be" },
+        { "# tpusim-calibration v1\n",                        "c.csv:2: expected the column line" },
+        { "# tpusim-calibration v1\n# note\nmodel,node\n",   "c.csv:3: expected the column line" },
         { CALIB_HEAD "m,n,Gemm,1,0.1,h100\n",                 "c.csv:3: expected 7 comma-separated fields" },
         { CALIB_HEAD "m,n,Gemm,1,0.1,h100,d,extra\n",         "c.csv:3: expected 7 comma-separated fields" },
         { CALIB_HEAD "m,n,Gemm,0,0.1,h100,d\n",               "c.csv:3: batch '0' is not a positive integer" },
@@ -306,6 +307,25 @@ static int test_calib_bad(void)
     return 0;
 }
 
+
+/* data/calib-example.csv is real output of tools/gpu_calibrate.py --cpu: the C
+** reader must accept what the script writes. */
+static int test_calib_example_file(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_calib *c = NULL;
+    TEST_CHECK(tpu_calib_load(ctx, "data/calib-example.csv", &c) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(c->n_rows == 3, "rows %d", c->n_rows);
+    const struct tpu_calib_row *r = tpu_calib_find(c, "tiny", "fc2", "cpu", 4);
+    TEST_CHECK(r && strcmp(r->op, "Gemm") == 0 && r->seconds > 0 && r->seconds < 1, "fc2 row");
+    TEST_CHECK(tpu_calib_find(c, "tiny", "node_2", "cpu", 4) != NULL, "unnamed node as node_<index>");
+    TEST_CHECK(tpu_calib_find(c, "tiny", "fc2", "cpu", 8) == NULL, "batch must match");
+    tpu_calib_free(c);
+    TEST_CHECK(tpu_calib_load(ctx, "no/such.csv", &c) == TPU_ERR_IO && !c, "missing file");
+    TEST_CHECK(strstr(tpu_errmsg(ctx), "no/such.csv: cannot open") != NULL, "%s", tpu_errmsg(ctx));
+    tpu_free(ctx);
+    return 0;
+}
 
 /*---- SVG charts ----*/
 
@@ -591,6 +611,7 @@ static const struct test_case cases[] = {
     { "report5-gpu-2.3", test_gpu_errors },
     { "report5-gpu-2.4", test_gpu_calibration },
     { "report5-gpu-2.5", test_calib_bad },
+    { "report5-gpu-2.6", test_calib_example_file },
     { "report5-svg-3.1", test_svg_fmt },
     { "report5-write-svg-3.2", test_svg_line },
     { "report5-write-svg-3.3", test_svg_bar },

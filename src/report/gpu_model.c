@@ -372,8 +372,9 @@ static enum tpu_status parse_calib_lines(struct tpu_ctx *ctx, struct tpu_calib *
         if (len && s[len - 1] == '\r') s[--len] = 0;
         if (state == 0 && strcmp(s, CALIB_MAGIC) != 0)
             return calib_fail(ctx, c->path, line, "first line must be '" CALIB_MAGIC "'");
+        if (state == 1 && s[0] == '#') { s = nl ? nl + 1 : NULL; continue; }   /* comments before the header */
         if (state == 1 && strcmp(s, CALIB_HEADER) != 0)
-            return calib_fail(ctx, c->path, line, "second line must be '" CALIB_HEADER "'");
+            return calib_fail(ctx, c->path, line, "expected the column line '" CALIB_HEADER "'");
         if (state >= 2 && len && s[0] != '#') {
             enum tpu_status rc = parse_row(ctx, c->path, line, s, &c->rows[c->n_rows]);
             if (rc != TPU_STATUS_OK) return rc;

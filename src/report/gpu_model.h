@@ -37,7 +37,7 @@
 /*---- Calibration: measured per-node times ----*/
 /* File format (CSV, one measurement per line; '#' lines are comments):
 **   # tpusim-calibration v1           <- first line, required
-**   model,node,op,batch,seconds,gpu,date
+**   model,node,op,batch,seconds,gpu,date   <- column line (after optional '#' lines)
 **   mlp0,fc1,Gemm,200,0.000123,h100,2026-11-22
 ** model: the model's base name without ".onnx"; node: the ONNX node name; op: its
 ** op_type (checked against the graph); batch: the batch it was measured at;
