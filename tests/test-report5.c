@@ -127,6 +127,32 @@ static int test_targets_override(void)
     return 0;
 }
 
+/* Derived metrics by hand, and the best batch under an SLO on made-up latencies. */
+static int test_run_metrics(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_targets *ts = NULL;
+    TEST_CHECK(tpu_targets_load(ctx, TARGETS_FILE, &ts) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    const struct tpu_target *v5e = tpu_targets_find(ts, "tpu-v5e");
+    struct tpu_run_metrics m;
+    tpu_run_metrics(v5e, 64, 0.002, &m);                     /* 64 inferences in 2 ms */
+    TEST_CHECK(m.inf_per_s == 32000 && m.latency_per_inf_s == 0.002 / 64, "throughput");
+    TEST_CHECK(close_rel(m.energy_per_inf_j, 122 * 0.002 / 64, 1e-12), "J/inf %g", m.energy_per_inf_j);
+    TEST_CHECK(close_rel(m.usd_per_million, 1.20 * 0.002 / 3600 / 64 * 1e6, 1e-12), "$/M %g", m.usd_per_million);
+    TEST_CHECK(close_rel(m.inf_per_usd * m.usd_per_million, 1e6, 1e-12) && close_rel(m.inf_per_j * m.energy_per_inf_j, 1, 1e-12), "reciprocals");
+    const struct tpu_target *h = tpu_targets_find(ts, "k80");
+    static const int64_t b[] = { 16, 64, 200, 250 };
+    static const double lat[] = { 0.0012, 0.0025, 0.0070, 0.0080 };   /* IPS 13k 26k 29k 31k */
+    struct tpu_run_metrics ms[4];
+    for (int i = 0; i < 4; i++) tpu_run_metrics(h, b[i], lat[i], &ms[i]);
+    TEST_CHECK(tpu_best_batch_under_slo(ms, b, 4, 0.007) == 2, "batch 200 is the best under 7 ms");
+    TEST_CHECK(tpu_best_batch_under_slo(ms, b, 4, 0.001) == -1, "nothing under 1 ms");
+    TEST_CHECK(tpu_best_batch_under_slo(ms, b, 4, 1.0) == 3, "no SLO: the largest throughput");
+    tpu_targets_free(ts);
+    tpu_free(ctx);
+    return 0;
+}
+
 /*---- GPU model on a one-Gemm graph ----*/
 
 /* Y[M,N] = X[M,K] x W[K,N]; W is a constant (weight), X the graph input. */
@@ -606,6 +632,7 @@ static const struct test_case cases[] = {
     { "report5-targets-1.1", test_targets_file },
     { "report5-targets-1.2", test_targets_bad_lines },
     { "report5-targets-1.3", test_targets_override },
+    { "report5-targets-1.4", test_run_metrics },
     { "report5-gpu-2.1", test_gpu_compute_bound },
     { "report5-gpu-2.2", test_gpu_memory_bound_and_batch },
     { "report5-gpu-2.3", test_gpu_errors },

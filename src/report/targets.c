@@ -328,3 +328,31 @@ size_t tpu_precision_bytes(enum tpu_precision p)
 {
     return p == TPU_PREC_FP32 ? 4 : p == TPU_PREC_BF16 ? 2 : 1;
 }
+
+/*---- Derived metrics ----*/
+
+void tpu_run_metrics(const struct tpu_target *t, int64_t batch, double latency_s,
+                     struct tpu_run_metrics *m)
+{
+    TPU_ASSERT(batch >= 1 && latency_s > 0);
+    double b = (double)batch;
+    m->latency_s = latency_s;
+    m->latency_per_inf_s = latency_s / b;
+    m->inf_per_s = b / latency_s;
+    m->energy_per_inf_j = t->f[TPU_TF_BUSY_W].v * latency_s / b;
+    m->usd_per_million = t->f[TPU_TF_PRICE_USD_PER_HOUR].v * latency_s / 3600.0 / b * 1e6;
+    m->inf_per_j = 1.0 / m->energy_per_inf_j;
+    m->inf_per_usd = 1e6 / m->usd_per_million;
+}
+
+int tpu_best_batch_under_slo(const struct tpu_run_metrics *m, const int64_t *batch, int n, double slo_s)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (!(m[i].latency_s <= slo_s)) continue;
+        if (best < 0 || m[i].inf_per_s > m[best].inf_per_s ||
+            (m[i].inf_per_s == m[best].inf_per_s && batch[i] < batch[best]))
+            best = i;
+    }
+    return best;
+}

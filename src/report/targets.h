@@ -103,4 +103,21 @@ const char *tpu_precision_name(enum tpu_precision p);            /* "bf16"      
 int         tpu_precision_from_name(const char *s);
 size_t      tpu_precision_bytes(enum tpu_precision p);           /* 4, 2, 1          */
 
+/*---- Derived metrics of one (target, batch) run, for the bench report ----*/
+struct tpu_run_metrics {
+    double latency_s;                 /* per batch                               */
+    double latency_per_inf_s;         /* latency_s / batch                       */
+    double inf_per_s;                 /* batch / latency_s (one chip, back to back) */
+    double energy_per_inf_j;          /* busy_w x latency_s / batch; NAN if no power */
+    double usd_per_million;           /* price x latency_s / 3600 / batch x 1e6; NAN if no price */
+    double inf_per_j, inf_per_usd;    /* reciprocals of the two above            */
+};
+/* Fills m from a batch's latency on t (docs/cost-model.md section 3). batch >= 1
+** and latency_s > 0 are the caller's to guarantee. */
+void tpu_run_metrics(const struct tpu_target *t, int64_t batch, double latency_s,
+                     struct tpu_run_metrics *m);
+/* Index of the batch with the highest inf_per_s whose latency_s <= slo_s, or -1
+** when none meets the SLO. Ties go to the smaller batch. */
+int  tpu_best_batch_under_slo(const struct tpu_run_metrics *m, const int64_t *batch, int n, double slo_s);
+
 #endif /* TPU_REPORT_TARGETS_H */
