@@ -424,6 +424,13 @@ static int test_svg_line(void)
     TEST_CHECK(strstr(t, "cpu &lt;Haswell &amp; co&gt;") != NULL, "legend text escaped");
     TEST_CHECK(strstr(t, ">1.6M<") == NULL && strstr(t, ">1M<") && strstr(t, ">10M<"), "decade ticks");
     free(t);
+    c.x_ticks_at_data = true;                          /* batch ticks 1, 8, 64, 256 */
+    TEST_CHECK(tpu_svg_line_chart(ctx, out_path("line_batch_ticks.svg", path, sizeof path), &c, s, 4) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    t = slurp(path);
+    TEST_CHECK(t && strstr(t, ">8</text>") && strstr(t, ">256</text>") && !strstr(t, ">10</text>"), "data ticks, no decade ticks");
+    free(t);
+    c.x_ticks_at_data = false;
     c.x_log = c.y_log = false;                        /* linear axes too */
     TEST_CHECK(tpu_svg_line_chart(ctx, out_path("line_linear.svg", path, sizeof path), &c, s, 3) == TPU_STATUS_OK,
                "%s", tpu_errmsg(ctx));

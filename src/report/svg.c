@@ -178,11 +178,31 @@ static void frame_y_axis(struct svg *s, const struct axis *ay)
     }
 }
 
-static void frame_x_axis(struct svg *s, const struct axis *ax)
+/* Sorted distinct drawable x values of all series into t; -1 if more than max. */
+static int data_ticks(const struct axis *ax, const struct tpu_svg_series *se, int n_series, double *t, int max)
+{
+    int n = 0;
+    for (int i = 0; i < n_series; i++)
+        for (int j = 0; j < se[i].n; j++) {
+            double v = se[i].x[j];
+            if (!drawable(ax, v)) continue;
+            int k = 0;
+            while (k < n && t[k] < v) k++;
+            if (k < n && t[k] == v) continue;
+            if (n == max) return -1;
+            memmove(&t[k + 1], &t[k], (size_t)(n - k) * sizeof *t);
+            t[k] = v, n++;
+        }
+    return n;
+}
+
+/* x ticks: the given values when n_given > 0, else the axis' own. */
+static void frame_x_axis(struct svg *s, const struct axis *ax, const double *given, int n_given)
 {
     double t[MAX_TICKS];
     char lab[32];
-    int n = axis_ticks(ax, t);
+    int n = n_given > 0 ? n_given : axis_ticks(ax, t);
+    if (n_given > 0) memcpy(t, given, (size_t)n_given * sizeof *t);
     for (int i = 0; i < n; i++) {
         double x = px_x(s, ax, t[i]);
         put(s, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>\n", x, s->y0, x, s->y1);
@@ -217,7 +237,7 @@ static enum tpu_status check_chart(struct tpu_ctx *ctx, const char *path, const 
 
 struct tpu_svg_chart tpu_svg_chart_default(const char *title, const char *x_label, const char *y_label)
 {
-    return (struct tpu_svg_chart){ title, x_label, y_label, false, false, 760, 460 };
+    return (struct tpu_svg_chart){ title, x_label, y_label, false, false, false, 760, 460 };
 }
 
 /* Data range of the drawable values of v[0..n) into a (lo = +inf if none). */
@@ -258,11 +278,20 @@ enum tpu_status tpu_svg_line_chart(struct tpu_ctx *ctx, const char *path, const 
     for (int i = 0; i < n_series; i++) range_add(&ax, se[i].x, se[i].n), range_add(&ay, se[i].y, se[i].n);
     if (!(ax.lo <= ax.hi) || !(ay.lo <= ay.hi)) return tpu_err(ctx, TPU_ERR_USAGE, "%s: no drawable points", path);
     if (!ay.log && ay.lo > 0) ay.lo = 0;                  /* linear y starts at zero */
-    axis_round(&ax), axis_round(&ay);
+    double xt[16];
+    int n_xt = c->x_ticks_at_data ? data_ticks(&ax, se, n_series, xt, 16) : 0;
+    if (n_xt > 1) {                                        /* pad the data range by 5% */
+        double pad = ax.log ? pow(ax.hi / ax.lo, 0.05) : (ax.hi - ax.lo) * 0.05;
+        ax.lo = ax.log ? ax.lo / pad : ax.lo - pad, ax.hi = ax.log ? ax.hi * pad : ax.hi + pad;
+    } else {
+        n_xt = 0;
+        axis_round(&ax);
+    }
+    axis_round(&ay);
     struct svg s = { .ctx = ctx };
     frame_open(&s, c);
     frame_y_axis(&s, &ay);
-    frame_x_axis(&s, &ax);
+    frame_x_axis(&s, &ax, xt, n_xt);
     for (int i = 0; i < n_series; i++) line_series(&s, &ax, &ay, &se[i], i);
     frame_box(&s);
     for (int i = 0; i < n_series; i++) legend_entry(&s, i, se[i].name, false);
@@ -376,7 +405,7 @@ enum tpu_status tpu_svg_roofline(struct tpu_ctx *ctx, const char *path, const st
     struct svg s = { .ctx = ctx };
     frame_open(&s, c);
     frame_y_axis(&s, &ay);
-    frame_x_axis(&s, &ax);
+    frame_x_axis(&s, &ax, NULL, 0);
     for (int i = 0; i < n_roofs; i++) roof_line(&s, &ax, &ay, &roofs[i], i);
     roof_points(&s, &ax, &ay, pts, n_pts);
     frame_box(&s);

@@ -28,6 +28,8 @@
 struct tpu_svg_chart {
     const char *title, *x_label, *y_label;
     bool        x_log, y_log;              /* log10 axes (roofline: always both) */
+    bool        x_ticks_at_data;           /* line chart: tick the data's x values
+                                              (e.g. batch 1, 8, 64) when <= 16    */
     int         width_px, height_px;       /* whole image                        */
 };
 struct tpu_svg_chart tpu_svg_chart_default(const char *title, const char *x_label, const char *y_label);
