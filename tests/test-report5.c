@@ -499,6 +499,31 @@ static int test_svg_roofline(void)
     return 0;
 }
 
+/* The TPU v1 paper's Figure 5 from its own tables: roof 92 TOPS / 34 GB/s, each app
+** at Table 1's ops/weight-byte (MACs, so x2 for FLOP/byte) and Table 3's TOPS. */
+static int test_svg_paper_roofline(void)
+{
+    static const struct { const char *app; double macs_per_byte, tops; } apps[] = {
+        { "MLP0", 200, 12.3 }, { "MLP1", 168, 9.7 }, { "LSTM0", 64, 3.7 },
+        { "LSTM1", 96, 2.8 }, { "CNN0", 2888, 86.0 }, { "CNN1", 1750, 14.1 },
+    };
+    struct tpu_svg_point pts[6];
+    for (int i = 0; i < 6; i++) {
+        pts[i] = (struct tpu_svg_point){ apps[i].app, 2 * apps[i].macs_per_byte, apps[i].tops * 1e12, 0 };
+        double roof = fmin(92e12, 34e9 * pts[i].flops_per_byte);
+        TEST_CHECK(pts[i].flops_per_s <= roof, "%s above its roof", apps[i].app);
+    }
+    struct tpu_svg_roof r = { "tpu-v1 int8 (DDR3)", 92e12, 34e9 };
+    struct tpu_ctx *ctx = tpu_init();
+    char path[600];
+    struct tpu_svg_chart c = tpu_svg_chart_default("TPU v1 roofline, apps as measured (paper Fig. 5)",
+                                                   "ops per weight byte (2 x MACs)", "ops/s");
+    TEST_CHECK(tpu_svg_roofline(ctx, out_path("paper_fig5.svg", path, sizeof path), &c, &r, 1, pts, 6) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    tpu_free(ctx);
+    return 0;
+}
+
 static int test_svg_errors(void)
 {
     struct tpu_ctx *ctx = tpu_init();
@@ -651,6 +676,7 @@ static const struct test_case cases[] = {
     { "report5-write-svg-3.3", test_svg_bar },
     { "report5-write-svg-3.4", test_svg_roofline },
     { "report5-svg-3.5", test_svg_errors },
+    { "report5-write-svg-3.6", test_svg_paper_roofline },
     { "report5-write-trace-4.1", test_trace_write },
     { "report5-paper-5.1", test_paper_table4 },
 };

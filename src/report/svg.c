@@ -362,7 +362,8 @@ static void roof_line(struct svg *s, const struct axis *ax, const struct axis *a
     char lab[48], txt[160];
     snprintf(txt, sizeof txt, "ridge %s FLOP/B", tpu_svg_fmt_si(ridge, lab, sizeof lab));
     put(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", px_x(s, ax, ridge), px_y(s, ay, r->peak_flops), col);
-    put_label(s, px_x(s, ax, ridge) + 4, px_y(s, ay, r->peak_flops) - 5 - 11 * (idx % 2), "start", 9,
+    /* left of the ridge, above the slope: the empty side, since points sit under the roofs */
+    put_label(s, px_x(s, ax, ridge) - 6, px_y(s, ay, r->peak_flops) - 4 - 11 * (idx % 2), "end", 9,
               "", txt);
 }
 
