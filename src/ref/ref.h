@@ -13,11 +13,6 @@
 
 #include "ir/passes.h"
 
-/* TensorProto files (onnx/); also declared by the loader's public section. */
-struct tpu_tensor *tpu_tensor_load_pb(struct tpu_ctx *ctx, const char *path);
-enum tpu_status    tpu_tensor_save_pb(struct tpu_ctx *ctx, const char *path, const struct tpu_tensor *t);
-void               tpu_tensor_free(struct tpu_tensor *t);
-
 /* Whether got/expected element values agree under rtol/atol (NaN == NaN). */
 bool tpu_ref_close(double got, double expected, double rtol, double atol);
 

@@ -141,19 +141,17 @@ enum tpu_status tpu_graph_compare_outputs(struct tpu_ctx *ctx, struct tpu_graph 
 }
 
 /*---- Writing outputs ----*/
+/* Each file is whole or absent: tpu_tensor_save_pb writes a temp and renames. */
 enum tpu_status tpu_graph_save_outputs(struct tpu_ctx *ctx, struct tpu_graph *g, const char *dir)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     tpu_err_clear(ctx);
     for (int i = 0; i < g->n_outputs; i++) {
         struct tpu_tensor *t = g->tensors[g->outputs[i]];
         if (!t->data) return tpu_tensor_err(g, t, TPU_ERR_USAGE, "graph output has no value to write");
         data_path(path, sizeof path, dir, "output", i);
-        snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-        enum tpu_status rc = tpu_tensor_save_pb(ctx, tmp, t);
-        if (!rc && rename(tmp, path) != 0)
-            rc = tpu_err(ctx, TPU_ERR_IO, "%s: cannot rename %s into place", path, tmp);
-        if (rc) { unlink(tmp); return rc; }
+        enum tpu_status rc = tpu_tensor_save_pb(ctx, path, t);   /* temp file + rename */
+        if (rc) return rc;
     }
     return TPU_STATUS_OK;
 }
