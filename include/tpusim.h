@@ -88,13 +88,19 @@ enum tpu_status    tpu_tensor_save_pb(struct tpu_ctx *ctx, const char *path, con
 /* One --shape NAME=d0,d1,... binding of a graph input's dims. */
 struct tpu_shape_binding {
     const char *name;               /* graph input name (not copied)       */
+    int         name_len;           /* bytes of name; 0: NUL-terminated    */
     int         n_dims;
     int64_t     dims[8];            /* each >= 0                           */
 };
-/* Parses "NAME=d0,d1,..." into *b; b->name points into s (keep s alive). */
+/* Parses "NAME=d0,d1,..." into *b; b->name points into s (keep s alive),
+** b->name_len ends it. */
 enum tpu_status tpu_shape_binding_parse(struct tpu_ctx *ctx, const char *s,
                                         struct tpu_shape_binding *b);
 
+/* Applies bindings to the graph inputs now (prepare applies its own too);
+** every bad binding is reported. */
+enum tpu_status tpu_graph_bind_shapes(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                      const struct tpu_shape_binding *bindings, int n_bindings);
 /* Sets every still-symbolic (-1) dim of every graph input to `value` and
 ** writes one note line per dim set ("input 'x': dim 0 ('N') set to 1") into
 ** notes (may be NULL). Returns how many dims it set. `check` uses this. */

@@ -53,19 +53,22 @@ static enum tpu_status finish(struct msgs *m)
 }
 
 /*---- Shape bindings ----*/
-static int find_input(const struct tpu_graph *g, const char *name)
+static int find_input(const struct tpu_graph *g, const char *name, int len)
 {
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->tensors[g->inputs[i]]->name, name) == 0) return i;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const char *x = g->tensors[g->inputs[i]]->name;
+        if (strncmp(x, name, (size_t)len) == 0 && x[len] == 0) return i;
+    }
     return -1;
 }
 
 static void bind_one(struct tpu_graph *g, const struct tpu_shape_binding *b, struct msgs *m)
 {
-    int i = find_input(g, b->name);
+    int len = b->name_len > 0 ? b->name_len : (int)strlen(b->name);
+    int i = find_input(g, b->name, len);
     if (i < 0) {
-        tpu_err(g->ctx, TPU_ERR_USAGE, "%s: --shape %s: the model has no input named '%s'",
-                g->path, b->name, b->name);
+        tpu_err(g->ctx, TPU_ERR_USAGE, "%s: --shape: the model has no input named '%.*s'",
+                g->path, len, b->name);
         collect(m, TPU_ERR_USAGE);
         return;
     }
@@ -85,10 +88,50 @@ static void bind_one(struct tpu_graph *g, const struct tpu_shape_binding *b, str
         return;
         }
     }
+    for (int d = 0; t->data && d < b->n_dims; d++) {
+        if (t->dims[d] == b->dims[d]) continue;
+        tpu_tensor_err(g, t, TPU_ERR_USAGE, "--shape dim %d is %lld, the value given has %lld",
+                       d, (long long)b->dims[d], (long long)t->dims[d]);
+        collect(m, TPU_ERR_USAGE);
+        return;
+    }
     if (t->n_dims < 0)
         for (int d = 0; d < b->n_dims; d++) t->dim_param[d] = NULL;
     t->n_dims = b->n_dims;
     for (int d = 0; d < b->n_dims; d++) t->dims[d] = b->dims[d];
+}
+
+enum tpu_status tpu_graph_bind_shapes(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                      const struct tpu_shape_binding *bindings, int n_bindings)
+{
+    tpu_err_clear(ctx);
+    struct msgs *m = tpu_calloc(ctx, 1, sizeof *m);
+    if (!m) return TPU_ERR_NOMEM;
+    m->ctx = ctx;
+    for (int b = 0; b < n_bindings; b++) bind_one(g, &bindings[b], m);
+    enum tpu_status rc = finish(m);
+    free(m);
+    return rc;
+}
+
+enum tpu_status tpu_shape_binding_parse(struct tpu_ctx *ctx, const char *s, struct tpu_shape_binding *b)
+{
+    const char *eq = strrchr(s, '=');
+    memset(b, 0, sizeof *b);
+    if (!eq || eq == s)
+        return tpu_err(ctx, TPU_ERR_USAGE, "--shape %s: expected NAME=d0,d1,...", s);
+    b->name = s;
+    b->name_len = (int)(eq - s);
+    for (const char *p = eq + 1; *p;) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0 || v > ((int64_t)1 << 40) || (*end && *end != ',') || b->n_dims == TPU_MAX_DIMS)
+            return tpu_err(ctx, TPU_ERR_USAGE, "--shape %s: dims must be up to %d numbers >= 0, comma-separated",
+                           s, TPU_MAX_DIMS);
+        b->dims[b->n_dims++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return TPU_STATUS_OK;
 }
 
 int tpu_graph_default_dims(struct tpu_graph *g, int64_t value, char *notes, size_t n_notes)
