@@ -208,9 +208,21 @@ static void add_failure(struct run *r, const char *key, const char *msg)
     r->len_failures += (size_t)snprintf(p + r->len_failures, k, "  %s: %s\n", key, msg);
 }
 
-/* Prints the case's line; message on one line, shortened. */
-static void report_case(struct run *r, struct category *c, const char *key, struct case_out *out)
+/* Removes every "DIR/" from msg: the case line already names the case. */
+static void strip_dir(char *msg, const char *dir)
 {
+    size_t k = strlen(dir);
+    for (char *p = strstr(msg, dir); p; p = strstr(p, dir)) {
+        size_t cut = k + (p[k] == '/');
+        memmove(p, p + cut, strlen(p + cut) + 1);
+    }
+}
+
+/* Prints the case's line; message on one line, shortened. */
+static void report_case(struct run *r, struct category *c, const char *key, const char *dir,
+                        struct case_out *out)
+{
+    strip_dir(out->msg, dir);
     for (char *p = out->msg; *p; p++) if (*p == '\n') *p = ' ';
     if (strlen(out->msg) > 300) strcpy(out->msg + 297, "...");
     struct xfail *xf = find_xfail(r, key);
@@ -260,7 +272,7 @@ static void run_root(struct run *r, const char *root, struct category *c)
             struct case_out out;
             snprintf(key, sizeof key, "%s/%s", c->name, cases[i]->d_name);
             run_forked(dir, r->timeout_s, &out);
-            report_case(r, c, key, &out);
+            report_case(r, c, key, dir, &out);
         }
         free(cases[i]);
     }
@@ -285,7 +297,7 @@ static void write_totals(FILE *f, struct run *r, const struct category *cats, in
         if (!strcmp(cats[i].name, "node"))
             fprintf(f, "node tests whose ops are all in ops.def: %d, passing: %d\n",
                     cats[i].n_in_scope, cats[i].n_in_scope_pass);
-    fprintf(f, "failures (%s):\n%s", r->failures ? "" : "none", r->failures ? r->failures : "");
+    fprintf(f, "failures:%s\n%s", r->failures ? "" : " none", r->failures ? r->failures : "");
     for (int i = 0; i < r->n_xf; i++)
         if (!r->xf[i].seen) fprintf(f, "note: xfail entry '%s' matches no case run\n", r->xf[i].key);
 }
