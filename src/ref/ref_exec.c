@@ -9,6 +9,7 @@
 **      consumer has run, so peak memory stays near what the model needs.
 */
 #include "ref/ref.h"
+#include <math.h>
 #include <string.h>
 
 void openblas_set_num_threads(int n_threads);   /* OpenBLAS, no header needed */
@@ -214,6 +215,7 @@ bool tpu_ref_close(double got, double expected, double rtol, double atol)
 {
     if (got != got || expected != expected) return got != got && expected != expected;
     if (got == expected) return true;                       /* also equal infinities */
+    if (isinf(got) || isinf(expected)) return false;
     double d = got > expected ? got - expected : expected - got;
     double e = expected < 0 ? -expected : expected;
     return d <= atol + rtol * e;
