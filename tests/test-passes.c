@@ -333,6 +333,39 @@ static int test_set_input_checks(void)
     return 0;
 }
 
+/* Prepared with the batch open, the graph runs batch 2 and then batch 3; the
+** intermediate is freed after its last consumer, the output is kept. */
+static int test_batch_changes_between_runs(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_graph *g = new_graph(ctx);
+    int64_t xd[] = { -1, 3 };
+    add_input(g, "x", 2, xd, "N");
+    node(g, "Neg", "neg", "x", "mid");
+    node(g, "Relu", "relu", "mid", "y");
+    add_output(g, "y");
+    enum tpu_status rc = tpu_graph_prepare(ctx, g, NULL, 0);
+    if (rc == TPU_ERR_UNSUPPORTED && strstr(tpu_errmsg(ctx), "not implemented"))
+        TEST_SKIP("needs Neg/Relu: %s", tpu_errmsg(ctx));
+    TEST_CHECK(rc == TPU_STATUS_OK, "rc %d: %s", rc, tpu_errmsg(ctx));
+    float vals[9] = { 1, -2, 3, -4, 5, -6, 7, -8, 9 };
+    for (int batch = 2; batch <= 3; batch++) {
+        struct tpu_tensor src = { .name = "x", .dtype = TPU_DTYPE_F32, .n_dims = 2, .dims = { batch, 3 }, .data = vals };
+        TEST_CHECK(tpu_graph_set_input(ctx, g, 0, &src) == 0, "%s", tpu_errmsg(ctx));
+        TEST_CHECK(tpu_ref_run(ctx, g) == 0, "batch %d: %s", batch, tpu_errmsg(ctx));
+        struct tpu_tensor *y = tpu_graph_output(g, 0), *mid = g->tensors[tpu_graph_find_tensor(g, "mid")];
+        TEST_CHECK(y->dims[0] == batch && tpu_tensor_numel(y) == 3 * batch, "batch %d: y has %lld elements",
+                   batch, (long long)tpu_tensor_numel(y));
+        const float *v = y->data;
+        for (int k = 0; k < 3 * batch; k++)
+            TEST_CHECK(v[k] == (vals[k] < 0 ? -vals[k] : 0), "y[%d] = %g", k, v[k]);
+        TEST_CHECK(mid->data == NULL, "intermediate kept after its last consumer");
+    }
+    tpu_graph_free(g);
+    tpu_free(ctx);
+    return 0;
+}
+
 static int test_compare_rule(void)
 {
     TEST_CHECK(tpu_ref_close(NAN, NAN, 1e-3, 1e-7), "NaN equals NaN");
@@ -356,6 +389,7 @@ static const struct test_case cases[] = {
     { "passes-bind-dims", test_bind_symbolic_dims },
     { "exec-random-inputs", test_random_inputs_deterministic },
     { "exec-set-input", test_set_input_checks },
+    { "exec-batch-change", test_batch_changes_between_runs },
     { "exec-compare-rule", test_compare_rule },
 };
 TEST_MAIN(cases)

@@ -51,6 +51,15 @@ static enum tpu_status summarize(struct tpu_graph *g, struct summary *s)
     return TPU_STATUS_OK;
 }
 
+/* Node k is the first of its domain (other than the default one). */
+static bool first_of_domain(const struct tpu_graph *g, int k)
+{
+    const char *d = g->nodes[k].domain;
+    if (!*d || !strcmp(d, "ai.onnx")) return false;
+    for (int i = 0; i < k; i++) if (!strcmp(g->nodes[i].domain, d)) return false;
+    return true;
+}
+
 /*---- Text ----*/
 static void text_io(FILE *f, const struct tpu_graph *g, const char *title, int n, const int *ids)
 {
@@ -80,8 +89,11 @@ static void text_report(FILE *f, struct tpu_graph *g, const struct summary *s, c
 {
     const struct tpu_prep *p = tpu_graph_prep(g);
     fprintf(f, "model: %s\n", g->path);
-    fprintf(f, "  producer: %s %s, ir_version %lld, opset %d\n", *g->producer_name ? g->producer_name : "?",
+    fprintf(f, "  producer: %s %s, ir_version %lld, opset %d", *g->producer_name ? g->producer_name : "?",
             g->producer_version, (long long)g->ir_version, g->opset);
+    for (int k = 0; k < g->n_nodes; k++)
+        if (first_of_domain(g, k)) fprintf(f, ", %s %d", g->nodes[k].domain, g->nodes[k].opset);
+    fprintf(f, "\n");
     text_io(f, g, "inputs", g->n_inputs, g->inputs);
     text_io(f, g, "outputs", g->n_outputs, g->outputs);
     fprintf(f, "parameters: %lld in %d tensors, %lld bytes\n", (long long)s->n_params,
@@ -152,6 +164,11 @@ static void json_report(FILE *f, struct tpu_graph *g, const struct summary *s, c
     tpu_json_str(&j, "producer_version", g->producer_version);
     tpu_json_int(&j, "ir_version", g->ir_version);
     tpu_json_int(&j, "opset", g->opset);
+    tpu_json_begin(&j, "opsets", '{');
+    tpu_json_int(&j, "ai.onnx", g->opset);
+    for (int k = 0; k < g->n_nodes; k++)
+        if (first_of_domain(g, k)) tpu_json_int(&j, g->nodes[k].domain, g->nodes[k].opset);
+    tpu_json_end(&j, '}');
     json_io(&j, g, "inputs", g->n_inputs, g->inputs);
     json_io(&j, g, "outputs", g->n_outputs, g->outputs);
     tpu_json_int(&j, "parameters", s->n_params);
