@@ -366,6 +366,48 @@ static int test_batch_changes_between_runs(void)
     return 0;
 }
 
+/* The n-th allocation fails, for every n: prepare and run return NOMEM (or
+** finish), never crash, and leak nothing (checked under ASan). */
+static struct tpu_graph *oom_graph(struct tpu_ctx *ctx)
+{
+    struct tpu_graph *g = new_graph(ctx);
+    int64_t xd[] = { -1, 3 }, two = 2, shp[] = { 3, -1 };
+    add_input(g, "x", 2, xd, "N");
+    add_const_i64(g, "shp", 1, &two, shp, 2);
+    node(g, "Neg", "neg", "x", "mid");
+    node(g, "Reshape", "reshape", "mid,shp", "r");
+    node(g, "Relu", "relu", "r", "y");
+    node(g, "Abs", "dead", "x", "unused");
+    add_output(g, "y");
+    return g;
+}
+
+static int test_oom_sweep(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_shape_binding b = { .name = "x", .n_dims = 2, .dims = { 2, 3 } };
+    int n_nomem = 0;
+    bool finished = false;
+    for (long n = 1; n < 400 && !finished; n++) {
+        struct tpu_graph *g = oom_graph(ctx);
+        tpu_err_clear(ctx);
+        tpu_set_alloc_fail(ctx, n);
+        enum tpu_status rc = tpu_graph_prepare(ctx, g, &b, 1);
+        if (rc == TPU_STATUS_OK) rc = tpu_graph_fill_random_inputs(ctx, g, 1);
+        if (rc == TPU_STATUS_OK) rc = tpu_ref_run(ctx, g);
+        tpu_set_alloc_fail(ctx, 0);
+        if (rc == TPU_ERR_NOMEM) n_nomem++;
+        else finished = true;
+        TEST_CHECK(rc == TPU_ERR_NOMEM || rc == TPU_STATUS_OK || rc == TPU_ERR_UNSUPPORTED,
+                   "n=%ld: rc %d: %s", n, rc, tpu_errmsg(ctx));
+        TEST_CHECK(rc != TPU_ERR_NOMEM || strstr(tpu_errmsg(ctx), "memory"), "n=%ld: %s", n, tpu_errmsg(ctx));
+        tpu_graph_free(g);
+    }
+    TEST_CHECK(finished && n_nomem >= 3, "finished %d after %d injected failures", finished, n_nomem);
+    tpu_free(ctx);
+    return 0;
+}
+
 static int test_compare_rule(void)
 {
     TEST_CHECK(tpu_ref_close(NAN, NAN, 1e-3, 1e-7), "NaN equals NaN");
@@ -390,6 +432,7 @@ static const struct test_case cases[] = {
     { "exec-random-inputs", test_random_inputs_deterministic },
     { "exec-set-input", test_set_input_checks },
     { "exec-batch-change", test_batch_changes_between_runs },
+    { "exec-oom-sweep", test_oom_sweep },
     { "exec-compare-rule", test_compare_rule },
 };
 TEST_MAIN(cases)
