@@ -66,14 +66,16 @@ void tpu_json_num(struct tpu_json *j, const char *key, double v)
 
 void tpu_json_dims(struct tpu_json *j, const char *key, const struct tpu_tensor *t)
 {
-    if (t->n_dims < 0) { item(j, key); fputs("null", j->f); return; }
-    tpu_json_begin(j, key, '[');
+    item(j, key);
+    if (t->n_dims < 0) { fputs("null", j->f); return; }
+    fputc('[', j->f);
     for (int d = 0; d < t->n_dims; d++) {
-        if (t->dims[d] >= 0) tpu_json_int(j, NULL, t->dims[d]);
-        else if (t->dim_param[d]) tpu_json_str(j, NULL, t->dim_param[d]);
-        else { item(j, NULL); fputs("null", j->f); }
+        if (d) fputs(", ", j->f);
+        if (t->dims[d] >= 0) fprintf(j->f, "%lld", (long long)t->dims[d]);
+        else if (t->dim_param[d]) put_string(j->f, t->dim_param[d]);
+        else fputs("null", j->f);
     }
-    tpu_json_end(j, ']');
+    fputc(']', j->f);
 }
 
 /*---- Whole files or none ----*/
