@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/cli/check.sh: `tpusim check` — exit codes, messages and the JSON file,
 # for good models, bad models and bad command lines.
-. tests/cli/lib.sh
+. tests/cli/lib.inc
 
 expect cli-check-tiny 0 'parameters: 70 in 7 tensors' "$T" check $M/tiny_mlp.onnx
 expect cli-check-default-dim 0 "input 'x': dim 0 \('N'\) not bound, using 1" "$T" check $M/tiny_mlp.onnx

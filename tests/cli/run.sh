@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/cli/run.sh: `tpusim run --chip ref` — exit codes (0 ok, 1 mismatch,
 # 2 bad input), messages, and output files written only on success.
-. tests/cli/lib.sh
+. tests/cli/lib.inc
 D=$M/tiny_mlp/test_data_set_0
 
 expect cli-run-chip-unavailable 2 '^tpusim: chip v4 not available yet' "$T" run $M/tiny_mlp.onnx --chip v4
