@@ -102,7 +102,7 @@ enum tpu_status tpu_shape_binding_parse(struct tpu_ctx *ctx, const char *s,
 enum tpu_status tpu_graph_bind_shapes(struct tpu_ctx *ctx, struct tpu_graph *g,
                                       const struct tpu_shape_binding *bindings, int n_bindings);
 /* Sets every still-symbolic (-1) dim of every graph input to `value` and
-** writes one note line per dim set ("input 'x': dim 0 ('N') set to 1") into
+** writes one note line per dim set ("input 'x': dim 0 ('N') not bound, using 1") into
 ** notes (may be NULL). Returns how many dims it set. `check` uses this. */
 int tpu_graph_default_dims(struct tpu_graph *g, int64_t value, char *notes, size_t n_notes);
 
@@ -125,10 +125,13 @@ const char        *tpu_tensor_name(const struct tpu_tensor *t);
 int64_t            tpu_tensor_numel(const struct tpu_tensor *t);   /* -1 if unknown */
 
 /* Deterministic (xorshift) values for every graph input: floats in [-1,1],
-** ints in [0,4), bools random. Every input dim must be known. */
+** ints in [0,4), bools random. Every input dim must be known (bind them with
+** tpu_graph_bind_shapes / tpu_graph_default_dims first). */
 enum tpu_status tpu_graph_fill_random_inputs(struct tpu_ctx *ctx, struct tpu_graph *g,
                                              uint64_t seed);
-/* Copies src's values into graph input i; dtype, rank and fixed dims must fit. */
+/* Copies src's values into graph input i; dtype, rank and fixed dims must fit.
+** Dims left symbolic at prepare may change from run to run (a new batch);
+** dims bound before prepare are fixed, since folded constants depend on them. */
 enum tpu_status tpu_graph_set_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
                                     const struct tpu_tensor *src);
 /* Runs every live node on the reference executor (re-inferring shapes from the
@@ -150,8 +153,10 @@ struct tpu_output_cmp {             /* one graph output against output_N.pb */
 #define TPU_CMP_RTOL 1e-3
 #define TPU_CMP_ATOL 1e-7
 /* Compares every graph output i with DIR/output_i.pb; fills cmp[0..*n_cmp).
-** Returns TPU_ERR_MISMATCH (message names the output and worst element) when
-** any element is off, TPU_ERR_SHAPE when dtype/shape differ. */
+** Floats: |got - exp| <= TPU_CMP_ATOL + TPU_CMP_RTOL*|exp|, NaN equal to NaN;
+** integers and bools exactly. Returns TPU_ERR_MISMATCH (the message names each
+** differing output and its worst element) when any element is off or an
+** output's dtype or shape differs from the file's. */
 enum tpu_status tpu_graph_compare_outputs(struct tpu_ctx *ctx, struct tpu_graph *g,
                                           const char *dir, struct tpu_output_cmp *cmp,
                                           int max_cmp, int *n_cmp);
