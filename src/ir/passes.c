@@ -19,7 +19,7 @@
 /*---- Collected messages ----*/
 struct msgs {
     struct tpu_ctx *ctx;
-    char            buf[8192];
+    char            buf[2048];      /* as much as the context's message holds */
     size_t          len;
     int             n, n_dropped;
     enum tpu_status rc;             /* first non-UNSUPPORTED status, else UNSUPPORTED */
@@ -32,7 +32,7 @@ static void collect(struct msgs *m, enum tpu_status rc)
     if (m->rc == TPU_STATUS_OK || (m->rc == TPU_ERR_UNSUPPORTED && rc != TPU_ERR_UNSUPPORTED))
         m->rc = rc;
     size_t k = strlen(msg);
-    if (m->len + k + 2 < sizeof m->buf - 64) {
+    if (m->len + k + 2 < sizeof m->ctx->errmsg - 64) {     /* the rest is counted, not cut */
         if (m->len) m->buf[m->len++] = '\n';
         memcpy(m->buf + m->len, msg, k + 1);
         m->len += k;
