@@ -6,7 +6,9 @@
 */
 #include "ir/ir.h"
 #include "testlib.h"
+#include <dirent.h>
 #include <math.h>
+#include <unistd.h>
 
 /*---- One-node graph helpers ----*/
 static struct tpu_ctx *ctx;
@@ -860,6 +862,148 @@ static int test_topk_oom(void)
     return 0;
 }
 
+
+/*---- ONNX's own node tests for these ops ----*/
+#define ONNX_DATA_DIR "/usr/share/libonnx-testdata/data"
+
+/* Is every node of g one of ours (shape + kernel in this stage)? */
+static bool all_nodes_ours(const struct tpu_graph *gr)
+{
+    for (int i = 0; i < gr->n_nodes; i++) {
+        enum tpu_op op = gr->nodes[i].op;
+        if (op == TPU_OP_UNKNOWN) return false;
+        tpu_ref_fn f = tpu_op_ref_fn(op);
+        if (f != ref_unary && f != ref_clip && f != ref_binary && f != ref_variadic &&
+            f != ref_where && f != ref_reduce && f != ref_arg && f != ref_topk)
+            return false;
+    }
+    return gr->n_nodes > 0;
+}
+
+/* ONNX backend-test comparison: |got - want| <= atol + rtol * |want|, exact for ints. */
+static bool pb_matches(const struct tpu_tensor *got, const struct tpu_tensor *want, char *why, size_t n)
+{
+    char sg[128], sw[128];
+    if (got->dtype != want->dtype || got->n_dims != want->n_dims ||
+        tpu_tensor_numel(got) != tpu_tensor_numel(want)) {
+        snprintf(why, n, "%s %s vs %s %s", tpu_dtype_name(got->dtype), tpu_shape_str(got, sg, sizeof sg),
+                 tpu_dtype_name(want->dtype), tpu_shape_str(want, sw, sizeof sw));
+        return false;
+    }
+    for (int64_t i = 0; i < tpu_tensor_numel(want); i++) {
+        bool ok;
+        if (tpu_dtype_is_float(want->dtype)) {
+            double a = tpu_get_f64(got->data, got->dtype, (size_t)i), b = tpu_get_f64(want->data, want->dtype, (size_t)i);
+            ok = (isnan(a) && isnan(b)) || a == b || fabs(a - b) <= 1e-7 + 1e-3 * fabs(b);
+            if (!ok) snprintf(why, n, "elem %lld: %.9g vs %.9g", (long long)i, a, b);
+        } else {
+            int64_t a = tpu_get_i64(got->data, got->dtype, (size_t)i), b = tpu_get_i64(want->data, want->dtype, (size_t)i);
+            ok = a == b;
+            if (!ok) snprintf(why, n, "elem %lld: %lld vs %lld", (long long)i, (long long)a, (long long)b);
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* Binds input_N.pb to the graph's non-constant inputs, runs every node, and
+** compares output_N.pb. Returns 0 pass, 1 fail (why set), 2 not ours. */
+static int onnx_case(const char *dir, char *why, size_t n)
+{
+    char path[512];
+    struct tpu_graph *gr = NULL;
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    if (tpu_load_onnx(ctx, path, &gr)) return 2;   /* sequences, strings: not this stage's */
+    int rc = 2;
+    if (!all_nodes_ours(gr)) goto out;
+    rc = 1;
+    g = gr;
+    for (int i = 0, k = 0; i < gr->n_inputs; i++) {
+        struct tpu_tensor *t = gr->tensors[gr->inputs[i]];
+        if (t->is_const) continue;
+        snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, k++);
+        struct tpu_tensor *v = tpu_tensor_load_pb(ctx, path);
+        if (!v) { snprintf(why, n, "%s", tpu_errmsg(ctx)); goto out; }
+        t->dtype = v->dtype;
+        tpu_tensor_set_shape(t, v->n_dims, v->dims);
+        size_t nb = 0;
+        bool bad = tpu_tensor_nbytes(ctx, t, &nb) || tpu_tensor_alloc(ctx, t);
+        if (!bad && nb) memcpy(t->data, v->data, nb);
+        tpu_tensor_free(v);
+        if (bad) { snprintf(why, n, "%s", tpu_errmsg(ctx)); goto out; }
+    }
+    for (int i = 0; i < gr->n_nodes; i++) {
+        if (run(&gr->nodes[i])) { snprintf(why, n, "%s", tpu_errmsg(ctx)); goto out; }
+    }
+    for (int i = 0; i < gr->n_outputs; i++) {
+        snprintf(path, sizeof path, "%s/test_data_set_0/output_%d.pb", dir, i);
+        struct tpu_tensor *want = tpu_tensor_load_pb(ctx, path);
+        if (!want) { snprintf(why, n, "%s", tpu_errmsg(ctx)); goto out; }
+        bool ok = pb_matches(gr->tensors[gr->outputs[i]], want, why, n);
+        tpu_tensor_free(want);
+        if (!ok) goto out;
+    }
+    rc = 0;
+out:
+    tpu_graph_free(gr);
+    g = NULL;
+    return rc;
+}
+
+static int name_sort(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Runs every case under ONNX_DATA_DIR/sub that uses only this stage's ops;
+** adds to *n_run / *n_fail and appends failing names to fails. */
+static int onnx_suite(const char *sub, int *n_run, int *n_fail, char *fails, size_t n_fails)
+{
+    char top[256], why[300];
+    struct dirent **ents;
+    snprintf(top, sizeof top, "%s/%s", ONNX_DATA_DIR, sub);
+    int n_ents = scandir(top, &ents, NULL, name_sort);
+    if (n_ents < 0) return -1;
+    for (int e = 0; e < n_ents; e++) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", top, ents[e]->d_name);
+        if (ents[e]->d_name[0] != '.') {
+            ctx = tpu_init();
+            int rc = onnx_case(dir, why, sizeof why);
+            *n_run += rc != 2;
+            if (getenv("TPU_TEST_VERBOSE") && rc != 2)
+                printf("# onnx %s/%s: %s\n", sub, ents[e]->d_name, rc ? "FAIL" : "ok");
+            if (rc == 1) {
+                size_t k = strlen(fails);
+                (*n_fail)++;
+                printf("# onnx %s/%s: %s\n", sub, ents[e]->d_name, why);
+                if (k < n_fails - 80) snprintf(fails + k, n_fails - k, " %s", ents[e]->d_name);
+            }
+            tpu_free(ctx);
+            ctx = NULL;
+        }
+        free(ents[e]);
+    }
+    free(ents);
+    return 0;
+}
+
+/* ONNX's own test cases (node, pytorch-operator, simple) whose models use only
+** the elementwise/reduction ops, against their stored outputs. */
+static int test_onnx_node_tests(void)
+{
+    static const char *subs[] = { "node", "pytorch-operator", "simple" };
+    int n_run = 0, n_fail = 0;
+    char fails[400] = "";
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (onnx_suite(subs[i], &n_run, &n_fail, fails, sizeof fails) < 0 && i == 0)
+            TEST_SKIP("%s/node is not installed", ONNX_DATA_DIR);
+    printf("# onnx test cases of elementwise/reduction ops: %d run, %d failed\n", n_run, n_fail);
+    TEST_CHECK(n_run > 250, "only %d cases used these ops", n_run);
+    TEST_CHECK(n_fail == 0, "%d of %d failed:%s", n_fail, n_run, fails);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "elem-unary-1.1", test_unary_f32 },
     { "elem-unary-1.2", test_unary_f64 },
@@ -892,5 +1036,6 @@ static const struct test_case cases[] = {
     { "reduce-arg-1.1", test_argmax },
     { "reduce-topk-1.1", test_topk },
     { "reduce-topk-1.2", test_topk_oom },
+    { "elem-onnx-1.1", test_onnx_node_tests },
 };
 TEST_MAIN(cases)

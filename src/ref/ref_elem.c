@@ -165,8 +165,10 @@ enum tpu_status ref_unary(struct tpu_graph *g, struct tpu_node *n)
 
 /*---- Clip ----*/
 
-/* Clip bound from input `slot` (opset 11+) or attribute `name` (opset < 11).
-** Returns 0 when absent, 1 when set in *bound (a one-element view of t's data). */
+/* Clip bound from input `slot` (opset 11+; *bound = that one-element tensor,
+** which may have another numeric dtype, e.g. float32 bounds the loader made
+** from Clip-6 attributes on a float64 input) or attribute `name` (opset < 11;
+** *attr, *has_attr). Neither: no bound. */
 static enum tpu_status clip_bound(struct tpu_graph *g, struct tpu_node *n, int slot,
                                   const char *name, const struct tpu_tensor **bound,
                                   double *attr, bool *has_attr)
@@ -178,9 +180,9 @@ static enum tpu_status clip_bound(struct tpu_graph *g, struct tpu_node *n, int s
         if (!t->data || tpu_tensor_numel(t) != 1)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "%s '%s' must be a scalar with a value",
                                 name, t->name);
-        if (t->dtype != tpu_in(g, n, 0)->dtype)
-            return tpu_node_err(g, n, TPU_ERR_SHAPE, "%s '%s' is %s, input is %s", name, t->name,
-                                tpu_dtype_name(t->dtype), tpu_dtype_name(tpu_in(g, n, 0)->dtype));
+        if (!tpu_dtype_is_float(t->dtype) && !tpu_dtype_is_int(t->dtype))
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "%s '%s' is %s, expected a number", name,
+                                t->name, tpu_dtype_name(t->dtype));
         *bound = t;
         return TPU_STATUS_OK;
     }
