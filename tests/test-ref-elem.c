@@ -847,6 +847,41 @@ static int test_topk(void)
     return 0;
 }
 
+/* The small-k (insertion) and large-k (sort) paths against a naive selection,
+** on values with many ties: same values, indices in the same order. */
+static int test_topk_paths(void)
+{
+    float x[2 * 300];
+    for (int i = 0; i < 600; i++) x[i] = (float)((int)(rnd() * 4)) / 2;   /* 17 distinct values */
+    for (int largest = 0; largest < 2; largest++)
+    for (int kk = 0; kk < 3; kk++) {
+        int64_t k = (int64_t[]){ 10, 64, 150 }[kk];
+        begin();
+        struct tpu_node *n = NODE("TopK", 2, tens("x", TPU_DTYPE_F32, 2, D(2, 300), x),
+                                  tens("k", TPU_DTYPE_I64, 1, D(1), &k));
+        attr_i(n, "largest", largest);
+        TEST_CHECK(!run(n), "%s", tpu_errmsg(ctx));
+        for (int r = 0; r < 2; r++) {
+            bool used[300] = { false };
+            for (int64_t j = 0; j < k; j++) {   /* naive: best unused, smallest index on ties */
+                int best = -1;
+                for (int i = 0; i < 300; i++) {
+                    if (used[i]) continue;
+                    float v = x[r * 300 + i], b = best < 0 ? 0 : x[r * 300 + best];
+                    if (best < 0 || (largest ? v > b : v < b)) best = i;
+                }
+                used[best] = true;
+                size_t o = (size_t)(r * k + j);
+                TEST_CHECK(yi(n, 1, o) == best && yv(n, 0, o) == x[r * 300 + best],
+                           "largest=%d k=%lld row %d pos %lld: %lld, want %d", largest,
+                           (long long)k, r, (long long)j, (long long)yi(n, 1, o), best);
+            }
+        }
+        end();
+    }
+    return 0;
+}
+
 /* Allocation failures inside a kernel are errors, never crashes. */
 static int test_topk_oom(void)
 {
@@ -1036,6 +1071,7 @@ static const struct test_case cases[] = {
     { "reduce-arg-1.1", test_argmax },
     { "reduce-topk-1.1", test_topk },
     { "reduce-topk-1.2", test_topk_oom },
+    { "reduce-topk-1.3", test_topk_paths },
     { "elem-onnx-1.1", test_onnx_node_tests },
 };
 TEST_MAIN(cases)

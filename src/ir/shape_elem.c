@@ -240,6 +240,7 @@ static enum tpu_status read_axes(const struct tpu_graph *g, const struct tpu_nod
     const struct tpu_tensor *t = tpu_in(g, n, 1);
     if (!tpu_ir_omitted(t)) {
         int64_t k = tpu_tensor_numel(t);
+        if (k == 0) { *n_axes = 0; return TPU_STATUS_OK; }   /* known empty, values or not */
         if (!t->data || k < 0) { *n_axes = -1; return TPU_STATUS_OK; }
         if (!tpu_dtype_is_int(t->dtype))
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "axes input '%s' is %s, expected int64",

@@ -345,29 +345,38 @@ enum tpu_status ref_variadic(struct tpu_graph *g, struct tpu_node *n)
     return TPU_STATUS_OK;
 }
 
-/* ONNX Where: y = cond ? x : y, three-way broadcast; copies elements as bytes. */
+/* One row of Where for elements of type T (any dtype of that width). */
+#define WHERE_ROW(T) do { \
+    const T *x_ = (const T *)x->data + off[2], *z_ = (const T *)z->data + off[3]; \
+    T *o_ = (T *)y->data + off[0]; \
+    for (int64_t j = 0; j < len; j++) o_[j] = c[j * sc] ? x_[j * sx] : z_[j * sz]; \
+    } while (0)
+
+/* ONNX Where: out = cond ? X : Y, three-way broadcast; copies elements by width. */
 enum tpu_status ref_where(struct tpu_graph *g, struct tpu_node *n)
 {
     enum tpu_status rc = need_values(g, n, 3);
     if (rc) return rc;
     const struct tpu_tensor *in[3] = { tpu_in(g, n, 0), tpu_in(g, n, 1), tpu_in(g, n, 2) };
+    const struct tpu_tensor *x = in[1], *z = in[2];
     struct tpu_tensor *y = tpu_out(g, n, 0);
-    size_t es = tpu_dtype_size(y->dtype);
     struct bcast bc;
     int64_t off[BC_MAX_OPER];
     bcast_init(&bc, y, 3, in);
     int last = bc.n_dims - 1;
     int64_t len = bc.dims[last];
-    int64_t sc = bc.strides[1][last], sx = bc.strides[2][last], sy = bc.strides[3][last];
-    const uint8_t *c = in[0]->data;
-    const char *x = in[1]->data, *z = in[2]->data;
-    char *o = y->data;
+    int64_t sc = bc.strides[1][last], sx = bc.strides[2][last], sz = bc.strides[3][last];
     while (bcast_next(&bc, off)) {
-        for (int64_t j = 0; j < len; j++) {
-            const char *src = c[off[1] + j * sc] ? x + (size_t)(off[2] + j * sx) * es
-                                                 : z + (size_t)(off[3] + j * sy) * es;
-            memcpy(o + (size_t)(off[0] + j) * es, src, es);
+        const uint8_t *c = (const uint8_t *)in[0]->data + off[1];
+        switch (tpu_dtype_size(y->dtype)) {
+        case 1:  WHERE_ROW(uint8_t); break;
+        case 2:  WHERE_ROW(uint16_t); break;
+        case 4:  WHERE_ROW(uint32_t); break;
+        case 8:  WHERE_ROW(uint64_t); break;
+        default: return tpu_node_err(g, n, TPU_ERR_INTERNAL, "element size %zu",
+                                     tpu_dtype_size(y->dtype));
         }
     }
     return TPU_STATUS_OK;
 }
+#undef WHERE_ROW

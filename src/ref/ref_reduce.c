@@ -112,22 +112,50 @@ static void racc_add_i(struct racc *a, int64_t x, bool first)
     }
 }
 
+/* float32 Sum / SumSquare of one row: four double partial sums (a fixed
+** order, so still deterministic), which keeps the adds from serialising. */
+static double row_sum_f32(const float *p, int64_t len, int64_t st, bool square)
+{
+    double s[4] = { 0, 0, 0, 0 };
+    int64_t j = 0;
+    for (; j + 4 <= len; j += 4)
+        for (int k = 0; k < 4; k++) {
+            double v = p[(j + k) * st];
+            s[k] += square ? v * v : v;
+        }
+    for (; j < len; j++) {
+        double v = p[j * st];
+        s[0] += square ? v * v : v;
+    }
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* Accumulates one row of len elements (stride st) from element off. */
+static void racc_row(struct racc *a, const struct tpu_tensor *x, int64_t off, int64_t len,
+                     int64_t st, bool *first)
+{
+    if (x->dtype == TPU_DTYPE_F32 && (a->kind == RED_SUM || a->kind == RED_SUM_SQ)) {
+        a->f += row_sum_f32((const float *)x->data + off, len, st, a->kind == RED_SUM_SQ);
+        return;
+    }
+    const float *xf = x->dtype == TPU_DTYPE_F32 ? x->data : NULL;
+    for (int64_t j = 0; j < len; j++, *first = false) {
+        size_t e = (size_t)(off + j * st);
+        if (a->via_int) racc_add_i(a, tpu_get_i64(x->data, x->dtype, e), *first);
+        else racc_add_f(a, xf ? xf[e] : tpu_get_f64(x->data, x->dtype, e));
+    }
+}
+
 /* Accumulates the reduced sub-space of x starting at element `base`. */
 static void racc_run(struct racc *a, const struct tpu_tensor *x, const struct axis_list *red,
                      int64_t base)
 {
     int64_t idx[TPU_MAX_DIMS] = { 0 }, off = base;
     int last = red->n - 1;
-    int64_t len = red->dims[last], st = red->strides[last];
-    const float *xf = x->dtype == TPU_DTYPE_F32 ? x->data : NULL;
     bool first = true;
     racc_start(a);
     do {
-        for (int64_t j = 0; j < len; j++, first = false) {
-            size_t e = (size_t)(off + j * st);
-            if (a->via_int) racc_add_i(a, tpu_get_i64(x->data, x->dtype, e), first);
-            else racc_add_f(a, xf ? xf[e] : tpu_get_f64(x->data, x->dtype, e));
-        }
+        racc_row(a, x, off, red->dims[last], red->strides[last], &first);
     } while (odo_next(red, last, idx, &off));
 }
 
@@ -333,18 +361,27 @@ static uint64_t order_key(const struct tpu_tensor *x, size_t e)
     return bits >> 63 ? ~bits : bits | (1ULL << 63);
 }
 
-/* Sorts one slice (len elements, stride inner, from base) and writes the top k. */
+/* Up to this k, TopK keeps a sorted best-k list (O(len * k) worst case);
+** above it, it sorts the whole slice. Both give the same total order. */
+#define TOPK_INSERT_MAX 64
+
+/* Orders one slice (len elements, stride inner, from base) and writes the top k. */
 static void topk_slice(const struct tpu_tensor *x, struct tpu_tensor *v, struct tpu_tensor *ix,
                        struct topk_item *items, int64_t len, int64_t inner, size_t base,
                        size_t out_base, int64_t k, bool largest)
 {
     size_t es = tpu_dtype_size(x->dtype);
+    int64_t m = 0;   /* items kept so far */
     for (int64_t j = 0; j < len; j++) {
         uint64_t key = order_key(x, base + (size_t)(j * inner));
-        items[j].key = largest ? ~key : key;
-        items[j].idx = j;
+        struct topk_item it = { largest ? ~key : key, j };
+        if (k > TOPK_INSERT_MAX) { items[m++] = it; continue; }
+        if (m == k && (k == 0 || topk_cmp(&it, &items[k - 1]) >= 0)) continue;
+        int64_t p = m < k ? m++ : k - 1;   /* insertion into the sorted best-k */
+        for (; p > 0 && topk_cmp(&it, &items[p - 1]) < 0; p--) items[p] = items[p - 1];
+        items[p] = it;
     }
-    qsort(items, (size_t)len, sizeof *items, topk_cmp);
+    if (k > TOPK_INSERT_MAX) qsort(items, (size_t)len, sizeof *items, topk_cmp);
     for (int64_t j = 0; j < k; j++) {
         size_t src = base + (size_t)(items[j].idx * inner), dst = out_base + (size_t)(j * inner);
         memcpy((char *)v->data + dst * es, (const char *)x->data + src * es, es);
