@@ -505,6 +505,16 @@ static int test_prelu(void)
         double s = (i / 4 + 1) * 0.1f, w = x[i] < 0 ? (float)((float)s * x[i]) : x[i];
         TEST_CHECK(close_to(yv(n, 0, i), w, 1e-7), "elem %d: %g vs %g", i, yv(n, 0, i), w);
     }
+    /* ONNX PRelu-6: a 1-D slope of X's channel count applies along axis 1. */
+    struct tpu_node *old = NODE("PRelu", 1, tens("x6", TPU_DTYPE_F32, 3, D(1, 3, 4), x),
+                                tens("s6", TPU_DTYPE_F32, 1, D(3), F32(0.5f, 0.25f, 2)));
+    old->opset = 6;
+    TEST_CHECK(!run(old), "%s", tpu_errmsg(ctx));
+    TEST_CHECK(same_dims(Y(old, 0), 3, D(1, 3, 4)), "PRelu-6 shape");
+    for (int i = 0; i < 12; i++) {
+        double w = x[i] < 0 ? (double[]){ 0.5, 0.25, 2 }[i / 4] * x[i] : x[i];
+        TEST_CHECK(yv(old, 0, i) == w, "PRelu-6 elem %d: %g vs %g", i, yv(old, 0, i), w);
+    }
     struct tpu_node *bad = NODE("PRelu", 1, tens("x2", TPU_DTYPE_F32, 1, D(3), x),
                                 tens("s2", TPU_DTYPE_F32, 2, D(2, 3), x));
     TEST_CHECK(run(bad) == TPU_ERR_SHAPE, "slope [2,3] does not broadcast to X [3]");
@@ -1023,11 +1033,11 @@ static int onnx_suite(const char *sub, int *n_run, int *n_fail, char *fails, siz
     return 0;
 }
 
-/* ONNX's own test cases (node, pytorch-operator, simple) whose models use only
+/* ONNX's own test cases (node, pytorch-*, simple) whose models use only
 ** the elementwise/reduction ops, against their stored outputs. */
 static int test_onnx_node_tests(void)
 {
-    static const char *subs[] = { "node", "pytorch-operator", "simple" };
+    static const char *subs[] = { "node", "pytorch-converted", "pytorch-operator", "simple" };
     int n_run = 0, n_fail = 0;
     char fails[400] = "";
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)

@@ -149,7 +149,14 @@ static bool binary_is_compare(enum tpu_op op)
            op == TPU_OP_OR || op == TPU_OP_XOR;
 }
 
-/* ONNX PRelu-9+: slope broadcasts unidirectionally to X, so Y has X's shape. */
+bool tpu_ir_prelu_channel_slope(const struct tpu_node *n, const struct tpu_tensor *x,
+                                const struct tpu_tensor *slope)
+{
+    return n->op == TPU_OP_PRELU && n->opset < 7 && slope->n_dims == 1 && x->n_dims >= 2 &&
+           slope->dims[0] == x->dims[1] && slope->dims[0] > 1;
+}
+
+/* ONNX PRelu-7+: slope broadcasts unidirectionally to X, so Y has X's shape. */
 static enum tpu_status shape_prelu(struct tpu_graph *g, struct tpu_node *n,
                                    struct tpu_tensor *x, struct tpu_tensor *y,
                                    int rank, const int64_t *dims)
@@ -180,6 +187,7 @@ enum tpu_status shape_binary(struct tpu_graph *g, struct tpu_node *n)
         (rc = need_dtype(g, n, b, c)))
         return rc;
     if (n->op != TPU_OP_POW && (rc = same_dtype(g, n, a, b))) return rc;
+    if (tpu_ir_prelu_channel_slope(n, a, b)) return shape_first(g, n);
     int rank = a->n_dims;
     int64_t dims[TPU_MAX_DIMS];
     if (rank > 0) memcpy(dims, a->dims, (size_t)rank * sizeof *dims);

@@ -19,6 +19,11 @@ enum tpu_status tpu_ir_reduce_axes(const struct tpu_graph *g, const struct tpu_n
                                    int rank, bool mask[TPU_MAX_DIMS], bool *noop,
                                    bool *known);
 
+/* ONNX PRelu-1/6 (before numpy broadcasting): a 1-D slope of X's channel
+** count applies per channel (axis 1). True when node n uses that form. */
+bool tpu_ir_prelu_channel_slope(const struct tpu_node *n, const struct tpu_tensor *x,
+                                const struct tpu_tensor *slope);
+
 /* True when t is absent: NULL or a tensor with an empty name (ONNX's way of
 ** leaving out an optional input in the middle of the list). */
 bool tpu_ir_omitted(const struct tpu_tensor *t);

@@ -310,7 +310,15 @@ enum tpu_status ref_binary(struct tpu_graph *g, struct tpu_node *n)
 {
     enum tpu_status rc = need_values(g, n, 2);
     if (rc) return rc;
-    bin_apply(bin_fn_of(n->op), tpu_in(g, n, 0), tpu_in(g, n, 1), tpu_out(g, n, 0));
+    const struct tpu_tensor *a = tpu_in(g, n, 0), *b = tpu_in(g, n, 1);
+    struct tpu_tensor view;
+    if (tpu_ir_prelu_channel_slope(n, a, b)) {   /* PRelu-6 slope [C] as [C,1,...,1] */
+        view = *b;
+        view.n_dims = a->n_dims - 1;
+        for (int d = 1; d < view.n_dims; d++) view.dims[d] = 1;
+        b = &view;
+    }
+    bin_apply(bin_fn_of(n->op), a, b, tpu_out(g, n, 0));
     return TPU_STATUS_OK;
 }
 
