@@ -554,6 +554,41 @@ static int test_bcast_errors(void)
     return 0;
 }
 
+/* Odd corners: 0-size outputs, unknown ranks, bad Clip bounds, one-input ops. */
+static int test_corners(void)
+{
+    begin();
+    const uint16_t h[] = { 0x3c00, 0x4000, 0x4200 };   /* f16 1, 2, 3 */
+    struct tpu_node *mx = NODE("Max", 1, tens("h", TPU_DTYPE_F16, 2, D(3, 1), h),
+                               tens("e", TPU_DTYPE_F16, 2, D(1, 0), NULL));
+    TEST_CHECK(tpu_op_shape_fn(mx->op)(g, mx) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(same_dims(Y(mx, 0), 2, D(3, 0)), "[3,1] with [1,0] gives [3,0]");
+    struct tpu_node *wh = NODE("Where", 1, tens("c", TPU_DTYPE_BOOL, 1, D(0), F32(0)),   /* no values */
+                               tens("x", TPU_DTYPE_F32, 2, D(2, 1), F32(1, 2)),
+                               tens("y", TPU_DTYPE_F32, 0, NULL, F32(3)));
+    TEST_CHECK(run(wh) == TPU_STATUS_OK && same_dims(Y(wh, 0), 2, D(2, 0)), "Where to [2,0]: %s", tpu_errmsg(ctx));
+    struct tpu_node *ra = NODE("ReduceMax", 1, tens("r", TPU_DTYPE_F32, -1, NULL, NULL));
+    struct tpu_node *aa = NODE("ArgMin", 1, tens("r2", TPU_DTYPE_F32, -1, NULL, NULL));
+    TEST_CHECK(!tpu_op_shape_fn(ra->op)(g, ra) && Y(ra, 0)->n_dims == -1, "reduce of unknown rank");
+    TEST_CHECK(!tpu_op_shape_fn(aa->op)(g, aa) && Y(aa, 0)->n_dims == -1 &&
+               Y(aa, 0)->dtype == TPU_DTYPE_I64, "arg of unknown rank");
+    struct tpu_node *ae = NODE("ArgMax", 1, tens("z", TPU_DTYPE_F32, 2, D(0, 3), NULL));
+    TEST_CHECK(tpu_op_shape_fn(ae->op)(g, ae) == TPU_ERR_SHAPE, "ArgMax over an empty axis");
+    end();
+    begin();
+    struct tpu_node *cl = NODE("Clip", 1, tens("x", TPU_DTYPE_F32, 1, D(2), F32(1, 2)),
+                               tens("lo", TPU_DTYPE_F32, 1, D(2), F32(0, 0)));
+    TEST_CHECK(run(cl) == TPU_ERR_SHAPE && strstr(tpu_errmsg(ctx), "scalar"), "%s", tpu_errmsg(ctx));
+    end();
+    begin();
+    struct tpu_node *miss = tpu_graph_add_node(g, "Add", 2, 1);
+    miss->inputs[0] = tens("a", TPU_DTYPE_F32, 1, D(2), F32(1, 2));
+    miss->outputs[0] = tpu_graph_tensor_id(g, "y");
+    TEST_CHECK(run(miss) == TPU_ERR_SHAPE && strstr(tpu_errmsg(ctx), "missing"), "%s", tpu_errmsg(ctx));
+    end();
+    return 0;
+}
+
 /*---- Variadic and Where ----*/
 static int test_variadic(void)
 {
@@ -1072,6 +1107,7 @@ static const struct test_case cases[] = {
     { "elem-binary-1.2", test_pow_mixed },
     { "elem-binary-1.3", test_logic_compare },
     { "elem-binary-1.4", test_prelu },
+    { "elem-bcast-3.2", test_corners },
     { "elem-variadic-1.1", test_variadic },
     { "elem-where-1.1", test_where },
     { "reduce-1.1", test_reduce_all_kinds },

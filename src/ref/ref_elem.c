@@ -108,7 +108,7 @@ static bool unary_f32(enum tpu_op op, const float *restrict in, float *restrict 
     case TPU_OP_LEAKY_RELU:   MAP_F32(x < 0 ? alpha * x : x); return true;
     case TPU_OP_SIGMOID:      MAP_F32(1.0f / (1.0f + expf(-x))); return true;
     case TPU_OP_HARD_SIGMOID: MAP_F32(fminf(1.0f, fmaxf(0.0f, alpha * x + beta))); return true;
-    case TPU_OP_HARD_SWISH:   MAP_F32(x * fminf(1.0f, fmaxf(0.0f, x / 6.0f + 0.5f))); return true;
+    case TPU_OP_HARD_SWISH:   MAP_F32(x * fminf(1.0f, fmaxf(0.0f, alpha * x + beta))); return true;
     case TPU_OP_TANH:         MAP_F32(tanhf(x)); return true;
     case TPU_OP_ERF:          MAP_F32(erff(x)); return true;
     case TPU_OP_EXP:          MAP_F32(expf(x)); return true;
