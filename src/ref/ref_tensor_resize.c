@@ -1,0 +1,175 @@
+/*
+** ref/ref_tensor_resize.c: the reference kernel of ONNX Resize (and of
+** Upsample, which the loader maps to Resize): mode nearest and (n-)linear,
+** every coordinate_transformation_mode of opset 11-19.
+**
+** In:  a Resize node shaped by ir/shape_tensor.c; tpu_ir_resize_plan() gives
+**      the per-axis scale, roi and output extent.
+** Out: the resized tensor.
+** How: each output coordinate is mapped to an input coordinate per axis
+**      (ONNX Resize: x_original = f(x_resized)). Nearest gathers bytes through
+**      per-axis index maps (any dtype). Linear is separable: it interpolates
+**      one axis at a time in double, which equals n-linear interpolation.
+*/
+#include "ref/ref_tensor.h"
+#include <math.h>
+#include <string.h>
+
+/* ONNX Resize coordinate transform for output index o on one axis. */
+static double resize_coord(const struct tpu_resize_plan *p, int a, int64_t o, int64_t in)
+{
+    double s = p->scale[a], len = s * (double)in, x = (double)o;
+    switch (p->coord) {
+    case TPU_RESIZE_HALF_PIXEL:          return (x + 0.5) / s - 0.5;
+    case TPU_RESIZE_PYTORCH_HALF_PIXEL:  return len > 1 ? (x + 0.5) / s - 0.5 : 0;
+    case TPU_RESIZE_ALIGN_CORNERS:       return len == 1 ? 0 : x * (double)(in - 1) / (len - 1);
+    case TPU_RESIZE_ASYMMETRIC:          return x / s;
+    case TPU_RESIZE_TF_HALF_PIXEL_FOR_NN: return (x + 0.5) / s;
+    case TPU_RESIZE_TF_CROP_AND_RESIZE: {
+        double r0 = p->roi_start[a], r1 = p->roi_end[a];
+        if (len <= 1) return 0.5 * (r0 + r1) * (double)(in - 1);
+        return r0 * (double)(in - 1) + x * (r1 - r0) * (double)(in - 1) / (len - 1);
+    }
+    case TPU_RESIZE_HALF_PIXEL_SYMMETRIC: {
+        double adj = (double)p->out[a] / len, center = (double)in / 2;
+        return center * (1 - adj) + (x + 0.5) / s - 0.5;
+    }
+    }
+    return 0;
+}
+
+static bool outside(const struct tpu_resize_plan *p, double x, int64_t in)
+{
+    return p->coord == TPU_RESIZE_TF_CROP_AND_RESIZE && (x < 0 || x > (double)(in - 1));
+}
+
+/* Nearest input index for coordinate x, or -1 for the extrapolation value. */
+static int64_t nearest_index(const struct tpu_resize_plan *p, int a, double x, int64_t in)
+{
+    if (outside(p, x, in)) return -1;
+    double f = floor(x), i = f;
+    if (x != f) {
+        switch (p->nearest) {
+        case TPU_NEAREST_ROUND_PREFER_FLOOR: i = x - f <= 0.5 ? f : f + 1; break;
+        case TPU_NEAREST_ROUND_PREFER_CEIL:  i = x - f < 0.5 ? f : f + 1; break;
+        case TPU_NEAREST_FLOOR:              i = f; break;
+        case TPU_NEAREST_CEIL:               i = f + 1; break;
+        case TPU_NEAREST_SIMPLE:             i = p->scale[a] < 1 ? f + 1 : trunc(x); break;
+        }
+    }
+    return i < 0 ? 0 : i > (double)(in - 1) ? in - 1 : (int64_t)i;
+}
+
+/*---- Nearest: gather through per-axis index maps ----*/
+static void nearest_row(uint8_t *dst, const uint8_t *src, const int64_t *map, int64_t len,
+                        const uint8_t *value, size_t es)
+{
+    for (int64_t j = 0; j < len; j++)
+        memcpy(dst + (size_t)j * es, map[j] < 0 ? value : src + (size_t)map[j] * es, es);
+}
+
+static enum tpu_status resize_nearest(struct tpu_graph *g, struct tpu_node *n,
+                                      const struct tpu_resize_plan *p,
+                                      const struct tpu_tensor *x, struct tpu_tensor *y)
+{
+    int r = x->n_dims;
+    size_t es = tpu_dtype_size(x->dtype);
+    int64_t total = 0, *map[TPU_MAX_DIMS], at = 0;
+    uint8_t value[8] = { 0 };
+    tpu_set_f64(value, x->dtype, 0, p->extrapolation);
+    for (int i = 0; i < r; i++) total += y->dims[i];
+    int64_t *maps = tpu_malloc(g->ctx, (size_t)total * sizeof *maps);
+    if (!maps) return tpu_node_err(g, n, TPU_ERR_NOMEM, "no memory for the resize index maps");
+    for (int i = 0; i < r; at += y->dims[i], i++) {
+        map[i] = maps + at;
+        for (int64_t o = 0; o < y->dims[i]; o++)
+            map[i][o] = nearest_index(p, i, resize_coord(p, i, o, x->dims[i]), x->dims[i]);
+    }
+    int64_t st[TPU_MAX_DIMS], idx[TPU_MAX_DIMS] = { 0 }, outer = 1, len = y->dims[r - 1];
+    tpu_ref_strides(x, st);
+    for (int i = 0; i < r - 1; i++) outer *= y->dims[i];
+    uint8_t *dst = y->data;
+    for (int64_t o = 0; o < outer; o++, dst += (size_t)len * es) {
+        int64_t off = 0;
+        bool extra = false;
+        for (int i = 0; i < r - 1; i++) {
+            extra |= map[i][idx[i]] < 0;
+            off += map[i][idx[i]] * st[i];
+        }
+        if (extra) tpu_ref_fill(dst, value, es, len);
+        else nearest_row(dst, (const uint8_t *)x->data + (size_t)off * es, map[r - 1], len, value, es);
+        for (int i = r - 2; i >= 0 && ++idx[i] == y->dims[i]; i--) idx[i] = 0;
+    }
+    free(maps);
+    return TPU_STATUS_OK;
+}
+
+/*---- Linear: one axis at a time ----*/
+/* Resamples axis a of src (dims) into dst, whose axis a has extent out. */
+static void linear_axis(const struct tpu_resize_plan *p, int a, const double *src, double *dst,
+                        const int64_t *dims, int r, int64_t out)
+{
+    int64_t in = dims[a], outer = 1, inner = 1;
+    for (int i = 0; i < a; i++) outer *= dims[i];
+    for (int i = a + 1; i < r; i++) inner *= dims[i];
+    for (int64_t o = 0; o < out; o++) {
+        double x = resize_coord(p, a, o, in);
+        bool extra = outside(p, x, in);
+        x = x < -1 ? -1 : x > (double)in ? (double)in : x;
+        double f = floor(x), w = x - f;
+        int64_t i0 = (int64_t)f, i1 = i0 + 1;
+        i0 = i0 < 0 ? 0 : i0 > in - 1 ? in - 1 : i0;
+        i1 = i1 < 0 ? 0 : i1 > in - 1 ? in - 1 : i1;
+        for (int64_t b = 0; b < outer; b++) {
+            const double *s0 = src + (b * in + i0) * inner, *s1 = src + (b * in + i1) * inner;
+            double *d = dst + (b * out + o) * inner;
+            for (int64_t k = 0; k < inner; k++)
+                d[k] = extra ? p->extrapolation : (1 - w) * s0[k] + w * s1[k];
+        }
+    }
+}
+
+static enum tpu_status resize_linear(struct tpu_graph *g, struct tpu_node *n,
+                                     const struct tpu_resize_plan *p,
+                                     const struct tpu_tensor *x, struct tpu_tensor *y)
+{
+    int r = x->n_dims;
+    int64_t dims[TPU_MAX_DIMS], cur = tpu_tensor_numel(x), most = cur;
+    memcpy(dims, x->dims, sizeof dims);
+    for (int a = 0; a < r; a++) {           /* largest intermediate */
+        if (dims[a] == 0) return TPU_STATUS_OK;
+        cur = cur / dims[a] * y->dims[a];
+        most = cur > most ? cur : most;
+    }
+    size_t nb;
+    if (tpu_mul_size((size_t)most, 2 * sizeof(double), &nb))
+        return tpu_node_err(g, n, TPU_ERR_NOMEM, "resize buffers overflow");
+    double *buf = tpu_malloc(g->ctx, nb), *a_buf = buf, *b_buf = buf + most;
+    if (!buf) return tpu_node_err(g, n, TPU_ERR_NOMEM, "no memory for the resize buffers");
+    int64_t count = tpu_tensor_numel(x);
+    for (int64_t i = 0; i < count; i++) a_buf[i] = tpu_get_f64(x->data, x->dtype, (size_t)i);
+    for (int a = 0; a < r; a++) {
+        bool identity = dims[a] == y->dims[a] && p->scale[a] == 1 &&
+                        p->coord != TPU_RESIZE_TF_CROP_AND_RESIZE;
+        if (identity) continue;
+        linear_axis(p, a, a_buf, b_buf, dims, r, y->dims[a]);
+        dims[a] = y->dims[a];
+        double *t = a_buf; a_buf = b_buf; b_buf = t;
+    }
+    count = tpu_tensor_numel(y);
+    for (int64_t i = 0; i < count; i++) tpu_set_f64(y->data, y->dtype, (size_t)i, a_buf[i]);
+    free(buf);
+    return TPU_STATUS_OK;
+}
+
+enum tpu_status ref_resize(struct tpu_graph *g, struct tpu_node *n)
+{
+    struct tpu_tensor *x, *y;
+    struct tpu_resize_plan p;
+    enum tpu_status rc = tpu_ref_io(g, n, &x, &y);
+    if (rc || (rc = tpu_ir_resize_plan(g, n, &p))) return rc;
+    for (int i = 0; i < x->n_dims; i++) TPU_ASSERT(p.out[i] == y->dims[i]);
+    if (tpu_tensor_numel(y) == 0) return TPU_STATUS_OK;
+    if (x->n_dims == 0) { memcpy(y->data, x->data, tpu_dtype_size(x->dtype)); return TPU_STATUS_OK; }
+    return p.linear ? resize_linear(g, n, &p, x, y) : resize_nearest(g, n, &p, x, y);
+}
