@@ -8,8 +8,6 @@
 */
 #include "ir/ir.h"
 #include "testlib.h"
-/* testlib's TEST_CHECK may cut a long message short; that is intended. */
-#pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <math.h>
 #include <stdint.h>
 
