@@ -795,6 +795,24 @@ static int test_hostile_sizes(void)
     rig_in(&r, 1, TPU_DTYPE_I64, 1, D(2), D(INT64_MAX, 4));
     TEST_CHECK(rig_run(&r) == TPU_ERR_SHAPE, "overflowing shape");
     rig_free(&r);
+    if (!run_slice_1d(-1, INT64_MIN, INT64_MIN, D(9), 1)) return 1;      /* -INT64_MIN overflows */
+    r = rig_new("Resize", 3, 1);                            /* NaN roi, scales: no extent */
+    attr_str(&r, "coordinate_transformation_mode", "tf_crop_and_resize");
+    rig_in(&r, 0, TPU_DTYPE_F32, 1, D(4), F(1, 2, 3, 4));
+    rig_in(&r, 1, TPU_DTYPE_F32, 1, D(2), F(NAN, 1));
+    rig_in(&r, 2, TPU_DTYPE_F32, 1, D(1), F(2));
+    TEST_CHECK(rig_run(&r) == TPU_ERR_SHAPE && names_node(&r, "Resize"), "%s", tpu_errmsg(r.ctx));
+    rig_free(&r);
+    r = rig_new("Resize", 4, 1);                            /* NaN roi, sizes: extrapolate */
+    attr_str(&r, "mode", "linear");
+    attr_str(&r, "coordinate_transformation_mode", "tf_crop_and_resize");
+    attr_float(&r, "extrapolation_value", -5);
+    rig_in(&r, 0, TPU_DTYPE_F32, 1, D(4), F(1, 2, 3, 4));
+    rig_in(&r, 1, TPU_DTYPE_F32, 1, D(2), F(NAN, 1));
+    rig_in(&r, 3, TPU_DTYPE_I64, 1, D(1), D(2));
+    TEST_CHECK(rig_run(&r) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(first_diff_f32(out(&r, 0), F(-5, -5), 2, 0) < 0, "extrapolated");
+    rig_free(&r);
     return 0;
 }
 

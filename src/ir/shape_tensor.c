@@ -404,7 +404,8 @@ static void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step,
     int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? dim : dim - 1;
     start = start < 0 ? 0 : start > hi ? hi : start;
     end = end < lo ? lo : end > hi ? hi : end;
-    int64_t span = step > 0 ? end - start : start - end, s = step > 0 ? step : -step;
+    int64_t span = step > 0 ? end - start : start - end;
+    int64_t s = step > 0 ? step : step == INT64_MIN ? INT64_MAX : -step;
     *first = start;
     *len = span <= 0 || dim == 0 ? 0 : (span - 1) / s + 1;
 }
@@ -531,6 +532,8 @@ enum tpu_status shape_constant(struct tpu_graph *g, struct tpu_node *n)
         if (tpu_dtype_size(a->t->dtype) == 0 || a->t->n_dims < 0 || !tpu_tensor_shape_known(a->t))
             return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "'value' of dtype %s is not supported",
                                 tpu_dtype_name(a->t->dtype));
+        if (!a->t->data && tpu_tensor_numel(a->t) > 0)
+            return tpu_node_err(g, n, TPU_ERR_FORMAT, "'value' has no data");
         set_out(g, n, 0, a->t->dtype, a->t->n_dims, a->t->dims);
     } else if ((a = tpu_attr_find(n, "value_float"))) {
         set_out(g, n, 0, TPU_DTYPE_F32, 0, NULL);
@@ -565,6 +568,7 @@ enum tpu_status shape_constant_of_shape(struct tpu_graph *g, struct tpu_node *n)
         if (a->type != TPU_ATTR_TENSOR || !a->t || tpu_tensor_numel(a->t) != 1 ||
             tpu_dtype_size(a->t->dtype) == 0)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "'value' must be a one-element numeric tensor");
+        if (!a->t->data) return tpu_node_err(g, n, TPU_ERR_FORMAT, "'value' has no data");
         dt = a->t->dtype;
     }
     if (k < 0) {
@@ -805,7 +809,7 @@ static enum tpu_status resize_extents(const struct tpu_graph *g, const struct tp
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "scale %g on axis %d is not positive", p->scale[i], i);
         if (p->coord != TPU_RESIZE_TF_CROP_AND_RESIZE) crop = 1;
         double o = sz ? (double)sv[i] : floor(in * crop * p->scale[i]);
-        if (o < 0 || o > (double)(INT64_C(1) << 40) || (x->dims[i] == 0 && o > 0))
+        if (!(o >= 0 && o <= (double)(INT64_C(1) << 40)) || (x->dims[i] == 0 && o > 0))
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "output extent %g on axis %d (input %lld) is invalid",
                                 o, i, (long long)x->dims[i]);
         p->out[i] = (int64_t)o;

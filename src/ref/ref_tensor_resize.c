@@ -38,9 +38,11 @@ static double resize_coord(const struct tpu_resize_plan *p, int a, int64_t o, in
     return 0;
 }
 
+/* Sampling point outside the input: the extrapolation value (tf_crop_and_resize;
+** a NaN coordinate, from a NaN roi, counts as outside too). */
 static bool outside(const struct tpu_resize_plan *p, double x, int64_t in)
 {
-    return p->coord == TPU_RESIZE_TF_CROP_AND_RESIZE && (x < 0 || x > (double)(in - 1));
+    return isnan(x) || (p->coord == TPU_RESIZE_TF_CROP_AND_RESIZE && (x < 0 || x > (double)(in - 1)));
 }
 
 /* Nearest input index for coordinate x, or -1 for the extrapolation value. */
@@ -115,7 +117,7 @@ static void linear_axis(const struct tpu_resize_plan *p, int a, const double *sr
     for (int64_t o = 0; o < out; o++) {
         double x = resize_coord(p, a, o, in);
         bool extra = outside(p, x, in);
-        x = x < -1 ? -1 : x > (double)in ? (double)in : x;
+        x = extra ? 0 : x < -1 ? -1 : x > (double)in ? (double)in : x;
         double f = floor(x), w = x - f;
         int64_t i0 = (int64_t)f, i1 = i0 + 1;
         i0 = i0 < 0 ? 0 : i0 > in - 1 ? in - 1 : i0;
