@@ -319,6 +319,33 @@ static int test_transpose(void)
     return 0;
 }
 
+/* Ragged shapes through the tiled path (the innermost input axis moves):
+** out[k][i][j] = in[i][j][k] for 1-, 2-, 4- and 8-byte elements. */
+static int test_transpose_tiled(void)
+{
+    static const enum tpu_dtype dts[] = { TPU_DTYPE_U8, TPU_DTYPE_I16, TPU_DTYPE_I32, TPU_DTYPE_I64 };
+    enum { A = 3, B = 37, C = 45 };
+    static int64_t x[A * B * C];
+    for (int i = 0; i < A * B * C; i++) x[i] = (i * 7) % 101;
+    for (int t = 0; t < N(dts); t++) {
+        uint8_t raw[A * B * C * 8];
+        for (int i = 0; i < A * B * C; i++) tpu_set_i64(raw, dts[t], (size_t)i, x[i]);
+        struct rig r = rig_new("Transpose", 1, 1);
+        attr_ints(&r, "perm", 3, D(2, 0, 1));
+        rig_in(&r, 0, dts[t], 3, D(A, B, C), raw);
+        TEST_CHECK(rig_run(&r) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+        TEST_CHECK(DIMS(out(&r, 0), C, A, B), "dims");
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < B; j++)
+                for (int k = 0; k < C; k++) {
+                    int64_t got = tpu_get_i64(out(&r, 0)->data, dts[t], (size_t)((k * A + i) * B + j));
+                    TEST_CHECK(got == x[(i * B + j) * C + k], "%s at %d,%d,%d", tpu_dtype_name(dts[t]), i, j, k);
+                }
+        rig_free(&r);
+    }
+    return 0;
+}
+
 static int test_concat(void)
 {
     struct rig r = rig_new("Concat", 2, 1);
@@ -824,6 +851,7 @@ static const struct test_case cases[] = {
     { "tensor-unsqueeze-1.1", test_unsqueeze },
     { "tensor-copy-1.1", test_identity_dropout },
     { "tensor-transpose-1.1", test_transpose },
+    { "tensor-transpose-1.2", test_transpose_tiled },
     { "tensor-concat-1.1", test_concat },
     { "tensor-split-1.1", test_split },
     { "tensor-slice-1.1", test_slice },

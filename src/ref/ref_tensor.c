@@ -55,6 +55,48 @@ static void copy_row(uint8_t *dst, const uint8_t *src, int64_t len, int64_t stri
 #undef ROW
 }
 
+/* A 2-D transpose block: dst[a][b] (row stride dstr) = src[a + b * sstr],
+** a < na, b < nb, walked in TILE x TILE tiles so both sides stay in cache. */
+#define TILE 32
+static void tile_2d(uint8_t *dst, const uint8_t *src, int64_t na, int64_t nb,
+                    int64_t dstr, int64_t sstr, size_t es)
+{
+#define T2D(T) do { const T *s_ = (const T *)(const void *)src; T *d_ = (T *)(void *)dst; \
+        for (int64_t a0 = 0; a0 < na; a0 += TILE) for (int64_t b0 = 0; b0 < nb; b0 += TILE) \
+        for (int64_t a = a0; a < a0 + TILE && a < na; a++) \
+        for (int64_t b = b0; b < b0 + TILE && b < nb; b++) d_[a * dstr + b] = s_[a + b * sstr]; } while (0)
+    switch (es) {
+    case 1: T2D(uint8_t); break;
+    case 2: T2D(uint16_t); break;
+    case 4: T2D(uint32_t); break;
+    default: T2D(uint64_t); break;
+    }
+#undef T2D
+}
+
+/* When the last output axis strides through the input but output axis j
+** reads it contiguously (a transpose that moves the innermost axis), copy
+** (j, last) planes in tiles instead of row by row. */
+static void tiled_copy(uint8_t *dst, const uint8_t *src, int r, const int64_t *odims,
+                       const int64_t *istr, size_t es, int j)
+{
+    int64_t ostr[TPU_MAX_DIMS], idx[TPU_MAX_DIMS] = { 0 }, outer = 1, s = 1;
+    for (int i = r - 1; i >= 0; i--) { ostr[i] = s; s *= odims[i]; }
+    for (int i = 0; i < r - 1; i++)
+        if (i != j) outer *= odims[i];
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t si = 0, di = 0;
+        for (int i = 0; i < r - 1; i++) { si += idx[i] * istr[i]; di += idx[i] * ostr[i]; }
+        tile_2d(dst + di * (int64_t)es, src + si * (int64_t)es, odims[j], odims[r - 1],
+                ostr[j], istr[r - 1], es);
+        for (int i = r - 2; i >= 0; i--) {
+            if (i == j) continue;
+            if (++idx[i] < odims[i]) break;
+            idx[i] = 0;
+        }
+    }
+}
+
 void tpu_ref_strided_copy(uint8_t *dst, const uint8_t *src, int r, const int64_t *odims,
                           const int64_t *istr, size_t es)
 {
@@ -62,6 +104,11 @@ void tpu_ref_strided_copy(uint8_t *dst, const uint8_t *src, int r, const int64_t
     int64_t idx[TPU_MAX_DIMS] = { 0 }, outer = 1, inner = odims[r - 1];
     for (int i = 0; i < r; i++)
         if (odims[i] == 0) return;
+    for (int j = 0; j < r - 1 && es <= 8 && (es & (es - 1)) == 0; j++)
+        if (istr[j] == 1 && odims[j] > 1 && istr[r - 1] > 1 && inner > 1) {
+            tiled_copy(dst, src, r, odims, istr, es, j);
+            return;
+        }
     for (int i = 0; i < r - 1; i++) outer *= odims[i];
     for (int64_t o = 0; o < outer; o++) {
         int64_t off = 0;
