@@ -717,7 +717,7 @@ enum tpu_status shape_range(struct tpu_graph *g, struct tpu_node *n)
         t[i] = x;
         if (x->dtype != t[0]->dtype || tpu_dtype_size(x->dtype) == 0 || x->dtype == TPU_DTYPE_BOOL)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "start, limit and delta must share one numeric dtype");
-        if (x->n_dims >= 0 && tpu_tensor_numel(x) != 1)
+        if (tpu_tensor_numel(x) >= 0 && tpu_tensor_numel(x) != 1)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "input %d must be a scalar", i);
     }
     if ((rc = need_out(g, n))) return rc;
