@@ -398,8 +398,9 @@ enum tpu_status shape_qlinear_matmul(struct tpu_graph *g, struct tpu_node *n)
         (rc = want_same_dtype(g, n, a, tpu_in(g, n, 2), "a_zero_point")) ||
         (rc = want_same_dtype(g, n, b, tpu_in(g, n, 5), "b_zero_point")))
         return rc;
-    for (int i = 1; i < 8; i += 3)
-        if ((rc = want_float(g, n, tpu_in(g, n, i), i == 1 ? "a_scale" : i == 4 ? "b_scale" : "y_scale"))) return rc;
+    if ((rc = want_float(g, n, tpu_in(g, n, 1), "a_scale")) || (rc = want_float(g, n, tpu_in(g, n, 4), "b_scale")) ||
+        (rc = want_float(g, n, tpu_in(g, n, 6), "y_scale")))
+        return rc;
     static const int rows[] = { 1, 2, -1 }, cols[] = { 4, 5, -1 };
     if ((rc = int_matmul_params(g, n, 0, 3, rows, cols))) return rc;
     if ((rc = want_param(g, n, tpu_in(g, n, 6), "y_scale", 1)) || (rc = want_param(g, n, yzp, "y_zero_point", 1)))
