@@ -542,7 +542,7 @@ static int test_conv_transpose_1d_3d(void)
 
 static int test_conv_transpose_output_shape(void)
 {
-    /* in 3, k 3, s 3: full = 3*2 + 3 = 9; output_shape 10 would need -1 pad (error), 8 → total 1 */
+    /* in 3, k 3, s 3: full = 3*2 + 3 = 9; output_shape 8 → total pad 1 */
     struct win w;
     win_init(&w, 2, 1, 1, 2, 1);
     w.in[0] = 3; w.in[1] = 3; w.k[0] = 3; w.k[1] = 3; w.s[0] = 3; w.s[1] = 2;
@@ -1370,6 +1370,141 @@ static int test_conv_integer(void)
     return 0;
 }
 
+/*---- ONNX's own node tests (libonnx-testdata), run node by node ----*/
+#define ONNX_NODE_DIR "/usr/share/libonnx-testdata/data"
+
+/* Output i's expected values, compared with ONNX backend-test tolerances
+** (rtol 1e-3, atol 1e-5) for floats, exactly for integers. */
+static int node_case_compare(const struct tpu_tensor *y, const struct tpu_tensor *want, char *why, size_t nwhy)
+{
+    if (y->n_dims != want->n_dims || y->dtype != want->dtype) {
+        snprintf(why, nwhy, "rank/dtype %d/%d, expected %d/%d", y->n_dims, y->dtype, want->n_dims, want->dtype);
+        return 0;
+    }
+    for (int i = 0; i < y->n_dims; i++)
+        if (y->dims[i] != want->dims[i]) { snprintf(why, nwhy, "dim %d differs", i); return 0; }
+    for (int64_t i = 0, n = tpu_tensor_numel(y); i < n; i++) {
+        double a = tpu_get_f64(y->data, y->dtype, (size_t)i), b = tpu_get_f64(want->data, want->dtype, (size_t)i);
+        double tol = tpu_dtype_is_float(y->dtype) ? 1e-5 + 1e-3 * fabs(b) : 0;
+        if (!(fabs(a - b) <= tol) && !(isnan(a) && isnan(b))) {
+            snprintf(why, nwhy, "element %lld: got %.8g, expected %.8g", (long long)i, a, b);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Ops whose shape function is someone else's shape_first: Y takes X's shape. */
+static int uses_shape_first(enum tpu_op op)
+{
+    return op == TPU_OP_SOFTMAX || op == TPU_OP_LOG_SOFTMAX || op == TPU_OP_INSTANCE_NORM;
+}
+
+static enum tpu_status run_graph_nodes(struct tpu_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct tpu_node *n = &g->nodes[i];
+        if (n->op == TPU_OP_UNKNOWN) return tpu_err(g->ctx, TPU_ERR_UNSUPPORTED, "op %s", n->op_type);
+        enum tpu_status rc = tpu_op_shape_fn(n->op)(g, n);
+        if (rc == TPU_ERR_UNSUPPORTED && uses_shape_first(n->op)) {
+            tpu_err_clear(g->ctx);
+            struct tpu_tensor *x = tpu_in(g, n, 0), *y = tpu_out(g, n, 0);
+            y->dtype = x->dtype;
+            tpu_tensor_set_shape(y, x->n_dims, x->dims);
+            rc = TPU_STATUS_OK;
+        }
+        if (rc) return rc;
+        for (int k = 0; k < n->n_outputs; k++)
+            if (tpu_out(g, n, k) && (rc = tpu_tensor_alloc(g->ctx, tpu_out(g, n, k)))) return rc;
+        if ((rc = tpu_op_ref_fn(n->op)(g, n))) return rc;
+    }
+    return TPU_STATUS_OK;
+}
+
+/* 0 pass, 1 fail (why set), 2 skip (an op or feature outside this file's ops). */
+static int run_node_case(const char *dir, char *why, size_t nwhy)
+{
+    char path[512];
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_graph *g = NULL;
+    int result = 1;
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    enum tpu_status rc = tpu_load_onnx(ctx, path, &g);
+    for (int i = 0; !rc && i < g->n_inputs; i++) {
+        snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, i);
+        struct tpu_tensor *v = tpu_tensor_load_pb(ctx, path), *x = g->tensors[g->inputs[i]];
+        if (!v) { rc = TPU_ERR_IO; break; }
+        x->dtype = v->dtype;
+        tpu_tensor_set_shape(x, v->n_dims, v->dims);
+        size_t nb = 0;
+        if (!(rc = tpu_tensor_alloc(ctx, x)) && !(rc = tpu_tensor_nbytes(ctx, x, &nb)) && nb)
+            memcpy(x->data, v->data, nb);
+        tpu_tensor_free(v);
+    }
+    if (!rc) rc = run_graph_nodes(g);
+    if (rc == TPU_ERR_UNSUPPORTED) { result = 2; snprintf(why, nwhy, "%s", tpu_errmsg(ctx)); }
+    else if (rc) snprintf(why, nwhy, "%s", tpu_errmsg(ctx));
+    for (int i = 0; !rc && i < g->n_outputs; i++) {
+        snprintf(path, sizeof path, "%s/test_data_set_0/output_%d.pb", dir, i);
+        struct tpu_tensor *want = tpu_tensor_load_pb(ctx, path);
+        char w[200];
+        if (!want || !node_case_compare(g->tensors[g->outputs[i]], want, w, sizeof w)) {
+            snprintf(why, nwhy, "output %d: %s", i, want ? w : tpu_errmsg(ctx));
+            rc = TPU_ERR_MISMATCH;
+        }
+        tpu_tensor_free(want);
+    }
+    if (!rc) result = 0;
+    tpu_graph_free(g);
+    tpu_free(ctx);
+    return result;
+}
+
+static int node_case_wanted(const char *name)
+{
+    static const char *prefixes[] = {
+        "test_conv", "test_basic_conv", "test_maxpool", "test_averagepool", "test_globalaveragepool",
+        "test_globalmaxpool", "test_batchnorm", "test_instancenorm", "test_layer_normalization",
+        "test_softmax", "test_logsoftmax", "test_matmul", "test_gemm", "test_einsum", "test_quantizelinear",
+        "test_dequantizelinear", "test_qlinear", "test_Conv", "test_MaxPool", "test_AvgPool",
+        "test_BatchNorm", "test_Linear", "test_Softmax", "test_LogSoftmax", "test_operator_conv",
+        "test_operator_maxpool", "test_operator_mm", "test_operator_addmm", "test_GLU", "test_operator_basic",
+    };
+    if (strstr(name, "_expanded") || strstr(name, "training_mode")) return 0;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0) return 1;
+    return 0;
+}
+
+#include <dirent.h>
+static int test_onnx_node_cases(void)
+{
+    static const char *sets[] = { "node", "pytorch-converted", "pytorch-operator" };
+    int n_pass = 0, n_fail = 0, n_skip = 0, verbose = getenv("TPU_TEST_VERBOSE") != NULL;
+    char first_fail[400] = "";
+    for (int s = 0; s < 3; s++) {
+        char base[256];
+        snprintf(base, sizeof base, "%s/%s", ONNX_NODE_DIR, sets[s]);
+        DIR *d = opendir(base);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!node_case_wanted(e->d_name)) continue;
+            char dir[600], why[300] = "";
+            snprintf(dir, sizeof dir, "%s/%s", base, e->d_name);
+            int r = run_node_case(dir, why, sizeof why);
+            n_pass += r == 0; n_fail += r == 1; n_skip += r == 2;
+            if (r == 1 && !first_fail[0]) snprintf(first_fail, sizeof first_fail, "%.60s: %.300s", e->d_name, why);
+            if (verbose && r) fprintf(stderr, "%s %s: %s\n", r == 1 ? "FAIL" : "SKIP", e->d_name, why);
+        }
+        closedir(d);
+    }
+    if (n_pass + n_fail + n_skip == 0) TEST_SKIP("no ONNX test data under %s", ONNX_NODE_DIR);
+    fprintf(stderr, "onnx node cases: %d passed, %d failed, %d skipped (ops outside nn)\n", n_pass, n_fail, n_skip);
+    TEST_CHECK(n_fail == 0, "%d failed; first: %s", n_fail, first_fail);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "ref-nn-conv-1.1", test_conv_2d_basic },
     { "ref-nn-conv-1.2", test_conv_2d_strides_pads },
@@ -1407,5 +1542,6 @@ static const struct test_case cases[] = {
     { "ref-nn-qlinearmatmul-1.1", test_qlinear_matmul },
     { "ref-nn-matmulinteger-1.1", test_matmul_integer },
     { "ref-nn-convinteger-1.1", test_conv_integer },
+    { "ref-nn-onnx-node-1.1", test_onnx_node_cases },
 };
 TEST_MAIN(cases)

@@ -78,7 +78,8 @@ static enum tpu_status fwd_dim(const struct tpu_graph *g, const struct tpu_node 
 
 /* ONNX ConvTranspose: out = s*(in-1) + output_padding + dil*(k-1) + 1 - pads;
 ** with output_shape (or SAME_*: out = in*s) the total padding is derived and
-** split, the odd element at the end for SAME_UPPER, else at the beginning. */
+** split, the odd element at the end for SAME_UPPER, else at the beginning.
+** Pads may come out negative here (output larger than the full result). */
 static enum tpu_status tr_dim(const struct tpu_graph *g, const struct tpu_node *n,
                               struct tpu_nn_window *win, int i, int pad_mode,
                               int64_t out_padding, int64_t out_shape)
@@ -90,12 +91,10 @@ static enum tpu_status tr_dim(const struct tpu_graph *g, const struct tpu_node *
     if (out_shape <= 0 && (pad_mode == PAD_SAME_UPPER || pad_mode == PAD_SAME_LOWER))
         out_shape = in * s;
     if (out_shape > 0) {
-        int64_t total = full - out_shape;
-        if (total < 0)
-            return tpu_node_err(g, n, TPU_ERR_SHAPE, "spatial dim %d: output_shape %lld is larger "
-                                "than the full transposed output %lld", i, (long long)out_shape,
-                                (long long)full);
-        win->pad0[i] = pad_mode == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+        /* a negative total (output_shape past the full output) pads the end with
+        ** bias-only values; halves round toward -inf as in the ONNX reference */
+        int64_t total = full - out_shape, half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        win->pad0[i] = pad_mode == PAD_SAME_UPPER ? half : total - half;
         win->pad1[i] = total - win->pad0[i];
     }
     win->out[i] = full - win->pad0[i] - win->pad1[i];
