@@ -39,7 +39,7 @@ function loadOrt() {
   const dirs = [process.env.TPUSIM_ORT, path.join(__dirname, '..', 'build', 'ort', 'node_modules')];
   for (const d of dirs) {
     if (!d) continue;
-    const p = path.join(d, 'onnxruntime-node');
+    const p = path.resolve(d, 'onnxruntime-node');
     if (fs.existsSync(p)) return require(p);
   }
   die('onnxruntime-node not found (set TPUSIM_ORT or run: mkdir -p build/ort && cd build/ort && ' +
