@@ -2,7 +2,7 @@
 """tools/export_models.py [OUTDIR] [--only NAME,...]: real PyTorch models for tpusim.
 
 Exports resnet18 and mobilenet_v2 (torchvision, eval mode), a 2-layer
-nn.TransformerEncoder and a GPT-2-style decoder block (defined below) to ONNX,
+nn.TransformerEncoder (GELU) and a GPT-2-style decoder block (defined below) to ONNX,
 each at opset 13 and 17, once with a fixed batch of 1 and once with a dynamic
 batch axis. Next to each model.onnx it writes an ONNX-backend-layout test set
 (test_data_set_0/input_0.pb, output_0.pb) holding PyTorch's own outputs; the
@@ -71,8 +71,10 @@ class GPT2Block(nn.Module):
 
 
 def make_transformer():
+    # GELU (exact, erf form) rather than the default ReLU, so the export holds
+    # an Erf; the GPT-2 block covers the tanh form.
     layer = nn.TransformerEncoderLayer(D_MODEL, N_HEADS, dim_feedforward=4 * D_MODEL,
-                                       dropout=0.0, batch_first=True)
+                                       dropout=0.0, activation="gelu", batch_first=True)
     return nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
 
 

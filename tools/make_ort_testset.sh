@@ -21,7 +21,8 @@ status=0
 # name               file                                   input shape    normalisation
 while read -r name file shape norm; do
     d="$OUT/$name"
-    [ -f "$d/test_data_set_0/output_0.pb" ] && [ "$d/model.onnx" -ef "$ASSETS/$file" ] && continue
+    [ -f "$d/test_data_set_0/output_0.pb" ] && [ "$d/model.onnx" -ef "$ASSETS/$file" ] &&
+        [ ! tools/ocr_input.py -nt "$d/test_data_set_0/output_0.pb" ] && continue
     mkdir -p "$d/test_data_set_0"
     ln -sf "$(cd "$ASSETS" && pwd)/$file" "$d/model.onnx"
     if "$PY" tools/ocr_input.py "$d/test_data_set_0/input_0.pb" --shape "$shape" --norm "$norm" --seed 11 &&

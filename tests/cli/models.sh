@@ -13,6 +13,7 @@
 # For each: `tpusim run model.onnx --chip ref --data test_data_set_0 --outputs DIR`
 # must exit 0, and every output's relative L2 error against the expected one
 # must be at most 1e-4 (tools/compare_pb.py). Prints PASS/FAIL/SKIP lines.
+# Also checks ONNX Runtime (bench/ort_run.js) against PyTorch on BUILD/models.
 # MODELS_ONLY=substring limits the run to matching model names.
 TPUSIM=${TPUSIM:-build/tpusim}
 BUILD=${BUILD:-build}
@@ -21,12 +22,18 @@ MAX_REL_L2=1e-4
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
-# The model list: "name dir" lines, dir holding model.onnx + test_data_set_0.
+# The model list: "name model.onnx test-set-dir" lines; selected_models applies MODELS_ONLY.
 list_models() {
     for d in "$BUILD"/models/*/ "$BUILD"/ocr/*/; do
-        [ -f "$d/test_data_set_0/output_0.pb" ] && echo "$(basename "$d") ${d%/}"
+        [ -f "$d/test_data_set_0/output_0.pb" ] &&
+            echo "$(basename "$d") ${d}model.onnx ${d}test_data_set_0"
     done
-    echo "fmnist_cnn tests/models/fmnist"
+    echo "fmnist_cnn tests/models/fmnist_cnn.onnx tests/models/fmnist/test_data_set_0"
+}
+selected_models() {
+    list_models | while read -r name model data; do
+        case "$name" in *"${MODELS_ONLY:-}"*) echo "$name $model $data" ;; esac
+    done
 }
 
 # Why the CLI cannot be tested yet, or nothing when it can.
@@ -38,7 +45,9 @@ cli_missing() {
 
 have_torch=yes
 "$PY" -c "import torch, torchvision, onnx" 2>/dev/null || have_torch=no
-if [ $have_torch = yes ] && [ ! -f "$BUILD/models/manifest.json" ]; then
+# (Re)generate when missing or older than the script that makes them.
+if [ $have_torch = yes ] && { [ ! -f "$BUILD/models/manifest.json" ] ||
+        [ tools/export_models.py -nt "$BUILD/models/manifest.json" ]; }; then
     mkdir -p "$BUILD/models"
     if ! "$PY" tools/export_models.py "$BUILD/models" >"$BUILD/models/export.log" 2>&1; then
         echo "FAIL models/export: tools/export_models.py failed (see $BUILD/models/export.log)"
@@ -48,7 +57,8 @@ fi
 [ $have_torch = yes ] || echo "SKIP models/pytorch: $PY cannot import torch, torchvision and onnx"
 
 ocr_why=""
-if [ ! -f "$BUILD/ocr/ocr_rec/test_data_set_0/output_0.pb" ]; then
+if [ ! -f "$BUILD/ocr/ocr_rec/test_data_set_0/output_0.pb" ] ||
+        [ tools/ocr_input.py -nt "$BUILD/ocr/ocr_rec/test_data_set_0/output_0.pb" ]; then
     if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
         sh tools/make_ort_testset.sh "$BUILD" >"$tmp/ocr.log" 2>&1 ||
             ocr_why="tools/make_ort_testset.sh failed: $(tail -n 1 "$tmp/ocr.log")"
@@ -58,24 +68,41 @@ if [ ! -f "$BUILD/ocr/ocr_rec/test_data_set_0/output_0.pb" ]; then
 fi
 [ -z "$ocr_why" ] || echo "SKIP models/ocr: $ocr_why"
 
+# The ONNX Runtime harness against PyTorch on our own exports: checks the test
+# sets and bench/ort_run.js (TensorProto reader and writer) before ORT serves
+# as the oracle for the OCR models.
+if [ -d "$BUILD/ort/node_modules/onnxruntime-node" ] && command -v node >/dev/null 2>&1; then
+    selected_models | while read -r name model data; do
+        case "$name" in ocr_*) continue ;; esac     # ORT made their expected outputs
+        o="$tmp/ort_$name"
+        if ! TPUSIM_ORT="$BUILD/ort/node_modules" node bench/ort_run.js "$model" \
+                "$data" --out "$o" >"$o.log" 2>&1; then
+            echo "FAIL ort/$name: bench/ort_run.js failed: $(tail -n 1 "$o.log")"; continue
+        fi
+        res=$("$PY" tools/compare_pb.py "$data" "$o" --max-rel-l2 $MAX_REL_L2 2>&1)
+        rc=$?
+        summary=$(echo "$res" | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+        if [ $rc -eq 0 ]; then echo "PASS ort/$name ($summary)"; else echo "FAIL ort/$name: $summary"; fi
+    done
+else
+    echo "SKIP ort: onnxruntime-node not installed in $BUILD/ort"
+fi
+
 why=$(cli_missing)
 "$PY" -c "import onnx, numpy" 2>/dev/null || why="$PY cannot import onnx and numpy"
-list_models | while read -r name dir; do
-    case "$name" in *"${MODELS_ONLY:-}"*) ;; *) continue ;; esac
+selected_models | while read -r name model data; do
     t="models/$name"
     if [ -n "$why" ]; then echo "SKIP $t: $why"; continue; fi
-    model="$dir/model.onnx"
-    [ "$name" = fmnist_cnn ] && model=tests/models/fmnist_cnn.onnx
     out="$tmp/$name"
     mkdir -p "$out"
-    "$TPUSIM" run "$model" --chip ref --data "$dir/test_data_set_0" --outputs "$out" \
+    "$TPUSIM" run "$model" --chip ref --data "$data" --outputs "$out" \
         >"$out.log" 2>&1
     rc=$?
     if [ $rc -ne 0 ]; then
         echo "FAIL $t: tpusim run exited $rc: $(grep -v '^ *$' "$out.log" | tail -n 2 | tr '\n' ' ')"
         continue
     fi
-    res=$("$PY" tools/compare_pb.py "$dir/test_data_set_0" "$out" --max-rel-l2 $MAX_REL_L2 2>&1)
+    res=$("$PY" tools/compare_pb.py "$data" "$out" --max-rel-l2 $MAX_REL_L2 2>&1)
     rc=$?
     summary=$(echo "$res" | tr '\n' ';' | sed 's/;$//; s/;/; /g')
     if [ $rc -eq 0 ]; then echo "PASS $t ($summary)"; else echo "FAIL $t: $summary"; fi
