@@ -17,8 +17,8 @@ install() {   # install DIR PACKAGE@VERSION [npm options]
     dir=$1 pkg=$2; shift 2
     mkdir -p "$dir" || return 1
     [ -f "$dir/package.json" ] || echo '{"name":"tpusim-tools","private":true}' >"$dir/package.json"
-    (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip timeout 300 npm install --no-audit --no-fund \
-        --fetch-retries=1 --fetch-timeout=30000 "$@" "$pkg") >"$dir/npm.log" 2>&1 || {
+    (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip timeout 180 npm install --no-audit --no-fund \
+        --fetch-retries=1 --fetch-timeout=20000 "$@" "$pkg") >"$dir/npm.log" 2>&1 || {
         echo "npm_install.sh: npm install $pkg failed (see $dir/npm.log)"; return 1; }
 }
 

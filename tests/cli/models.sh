@@ -102,7 +102,9 @@ selected_models | while read -r name model data; do
         echo "FAIL $t: tpusim run exited $rc: $(grep -v '^ *$' "$out.log" | tail -n 2 | tr '\n' ' ')"
         continue
     fi
-    res=$("$PY" tools/compare_pb.py "$data" "$out" --max-rel-l2 $MAX_REL_L2 2>&1)
+    labels=""
+    [ -f "$data/../labels.pb" ] && labels="--labels $data/../labels.pb"
+    res=$("$PY" tools/compare_pb.py "$data" "$out" --max-rel-l2 $MAX_REL_L2 $labels 2>&1)
     rc=$?
     summary=$(echo "$res" | tr '\n' ';' | sed 's/;$//; s/;/; /g')
     if [ $rc -eq 0 ]; then echo "PASS $t ($summary)"; else echo "FAIL $t: $summary"; fi
