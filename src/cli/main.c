@@ -200,9 +200,9 @@ static int cmd_run(struct tpu_ctx *ctx, const struct opts *o)
     }
     char mismatch[2048] = "";
     if (rc == TPU_ERR_MISMATCH) snprintf(mismatch, sizeof mismatch, "%s", tpu_errmsg(ctx));
+    if (!rc && o->outputs) rc = tpu_graph_save_outputs(ctx, g, o->outputs);   /* only on success */
     if (!rc || rc == TPU_ERR_MISMATCH) {
         enum tpu_status rc2 = tpu_report_run(ctx, g, &ri, stdout, o->json);
-        if (!rc2 && !rc && o->outputs) rc2 = tpu_graph_save_outputs(ctx, g, o->outputs);
         if (rc2) rc = rc2;
     }
     int code = 0;
