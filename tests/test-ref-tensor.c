@@ -805,6 +805,39 @@ static int test_resize_linear(void)
     return 0;
 }
 
+/*---- Shape inference with symbolic (-1) dims, before any values exist ----*/
+static int test_infer_symbolic(void)
+{
+    struct rig r = rig_new("Expand", 2, 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(-1, 1), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 1, D(2), D(1, 5));
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, 5), "expand");
+    rig_free(&r);
+    r = rig_new("Slice", 4, 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(-1, 8), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 1, D(1), D(2));
+    rig_in(&r, 2, TPU_DTYPE_I64, 1, D(1), D(-4));
+    rig_in(&r, 3, TPU_DTYPE_I64, 1, D(1), D(1));
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, 2), "slice 2:-4 of 8");
+    rig_free(&r);
+    r = rig_new("Reshape", 2, 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 4, D(-1, 1, 28, 28), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 1, D(2), D(0, -1));
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, -1), "batch copied, rest not inferable");
+    rig_free(&r);
+    r = rig_new("Concat", 2, 1);
+    attr_int(&r, "axis", 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(-1, 3), NULL);
+    rig_in(&r, 1, TPU_DTYPE_F32, 2, D(4, 5), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), 4, 8), "concat fills the known batch");
+    rig_free(&r);
+    return 0;
+}
+
 /*---- Robustness: hostile index values never reach an allocation ----*/
 static int test_hostile_sizes(void)
 {
@@ -866,6 +899,7 @@ static const struct test_case cases[] = {
     { "tensor-range-1.1", test_range },
     { "tensor-resize-1.1", test_resize_nearest },
     { "tensor-resize-1.2", test_resize_linear },
+    { "tensor-infer-1.1", test_infer_symbolic },
     { "tensor-hostile-1.1", test_hostile_sizes },
 };
 TEST_MAIN(cases)
