@@ -227,7 +227,7 @@ enum tpu_status shape_squeeze(struct tpu_graph *g, struct tpu_node *n)
     for (int i = 0; i < x->n_dims; i++) {
         if (k < 0 && x->dims[i] < 0) return out_unknown(g, n, x->dtype, -1);
         bool drop = k < 0 ? x->dims[i] == 1 : seen[i];
-        if (drop && x->dims[i] > 1)
+        if (drop && x->dims[i] >= 0 && x->dims[i] != 1)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "cannot squeeze axis %d of extent %lld",
                                 i, (long long)x->dims[i]);
         if (!drop) dims[r++] = x->dims[i];
