@@ -392,6 +392,11 @@ static int test_split(void)
     rig_in(&r, 0, TPU_DTYPE_F32, 1, D(6), NULL);
     TEST_CHECK(rig_run(&r) == TPU_ERR_SHAPE, "6 into 4 equal parts");
     rig_free(&r);
+    r = rig_new("Split", 1, 2);                              /* an omitted output */
+    r.n->outputs[1] = -1;
+    rig_in(&r, 0, TPU_DTYPE_F32, 1, D(6), iota_f);
+    TEST_CHECK(rig_run(&r) == TPU_ERR_UNSUPPORTED && names_node(&r, "Split"), "%s", tpu_errmsg(r.ctx));
+    rig_free(&r);
     return 0;
 }
 
