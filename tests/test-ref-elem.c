@@ -200,6 +200,28 @@ static int test_unary_f32_long(void)
     return 0;
 }
 
+/* float32 Tanh and Sigmoid round the exact (double) value correctly. */
+static int test_unary_f32_rounding(void)
+{
+    enum { N_PTS = 40003 };
+    static float x[N_PTS];
+    for (int i = 0; i < N_PTS - 3; i++) x[i] = -10.0f + 20.0f * (float)i / (N_PTS - 4);
+    x[N_PTS - 3] = 1e-5f;
+    x[N_PTS - 2] = -3e-4f;
+    x[N_PTS - 1] = 1e-30f;
+    begin();
+    int tx = tens("x", TPU_DTYPE_F32, 1, (int64_t[]){ N_PTS }, x);
+    struct tpu_node *th = NODE("Tanh", 1, tx), *sg = NODE("Sigmoid", 1, tx);
+    TEST_CHECK(!run(th) && !run(sg), "%s", tpu_errmsg(ctx));
+    const float *yt = Y(th, 0)->data, *ys = Y(sg, 0)->data;
+    for (int i = 0; i < N_PTS; i++) {
+        TEST_CHECK(yt[i] == (float)tanh((double)x[i]), "tanh(%.9g) = %.9g", x[i], yt[i]);
+        TEST_CHECK(ys[i] == (float)(1 / (1 + exp(-(double)x[i]))), "sigmoid(%.9g) = %.9g", x[i], ys[i]);
+    }
+    end();
+    return 0;
+}
+
 static int test_unary_int(void)
 {
     begin();
@@ -1090,6 +1112,7 @@ static const struct test_case cases[] = {
     { "elem-unary-1.3", test_unary_f16 },
     { "elem-unary-1.4", test_unary_bf16 },
     { "elem-unary-1.5", test_unary_f32_long },
+    { "elem-unary-1.6", test_unary_f32_rounding },
     { "elem-unary-2.1", test_unary_int },
     { "elem-unary-2.2", test_unary_dtype_errors },
     { "elem-unary-2.3", test_unary_attrs },
