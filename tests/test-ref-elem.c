@@ -566,6 +566,15 @@ static int test_bcast_errors(void)
                               tens("b", TPU_DTYPE_F32, 1, D(3), NULL));
     TEST_CHECK(tpu_op_shape_fn(u->op)(g, u) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     TEST_CHECK(same_dims(Y(u, 0), 2, D(-1, 3)), "[-1,3]");
+    char buf[64];
+    g->tensors[u->inputs[0]]->dim_param[0] = "N";
+    TEST_CHECK(tpu_op_shape_fn(u->op)(g, u) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(!strcmp(tpu_shape_str(Y(u, 0), buf, sizeof buf), "[N,3]"), "symbolic dim kept: %s", buf);
+    struct tpu_node *rs = NODE("ReduceMean", 1, u->inputs[0]);
+    attr_ints(rs, "axes", 1, D(1));
+    attr_i(rs, "keepdims", 0);
+    TEST_CHECK(tpu_op_shape_fn(rs->op)(g, rs) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(!strcmp(tpu_shape_str(Y(rs, 0), buf, sizeof buf), "[N]"), "reduced: %s", buf);
     struct tpu_node *r = NODE("Mul", 1, tens("c", TPU_DTYPE_F32, -1, NULL, NULL),
                               tens("d", TPU_DTYPE_F32, 1, D(3), NULL));
     TEST_CHECK(tpu_op_shape_fn(r->op)(g, r) == TPU_STATUS_OK && Y(r, 0)->n_dims == -1, "rank -1");
