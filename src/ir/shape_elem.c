@@ -97,7 +97,7 @@ static enum tpu_status bcast_into(struct tpu_graph *g, struct tpu_node *n,
     int r = tpu_broadcast_dims(*rank, dims, t->n_dims, t->dims, tmp);
     if (r < 0) {
         char sa[160], sb[160];
-        struct tpu_tensor so = *first;
+        struct tpu_tensor so = { .name = first->name };   /* the shape so far */
         tpu_tensor_set_shape(&so, *rank, dims);
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "shapes %s ('%s') and %s ('%s') do not broadcast",
                             tpu_shape_str(&so, sa, sizeof sa), first->name,
