@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O2 -g -fvect-cost-model=cheap
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen \
            -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter -Wno-format-truncation \
@@ -54,7 +54,7 @@ $(BUILD)/obj/%.o: src/%.c $(GEN_H) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtpusim.a: $(filter-out $(BUILD)/obj/cli/%,$(LIB_OBJ))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tpusim: $(BUILD)/obj/cli/main.o $(BUILD)/libtpusim.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -86,3 +86,13 @@ clean:
 	rm -rf build build-san build-debug build-fuzz
 
 -include $(LIB_OBJ:.o=.d)
+
+# --- Real models (tools/, bench/; owned by the models work) ---
+#   make models     PyTorch exports + PaddleOCR/ORT test sets under $(BUILD)/
+#   make bench      bench/ref_vs_ort.sh: resnet18 on the reference vs ONNX Runtime
+.PHONY: models bench
+models:
+	/usr/bin/python3 tools/export_models.py $(BUILD)/models
+	sh tools/make_ort_testset.sh $(BUILD)
+bench: all
+	BUILD=$(BUILD) TPUSIM=$(BUILD)/tpusim sh bench/ref_vs_ort.sh
