@@ -106,32 +106,11 @@ static int64_t numel_or0(const struct tpu_tensor *t)
     return n > 0 ? n : 0;
 }
 
-/* Shape-based MACs for the three ops that matter most, used while the op
-** table's counter (ir/cost.c) returns 0. */
-static int64_t macs_from_shapes(const struct tpu_graph *g, const struct tpu_node *n)
-{
-    const struct tpu_tensor *a = tpu_in(g, n, 0), *w = tpu_in(g, n, 1), *y = tpu_out(g, n, 0);
-    if (!a || !w || !y || a->n_dims < 1 || w->n_dims < 1) return 0;
-    int64_t out = numel_or0(y);
-    switch (n->op) {
-    case TPU_OP_MATMUL:                      /* ONNX MatMul: K = last dim of A */
-        return out * (a->n_dims >= 1 ? a->dims[a->n_dims - 1] : 0);
-    case TPU_OP_GEMM:                        /* ONNX Gemm: A is (M,K), or (K,M) with transA */
-        if (a->n_dims != 2) return 0;
-        return out * (tpu_attr_int(n, "transA", 0) ? a->dims[0] : a->dims[1]);
-    case TPU_OP_CONV:                        /* W is (M, C/group, k1, k2, ...) */
-        if (w->dims[0] <= 0) return 0;
-        return out * (numel_or0(w) / w->dims[0]);
-    default:
-        return 0;
-    }
-}
-
 int64_t tpu_gpu_node_macs(const struct tpu_graph *g, const struct tpu_node *n)
 {
     if (n->op == TPU_OP_UNKNOWN) return 0;
     int64_t m = tpu_op_macs_fn(n->op)(g, n);
-    return m > 0 ? m : macs_from_shapes(g, n);
+    return m > 0 ? m : 0;
 }
 
 /*---- Per-node pricing ----*/

@@ -110,8 +110,7 @@ enum tpu_status tpu_gpu_model_run(struct tpu_ctx *ctx, const struct tpu_graph *g
                                   struct tpu_gpu_result *r);
 void            tpu_gpu_result_free(struct tpu_gpu_result *r);   /* NULL: no-op */
 
-/* MACs of one node: the op table's count (ir/cost.c), or for MatMul / Gemm /
-** Conv, while the table returns 0, a count from the shapes. */
+/* MACs of one node: the op table's count (ir/cost.c); 0 when unknown. */
 int64_t         tpu_gpu_node_macs(const struct tpu_graph *g, const struct tpu_node *n);
 
 #endif /* TPU_REPORT_GPU_MODEL_H */

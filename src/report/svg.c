@@ -203,10 +203,13 @@ static void frame_x_axis(struct svg *s, const struct axis *ax, const double *giv
     char lab[32];
     int n = n_given > 0 ? n_given : axis_ticks(ax, t);
     if (n_given > 0) memcpy(t, given, (size_t)n_given * sizeof *t);
+    double last_x = -1e9;
     for (int i = 0; i < n; i++) {
         double x = px_x(s, ax, t[i]);
         put(s, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>\n", x, s->y0, x, s->y1);
+        if (x - last_x < 30) continue;                     /* labels would overlap */
         put_label(s, x, s->y1 + 16, "middle", 11, "", tpu_svg_fmt_si(t[i], lab, sizeof lab));
+        last_x = x;
     }
 }
 
@@ -367,10 +370,15 @@ static void roof_line(struct svg *s, const struct axis *ax, const struct axis *a
               "", txt);
 }
 
+/* Points; a label is drawn once per spot: points within 6 px of an earlier
+** labelled point add "(xN)" to its label instead of overprinting it. */
 static void roof_points(struct svg *s, const struct axis *ax, const struct axis *ay,
                         const struct tpu_svg_point *p, int n)
 {
+    int *owner = tpu_calloc(s->ctx, (size_t)(n ? n : 1), sizeof *owner), *count = tpu_calloc(s->ctx, (size_t)(n ? n : 1), sizeof *count);
+    if (!owner || !count) { s->oom = true; free(owner); free(count); return; }
     for (int i = 0; i < n; i++) {
+        owner[i] = -1;
         if (!drawable(ax, p[i].flops_per_byte) || !drawable(ay, p[i].flops_per_s)) continue;
         double x = px_x(s, ax, p[i].flops_per_byte), y = px_y(s, ay, p[i].flops_per_s);
         const char *col = p[i].roof >= 0 ? palette[p[i].roof % N_COLOURS] : "#444";
@@ -379,8 +387,24 @@ static void roof_points(struct svg *s, const struct axis *ax, const struct axis 
         put(s, "<title>");
         put_text(s, p[i].label);
         put(s, "</title></circle>\n");
-        if (p[i].label) put_label(s, x + 6, y + (i % 2 ? 11 : -5), "start", 9, " fill=\"#333\"", p[i].label);
+        owner[i] = i;
+        for (int j = 0; j < i; j++)
+            if (owner[j] == j && fabs(px_x(s, ax, p[j].flops_per_byte) - x) < 6 && fabs(px_y(s, ay, p[j].flops_per_s) - y) < 6) {
+                owner[i] = j;
+                break;
+            }
+        count[owner[i]]++;
     }
+    for (int i = 0, k = 0; i < n; i++) {
+        if (owner[i] != i || !p[i].label) continue;
+        char txt[160];
+        if (count[i] > 1) snprintf(txt, sizeof txt, "%s (x%d)", p[i].label, count[i]);
+        else snprintf(txt, sizeof txt, "%s", p[i].label);
+        double x = px_x(s, ax, p[i].flops_per_byte), y = px_y(s, ay, p[i].flops_per_s);
+        put_label(s, x + 6, y + (k++ % 2 ? 11 : -5), "start", 9, " fill=\"#333\"", txt);
+    }
+    free(owner);
+    free(count);
 }
 
 enum tpu_status tpu_svg_roofline(struct tpu_ctx *ctx, const char *path, const struct tpu_svg_chart *c,
