@@ -5,7 +5,7 @@
 ** for GPUs, and a user of report/targets.h, gpu_model.h and svg.h.
 **
 ** In:  DIR/<app>.onnx from make_apps.py, data/targets.txt.
-** Out: a table on stdout; DIR/charts/*.svg.
+** Out: a table on stdout; SVG charts in DIR/charts/.
 ** Build and run: sh bench/tpu-v1-paper/run_gpu_apps.sh (compiles against build/libtpusim.a).
 */
 #include "ir/ir.h"
