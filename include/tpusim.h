@@ -63,6 +63,8 @@ const char     *tpu_status_str(enum tpu_status rc);
 int             tpu_status_exit_code(enum tpu_status rc);   /* 0, 1 or 2     */
 /* Fail the n-th allocation from now on (n >= 1); 0 turns injection off. */
 void            tpu_set_alloc_fail(struct tpu_ctx *ctx, long n);
+/* Lowers the largest single allocation (bytes; default 16 GiB) for ctx. */
+void            tpu_set_alloc_limit(struct tpu_ctx *ctx, size_t n_bytes);
 
 /*---- Loader API (src/onnx/) ----*/
 /* Loads an ONNX model. On success *out owns everything (free with

@@ -34,7 +34,7 @@ struct bcast {
     int64_t rows_left;
 };
 
-/* Strides of input t walked along output shape (rank r, dims od). */
+/* Element strides of t walked along an output of rank r (0 where t broadcasts). */
 static void bcast_strides(const struct tpu_tensor *t, int r, int64_t *s)
 {
     int64_t step = 1;
@@ -300,6 +300,11 @@ static enum tpu_status need_values(struct tpu_graph *g, struct tpu_node *n, int 
         const struct tpu_tensor *t = tpu_in(g, n, i);
         if (tpu_ir_omitted(t) || !t->data || t->n_dims < 0 || t->n_dims > y->n_dims)
             return tpu_node_err(g, n, TPU_ERR_INTERNAL, "input %d has no values", i);
+        for (int d = 0; d < t->n_dims; d++) {   /* the walk must stay inside t */
+            int64_t td = t->dims[d], yd = y->dims[d + y->n_dims - t->n_dims];
+            if (td != 1 && td != yd && !tpu_ir_prelu_channel_slope(n, tpu_in(g, n, 0), t))
+                return tpu_node_err(g, n, TPU_ERR_INTERNAL, "input %d does not match the output", i);
+        }
     }
     return TPU_STATUS_OK;
 }

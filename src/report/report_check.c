@@ -15,8 +15,10 @@ struct op_count { const char *op_type; int n; };
 struct summary {
     int64_t          n_params, n_param_bytes, macs;
     int              n_param_tensors;
-    struct op_count *ops;           /* [n_ops], sorted by count, then name    */
+    struct op_count *ops;           /* [n_ops] live nodes, by count then name */
     int              n_ops;
+    struct op_count *ops_file;      /* [n_ops_file] every node in the file    */
+    int              n_ops_file;
 };
 
 static int cmp_op_count(const void *a, const void *b)
@@ -24,6 +26,14 @@ static int cmp_op_count(const void *a, const void *b)
     const struct op_count *x = a, *y = b;
     if (x->n != y->n) return y->n - x->n;
     return strcmp(x->op_type, y->op_type);
+}
+
+static void count_op(struct op_count *ops, int *n_ops, const char *op_type)
+{
+    int i = 0;
+    while (i < *n_ops && strcmp(ops[i].op_type, op_type) != 0) i++;
+    if (i == *n_ops) ops[(*n_ops)++].op_type = op_type;
+    ops[i].n++;
 }
 
 static enum tpu_status summarize(struct tpu_graph *g, struct summary *s)
@@ -37,17 +47,17 @@ static enum tpu_status summarize(struct tpu_graph *g, struct summary *s)
         s->n_param_bytes += tpu_tensor_numel(x) * (int64_t)tpu_dtype_size(x->dtype);
     }
     s->ops = tpu_calloc(g->ctx, (size_t)g->n_nodes + 1, sizeof *s->ops);
-    if (!s->ops) return TPU_ERR_NOMEM;
+    s->ops_file = tpu_calloc(g->ctx, (size_t)g->n_nodes + 1, sizeof *s->ops_file);
+    if (!s->ops || !s->ops_file) { free(s->ops); free(s->ops_file); return TPU_ERR_NOMEM; }
     for (int k = 0; k < g->n_nodes; k++) {
         const struct tpu_node *n = &g->nodes[k];
+        count_op(s->ops_file, &s->n_ops_file, n->op_type);
         if (n->dead) continue;
         if (n->op != TPU_OP_UNKNOWN) s->macs += tpu_op_macs_fn(n->op)(g, n);
-        int i = 0;
-        while (i < s->n_ops && strcmp(s->ops[i].op_type, n->op_type) != 0) i++;
-        if (i == s->n_ops) s->ops[s->n_ops++].op_type = n->op_type;
-        s->ops[i].n++;
+        count_op(s->ops, &s->n_ops, n->op_type);
     }
     qsort(s->ops, (size_t)s->n_ops, sizeof *s->ops, cmp_op_count);
+    qsort(s->ops_file, (size_t)s->n_ops_file, sizeof *s->ops_file, cmp_op_count);
     return TPU_STATUS_OK;
 }
 
@@ -102,8 +112,11 @@ static void text_report(FILE *f, struct tpu_graph *g, const struct summary *s, c
     if (p)
         fprintf(f, "nodes: %d in the file, %d to run, %d folded into constants, %d reach no output\n",
                 p->n_nodes_file, p->n_live, p->n_folded, p->n_dead);
-    fprintf(f, "ops:");
+    fprintf(f, "ops to run:");
     for (int i = 0; i < s->n_ops; i++) fprintf(f, "%s %s x%d", i ? "," : "", s->ops[i].op_type, s->ops[i].n);
+    fprintf(f, "\nops in the file:");
+    for (int i = 0; i < s->n_ops_file; i++)
+        fprintf(f, "%s %s x%d", i ? "," : "", s->ops_file[i].op_type, s->ops_file[i].n);
     fprintf(f, "\n");
     text_nodes(f, g);
     fprintf(f, "supported: %s (%d of %d nodes unsupported)\n", p && p->n_unsupported ? "no" : "yes",
@@ -181,8 +194,11 @@ static void json_report(FILE *f, struct tpu_graph *g, const struct summary *s, c
     tpu_json_int(&j, "nodes_dead", p ? p->n_dead : 0);
     tpu_json_int(&j, "nodes_unsupported", p ? p->n_unsupported : 0);
     tpu_json_bool(&j, "supported", p && !p->n_unsupported);
-    tpu_json_begin(&j, "op_histogram", '{');
+    tpu_json_begin(&j, "op_histogram", '{');                    /* nodes left to run */
     for (int i = 0; i < s->n_ops; i++) tpu_json_int(&j, s->ops[i].op_type, s->ops[i].n);
+    tpu_json_end(&j, '}');
+    tpu_json_begin(&j, "op_histogram_file", '{');               /* before folding */
+    for (int i = 0; i < s->n_ops_file; i++) tpu_json_int(&j, s->ops_file[i].op_type, s->ops_file[i].n);
     tpu_json_end(&j, '}');
     tpu_json_begin(&j, "nodes", '[');
     for (int k = 0; k < g->n_nodes; k++)
@@ -212,5 +228,6 @@ enum tpu_status tpu_report_check(struct tpu_ctx *ctx, struct tpu_graph *g, FILE 
         }
     }
     free(s.ops);
+    free(s.ops_file);
     return rc;
 }
