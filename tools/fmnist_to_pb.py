@@ -8,8 +8,8 @@ ONNX backend-test layout the tpusim CLI reads:
   OUTDIR/labels.pb                    int64 [N], class ids 0..9
 (default OUTDIR build/fmnist). With --expected MODEL it also writes
   OUTDIR/test_data_set_0/output_0.pb  MODEL's outputs computed by ONNX Runtime
-(bench/ort_run.js; `tpusim run --data` wants expected outputs next to the
-inputs). This is the input side of the Fashion-MNIST
+(bench/ort_run.js), for comparing tpusim's logits with an independent
+implementation (tools/compare_pb.py). This is the input side of the Fashion-MNIST
 demo; tests/models/fmnist_cnn.onnx (tools/train_fmnist.py) is the model.
 Also imported by train_fmnist.py for the idx reader.
 """
@@ -78,6 +78,9 @@ def main():
     write_pb(os.path.join(args.outdir, "labels.pb"), y, "labels")
     print("wrote %s/input_0.pb %s and %s/labels.pb %s" %
           (ds, tuple(x.shape), args.outdir, tuple(y.shape)))
+    stale = os.path.join(ds, "output_0.pb")
+    if not args.expected and os.path.exists(stale):
+        os.remove(stale)                # from an earlier --expected run
     if args.expected:
         ort_out = os.path.join(args.outdir, "ort_out")
         js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "ort_run.js")
