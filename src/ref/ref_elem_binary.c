@@ -10,12 +10,8 @@
 **      0 (broadcast) or 1. float32 has typed row loops; other dtypes compute
 **      per element in double, or exactly in int64 (uint64 compared unsigned).
 */
-/* The float32 loops here are worth vectorising, but GCC 12's -O2 "very cheap"
-** cost model refuses every loop that needs a remainder. The cheap model does
-** not reorder float arithmetic, so results stay bit-identical to scalar code. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=cheap")
-#endif
+/* The float32 loops here rely on the Makefile's -fvect-cost-model=cheap:
+** GCC 12's -O2 default ("very cheap") vectorises no loop with a remainder. */
 #include "ir/ir.h"
 #include "ref/ref_elem.h"
 #include <math.h>
