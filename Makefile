@@ -12,7 +12,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen \
            -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
-           -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter \
+           -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter -Wno-format-truncation \
            -Werror=implicit-function-declaration -fno-strict-aliasing
 LDLIBS  += -lprotobuf-c -lopenblas -lm -lpthread
 ifdef SANITIZE
@@ -79,7 +79,8 @@ fuzz: $(GEN_H)
 	@mkdir -p build-fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen \
 	    tests/fuzz/fuzz_load.c $(filter-out src/cli/%,$(LIB_SRC)) $(GEN_C) $(LDLIBS) -o build-fuzz/fuzz_load
-	build-fuzz/fuzz_load -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 tests/fuzz/corpus
+	@mkdir -p build-fuzz/corpus
+	build-fuzz/fuzz_load -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build build-san build-debug build-fuzz

@@ -64,6 +64,22 @@ int             tpu_status_exit_code(enum tpu_status rc);   /* 0, 1 or 2     */
 /* Fail the n-th allocation from now on (n >= 1); 0 turns injection off. */
 void            tpu_set_alloc_fail(struct tpu_ctx *ctx, long n);
 
+/*---- Loader API (src/onnx/) ----*/
+/* Loads an ONNX model. On success *out owns everything (free with
+** tpu_graph_free); on failure *out is NULL and tpu_errmsg names the file (and
+** the node and ONNX op where there is one). Initializers and Constant-node
+** values become constant tensors; old-opset attributes are moved to inputs. */
+enum tpu_status tpu_load_onnx(struct tpu_ctx *ctx, const char *path, struct tpu_graph **out);
+void            tpu_graph_free(struct tpu_graph *g);
+/* A TensorProto file (ONNX test-data input_N.pb / output_N.pb) → a heap tensor
+** with name, dtype, dims and values; NULL and a message naming the file on
+** failure. Free with tpu_tensor_free. */
+struct tpu_tensor *tpu_tensor_load_pb(struct tpu_ctx *ctx, const char *path);
+void               tpu_tensor_free(struct tpu_tensor *t);
+/* Writes t as a TensorProto (raw_data) to path, via a temporary file and a
+** rename, so a failed write never leaves a partial file. */
+enum tpu_status    tpu_tensor_save_pb(struct tpu_ctx *ctx, const char *path, const struct tpu_tensor *t);
+
 #ifdef __cplusplus
 }
 #endif
