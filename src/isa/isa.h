@@ -96,6 +96,8 @@ struct tpu_program {
     struct tpu_insn  *insns;            /* tpu_malloc'd                       */
     uint64_t          weight_bytes, cap_weight_bytes;
     uint8_t          *weights;          /* weight-memory image, tpu_malloc'd  */
+    int               weights_virtual;  /* 1: sizes only, no bytes (timing-only
+                                           compiles); such a program cannot be saved */
 };
 
 struct tpu_program *tpu_program_new(struct tpu_ctx *ctx);

@@ -45,6 +45,11 @@ enum tpu_status tpu_program_add_weights(struct tpu_ctx *ctx, struct tpu_program 
 {
     if (n > TPU_MAX_ALLOC_BYTES || p->weight_bytes + n > TPU_MAX_ALLOC_BYTES)
         return tpu_err(ctx, TPU_ERR_NOMEM, "weight image over %zu bytes", TPU_MAX_ALLOC_BYTES);
+    if (p->weights_virtual) {
+        if (offset) *offset = p->weight_bytes;
+        p->weight_bytes += n;
+        return TPU_STATUS_OK;
+    }
     if (p->weight_bytes + n > p->cap_weight_bytes) {
         uint64_t cap = p->cap_weight_bytes ? p->cap_weight_bytes : 4096;
         while (cap < p->weight_bytes + n) cap *= 2;
@@ -70,6 +75,9 @@ static uint32_t get32(const uint8_t *b)
 enum tpu_status tpu_program_write_file(struct tpu_ctx *ctx, const struct tpu_program *p,
                                        const char *path)
 {
+    if (p->weights_virtual && p->weight_bytes)
+        return tpu_err(ctx, TPU_ERR_USAGE, "%s: a timing-only program has no weight values to save",
+                       path);
     uint8_t h[TPU_PROGRAM_HEADER] = { 0 };
     memcpy(h, TPU_PROGRAM_MAGIC, 4);
     put32(h + 4, TPU_PROGRAM_VERSION);
@@ -249,7 +257,7 @@ void tpu_program_print(const struct tpu_program *p, FILE *f)
         char buf[256];
         fprintf(f, "%-60s # %d\n", tpu_insn_format(&p->insns[i], buf, sizeof buf), i);
     }
-    for (uint64_t i = 0; i < p->weight_bytes; i += 32) {
+    for (uint64_t i = 0; p->weights && i < p->weight_bytes; i += 32) {
         fprintf(f, ".data");
         for (uint64_t j = i; j < i + 32 && j < p->weight_bytes; j++) fprintf(f, " %02x", p->weights[j]);
         fprintf(f, "\n");

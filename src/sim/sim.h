@@ -75,11 +75,12 @@ struct sim_mxu {
     int      fifo_head, fifo_count;       /* ring of weight_fifo_tiles entries */
     uint64_t *fifo_dram;                  /* tile byte offsets in weight memory */
     int64_t  *fifo_arrive;                /* cycle the tile lands in the FIFO   */
+    int64_t  *fifo_request;               /* cycle its RD_WEIGHTS issued        */
     int64_t  *fifo_slot_free;             /* cycle each ring slot was popped    */
     uint8_t  *w_active, *w_shadow;        /* tiles, rows x cols x elem (NULL in timing-only) */
     int      active_valid, shadow_valid;  /* shadow_valid: loaded, not yet used */
     uint32_t active_k, active_n, shadow_k, shadow_n;
-    int64_t  shadow_arrive, shadow_shift_start, shadow_shift_done;
+    int64_t  shadow_request, shadow_arrive, shadow_shift_start, shadow_shift_done;
     int64_t  shadow_free;                 /* when the shadow buffer may be refilled */
     int64_t  free_at;                     /* next cycle it can take an input row */
 };

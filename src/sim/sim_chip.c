@@ -51,7 +51,8 @@ static int alloc_mxu(struct tpu_sim *s, struct sim_mxu *m)
     m->fifo_dram = tpu_calloc(s->ctx, depth, sizeof *m->fifo_dram);
     m->fifo_arrive = tpu_calloc(s->ctx, depth, sizeof *m->fifo_arrive);
     m->fifo_slot_free = tpu_calloc(s->ctx, depth, sizeof *m->fifo_slot_free);
-    if (!m->fifo_dram || !m->fifo_arrive || !m->fifo_slot_free) return -1;
+    m->fifo_request = tpu_calloc(s->ctx, depth, sizeof *m->fifo_request);
+    if (!m->fifo_dram || !m->fifo_arrive || !m->fifo_slot_free || !m->fifo_request) return -1;
     if (s->timing_only) return 0;
     size_t tile = (size_t)tpu_chip_tile_bytes(s->chip);
     m->w_active = tpu_calloc(s->ctx, 1, tile);
@@ -100,6 +101,7 @@ void tpu_sim_free(struct tpu_sim *s)
         free(s->mxu[m].fifo_dram);
         free(s->mxu[m].fifo_arrive);
         free(s->mxu[m].fifo_slot_free);
+        free(s->mxu[m].fifo_request);
         free(s->mxu[m].w_active);
         free(s->mxu[m].w_shadow);
     }
@@ -203,6 +205,8 @@ static int64_t next_issue(struct tpu_sim *s, int64_t pc_count)
 enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint8_t *host,
                             uint64_t host_bytes)
 {
+    if (!s->timing_only && p->weights_virtual && p->weight_bytes)
+        return tpu_err(s->ctx, TPU_ERR_USAGE, "a timing-only program cannot run with values");
     s->dram = p->weights;
     s->dram_bytes = p->weight_bytes;
     s->host = host;

@@ -48,6 +48,7 @@ int sim_rd_weights(struct tpu_sim *s, const struct tpu_insn *in)
         int64_t t = sim_max(sim_max(s->issue, s->unit_free[TPU_UNIT_DRAM]), m->fifo_slot_free[slot]);
         s->unit_free[TPU_UNIT_DRAM] = t + cycles_for((double)tile, bpc);
         m->fifo_arrive[slot] = s->unit_free[TPU_UNIT_DRAM];
+        m->fifo_request[slot] = s->issue;
         m->fifo_dram[slot] = in->a + i * tile;
         m->fifo_count++;
         s->ctr.dram_bytes_read += (int64_t)tile;
@@ -79,6 +80,7 @@ int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
     m->shadow_k = in->a;
     m->shadow_n = in->b;
     m->shadow_arrive = m->fifo_arrive[slot];
+    m->shadow_request = m->fifo_request[slot];
     m->shadow_shift_start = start;
     m->shadow_shift_done = start + c->array_rows;
     s->start = start;
@@ -87,14 +89,17 @@ int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
 }
 
 /*---- MATMUL ----*/
-/* Splits the MXU's idle time before `start` into Table-3 classes. */
+/* Splits the MXU's idle time before `start` into Table-3 classes: waiting
+** while the tile was requested but not yet delivered is weight stall, waiting
+** while it shifted in is weight shift, the rest (inputs, sync, drain) is
+** non-matrix. */
 static void account_gap(struct tpu_sim *s, struct sim_mxu *m, int64_t start, int promoted)
 {
     int64_t g0 = m->free_at, gap = start - g0;
     if (gap <= 0) return;
     int64_t stall = 0, shift = 0;
     if (promoted) {
-        stall = sim_max(0, sim_min(start, m->shadow_arrive) - g0);
+        stall = sim_max(0, sim_min(start, m->shadow_arrive) - sim_max(g0, m->shadow_request));
         shift = sim_max(0, sim_min(start, m->shadow_shift_done) - sim_max(g0, m->shadow_shift_start));
     }
     s->ctr.weight_stall_cycles += stall;
