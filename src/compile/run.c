@@ -190,15 +190,15 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     return TPU_STATUS_OK;
 }
 
-/* Puts the node's output values (chip result, or ref's when compared) in place. */
+/* Puts the node's output values (the chip's result) in place for the nodes
+** downstream and for the caller. */
 static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d,
-                                  const float *y, int compared)
+                                  const float *y)
 {
     struct tpu_tensor *t = tpu_out(u->g, n, 0);
     int nd;
     int64_t dims[TPU_MAX_DIMS];
     out_dims(u->g, n, d, &nd, dims);
-    if (compared) return TPU_STATUS_OK;                  /* keep ref values downstream */
     t->dtype = TPU_DTYPE_F32;
     tpu_tensor_set_shape(t, nd, dims);
     if (!y) return TPU_STATUS_OK;
@@ -231,7 +231,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     if (!rc) add_layer_rows(u, &l, first_mark, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc && y) compare_ref(u, n, y, count, row);
-    if (!rc) rc = set_output(u, n, &d, y, row->compared);
+    if (!rc) rc = set_output(u, n, &d, y);
     free(host);
     free(y);
     tpu_lowered_free(&l);
