@@ -54,7 +54,8 @@ enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
                              struct tpu_lowered *out);
 void            tpu_lowered_free(struct tpu_lowered *l);
 
-/* A's element (row m, column k) of group g, from the op's fp32 input x. */
+/* A's element (row m, column k) of group g, from the op's fp32 input x
+** (NCHW for conv; [groups][M][K] otherwise). */
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k);
 /* Packs x into host memory (im2col, quantisation with l->in_scale). */
 void  tpu_mm_pack_input(const struct tpu_chip *chip, struct tpu_lowered *l, const float *x,

@@ -14,7 +14,7 @@
 
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k)
 {
-    if (!d->is_conv) return x[m * d->K + k];
+    if (!d->is_conv) return x[(g * d->M + m) * d->K + k];      /* groups stacked: [g][M][K] */
     int64_t ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
     int64_t kx = k % d->kw, ky = k / d->kw % d->kh, c = k / (d->kw * d->kh);
     int64_t iy = oh * d->sh - d->pt + ky * d->dh, ix = ow * d->sw - d->pl + kx * d->dw;
@@ -26,7 +26,7 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
 /* Largest |x| over the op input, for the per-tensor int8 scale. */
 static float input_scale(const struct tpu_mm_desc *d, const float *x)
 {
-    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->M * d->K;
+    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
     float mx = 0;
     for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(x[i]));
     return mx > 0 ? mx / 127.0f : 1.0f;
@@ -67,7 +67,7 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
 /* Index in y (ONNX layout) of GEMM result (group g, row m, column n). */
 static int64_t y_index(const struct tpu_mm_desc *d, int64_t g, int64_t m, int64_t n)
 {
-    if (!d->is_conv) return m * d->N + n;
+    if (!d->is_conv) return (g * d->M + m) * d->N + n;         /* [g][M][N] */
     int64_t pix = d->oh * d->ow, b = m / pix, p = m % pix;
     return (b * d->c_out + g * d->N + n) * pix + p;
 }

@@ -137,11 +137,13 @@ static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip 
     return TPU_STATUS_OK;
 }
 
-/*---- Instruction stream of one pass ----*/
-struct tile_use { int64_t kt, nt; uint16_t mxu; };
+/*---- Instruction stream ----*/
+struct tile_use { int64_t g, kt, nt; uint16_t mxu; };
 
-/* Per-MXU weight streaming: RD_WEIGHTS runs up to fifo depth tiles ahead of
-** the LD_WEIGHTS that consume them, in program order. */
+/* Per-MXU weight streaming over the whole op: RD_WEIGHTS runs up to fifo
+** depth tiles ahead of the LD_WEIGHTS that consume them, in program order,
+** across pass boundaries (the next pass's first tiles arrive while this one
+** drains and writes back). */
 struct stream {
     const struct tile_use *uses;
     int64_t n_uses;
@@ -155,12 +157,13 @@ static int64_t next_use_of(const struct stream *s, int64_t from, int mxu)
     return from;
 }
 
-static void top_up(struct emitter *e, struct stream *s, int64_t g, int mxu)
+static void top_up(struct emitter *e, struct stream *s, int mxu)
 {
     while (s->in_fifo[mxu] < e->chip->weight_fifo_tiles) {
         int64_t u = next_use_of(s, s->next_rd[mxu], mxu);
         if (u >= s->n_uses) return;
-        int64_t idx = tile_index(e->l, g, s->uses[u].kt, s->uses[u].nt);
+        const struct tile_use *t = &s->uses[u];
+        int64_t idx = tile_index(e->l, t->g, t->kt, t->nt);
         emit(e, TPU_INSN_RD_WEIGHTS, (uint32_t)(idx * tpu_chip_tile_bytes(e->chip)), 0, 1, 0,
              (uint16_t)mxu, 0);
         s->next_rd[mxu] = u + 1;
@@ -168,7 +171,17 @@ static void top_up(struct emitter *e, struct stream *s, int64_t g, int mxu)
     }
 }
 
-static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct tile_use *uses)
+/* The tile uses of pass (g, mc) in order: n-tile outer, k-tile inner. */
+static int64_t list_uses(const struct tpu_lowered *l, int64_t n_mxu, int64_t g, struct tile_use *uses)
+{
+    int64_t n = 0;
+    for (int64_t nt = 0; nt < l->n_tiles; nt++)
+        for (int64_t kt = 0; kt < l->k_tiles; kt++)
+            uses[n++] = (struct tile_use){ g, kt, nt, (uint16_t)(nt % n_mxu) };
+    return n;
+}
+
+static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s, int64_t u0)
 {
     const struct tpu_chip *c = e->chip;
     struct tpu_lowered *l = e->l;
@@ -183,33 +196,40 @@ static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct tile_use 
         emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_HOST), 0);
     }
     if (l->single_chunk) emit(e, TPU_INSN_DEBUG, TPU_TAG_HOST_IN, 0, 0, 0, 0, 0);
-    int64_t n = 0;
-    for (int64_t nt = 0; nt < l->n_tiles; nt++)
-        for (int64_t kt = 0; kt < l->k_tiles; kt++)
-            uses[n++] = (struct tile_use){ kt, nt, (uint16_t)(nt % n_mxu) };
-    struct stream s = { uses, n, { 0 }, { 0 } };
-    for (int m = 0; m < n_mxu; m++) top_up(e, &s, g, m);
-    for (int64_t u = 0; u < n; u++) {
-        int mxu = uses[u].mxu;
-        int64_t kt = uses[u].kt, nt = uses[u].nt;
+    for (int m = 0; m < n_mxu; m++) top_up(e, s, m);
+    for (int64_t u = u0; u < u0 + l->k_tiles * l->n_tiles; u++) {
+        int mxu = s->uses[u].mxu;
+        int64_t kt = s->uses[u].kt, nt = s->uses[u].nt;
         int64_t k_used = min64(R, d->K - kt * R), n_used = min64(C, d->N - nt * C);
-        uint32_t acc = (uint32_t)((mxu * 2 + (nt / n_mxu) % 2) * l->mrows);
+        int64_t block = ((int64_t)pass * ((l->n_tiles + n_mxu - 1) / n_mxu) + nt / n_mxu) % 2;
+        uint32_t acc = (uint32_t)((mxu * 2 + block) * l->mrows);
         emit(e, TPU_INSN_LD_WEIGHTS, (uint32_t)k_used, (uint32_t)n_used, 0, 0, (uint16_t)mxu, 0);
-        s.in_fifo[mxu]--;
-        top_up(e, &s, g, mxu);
+        s->in_fifo[mxu]--;
+        top_up(e, s, mxu);
         emit(e, TPU_INSN_MATMUL, (uint32_t)(kt * rows * R * elem), acc, (uint32_t)rows, 0,
              (uint16_t)mxu, kt > 0);
         if (kt == l->k_tiles - 1)
             emit(e, TPU_INSN_ACTIVATE, acc, ub_out + (uint32_t)(nt * rows * C * 4), (uint32_t)rows,
                  0, TPU_ACT_NONE, 1);
     }
+    if (d->resident) return;                 /* nothing leaves the chip: no barrier */
     emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
     if (l->single_chunk) emit(e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0, 0);
-    if (!d->resident) {
-        emit(e, TPU_INSN_WR_HOST, (uint32_t)(l->host_out_off + pass * out_bytes(c, l, l->mrows)),
-             ub_out, (uint32_t)out_bytes(c, l, rows), 0, 0, 0);
-        emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_HOST), 0);
-    }
+    emit(e, TPU_INSN_WR_HOST, (uint32_t)(l->host_out_off + pass * out_bytes(c, l, l->mrows)),
+         ub_out, (uint32_t)out_bytes(c, l, rows), 0, 0, 0);
+    emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_HOST), 0);
+}
+
+static void emit_all(struct emitter *e, struct tile_use *uses)
+{
+    struct tpu_lowered *l = e->l;
+    int64_t per_pass = l->k_tiles * l->n_tiles, n = 0;
+    for (int64_t g = 0; g < l->d.groups; g++)
+        for (int64_t mc = 0; mc < l->n_chunks; mc++) n += list_uses(l, e->chip->mxu_count, g, uses + n);
+    struct stream s = { uses, n, { 0 }, { 0 } };
+    for (int64_t g = 0, u0 = 0; g < l->d.groups && !e->rc; g++)
+        for (int64_t mc = 0; mc < l->n_chunks && !e->rc; mc++, u0 += per_pass) emit_pass(e, g, mc, &s, u0);
+    if (l->d.resident) emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
 }
 
 enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
@@ -226,13 +246,12 @@ enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
     out->prog->array_rows = (uint32_t)chip->array_rows;
     out->prog->array_cols = (uint32_t)chip->array_cols;
     rc = build_weights(ctx, chip, out, weights);
-    size_t n_uses = (size_t)(out->k_tiles * out->n_tiles);
+    size_t n_uses = (size_t)(d->groups * out->n_chunks * out->k_tiles * out->n_tiles);
     struct tile_use *uses = rc ? NULL : tpu_malloc(ctx, n_uses * sizeof *uses);
     if (!rc && !uses) rc = TPU_ERR_NOMEM;
     struct emitter e = { ctx, chip, out, rc };
     if (!out->single_chunk) emit(&e, TPU_INSN_DEBUG, TPU_TAG_HOST_IN, 0, 0, 0, 0, 0);
-    for (int64_t g = 0; g < d->groups && !e.rc; g++)
-        for (int64_t mc = 0; mc < out->n_chunks && !e.rc; mc++) emit_pass(&e, g, mc, uses);
+    if (!e.rc) emit_all(&e, uses);
     if (!out->single_chunk) emit(&e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0, 0);
     emit(&e, TPU_INSN_DEBUG, TPU_TAG_HOST_OUT, 0, 0, 0, 0, 0);
     emit(&e, TPU_INSN_HALT, 0, 0, 0, 0, 0, 0);
