@@ -13,6 +13,10 @@
 #include <string.h>
 
 const char tpu_cli_chip_usage[] =
+    "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; asm, disasm, sim,\n"
+    "        chip: chip programs and descriptions (tpusim chip --help for all options)\n";
+
+static const char chip_usage_full[] =
     "  run MODEL --chip NAME|FILE [--array RxC] [--set key=value]... [--timing-only]\n"
     "      [--schedule tpu|scalesim] [--json FILE] [--seed N]   run on a simulated chip\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
@@ -35,7 +39,7 @@ static int fail(struct tpu_ctx *ctx, enum tpu_status rc)
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "tpusim: %s%s%s\nusage:\n%s", msg, arg ? " " : "", arg ? arg : "", tpu_cli_chip_usage);
+    fprintf(stderr, "tpusim: %s%s%s\nusage:\n%s", msg, arg ? " " : "", arg ? arg : "", chip_usage_full);
     return 2;
 }
 
@@ -48,6 +52,7 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = 1;
         if (strcmp(s, "--timing-only") == 0) { a->timing_only = 1; takes = 0; }
+        else if (strcmp(s, "--help") == 0) return usage_error("chip commands", NULL);
         else if (!v && s[0] == '-') return usage_error("missing value after", s);
         else if (strcmp(s, "--chip") == 0) a->chip = v;
         else if (strcmp(s, "--array") == 0) a->array = v;
