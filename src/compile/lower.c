@@ -171,13 +171,16 @@ static void top_up(struct emitter *e, struct stream *s, int mxu)
     }
 }
 
-/* The tile uses of pass (g, mc) in order: n-tile outer, k-tile inner. */
+/* The tile uses of pass (g, mc) in order: groups of mxu_count n-tiles (one
+** per MXU), k-tile by k-tile, MXUs interleaved so that consecutive MATMULs go
+** to different MXUs and overlap. */
 static int64_t list_uses(const struct tpu_lowered *l, int64_t n_mxu, int64_t g, struct tile_use *uses)
 {
     int64_t n = 0;
-    for (int64_t nt = 0; nt < l->n_tiles; nt++)
+    for (int64_t nt0 = 0; nt0 < l->n_tiles; nt0 += n_mxu)
         for (int64_t kt = 0; kt < l->k_tiles; kt++)
-            uses[n++] = (struct tile_use){ g, kt, nt, (uint16_t)(nt % n_mxu) };
+            for (int64_t nt = nt0; nt < nt0 + n_mxu && nt < l->n_tiles; nt++)
+                uses[n++] = (struct tile_use){ g, kt, nt, (uint16_t)(nt % n_mxu) };
     return n;
 }
 
