@@ -71,12 +71,14 @@ static void json_counters(FILE *f, const struct tpu_sim_counters *k)
     fprintf(f, "  \"simulated_cycles\": %lld,\n  \"array_active_cycles\": %lld,\n"
             "  \"useful_macs\": %lld,\n  \"unused_macs\": %lld,\n  \"weight_stall_cycles\": %lld,\n"
             "  \"weight_shift_cycles\": %lld,\n  \"non_matrix_cycles\": %lld,\n  \"raw_stall_cycles\": %lld,\n"
-            "  \"host_input_stall_cycles\": %lld,\n  \"dram_bytes_read\": %lld,\n  \"host_bytes_in\": %lld,\n"
+            "  \"host_input_stall_cycles\": %lld,\n  \"host_output_stall_cycles\": %lld,\n"
+            "  \"dram_bytes_read\": %lld,\n  \"host_bytes_in\": %lld,\n"
             "  \"host_bytes_out\": %lld,\n",
             (long long)k->cycles, (long long)k->array_active_cycles, (long long)k->useful_macs,
             (long long)k->unused_macs, (long long)k->weight_stall_cycles, (long long)k->weight_shift_cycles,
             (long long)k->non_matrix_cycles, (long long)k->raw_stall_cycles,
-            (long long)k->host_input_stall_cycles, (long long)k->dram_bytes_read,
+            (long long)k->host_input_stall_cycles, (long long)k->host_output_stall_cycles,
+            (long long)k->dram_bytes_read,
             (long long)k->host_bytes_in, (long long)k->host_bytes_out);
 }
 

@@ -57,7 +57,8 @@ struct tpu_sim_counters {
     int64_t weight_shift_cycles;          /* row 5: waiting for a tile shift-in */
     int64_t non_matrix_cycles;            /* row 6: everything else             */
     int64_t raw_stall_cycles;             /* row 7: issue stalled in SYNC on on-chip units */
-    int64_t host_input_stall_cycles;      /* row 8: issue stalled in SYNC on host DMA */
+    int64_t host_input_stall_cycles;      /* row 8: issue stalled in SYNC on RD_HOST */
+    int64_t host_output_stall_cycles;     /* issue stalled in SYNC on WR_HOST (not in Table 3) */
     int64_t useful_macs;                  /* row 2: k_used x n_used per row     */
     int64_t unused_macs;                  /* row 3: idle PEs of active rows     */
     /* memory traffic, bytes (energy events) */
@@ -106,6 +107,7 @@ struct tpu_sim {
     int64_t                 *acc_read_done;               /* per accumulator row */
     int64_t                 *start_ring;                  /* last pipeline_stages starts */
     int64_t                  issue, start, done;          /* of the current instruction */
+    int64_t                  host_rd_done;                /* latest RD_HOST completion */
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;

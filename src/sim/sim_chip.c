@@ -135,8 +135,9 @@ static int record_done(struct tpu_sim *s, enum tpu_unit u, int64_t done)
 ** The RAW "delay slot" of TPU v1: the chip does not track unified-buffer
 ** hazards itself, so the compiler puts a SYNC between a producer and its
 ** consumer. units is a mask of 1 << unit (host=2, dram=4, shift=8, mxu=16,
-** act=32, vec=64). Stall cycles count as host-input stall when the host DMA
-** unit is the last to finish, as RAW stall otherwise. */
+** act=32, vec=64). Stall cycles count as host-input stall when an RD_HOST is
+** the last to finish, as host-output stall for a WR_HOST, as RAW stall
+** otherwise. */
 int sim_sync(struct tpu_sim *s, const struct tpu_insn *in)
 {
     if (in->x & ~((1u << TPU_UNIT_COUNT) - 2))
@@ -149,7 +150,8 @@ int sim_sync(struct tpu_sim *s, const struct tpu_insn *in)
         if (t > until) { until = t; binding = (enum tpu_unit)u; }
     }
     int64_t stall = until - s->issue;
-    if (binding == TPU_UNIT_HOST) s->ctr.host_input_stall_cycles += stall;
+    if (binding == TPU_UNIT_HOST && until <= s->host_rd_done) s->ctr.host_input_stall_cycles += stall;
+    else if (binding == TPU_UNIT_HOST) s->ctr.host_output_stall_cycles += stall;
     else s->ctr.raw_stall_cycles += stall;
     s->start = s->done = until;
     return 0;

@@ -30,6 +30,10 @@ int sim_host_dma(struct tpu_sim *s, const struct tpu_insn *in, int to_host)
     s->start = start;
     s->done = start + busy;
     if (to_host) { s->ctr.host_bytes_out += in->c; s->ctr.ub_bytes_read += in->c; }
-    else { s->ctr.host_bytes_in += in->c; s->ctr.ub_bytes_written += in->c; }
+    else {
+        s->ctr.host_bytes_in += in->c;
+        s->ctr.ub_bytes_written += in->c;
+        s->host_rd_done = s->done;
+    }
     return 0;
 }
