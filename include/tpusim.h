@@ -237,10 +237,13 @@ struct tpu_chip_run_opts {
     int      timing_only;        /* 1: cycles and energy without values        */
     int      schedule_scalesim;  /* 1: MXU layer cycles by SCALE-Sim's formula  */
     uint64_t seed;               /* graph inputs without values get seeded values */
+    int      host_fallback;      /* 1: ops the chip lowering lacks run on the host
+                                    CPU (reference kernels), untimed, as "host" rows */
 };
-/* Runs every node of g on the chip (Gemm, MatMul, Conv; others are
-** TPU_ERR_UNSUPPORTED naming the node). A simulated fault is
-** TPU_ERR_SIM_FAULT with PC, cycle and instruction in the message. */
+/* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
+** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,
+** unless host_fallback). Values computed by the chip feed the nodes after it.
+** A simulated fault is TPU_ERR_SIM_FAULT with PC, cycle and instruction. */
 enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g,
                                    const struct tpu_chip *chip,
                                    const struct tpu_chip_run_opts *opts,

@@ -18,7 +18,8 @@ const char tpu_cli_chip_usage[] =
 
 static const char chip_usage_full[] =
     "  run MODEL --chip NAME|FILE [--array RxC] [--set key=value]... [--timing-only]\n"
-    "      [--schedule tpu|scalesim] [--json FILE] [--seed N]   run on a simulated chip\n"
+    "      [--schedule tpu|scalesim] [--json FILE] [--seed N] [--host-ops]   run on a simulated chip\n"
+    "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU, untimed)\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
     "  disasm FILE.tpu                       disassemble a chip program\n"
     "  sim PROGRAM --chip NAME|FILE [--host-bytes N] [--timing-only] [--json FILE]\n"
@@ -27,7 +28,7 @@ static const char chip_usage_full[] =
 struct chip_args {
     const char *input, *chip, *array, *json, *out, *schedule;
     const char *sets[64];
-    int         n_sets, timing_only;
+    int         n_sets, timing_only, host_ops;
     unsigned long long seed, host_bytes;
 };
 
@@ -53,6 +54,7 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         int takes = 1;
         if (strcmp(s, "--timing-only") == 0) { a->timing_only = 1; takes = 0; }
         else if (strcmp(s, "--help") == 0) return usage_error("chip commands", NULL);
+        else if (strcmp(s, "--host-ops") == 0) { a->host_ops = 1; takes = 0; }
         else if (!v && s[0] == '-') return usage_error("missing value after", s);
         else if (strcmp(s, "--chip") == 0) a->chip = v;
         else if (strcmp(s, "--array") == 0) a->array = v;
@@ -99,7 +101,8 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
     struct tpu_chip_report *r = NULL;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
     if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
-    struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed };
+    struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
+                                   a->host_ops };
     if (!rc) rc = tpu_chip_run_model(ctx, g, chip, &o, &r);
     tpu_graph_free(g);
     tpu_chip_free(chip);

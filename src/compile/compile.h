@@ -81,6 +81,8 @@ struct tpu_layer_row {
     const char *unit;                     /* "mxu" | "vector" | "host"        */
     int64_t  cycles, macs;
     int      compared;                    /* 1: nmse/max_abs_err against ref  */
+    int      untimed;                     /* 1: ran on the host CPU (reference
+                                             kernel); cycles 0, not modelled   */
     double   nmse, max_abs_err;
 };
 

@@ -28,15 +28,22 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
     fprintf(f, "%-40s %-8s %-6s %12s %14s %7s %10s\n", "layer", "op", "unit", "cycles", "MACs",
             "util%", "nmse");
+    int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];
         double slots = (double)w->cycles * (double)(r->array_rows * r->array_cols * r->mxu_count);
         char nmse[32] = "n/a";
         if (w->compared) snprintf(nmse, sizeof nmse, "%.2e", w->nmse);
-        fprintf(f, "%-40.40s %-8s %-6s %12lld %14lld %7.1f %10s\n", w->name, w->op, w->unit,
-                (long long)w->cycles, (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0,
+        char cyc[32];
+        snprintf(cyc, sizeof cyc, w->untimed ? "untimed" : "%lld", (long long)w->cycles);
+        fprintf(f, "%-40.40s %-8.8s %-6s %12s %14lld %7.1f %10s\n", w->name, w->op, w->unit, cyc,
+                (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0,
                 strcmp(w->unit, "mxu") == 0 ? nmse : "");
+        n_untimed += w->untimed;
     }
+    if (n_untimed)
+        fprintf(f, "(%d untimed rows: ops the chip lowering lacks, run on the host CPU by the "
+                "reference kernels; not in the cycles)\n", n_untimed);
     double s = report_seconds(r);
     fprintf(f, "total: %lld cycles (%lld on chip), %.3f us, %lld MACs, %.2f TOPS, MXU utilization %.1f%%\n",
             (long long)r->cycles, (long long)r->device_cycles, s * 1e6, (long long)r->macs,
@@ -111,6 +118,7 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
         fprintf(f, ", \"unit\": \"%s\", \"cycles\": %lld, \"macs\": %lld", w->unit,
                 (long long)w->cycles, (long long)w->macs);
         if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);
+        if (w->untimed) fprintf(f, ", \"untimed\": true");
         fprintf(f, "}");
     }
     fprintf(f, "\n  ]\n}\n");

@@ -238,6 +238,32 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     return rc;
 }
 
+/*---- Ops the chip lowering does not cover ----*/
+/* Runs node n with the reference kernel on the host CPU (values only; the
+** chip's time does not include it: the row says "untimed"). */
+static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
+{
+    enum tpu_status rc = TPU_STATUS_OK;
+    if (!u->o->timing_only) {
+        rc = tpu_op_shape_fn(n->op)(u->g, n);
+        for (int i = 0; i < n->n_outputs && !rc; i++) {
+            struct tpu_tensor *t = tpu_out(u->g, n, i);
+            if (t) rc = tpu_tensor_alloc(u->ctx, t);
+        }
+        if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
+    }
+    if (rc) return rc;
+    struct tpu_layer_row *row = add_row(u, n->name, n->op_type, "host", 0, 0);
+    if (!row) return TPU_ERR_NOMEM;
+    row->untimed = 1;
+    return TPU_STATUS_OK;
+}
+
+static int chip_op(enum tpu_op op)
+{
+    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV;
+}
+
 /*---- The model ----*/
 static int64_t model_batch(struct tpu_graph *g)
 {
@@ -285,10 +311,17 @@ enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, con
     struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
-    enum tpu_status rc = g->n_nodes ? TPU_STATUS_OK
-                                    : tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
-    for (int i = 0; i < g->n_nodes && !rc; i++)
-        if (!g->nodes[i].dead) rc = run_node(&u, &g->nodes[i]);
+    enum tpu_status rc = tpu_graph_prepare(ctx, g, NULL, 0);
+    if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
+    for (int i = 0; i < g->n_nodes && !rc; i++) {
+        struct tpu_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        if (chip_op(n->op)) rc = run_node(&u, n);
+        else if (opts->host_fallback) rc = run_on_host(&u, n);
+        else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
+                               "lowering covers Gemm, MatMul and Conv; --host-ops runs the rest on "
+                               "the host CPU, untimed)");
+    }
     if (!rc) finish_report(&u);
     tpu_sim_free(sim);
     if (rc) { tpu_chip_report_free(r); return rc; }
