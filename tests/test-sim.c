@@ -227,7 +227,22 @@ static int test_faults(void)
     if (expect_fault(NULL, NULL, "LD_WEIGHTS mxu=1\n", "bad operand")) return 1;
     if (expect_fault(NULL, NULL, "SET_CFG reg=9 value=1\n", "no configuration register 9")) return 1;
     if (expect_fault(NULL, NULL, "VADD dst=2 src=0 src2=0 n=1\n", "aligned")) return 1;
-    /* 4096x1 array, all -128: each MATMUL adds 4096 x 16384 = 2^26; the 32nd overflows */
+    {   /* an opcode the decoder would refuse, placed directly in a program */
+        struct tpu_ctx *ctx = tpu_init();
+        struct tpu_chip *c = chip_with(ctx, "tpu-v1", NULL, NULL);
+        struct tpu_program *p = assemble(ctx, "NOP\nNOP\n");
+        struct tpu_insn bad = { 0xee, 0, 0, 0, 0, 0, 0 };
+        tpu_program_emit(ctx, p, &bad);
+        struct tpu_sim *s = tpu_sim_new(ctx, c, 1);
+        TEST_CHECK(tpu_sim_run(s, p, NULL, 0) == TPU_ERR_SIM_FAULT &&
+                   strstr(tpu_errmsg(ctx), "bad opcode at pc 2, cycle 2"), "%s", tpu_errmsg(ctx));
+        tpu_sim_free(s);
+        tpu_program_free(p);
+        tpu_chip_free(c);
+        tpu_free(ctx);
+    }
+    /* trap on, but no overflow: 16 weights of -128 against a UB row of -128 add
+    ** 16 x 16384 = 2^18 per MATMUL; 40 MATMULs stay far below 2^31 */
     char big[8192];
     int n = snprintf(big, sizeof big, ".data");
     for (int i = 0; i < 16; i++) n += snprintf(big + n, sizeof big - (size_t)n, " 80");
@@ -239,8 +254,6 @@ static int test_faults(void)
     TEST_CHECK(c && p, "%s", tpu_errmsg(ctx));
     struct tpu_sim *s = tpu_sim_new(ctx, c, 0);
     memset(s->ub, 0x80, 4096);                              /* UB row: all -128 */
-    /* only 16 weights are -128: per MATMUL 16 x 16384 = 2^18; the 2^13-th overflows: too many.
-       so use k=16 with a UB of -128: sum per MATMUL = 2^18; 40 MATMULs = 10.5M: no overflow */
     TEST_CHECK(tpu_sim_run(s, p, NULL, 0) == 0, "no overflow expected: %s", tpu_errmsg(ctx));
     TEST_CHECK(((int32_t *)s->acc)[0] == 40 * 16 * 16384, "acc %d", ((int32_t *)s->acc)[0]);
     tpu_sim_free(s);
