@@ -263,6 +263,10 @@ static int test_tpu_schedule_weight_bound(void)
                (long long)k->weight_shift_cycles, (long long)gemm->cycles);
     TEST_CHECK(k->weight_shift_cycles == 63 * 256 + 256, "shift %lld", (long long)k->weight_shift_cycles);
     TEST_CHECK(k->useful_macs == 256LL * 2048 * 2048 && k->unused_macs == 0, "macs");
+    TEST_CHECK(gemm->active_cycles == 64 * 256 && gemm->shift_cycles == 64 * 256 &&
+               gemm->stall_cycles + gemm->shift_cycles >= 3 * gemm->cycles / 4,
+               "layer split: active %lld stall %lld shift %lld of %lld", (long long)gemm->active_cycles,
+               (long long)gemm->stall_cycles, (long long)gemm->shift_cycles, (long long)gemm->cycles);
     TEST_CHECK(k->array_active_cycles + k->weight_stall_cycles + k->weight_shift_cycles +
                k->non_matrix_cycles == k->cycles, "Table 3 rows 1+4+5+6 != cycles");
     tpu_chip_report_free(r);

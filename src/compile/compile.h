@@ -83,6 +83,9 @@ struct tpu_layer_row {
     int      compared;                    /* 1: nmse/max_abs_err against ref  */
     int      untimed;                     /* 1: ran on the host CPU (reference
                                              kernel); cycles 0, not modelled   */
+    int64_t  active_cycles, stall_cycles, shift_cycles;   /* mxu rows: Table-3
+                                             split of cycles x mxu_count; the
+                                             rest is non-matrix                */
     double   nmse, max_abs_err;
 };
 

@@ -26,8 +26,8 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
             r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
-    fprintf(f, "%-40s %-8s %-6s %12s %14s %7s %10s\n", "layer", "op", "unit", "cycles", "MACs",
-            "util%", "nmse");
+    fprintf(f, "%-40s %-8s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
+            "MACs", "util%", "actv%", "wstl%", "wsft%", "nmse");
     int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];
@@ -36,9 +36,14 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         if (w->compared) snprintf(nmse, sizeof nmse, "%.2e", w->nmse);
         char cyc[32];
         snprintf(cyc, sizeof cyc, w->untimed ? "untimed" : "%lld", (long long)w->cycles);
-        fprintf(f, "%-40.40s %-8.8s %-6s %12s %14lld %7.1f %10s\n", w->name, w->op, w->unit, cyc,
-                (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0,
-                strcmp(w->unit, "mxu") == 0 ? nmse : "");
+        int64_t mc = w->cycles * r->mxu_count;
+        int split = strcmp(w->unit, "mxu") == 0 && !r->scalesim;
+        fprintf(f, "%-40.40s %-8.8s %-6s %12s %14lld %6.1f", w->name, w->op, w->unit, cyc,
+                (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0);
+        if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
+                           pct(w->shift_cycles, mc));
+        else fprintf(f, " %6s %6s %6s", "", "", "");
+        fprintf(f, " %9s\n", strcmp(w->unit, "mxu") == 0 ? nmse : "");
         n_untimed += w->untimed;
     }
     if (n_untimed)
@@ -119,6 +124,11 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
                 (long long)w->cycles, (long long)w->macs);
         if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);
         if (w->untimed) fprintf(f, ", \"untimed\": true");
+        if (!strcmp(w->unit, "mxu") && !r->scalesim)
+            fprintf(f, ", \"array_active_cycles\": %lld, \"weight_stall_cycles\": %lld, "
+                    "\"weight_shift_cycles\": %lld, \"non_matrix_cycles\": %lld",
+                    (long long)w->active_cycles, (long long)w->stall_cycles, (long long)w->shift_cycles,
+                    (long long)(w->cycles * r->mxu_count - w->active_cycles - w->stall_cycles - w->shift_cycles));
         fprintf(f, "}");
     }
     fprintf(f, "\n  ]\n}\n");

@@ -117,13 +117,19 @@ static enum tpu_status add_gemm_c(struct runner *u, struct tpu_node *n, const st
 }
 
 /*---- One node ----*/
-static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int first_mark, int64_t t0,
-                           int64_t t_end, struct tpu_layer_row **mxu_row)
+/* The layer's rows: "input" (host), the op (mxu), "output" (host), from the
+** DEBUG marks the lowering put at section ends; the mxu row's Table-3 split
+** is the difference of the counters at its two ends. */
+static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int first_mark,
+                           const struct tpu_sim_counters *c0, int64_t t0, int64_t t_end,
+                           struct tpu_layer_row **mxu_row)
 {
     const struct tpu_mm_desc *d = &l->d;
-    int64_t mark[4] = { t0, t0, t_end, t_end };
+    struct tpu_sim_mark mark[4] = { { 0, t0, c0->array_active_cycles, c0->weight_stall_cycles,
+                                      c0->weight_shift_cycles } };
+    mark[1] = mark[0];
     for (int i = first_mark; i < u->sim->n_marks; i++)
-        if (u->sim->marks[i].tag >= 1 && u->sim->marks[i].tag <= 3) mark[u->sim->marks[i].tag] = u->sim->marks[i].cycle;
+        if (u->sim->marks[i].tag >= 1 && u->sim->marks[i].tag <= 3) mark[u->sim->marks[i].tag] = u->sim->marks[i];
     int64_t macs = d->groups * d->M * d->K * d->N;
     char name[200];
     if (u->o->schedule_scalesim) {
@@ -135,12 +141,18 @@ static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int fi
     }
     if (l->single_chunk) {
         snprintf(name, sizeof name, "%s: input", d->name);
-        add_row(u, name, "RD_HOST", "host", mark[1] - t0, 0);
+        add_row(u, name, "RD_HOST", "host", mark[1].cycle - t0, 0);
     }
-    *mxu_row = add_row(u, d->name, d->op, "mxu", l->single_chunk ? mark[2] - mark[1] : mark[2] - t0, macs);
+    const struct tpu_sim_mark *a = l->single_chunk ? &mark[1] : &mark[0];
+    struct tpu_layer_row *row = add_row(u, d->name, d->op, "mxu", mark[2].cycle - a->cycle, macs);
+    *mxu_row = row;
+    if (!row) return;
+    row->active_cycles = mark[2].active_cycles - a->active_cycles;
+    row->stall_cycles = mark[2].stall_cycles - a->stall_cycles;
+    row->shift_cycles = mark[2].shift_cycles - a->shift_cycles;
     if (l->single_chunk) {
         snprintf(name, sizeof name, "%s: output", d->name);
-        add_row(u, name, "WR_HOST", "host", t_end - mark[2], 0);
+        add_row(u, name, "WR_HOST", "host", t_end - mark[2].cycle, 0);
     }
 }
 
@@ -222,13 +234,14 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     free(w);
     uint8_t *host = NULL;
     int64_t t0 = u->sim->end, count = 0;
+    struct tpu_sim_counters c0 = u->sim->ctr;
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
         host = tpu_malloc(u->ctx, (size_t)l.host_bytes);
         rc = host ? run_values(u, n, &l, host, &y, &count) : TPU_ERR_NOMEM;
     } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
     struct tpu_layer_row *row = NULL;
-    if (!rc) add_layer_rows(u, &l, first_mark, t0, u->sim->end, &row);
+    if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc && y) compare_ref(u, n, y, count, row);
     if (!rc) rc = set_output(u, n, &d, y);

@@ -69,7 +69,13 @@ struct tpu_sim_counters {
     int64_t vector_elems;                 /* vector/activation elements         */
 };
 
-struct tpu_sim_mark { uint32_t tag; int64_t cycle; };   /* DEBUG tags, for layers */
+/* A DEBUG tag: its issue cycle and the MXU classes accounted so far, so the
+** report can give each layer its own Table-3 split. */
+struct tpu_sim_mark {
+    uint32_t tag;
+    int64_t  cycle;
+    int64_t  active_cycles, stall_cycles, shift_cycles;
+};
 
 /* One MXU: its weight FIFO, shadow and active tiles, timeline. */
 struct sim_mxu {

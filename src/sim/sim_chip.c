@@ -166,7 +166,9 @@ static int add_mark(struct tpu_sim *s, uint32_t tag, int64_t cycle)
         s->marks = m;
         s->cap_marks = cap;
     }
-    s->marks[s->n_marks++] = (struct tpu_sim_mark){ tag, cycle };
+    s->marks[s->n_marks++] = (struct tpu_sim_mark){ tag, cycle, s->ctr.array_active_cycles,
+                                                    s->ctr.weight_stall_cycles,
+                                                    s->ctr.weight_shift_cycles };
     return 0;
 }
 
