@@ -227,11 +227,14 @@ static void naive_bf16(int M, int N, int K, const uint16_t *A, int lda, const ui
 
 struct bf16_shape { int M, N, K, accumulate, k_tile; };
 
-/* gen: 0 random in [2^-8, 2^8], 1 wide exponents with zeros, -0, inf, NaN and
-** products that underflow. Equal means same bits, or both NaN. */
+/* gen: 0 random in [2^-8, 2^8]; 1 wide exponents with zeros, -0, inf, NaN and
+** products that underflow; 2 all near 2^-70, so products are fp32 denormals
+** that round (a fused multiply-add would give other bits). Equal means same
+** bits, or both NaN. */
 static uint16_t bf16_gen(int gen)
 {
     if (gen == 0) return rand_bf16(8);
+    if (gen == 2) return (uint16_t)(rand_bf16(6) - (70 << 7));
     switch (rng_int(0, 19)) {
     case 0: return 0x0000;
     case 1: return 0x8000;
@@ -289,6 +292,7 @@ static int test_bf16_paths(int gen)
 }
 static int test_bf16_random(void) { return test_bf16_paths(0); }
 static int test_bf16_special(void) { return test_bf16_paths(1); }
+static int test_bf16_denormal(void) { return test_bf16_paths(2); }
 
 /* The order is visible: 1 + 2^-8 + 2^-8 ... in fp32 versus chunked sums. */
 static int test_bf16_order(void)
@@ -366,6 +370,7 @@ static const struct test_case cases[] = {
     { "gemm-bf16-1.1", test_bf16_random },
     { "gemm-bf16-1.2", test_bf16_special },
     { "gemm-bf16-1.3", test_bf16_order },
+    { "gemm-bf16-1.4", test_bf16_denormal },
     { "systolic-scalesim-1.1", test_scalesim_published },
     { "systolic-fold-1.1", test_fold_vs_scalesim },
 };
