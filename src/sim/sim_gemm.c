@@ -167,12 +167,13 @@ static void gemm_bf16_portable(int M, int N, int K, const uint16_t *A, int lda, 
 ** int32 lane. B is packed as u8 = b + 128 (b xor 0x80) and A is used as it is
 ** (s8), so a lane sums Σ a·b + 128·Σ a; each row starts from -128·Σ_k a[i][k]
 ** instead of 0. Every sum is int32 and wraps, so the identity holds mod 2^32.
-** Blocking: KC reduction rows × 64 columns of B packed on the stack (32 KiB,
-** stays in L1) serve all rows of A; the kernel keeps 6×64 sums in 24 zmm. */
+** Blocking: KC reduction rows × 64 columns of B packed on the stack (64 KiB,
+** read from L1/L2) serve all rows of A; the kernel keeps 6×64 sums in 24 zmm.
+** KC = 1024 measured best of 256..2048 on 512×2048×2048 (BENCHMARKS.md). */
 
 #define VNNI_MR 6          /* rows of C per kernel call                    */
 #define VNNI_NR 64         /* columns per kernel call: 4 vectors of 16     */
-#define VNNI_KC 512        /* reduction rows per packed panel (multiple of 4) */
+#define VNNI_KC 1024       /* reduction rows per packed panel (multiple of 4) */
 #define VNNI_MC 1536       /* rows of A whose row sums are kept at once    */
 
 /* Four rows of 64 bytes → 4 vectors of [16 columns][4 k]; see vnni_pack_b. */
@@ -323,7 +324,7 @@ static TARGET_AVX512 void vnni_block(struct vnni_rows *w, const uint8_t *bp, int
 static TARGET_AVX512 void gemm_i8_vnni(int M, int N, int K, const int8_t *A, int lda,
                                        const int8_t *B, int ldb, int32_t *C, int ldc, int accumulate)
 {
-    _Alignas(64) uint8_t bp[VNNI_KC / 4 * 4 * VNNI_NR];     /* 32 KiB */
+    _Alignas(64) uint8_t bp[VNNI_KC / 4 * 4 * VNNI_NR];     /* 64 KiB */
     _Alignas(64) int32_t tile[VNNI_MR * VNNI_NR];
     uint32_t row_init[VNNI_MC];                              /* -128·Σ_k a[i][k] */
     struct vnni_rows w;
