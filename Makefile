@@ -85,3 +85,6 @@ clean:
 	rm -rf build build-san build-debug build-fuzz
 
 -include $(LIB_OBJ:.o=.d)
+
+# ---- Chip kernels (branch kernels): test-pe #includes the PE-by-PE model ----
+$(BUILD)/test-pe: tests/pe_model.c tests/pe_model.h
