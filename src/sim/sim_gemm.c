@@ -6,12 +6,13 @@
 **
 ** Paths, picked once at run time by CPU feature (or by tpu_gemm_force_impl):
 **   avx512-vnni  int8: vpdpbusd on (B xor 0x80) as u8 × A as s8, minus 128·rowsum(A);
-**                bf16: 16 columns per vector, k sequential.
+**                bf16: 16 columns per vector, k sequential, B panel as fp32.
 **   avx2         int8: vpmaddwd on sign-extended 16-bit pairs; bf16: 8 columns.
 **   portable     plain C, the definition the others must match bit for bit.
 ** The SIMD functions carry target attributes, so the build needs no -m flags.
 */
 #include "sim/sim_gemm.h"
+#include "tpu_impl.h"
 
 #include <string.h>
 
@@ -167,14 +168,19 @@ static void gemm_bf16_portable(int M, int N, int K, const uint16_t *A, int lda, 
 ** int32 lane. B is packed as u8 = b + 128 (b xor 0x80) and A is used as it is
 ** (s8), so a lane sums Σ a·b + 128·Σ a; each row starts from -128·Σ_k a[i][k]
 ** instead of 0. Every sum is int32 and wraps, so the identity holds mod 2^32.
-** Blocking: KC reduction rows × 64 columns of B packed on the stack (64 KiB,
-** read from L1/L2) serve all rows of A; the kernel keeps 6×64 sums in 24 zmm.
-** KC = 1024 measured best of 256..2048 on 512×2048×2048 (BENCHMARKS.md). */
+** Blocking: a panel of up to KC reduction rows × 64 columns of B is packed
+** into a heap buffer (128 KiB for K = 2048, read from L2) and serves up to
+** 1 MiB of A rows; the kernel keeps 6×64 sums in 24 zmm and runs over the
+** whole panel, so C is written once when K ≤ KC. Larger panels measured
+** faster than L1-sized ones (256..1024 rows) on 512×2048×2048: fewer passes
+** over C. The C tile of the next block and the B rows being packed are
+** prefetched. */
 
 #define VNNI_MR 6          /* rows of C per kernel call                    */
 #define VNNI_NR 64         /* columns per kernel call: 4 vectors of 16     */
-#define VNNI_KC 1024       /* reduction rows per packed panel (multiple of 4) */
-#define VNNI_MC 1536       /* rows of A whose row sums are kept at once    */
+#define VNNI_KC 8192       /* most reduction rows per packed panel (multiple of 4) */
+#define VNNI_PACK_AHEAD 32 /* B rows prefetched ahead while packing          */
+#define VNNI_MC 1536       /* most rows of A swept per packed panel         */
 
 /* Four rows of 64 bytes → 4 vectors of [16 columns][4 k]; see vnni_pack_b. */
 static TARGET_AVX512 void vnni_interleave4(__m512i r0, __m512i r1, __m512i r2, __m512i r3,
@@ -203,6 +209,8 @@ static TARGET_AVX512 void vnni_pack_b(const int8_t *B, int ldb, int kc, int nc, 
     __mmask64 m = nc >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nc) - 1;
     __m512i flip = _mm512_set1_epi8((char)0x80), rows[4];
     for (int k = 0; k < kc; k += 4, bp += 4 * VNNI_NR) {
+        for (int r = k + VNNI_PACK_AHEAD; r < k + VNNI_PACK_AHEAD + 4 && r < kc; r++)
+            _mm_prefetch((const char *)(B + (size_t)r * ldb), _MM_HINT_T0);
         for (int r = 0; r < 4; r++)
             rows[r] = k + r < kc ? _mm512_xor_si512(flip, _mm512_maskz_loadu_epi8(m, B + (size_t)(k + r) * ldb))
                                  : _mm512_setzero_si512();
@@ -321,35 +329,74 @@ static TARGET_AVX512 void vnni_block(struct vnni_rows *w, const uint8_t *bp, int
     vnni_tile_store(tile, w);
 }
 
-static TARGET_AVX512 void gemm_i8_vnni(int M, int N, int K, const int8_t *A, int lda,
-                                       const int8_t *B, int ldb, int32_t *C, int ldc, int accumulate)
+/* Asks for the next row block's C tile and first A lines while the current
+** block computes; C misses otherwise stall the start of every kernel call. */
+static TARGET_AVX512 void vnni_prefetch_rows(const int8_t *a, int lda, const int32_t *c, int ldc,
+                                             int n_rows, int kc, int nc)
 {
-    _Alignas(64) uint8_t bp[VNNI_KC / 4 * 4 * VNNI_NR];     /* 64 KiB */
+    for (int r = 0; r < n_rows; r++) {
+        for (int q = 0; 16 * q < nc; q++)
+            _mm_prefetch((const char *)(c + (size_t)r * ldc + 16 * q), _MM_HINT_T0);
+        _mm_prefetch((const char *)(a + (size_t)r * lda), _MM_HINT_T0);
+        if (kc > 64)
+            _mm_prefetch((const char *)(a + (size_t)r * lda + 64), _MM_HINT_T0);
+    }
+}
+
+/* Rows [i0, i0 + mc) of C, columns [j0, j0 + nc), over the packed panel of
+** k rows [k0, k0 + kc): one kernel call per 6 rows. */
+static TARGET_AVX512 void vnni_panel_rows(const int8_t *A, int lda, int32_t *C, int ldc, int i0,
+                                          int mc, int k0, int kc, int j0, int nc, const uint8_t *bp,
+                                          const uint32_t *row_init, int load_c)
+{
     _Alignas(64) int32_t tile[VNNI_MR * VNNI_NR];
-    uint32_t row_init[VNNI_MC];                              /* -128·Σ_k a[i][k] */
     struct vnni_rows w;
-    for (int i0 = 0; i0 < M; i0 += VNNI_MC) {
-        int mc = M - i0 < VNNI_MC ? M - i0 : VNNI_MC;
+    w.nc = nc;
+    for (int i = i0; i < i0 + mc; i += VNNI_MR) {
+        w.mr = i0 + mc - i < VNNI_MR ? i0 + mc - i : VNNI_MR;
+        for (int r = 0; r < VNNI_MR; r++) {
+            int row = i + (r < w.mr ? r : 0);
+            w.a[r] = A + (size_t)row * lda + k0;
+            w.c[r] = C + (size_t)row * ldc + j0;
+        }
+        int n_next = i0 + mc - (i + VNNI_MR);
+        if (n_next > 0)
+            vnni_prefetch_rows(A + (size_t)(i + VNNI_MR) * lda + k0, lda, C + (size_t)(i + VNNI_MR) * ldc + j0,
+                               ldc, n_next < VNNI_MR ? n_next : VNNI_MR, kc, nc);
+        vnni_block(&w, bp, kc, row_init ? row_init + (i - i0) : NULL, load_c, tile);
+    }
+}
+
+/* Returns -1 (nothing written) when the panel buffer cannot be allocated. */
+static TARGET_AVX512 int gemm_i8_vnni(int M, int N, int K, const int8_t *A, int lda,
+                                      const int8_t *B, int ldb, int32_t *C, int ldc, int accumulate)
+{
+    int kc_max = K < VNNI_KC ? K : VNNI_KC;
+    size_t panel_bytes = (size_t)(kc_max + 3) / 4 * 4 * VNNI_NR;
+    uint8_t *raw = tpu_malloc(NULL, panel_bytes + 63);
+    if (!raw)
+        return -1;
+    uint8_t *bp = raw + ((64 - (uintptr_t)raw % 64) % 64);
+    /* A rows per sweep: their kc_max bytes each stay within about 1 MiB (L2) */
+    int mc_max = (1 << 20) / kc_max / VNNI_MR * VNNI_MR;
+    mc_max = mc_max < VNNI_MR ? VNNI_MR : mc_max > VNNI_MC ? VNNI_MC : mc_max;
+    uint32_t row_init[VNNI_MC];                              /* -128·Σ_k a[i][k] */
+    for (int i0 = 0; i0 < M; i0 += mc_max) {
+        int mc = M - i0 < mc_max ? M - i0 : mc_max;
         for (int i = 0; i < mc; i++)
             row_init[i] = 0u - 128u * vnni_row_sum(A + (size_t)(i0 + i) * lda, K);
         for (int k0 = 0; k0 < K; k0 += VNNI_KC) {
             int kc = K - k0 < VNNI_KC ? K - k0 : VNNI_KC;
             for (int j0 = 0; j0 < N; j0 += VNNI_NR) {
-                w.nc = N - j0 < VNNI_NR ? N - j0 : VNNI_NR;
-                vnni_pack_b(B + (size_t)k0 * ldb + j0, ldb, kc, w.nc, bp);
-                for (int i = i0; i < i0 + mc; i += VNNI_MR) {
-                    w.mr = i0 + mc - i < VNNI_MR ? i0 + mc - i : VNNI_MR;
-                    for (int r = 0; r < VNNI_MR; r++) {
-                        int row = i + (r < w.mr ? r : 0);
-                        w.a[r] = A + (size_t)row * lda + k0;
-                        w.c[r] = C + (size_t)row * ldc + j0;
-                    }
-                    vnni_block(&w, bp, kc, k0 == 0 ? row_init + (i - i0) : NULL,
-                               accumulate || k0 > 0, tile);
-                }
+                int nc = N - j0 < VNNI_NR ? N - j0 : VNNI_NR;
+                vnni_pack_b(B + (size_t)k0 * ldb + j0, ldb, kc, nc, bp);
+                vnni_panel_rows(A, lda, C, ldc, i0, mc, k0, kc, j0, nc, bp,
+                                k0 == 0 ? row_init : NULL, accumulate || k0 > 0);
             }
         }
     }
+    free(raw);
+    return 0;
 }
 
 /*---- AVX2 int8 ----*/
@@ -441,7 +488,9 @@ static TARGET_AVX2 void gemm_i8_avx2(int M, int N, int K, const int8_t *A, int l
 /*---- AVX-512 bf16 ----*/
 /* 4 rows × 64 columns of chunk sums t in 16 zmm; for each k in order every
 ** lane does t = t + a·b with a separate multiply and add (never an FMA), so
-** each lane computes exactly what bf16_chunk_portable computes. */
+** each lane computes exactly what bf16_chunk_portable computes. The 64-column
+** panel of B is converted to fp32 once (K × 256 bytes on the heap) and then
+** read sequentially by every row block. */
 
 #define BFZ_MR 4
 
@@ -450,12 +499,6 @@ struct bf16_tile {
     float          *c[BFZ_MR];     /* row r of C at the block's first column  */
     int             mr;            /* real rows; the others repeat row 0      */
 };
-
-static TARGET_AVX512 __m512 bfz_load_b(__mmask16 m, const uint16_t *b)
-{
-    __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, b));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-}
 
 #define BFZ_STEP(r)                                                                        \
     do {                                                                                   \
@@ -474,9 +517,10 @@ static TARGET_AVX512 __m512 bfz_load_b(__mmask16 m, const uint16_t *b)
 #define BFZ_STORE(r)                                                                          \
     if (r < t->mr) { BFZ_STORE1(r, 0); BFZ_STORE1(r, 1); BFZ_STORE1(r, 2); BFZ_STORE1(r, 3); }
 
-/* One chunk [k0, k1) for 4 rows × nc (≤ 64) columns: t = Σ, C = fl(C + t). */
-static TARGET_AVX512 void bfz_kernel(const struct bf16_tile *t, const uint16_t *B, int ldb,
-                                     int k0, int k1, int nc, int base_is_c)
+/* One chunk [k0, k1) for 4 rows × nc (≤ 64) columns: t = Σ, C = fl(C + t).
+** bp: the fp32 panel, 64 floats per k. */
+static TARGET_AVX512 void bfz_kernel(const struct bf16_tile *t, const float *bp, int k0, int k1,
+                                     int nc, int base_is_c)
 {
     __mmask16 m[4];
     for (int q = 0; q < 4; q++) {
@@ -487,12 +531,24 @@ static TARGET_AVX512 void bfz_kernel(const struct bf16_tile *t, const uint16_t *
     const uint16_t *a0 = t->a[0], *a1 = t->a[1], *a2 = t->a[2], *a3 = t->a[3];
     BFZ_DECL(0) BFZ_DECL(1) BFZ_DECL(2) BFZ_DECL(3)
     for (int k = k0; k < k1; k++) {
-        const uint16_t *b = B + (size_t)k * ldb;
-        __m512 b0 = bfz_load_b(m[0], b), b1 = bfz_load_b(m[1], b + 16);
-        __m512 b2 = bfz_load_b(m[2], b + 32), b3 = bfz_load_b(m[3], b + 48);
+        const float *b = bp + (size_t)k * 64;
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
         BFZ_STEP(0); BFZ_STEP(1); BFZ_STEP(2); BFZ_STEP(3);
     }
     BFZ_STORE(0) BFZ_STORE(1) BFZ_STORE(2) BFZ_STORE(3)
+}
+
+/* B[0:K, 0:nc) (nc ≤ 64) as fp32, 64 per row; columns past nc are +0. */
+static TARGET_AVX512 void bfz_pack_b(const uint16_t *B, int ldb, int K, int nc, float *bp)
+{
+    for (int k = 0; k < K; k++)
+        for (int q = 0; q < 4; q++) {
+            int n = nc - 16 * q;
+            __mmask16 m = (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1);
+            __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, B + (size_t)k * ldb + 16 * q));
+            _mm512_store_ps(bp + (size_t)k * 64 + 16 * q, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+        }
 }
 
 static void bf16_tile_rows(struct bf16_tile *t, int mr, const uint16_t *A, int lda, float *C,
@@ -506,22 +562,31 @@ static void bf16_tile_rows(struct bf16_tile *t, int mr, const uint16_t *A, int l
     }
 }
 
-static TARGET_AVX512 void gemm_bf16_avx512(int M, int N, int K, const uint16_t *A, int lda,
-                                           const uint16_t *B, int ldb, float *C, int ldc,
-                                           int accumulate, int k_tile)
+/* Returns -1 (nothing written) when the panel buffer cannot be allocated. */
+static TARGET_AVX512 int gemm_bf16_avx512(int M, int N, int K, const uint16_t *A, int lda,
+                                          const uint16_t *B, int ldb, float *C, int ldc,
+                                          int accumulate, int k_tile)
 {
+    size_t panel_bytes = (size_t)K * 64 * sizeof(float);
+    char *raw = tpu_malloc(NULL, panel_bytes + 63);
+    if (!raw)
+        return -1;
+    float *bp = (float *)(raw + ((64 - (uintptr_t)raw % 64) % 64));
     struct bf16_tile t;
-    for (int i = 0; i < M; i += BFZ_MR) {
-        int mr = M - i < BFZ_MR ? M - i : BFZ_MR;
-        for (int j0 = 0; j0 < N; j0 += 64) {
-            int nc = N - j0 < 64 ? N - j0 : 64;
+    for (int j0 = 0; j0 < N; j0 += 64) {
+        int nc = N - j0 < 64 ? N - j0 : 64;
+        bfz_pack_b(B + j0, ldb, K, nc, bp);
+        for (int i = 0; i < M; i += BFZ_MR) {
+            int mr = M - i < BFZ_MR ? M - i : BFZ_MR;
             bf16_tile_rows(&t, mr, A + (size_t)i * lda, lda, C + (size_t)i * ldc, ldc, j0);
             for (int k0 = 0; k0 < K; k0 += k_tile) {
                 int k1 = K - k0 < k_tile ? K : k0 + k_tile;
-                bfz_kernel(&t, B + j0, ldb, k0, k1, nc, accumulate || k0 > 0);
+                bfz_kernel(&t, bp, k0, k1, nc, accumulate || k0 > 0);
             }
         }
     }
+    free(raw);
+    return 0;
 }
 
 /*---- AVX2 bf16 ----*/
@@ -569,9 +634,9 @@ static TARGET_AVX2 void gemm_bf16_avx2(int M, int N, int K, const uint16_t *A, i
 {
     int n_vec = N / 16 * 16;
     struct bf16_tile t;
-    for (int i = 0; i < M; i += BFZ_MR) {
-        int mr = M - i < BFZ_MR ? M - i : BFZ_MR;
-        for (int j0 = 0; j0 < n_vec; j0 += 16) {
+    for (int j0 = 0; j0 < n_vec; j0 += 16) {       /* the 16-column panel stays in cache */
+        for (int i = 0; i < M; i += BFZ_MR) {
+            int mr = M - i < BFZ_MR ? M - i : BFZ_MR;
             bf16_tile_rows(&t, mr, A + (size_t)i * lda, lda, C + (size_t)i * ldc, ldc, j0);
             for (int k0 = 0; k0 < K; k0 += k_tile) {
                 int k1 = K - k0 < k_tile ? K : k0 + k_tile;
@@ -613,7 +678,8 @@ void tpu_gemm_i8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
     switch (impl_get()) {
 #ifdef GEMM_X86
     case GEMM_IMPL_AVX512_VNNI:
-        gemm_i8_vnni(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        if (gemm_i8_vnni(M, N, K, A, lda, B, ldb, C, ldc, accumulate) != 0)
+            gemm_i8_portable(M, N, K, A, lda, B, ldb, C, ldc, accumulate);   /* no memory */
         break;
     case GEMM_IMPL_AVX2:
         gemm_i8_avx2(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
@@ -640,7 +706,8 @@ void tpu_gemm_bf16(int M, int N, int K, const uint16_t *A, int lda, const uint16
     switch (impl_get()) {
 #ifdef GEMM_X86
     case GEMM_IMPL_AVX512_VNNI:
-        gemm_bf16_avx512(M, N, K, A, lda, B, ldb, C, ldc, accumulate, k_tile);
+        if (gemm_bf16_avx512(M, N, K, A, lda, B, ldb, C, ldc, accumulate, k_tile) != 0)
+            gemm_bf16_portable(M, N, K, A, lda, B, ldb, C, ldc, accumulate, k_tile);  /* no memory */
         break;
     case GEMM_IMPL_AVX2:
         gemm_bf16_avx2(M, N, K, A, lda, B, ldb, C, ldc, accumulate, k_tile);
