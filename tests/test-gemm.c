@@ -113,6 +113,9 @@ static const struct i8_shape i8_shapes[] = {
     { 6, 64, 4, 1 }, { 13, 65, 9, 1 }, { 5, 17, 7, 0 }, { 37, 129, 67, 0 }, { 37, 129, 67, 1 },
     { 100, 200, 300, 0 }, { 12, 128, 512, 0 }, { 12, 128, 513, 1 }, { 7, 70, 1031, 0 },
     { 64, 64, 1, 1 }, { 130, 31, 2, 0 },
+    { 300, 20, 4096, 1 },       /* more rows than one VNNI sweep (256 at K = 4096) */
+    { 130, 70, 8195, 0 },       /* K past one VNNI panel (8192): a second pass over C */
+    { 9, 65, 8195, 1 },
 };
 
 /* Every path the CPU runs, every shape: random values. */
