@@ -180,6 +180,7 @@ static void gemm_bf16_portable(int M, int N, int K, const uint16_t *A, int lda, 
 #define VNNI_NR 64         /* columns per kernel call: 4 vectors of 16     */
 #define VNNI_KC 8192       /* most reduction rows per packed panel (multiple of 4) */
 #define VNNI_PACK_AHEAD 32 /* B rows prefetched ahead while packing          */
+#define VNNI_GROUP 4       /* panels packed together (one row read: 256 B)  */
 #define VNNI_MC 1536       /* most rows of A swept per packed panel         */
 
 /* Four rows of 64 bytes → 4 vectors of [16 columns][4 k]; see vnni_pack_b. */
@@ -201,20 +202,29 @@ static TARGET_AVX512 void vnni_interleave4(__m512i r0, __m512i r1, __m512i r2, _
     _mm512_store_si512(dst + 192, _mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-/* Packs B[0:kc, 0:nc) (nc ≤ 64) as [ceil(kc/4) quads][64 columns][4 k] of
-** b ^ 0x80. Bytes of rows past kc and of columns past nc are not read; they
-** meet zero A bytes (rows) or land in columns that are never stored. */
-static TARGET_AVX512 void vnni_pack_b(const int8_t *B, int ldb, int kc, int nc, uint8_t *bp)
+/* Packs B[0:kc, 0:nc) (nc ≤ 64 · VNNI_GROUP) as up to VNNI_GROUP panels,
+** panel p = columns [64p, 64p + 64) laid out [ceil(kc/4) quads][64 columns][4 k]
+** of b ^ 0x80, panel_bytes apart. Reading several panels' columns per row
+** keeps the reads of a row contiguous. Bytes of rows past kc and of columns
+** past nc are not read; they meet zero A bytes (rows) or land in columns that
+** are never stored. */
+static TARGET_AVX512 void vnni_pack_b(const int8_t *B, int ldb, int kc, int nc, uint8_t *bp,
+                                      size_t panel_bytes)
 {
-    __mmask64 m = nc >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nc) - 1;
     __m512i flip = _mm512_set1_epi8((char)0x80), rows[4];
+    int n_panels = (nc + VNNI_NR - 1) / VNNI_NR;
     for (int k = 0; k < kc; k += 4, bp += 4 * VNNI_NR) {
         for (int r = k + VNNI_PACK_AHEAD; r < k + VNNI_PACK_AHEAD + 4 && r < kc; r++)
-            _mm_prefetch((const char *)(B + (size_t)r * ldb), _MM_HINT_T0);
-        for (int r = 0; r < 4; r++)
-            rows[r] = k + r < kc ? _mm512_xor_si512(flip, _mm512_maskz_loadu_epi8(m, B + (size_t)(k + r) * ldb))
-                                 : _mm512_setzero_si512();
-        vnni_interleave4(rows[0], rows[1], rows[2], rows[3], bp);
+            for (int p = 0; p < n_panels; p++)
+                _mm_prefetch((const char *)(B + (size_t)r * ldb + 64 * p), _MM_HINT_T0);
+        for (int p = 0; p < n_panels; p++) {
+            int n = nc - 64 * p;
+            __mmask64 m = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+            for (int r = 0; r < 4; r++)
+                rows[r] = k + r < kc ? _mm512_xor_si512(flip, _mm512_maskz_loadu_epi8(m, B + (size_t)(k + r) * ldb + 64 * p))
+                                     : _mm512_setzero_si512();
+            vnni_interleave4(rows[0], rows[1], rows[2], rows[3], bp + p * panel_bytes);
+        }
     }
 }
 
@@ -373,7 +383,7 @@ static TARGET_AVX512 int gemm_i8_vnni(int M, int N, int K, const int8_t *A, int 
 {
     int kc_max = K < VNNI_KC ? K : VNNI_KC;
     size_t panel_bytes = (size_t)(kc_max + 3) / 4 * 4 * VNNI_NR;
-    uint8_t *raw = tpu_malloc(NULL, panel_bytes + 63);
+    uint8_t *raw = tpu_malloc(NULL, VNNI_GROUP * panel_bytes + 63);
     if (!raw)
         return -1;
     uint8_t *bp = raw + ((64 - (uintptr_t)raw % 64) % 64);
@@ -387,11 +397,15 @@ static TARGET_AVX512 int gemm_i8_vnni(int M, int N, int K, const int8_t *A, int 
             row_init[i] = 0u - 128u * vnni_row_sum(A + (size_t)(i0 + i) * lda, K);
         for (int k0 = 0; k0 < K; k0 += VNNI_KC) {
             int kc = K - k0 < VNNI_KC ? K - k0 : VNNI_KC;
-            for (int j0 = 0; j0 < N; j0 += VNNI_NR) {
-                int nc = N - j0 < VNNI_NR ? N - j0 : VNNI_NR;
-                vnni_pack_b(B + (size_t)k0 * ldb + j0, ldb, kc, nc, bp);
-                vnni_panel_rows(A, lda, C, ldc, i0, mc, k0, kc, j0, nc, bp,
-                                k0 == 0 ? row_init : NULL, accumulate || k0 > 0);
+            for (int jg = 0; jg < N; jg += VNNI_GROUP * VNNI_NR) {
+                int ng = N - jg < VNNI_GROUP * VNNI_NR ? N - jg : VNNI_GROUP * VNNI_NR;
+                vnni_pack_b(B + (size_t)k0 * ldb + jg, ldb, kc, ng, bp, panel_bytes);
+                for (int j0 = jg; j0 < jg + ng; j0 += VNNI_NR) {
+                    int nc = jg + ng - j0 < VNNI_NR ? jg + ng - j0 : VNNI_NR;
+                    vnni_panel_rows(A, lda, C, ldc, i0, mc, k0, kc, j0, nc,
+                                    bp + (size_t)(j0 - jg) / VNNI_NR * panel_bytes,
+                                    k0 == 0 ? row_init : NULL, accumulate || k0 > 0);
+                }
             }
         }
     }
