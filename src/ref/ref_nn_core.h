@@ -1,0 +1,206 @@
+/*
+** ref/ref_nn_core.h: the convolution and pooling loops, written once and
+** included twice by ref/ref_nn_conv.c: with T = float (the float32 hot path,
+** cblas_sgemm) and T = double (every other dtype and the integer ops, which
+** are exact in double, cblas_dgemm). Not a normal header: it defines static
+** functions named <name>_<SFX>.
+**
+** Before including: #define T, SFX and GEMM (cblas_sgemm / cblas_dgemm).
+*/
+#define CORE_CAT2(a, b) a##_##b
+#define CORE_CAT(a, b) CORE_CAT2(a, b)
+#define CORE(name) CORE_CAT(name, SFX)
+
+/*---- im2col ----*/
+/* dst[o] = src[o*s + off] where 0 <= o*s + off < n_in, else 0. */
+static void CORE(row_fill)(T *dst, const T *src, int64_t n_out, int64_t s, int64_t off, int64_t n_in)
+{
+    int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t hi = n_in - off > 0 ? (n_in - off + s - 1) / s : 0;
+    if (hi > n_out) hi = n_out;
+    if (lo > hi) lo = hi;
+    for (int64_t o = 0; o < lo; o++) dst[o] = 0;
+    if (s == 1 && hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(T));
+    else for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s + off];
+    for (int64_t o = hi; o < n_out; o++) dst[o] = 0;
+}
+
+/* col (cg*K rows, out_sp columns): row (c, k0, k1, k2) holds, for every output
+** position, the input value under that kernel tap (0 in the padding). */
+static void CORE(im2col)(const struct tpu_nn_window *w, const T *x, int64_t cg, T *col)
+{
+    int64_t out_sp = tpu_nn_window_out(w), in_sp = tpu_nn_window_in(w), plane = w->out[1] * w->out[2];
+    T *row = col;
+    for (int64_t c = 0; c < cg; c++)
+    for (int64_t k0 = 0; k0 < w->k[0]; k0++)
+    for (int64_t k1 = 0; k1 < w->k[1]; k1++)
+    for (int64_t k2 = 0; k2 < w->k[2]; k2++, row += out_sp) {
+        const T *xc = x + c * in_sp;
+        for (int64_t o0 = 0; o0 < w->out[0]; o0++) {
+            T *r0 = row + o0 * plane;
+            int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
+            if (i0 < 0 || i0 >= w->in[0]) { memset(r0, 0, (size_t)plane * sizeof(T)); continue; }
+            for (int64_t o1 = 0; o1 < w->out[1]; o1++) {
+                T *r1 = r0 + o1 * w->out[2];
+                int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
+                if (i1 < 0 || i1 >= w->in[1]) { memset(r1, 0, (size_t)w->out[2] * sizeof(T)); continue; }
+                CORE(row_fill)(r1, xc + (i0 * w->in[1] + i1) * w->in[2], w->out[2], w->stride[2],
+                               k2 * w->dil[2] - w->pad0[2], w->in[2]);
+            }
+        }
+    }
+}
+
+/*---- Depthwise: one input channel per group, direct loop ----*/
+static void CORE(depthwise)(const struct tpu_nn_window *w, const T *x, const T *wt,
+                            const T *bias, T *y)
+{
+    int64_t mg = w->m / w->group, K = tpu_nn_window_k(w), in_sp = tpu_nn_window_in(w);
+    for (int64_t b = 0; b < w->n; b++)
+    for (int64_t oc = 0; oc < w->m; oc++) {
+        const T *xc = x + (b * w->c + oc / mg) * in_sp, *wk = wt + oc * K;
+        T *yc = y + (b * w->m + oc) * tpu_nn_window_out(w);
+        for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++)
+        for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
+            T acc = bias ? bias[oc] : 0;
+            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
+                int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
+                if (i0 < 0 || i0 >= w->in[0]) continue;
+                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
+                    int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
+                    if (i1 < 0 || i1 >= w->in[1]) continue;
+                    const T *xr = xc + (i0 * w->in[1] + i1) * w->in[2];
+                    const T *wr = wk + (k0 * w->k[1] + k1) * w->k[2];
+                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                        int64_t i2 = o2 * w->stride[2] - w->pad0[2] + k2 * w->dil[2];
+                        if (i2 >= 0 && i2 < w->in[2]) acc += xr[i2] * wr[k2];
+                    }
+                }
+            }
+            *yc++ = acc;
+        }
+    }
+}
+
+/*---- Convolution: per batch and group, Y_g = W_g x im2col(X_g) (+ bias) ----*/
+static bool CORE(is_pointwise)(const struct tpu_nn_window *w)
+{
+    for (int i = 0; i < 3; i++)
+        if (w->k[i] != 1 || w->stride[i] != 1 || w->pad0[i] || w->pad1[i]) return false;
+    return true;
+}
+
+static enum tpu_status CORE(conv)(struct tpu_ctx *ctx, const struct tpu_nn_window *w,
+                                  const T *x, const T *wt, const T *bias, T *y)
+{
+    int64_t cg = w->c / w->group, mg = w->m / w->group, K = tpu_nn_window_k(w);
+    int64_t out_sp = tpu_nn_window_out(w), in_sp = tpu_nn_window_in(w), kk = cg * K;
+    if (mg > INT32_MAX || out_sp > INT32_MAX || kk > INT32_MAX)
+        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "convolution too large for BLAS (%lld x %lld x %lld)",
+                       (long long)mg, (long long)out_sp, (long long)kk);
+    if (cg == 1 && w->group > 1) { CORE(depthwise)(w, x, wt, bias, y); return TPU_STATUS_OK; }
+    bool pointwise = CORE(is_pointwise)(w);
+    size_t n_col = 0;
+    if (!pointwise && tpu_mul_size((size_t)kk, (size_t)out_sp, &n_col))
+        return tpu_err(ctx, TPU_ERR_NOMEM, "convolution column buffer overflows");
+    T *col = pointwise ? NULL : tpu_malloc(ctx, (n_col ? n_col : 1) * sizeof(T));
+    if (!pointwise && !col) return TPU_ERR_NOMEM;
+    for (int64_t b = 0; b < w->n; b++)
+    for (int64_t gi = 0; gi < w->group; gi++) {
+        const T *xg = x + (b * w->c + gi * cg) * in_sp;
+        T *yg = y + (b * w->m + gi * mg) * out_sp;
+        for (int64_t j = 0; j < mg; j++)
+            for (int64_t o = 0; o < out_sp; o++) yg[j * out_sp + o] = bias ? bias[gi * mg + j] : 0;
+        if (!pointwise) CORE(im2col)(w, xg, cg, col);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)out_sp, (int)kk, 1,
+             wt + gi * mg * kk, (int)(kk ? kk : 1), pointwise ? xg : col, (int)(out_sp ? out_sp : 1),
+             1, yg, (int)(out_sp ? out_sp : 1));
+    }
+    free(col);
+    return TPU_STATUS_OK;
+}
+
+/*---- Pooling ----*/
+/* MaxPool; idx (may be NULL) gets ONNX's flat index into N x C x spatial,
+** row-major, or column-major over the spatial dims when storage_order = 1. */
+static void CORE(max_pool)(const struct tpu_nn_window *w, const T *x, T *y, int64_t *idx,
+                           int storage_order)
+{
+    int64_t in_sp = tpu_nn_window_in(w);
+    for (int64_t nc = 0; nc < w->n * w->c; nc++) {
+        const T *xc = x + nc * in_sp;
+        for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++)
+        for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
+            T best = 0;
+            int64_t bi = -1, bcol = -1;
+            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
+                int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
+                if (i0 < 0 || i0 >= w->in[0]) continue;
+                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
+                    int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
+                    if (i1 < 0 || i1 >= w->in[1]) continue;
+                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                        int64_t i2 = o2 * w->stride[2] - w->pad0[2] + k2 * w->dil[2];
+                        if (i2 < 0 || i2 >= w->in[2]) continue;
+                        int64_t at = (i0 * w->in[1] + i1) * w->in[2] + i2;
+                        if (bi < 0 || xc[at] > best) {
+                            best = xc[at];
+                            bi = at;
+                            bcol = i0 + w->in[0] * (i1 + w->in[1] * i2);
+                        }
+                    }
+                }
+            }
+            *y++ = bi < 0 ? (T)-INFINITY : best;
+            if (idx) *idx++ = nc * in_sp + (storage_order ? bcol : bi) * (bi >= 0);
+        }
+    }
+}
+
+/* Positions of a window's taps (start st, k taps, dilation d) inside [lo, hi). */
+static int64_t CORE(taps_in)(int64_t st, int64_t k, int64_t d, int64_t lo, int64_t hi)
+{
+    int64_t n = 0;
+    for (int64_t j = 0; j < k; j++) n += st + j * d >= lo && st + j * d < hi;
+    return n;
+}
+
+/* AveragePool: the divisor counts the taps inside the input, or with
+** count_include_pad the taps inside the explicitly padded input. */
+static void CORE(avg_pool)(const struct tpu_nn_window *w, const T *x, T *y, bool include_pad)
+{
+    int64_t in_sp = tpu_nn_window_in(w);
+    for (int64_t nc = 0; nc < w->n * w->c; nc++) {
+        const T *xc = x + nc * in_sp;
+        for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++)
+        for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
+            int64_t o[3] = { o0, o1, o2 }, count = 1;
+            double sum = 0;
+            for (int i = 0; i < 3; i++) {
+                int64_t st = o[i] * w->stride[i] - w->pad0[i];
+                count *= include_pad ? CORE(taps_in)(st, w->k[i], w->dil[i], -w->pad0[i], w->in[i] + w->pad1[i])
+                                     : CORE(taps_in)(st, w->k[i], w->dil[i], 0, w->in[i]);
+            }
+            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
+                int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
+                if (i0 < 0 || i0 >= w->in[0]) continue;
+                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
+                    int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
+                    if (i1 < 0 || i1 >= w->in[1]) continue;
+                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                        int64_t i2 = o2 * w->stride[2] - w->pad0[2] + k2 * w->dil[2];
+                        if (i2 >= 0 && i2 < w->in[2]) sum += xc[(i0 * w->in[1] + i1) * w->in[2] + i2];
+                    }
+                }
+            }
+            *y++ = (T)(count ? sum / (double)count : 0);
+        }
+    }
+}
+
+#undef CORE
+#undef CORE_CAT
+#undef CORE_CAT2
