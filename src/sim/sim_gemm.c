@@ -168,13 +168,13 @@ static void gemm_bf16_portable(int M, int N, int K, const uint16_t *A, int lda, 
 ** int32 lane. B is packed as u8 = b + 128 (b xor 0x80) and A is used as it is
 ** (s8), so a lane sums Σ a·b + 128·Σ a; each row starts from -128·Σ_k a[i][k]
 ** instead of 0. Every sum is int32 and wraps, so the identity holds mod 2^32.
-** Blocking: a panel of up to KC reduction rows × 64 columns of B is packed
-** into a heap buffer (128 KiB for K = 2048, read from L2) and serves up to
-** 1 MiB of A rows; the kernel keeps 6×64 sums in 24 zmm and runs over the
-** whole panel, so C is written once when K ≤ KC. Larger panels measured
-** faster than L1-sized ones (256..1024 rows) on 512×2048×2048: fewer passes
-** over C. The C tile of the next block and the B rows being packed are
-** prefetched. */
+** Blocking: four panels of up to KC reduction rows × 64 columns of B are
+** packed into a heap buffer in one pass over B's rows (4 × 128 KiB for
+** K = 2048, read from L2); each panel serves up to 1 MiB of A rows. The
+** kernel keeps 6×64 sums in 24 zmm and runs over the whole panel, so C is
+** written once when K ≤ KC. Whole-K panels measured faster than L1-sized
+** ones (256..1024 rows) on 512×2048×2048: fewer passes over C. The C tile of
+** the next block and the B rows being packed are prefetched. */
 
 #define VNNI_MR 6          /* rows of C per kernel call                    */
 #define VNNI_NR 64         /* columns per kernel call: 4 vectors of 16     */
