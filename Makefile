@@ -96,3 +96,6 @@ models:
 	sh tools/make_ort_testset.sh $(BUILD)
 bench: all
 	BUILD=$(BUILD) TPUSIM=$(BUILD)/tpusim sh bench/ref_vs_ort.sh
+
+# ---- Chip kernels (branch kernels): test-pe #includes the PE-by-PE model ----
+$(BUILD)/test-pe: tests/pe_model.c tests/pe_model.h

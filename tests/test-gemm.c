@@ -113,6 +113,9 @@ static const struct i8_shape i8_shapes[] = {
     { 6, 64, 4, 1 }, { 13, 65, 9, 1 }, { 5, 17, 7, 0 }, { 37, 129, 67, 0 }, { 37, 129, 67, 1 },
     { 100, 200, 300, 0 }, { 12, 128, 512, 0 }, { 12, 128, 513, 1 }, { 7, 70, 1031, 0 },
     { 64, 64, 1, 1 }, { 130, 31, 2, 0 },
+    { 300, 20, 4096, 1 },       /* more rows than one VNNI sweep (256 at K = 4096) */
+    { 130, 70, 8195, 0 },       /* K past one VNNI panel (8192): a second pass over C */
+    { 9, 65, 8195, 1 },
 };
 
 /* Every path the CPU runs, every shape: random values. */
@@ -191,8 +194,8 @@ static int test_impl_names(void)
     TEST_CHECK(strcmp(tpu_gemm_impl_name(), "portable") == 0, "%s", tpu_gemm_impl_name());
     tpu_gemm_force_portable(0);
     const char *best = tpu_gemm_impl_name();
-    TEST_CHECK(strcmp(best, "portable") == 0 || strcmp(best, "avx2") == 0 ||
-               strcmp(best, "avx512-vnni") == 0, "%s", best);
+    int known = !strcmp(best, "portable") || !strcmp(best, "avx2") || !strcmp(best, "avx512-vnni");
+    TEST_CHECK(known, "%s", best);
     tpu_gemm_force_portable(1);
     TEST_CHECK(strcmp(tpu_gemm_impl_name(), "portable") == 0, "force_portable(1)");
     TEST_CHECK(tpu_gemm_force_impl("no-such-path") == -1, "unknown name");
@@ -227,11 +230,14 @@ static void naive_bf16(int M, int N, int K, const uint16_t *A, int lda, const ui
 
 struct bf16_shape { int M, N, K, accumulate, k_tile; };
 
-/* gen: 0 random in [2^-8, 2^8], 1 wide exponents with zeros, -0, inf, NaN and
-** products that underflow. Equal means same bits, or both NaN. */
+/* gen: 0 random in [2^-8, 2^8]; 1 wide exponents with zeros, -0, inf, NaN and
+** products that underflow; 2 all near 2^-70, so products are fp32 denormals
+** that round (a fused multiply-add would give other bits). Equal means same
+** bits, or both NaN. */
 static uint16_t bf16_gen(int gen)
 {
     if (gen == 0) return rand_bf16(8);
+    if (gen == 2) return (uint16_t)(rand_bf16(6) - (70 << 7));
     switch (rng_int(0, 19)) {
     case 0: return 0x0000;
     case 1: return 0x8000;
@@ -289,6 +295,7 @@ static int test_bf16_paths(int gen)
 }
 static int test_bf16_random(void) { return test_bf16_paths(0); }
 static int test_bf16_special(void) { return test_bf16_paths(1); }
+static int test_bf16_denormal(void) { return test_bf16_paths(2); }
 
 /* The order is visible: 1 + 2^-8 + 2^-8 ... in fp32 versus chunked sums. */
 static int test_bf16_order(void)
@@ -366,6 +373,7 @@ static const struct test_case cases[] = {
     { "gemm-bf16-1.1", test_bf16_random },
     { "gemm-bf16-1.2", test_bf16_special },
     { "gemm-bf16-1.3", test_bf16_order },
+    { "gemm-bf16-1.4", test_bf16_denormal },
     { "systolic-scalesim-1.1", test_scalesim_published },
     { "systolic-fold-1.1", test_fold_vs_scalesim },
 };

@@ -10,7 +10,9 @@
 ** B is the weight tile (held in the array), A the activations streamed in.
 ** M, N or K ≤ 0 is allowed: with no rows or columns nothing is written; with
 ** K ≤ 0, C is zeroed (or left as is when accumulate is set).
-** The functions allocate nothing on the heap and cannot fail.
+** The functions cannot fail: the SIMD paths allocate one packing buffer per
+** call (about 64·min(K, 8192) bytes for int8, 256·K bytes for bf16) and fall
+** back to the portable path, with the same results, when that allocation fails.
 */
 #ifndef TPU_SIM_GEMM_H
 #define TPU_SIM_GEMM_H
