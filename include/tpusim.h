@@ -248,10 +248,11 @@ enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g,
                                    const struct tpu_chip *chip,
                                    const struct tpu_chip_run_opts *opts,
                                    struct tpu_chip_report **out);
-/* Runs one program with a zeroed host buffer of host_bytes (e.g. `tpusim sim`). */
+/* Runs one program with a zeroed host buffer of host_bytes (e.g. `tpusim sim`);
+** trace (may be NULL) gets "issue start done pc instruction" per instruction. */
 enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_program *p,
                                      const struct tpu_chip *chip, uint64_t host_bytes,
-                                     int timing_only, struct tpu_chip_report **out);
+                                     int timing_only, FILE *trace, struct tpu_chip_report **out);
 void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
                                            const char *path);

@@ -22,13 +22,13 @@ static const char chip_usage_full[] =
     "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU, untimed)\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
     "  disasm FILE.tpu                       disassemble a chip program\n"
-    "  sim PROGRAM --chip NAME|FILE [--host-bytes N] [--timing-only] [--json FILE]\n"
+    "  sim PROGRAM --chip NAME|FILE [--host-bytes N] [--timing-only] [--trace] [--json FILE]\n"
     "  chip NAME|FILE [--array RxC] [--set key=value]...  print a chip description\n";
 
 struct chip_args {
     const char *input, *chip, *array, *json, *out, *schedule;
     const char *sets[64];
-    int         n_sets, timing_only, host_ops;
+    int         n_sets, timing_only, host_ops, trace;
     unsigned long long seed, host_bytes;
 };
 
@@ -55,6 +55,7 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         if (strcmp(s, "--timing-only") == 0) { a->timing_only = 1; takes = 0; }
         else if (strcmp(s, "--help") == 0) return usage_error("chip commands", NULL);
         else if (strcmp(s, "--host-ops") == 0) { a->host_ops = 1; takes = 0; }
+        else if (strcmp(s, "--trace") == 0) { a->trace = 1; takes = 0; }
         else if (!v && s[0] == '-') return usage_error("missing value after", s);
         else if (strcmp(s, "--chip") == 0) a->chip = v;
         else if (strcmp(s, "--array") == 0) a->array = v;
@@ -124,7 +125,8 @@ static int cmd_sim(struct tpu_ctx *ctx, const struct chip_args *a)
     struct tpu_chip_report *r = NULL;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
     if (!rc) rc = load_program(ctx, a->input, &p);
-    if (!rc) rc = tpu_chip_run_program(ctx, p, chip, a->host_bytes, a->timing_only, &r);
+    if (!rc) rc = tpu_chip_run_program(ctx, p, chip, a->host_bytes, a->timing_only,
+                                       a->trace ? stdout : NULL, &r);
     tpu_program_free(p);
     tpu_chip_free(chip);
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);

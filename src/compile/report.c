@@ -139,12 +139,14 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
 
 enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_program *p,
                                      const struct tpu_chip *chip, uint64_t host_bytes,
-                                     int timing_only, struct tpu_chip_report **out)
+                                     int timing_only, FILE *trace, struct tpu_chip_report **out)
 {
     *out = NULL;
     struct tpu_chip_report *r = tpu_calloc(ctx, 1, sizeof *r);
     uint8_t *host = r && host_bytes ? tpu_calloc(ctx, 1, (size_t)host_bytes) : NULL;
     struct tpu_sim *sim = r && (host || !host_bytes) ? tpu_sim_new(ctx, chip, timing_only) : NULL;
+    if (sim) sim->trace = trace;
+    if (trace) fprintf(trace, "#    issue      start       done  pc     instruction\n");
     enum tpu_status rc = sim ? tpu_sim_run(sim, p, host, host_bytes) : (ctx->status ? ctx->status : TPU_ERR_NOMEM);
     if (!rc) {
         snprintf(r->chip, sizeof r->chip, "%s", chip->name);

@@ -114,6 +114,7 @@ struct tpu_sim {
     int64_t                 *start_ring;                  /* last pipeline_stages starts */
     int64_t                  issue, start, done;          /* of the current instruction */
     int64_t                  host_rd_done;                /* latest RD_HOST completion */
+    FILE                    *trace;                       /* one line per instruction, or NULL */
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;

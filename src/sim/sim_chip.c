@@ -196,6 +196,14 @@ static enum tpu_status fault_report(struct tpu_sim *s, const struct tpu_program 
                    s->fault_msg);
 }
 
+/* --trace: "issue start done pc disassembly", cycles of this instruction. */
+static void trace_line(const struct tpu_sim *s, int64_t pc, const struct tpu_insn *in)
+{
+    char dis[256];
+    fprintf(s->trace, "%10lld %10lld %10lld  pc %-6lld %s\n", (long long)s->issue, (long long)s->start,
+            (long long)s->done, (long long)pc, tpu_insn_format(in, dis, sizeof dis));
+}
+
 /* Issue time of the next instruction: one per cycle, and not before the
 ** instruction pipeline_stages earlier has started. */
 static int64_t next_issue(struct tpu_sim *s, int64_t pc_count)
@@ -235,6 +243,7 @@ enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint
             return TPU_ERR_NOMEM;
         s->end = sim_max(s->end, sim_max(s->done, s->issue + 1));
         s->ctr.n_insns++;
+        if (s->trace) trace_line(s, pc, in);
     }
     close_accounting(s, t0);
     return TPU_STATUS_OK;

@@ -33,6 +33,14 @@ if "$T" sim "$out/p.tpu" --chip tpu-v1 --host-bytes 4096 --json "$out/s.json" >"
    grep -q '"cycles":' "$out/s.json"; then pass chip-cli-sim
 else fail chip-cli-sim "$(head -c 300 "$out/sim.txt")"; fi
 
+# --trace: one line per instruction with issue/start/done; the MATMUL waits
+# for weight memory (65,536 B at 34e9/700e6 B/cycle = 1,350 cycles) and the shift
+"$T" sim "$out/p.tpu" --chip tpu-v1 --host-bytes 4096 --trace >"$out/t.txt" 2>&1
+if [ "$(grep -c ' pc ' "$out/t.txt")" = 10 ] && grep -q ' pc 4 .*MATMUL' "$out/t.txt" &&
+   awk '/ pc 2 / { rd = $3 } / pc 4 / { mm = $2 } END { exit !(mm >= rd + 256) }' "$out/t.txt"; then
+    pass chip-cli-trace
+else fail chip-cli-trace "$(head -c 400 "$out/t.txt")"; fi
+
 # a faulting program: exit 2 with the fault, pc, cycle and the instruction
 printf 'NOP\nMATMUL ub=0 acc=0 rows=1 mxu=0\nHALT\n' >"$out/f.s"
 "$T" sim "$out/f.s" --chip tpu-v1 >"$out/o" 2>"$out/e"; rc=$?
