@@ -36,7 +36,7 @@ else fail chip-cli-sim "$(head -c 300 "$out/sim.txt")"; fi
 # --trace: one line per instruction with issue/start/done; the MATMUL waits
 # for weight memory (65,536 B at 34e9/700e6 B/cycle = 1,350 cycles) and the shift
 "$T" sim "$out/p.tpu" --chip tpu-v1 --host-bytes 4096 --trace >"$out/t.txt" 2>&1
-if [ "$(grep -c ' pc ' "$out/t.txt")" = 10 ] && grep -q ' pc 4 .*MATMUL' "$out/t.txt" &&
+if [ "$(grep -c ' pc [0-9]' "$out/t.txt")" = 10 ] && grep -q ' pc 4 .*MATMUL' "$out/t.txt" &&
    awk '/ pc 2 / { rd = $3 } / pc 4 / { mm = $2 } END { exit !(mm >= rd + 256) }' "$out/t.txt"; then
     pass chip-cli-trace
 else fail chip-cli-trace "$(head -c 400 "$out/t.txt")"; fi
