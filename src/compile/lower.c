@@ -59,10 +59,11 @@ static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struc
     l->k_tiles = ceil_div(d->K, c->array_rows);
     l->n_tiles = ceil_div(d->N, c->array_cols);
     int64_t rows = c->accumulator_rows / (2 * c->mxu_count);
+    uint64_t ub = (uint64_t)c->unified_buffer_bytes;       /* UB operands are 32-bit */
+    if (ub > 0xffffffffull) ub = 0xffffffffull;
     if (rows > d->M) rows = d->M;
-    while (rows > 1 && in_bytes(c, l, rows) + out_bytes(c, l, rows) > (uint64_t)c->unified_buffer_bytes)
-        rows = (rows + 1) / 2;
-    if (in_bytes(c, l, rows) + out_bytes(c, l, rows) > (uint64_t)c->unified_buffer_bytes)
+    while (rows > 1 && in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub) rows = (rows + 1) / 2;
+    if (in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub)
         return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): K=%lld, N=%lld do not fit the "
                        "%lld-byte unified buffer even one row at a time", d->name, d->op,
                        (long long)d->K, (long long)d->N, (long long)c->unified_buffer_bytes);

@@ -175,8 +175,11 @@ enum tpu_status tpu_chip_validate(struct tpu_ctx *ctx, const struct tpu_chip *c)
         return tpu_err(ctx, TPU_ERR_CONFIG,
                        "%s: accumulator_rows %lld is less than two rows per MXU (%lld MXUs)", p,
                        (long long)c->accumulator_rows, (long long)c->mxu_count);
-    if (c->unified_buffer_bytes < 2 * c->array_rows * 4 * c->array_cols / c->array_cols)
-        return tpu_err(ctx, TPU_ERR_CONFIG, "%s: unified_buffer_bytes too small for two rows", p);
+    int64_t rows_bytes = c->array_rows * tpu_chip_elem_bytes(c) + c->array_cols * 4;
+    if (c->unified_buffer_bytes < rows_bytes)
+        return tpu_err(ctx, TPU_ERR_CONFIG, "%s: unified_buffer_bytes %lld cannot hold one input row "
+                       "and one 32-bit output row (%lld bytes)", p, (long long)c->unified_buffer_bytes,
+                       (long long)rows_bytes);
     return TPU_STATUS_OK;
 }
 
