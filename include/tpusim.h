@@ -258,6 +258,20 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
                                            const char *path);
 void            tpu_chip_report_free(struct tpu_chip_report *r);            /* NULL: no-op */
 
+/*---- Chip runs: batch and verification (src/compile/verify.c) ----*/
+/* Fixes dim 0 of every graph input at `batch` (call before the graph is
+** prepared, after any input values are set). A fixed batch dim, or input values,
+** with another batch are TPU_ERR_SHAPE naming the input. */
+enum tpu_status tpu_chip_bind_batch(struct tpu_ctx *ctx, struct tpu_graph *g, int64_t batch);
+/* After tpu_chip_run_model: compares the chip's graph outputs with data_dir's
+** output_N.pb (when data_dir has them) or else with the reference executor
+** re-run on the same inputs (this replaces the outputs' values). Max abs error,
+** relative L2, cosine, top-1 agreement go into the report. Bounds: int8 chips
+** cosine >= 0.99, bf16 chips relative L2 <= 1e-2; outside them TPU_ERR_MISMATCH.
+** Timing-only reports are not verified (OK). */
+enum tpu_status tpu_chip_verify(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                struct tpu_chip_report *r, const char *data_dir);
+
 #ifdef __cplusplus
 }
 #endif

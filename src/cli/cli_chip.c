@@ -19,14 +19,19 @@ const char tpu_cli_chip_usage[] =
 static const char chip_usage_full[] =
     "  run MODEL --chip NAME|FILE [--array RxC] [--set key=value]... [--timing-only]\n"
     "      [--schedule tpu|scalesim] [--json FILE] [--seed N] [--host-ops]   run on a simulated chip\n"
+    "      [--batch N] [--data DIR] [--outputs DIR]\n"
     "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU, untimed)\n"
+    "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
+    "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
+    "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
     "  disasm FILE.tpu                       disassemble a chip program\n"
     "  sim PROGRAM --chip NAME|FILE [--host-bytes N] [--timing-only] [--trace] [--json FILE]\n"
     "  chip NAME|FILE [--array RxC] [--set key=value]...  print a chip description\n";
 
 struct chip_args {
-    const char *input, *chip, *array, *json, *out, *schedule;
+    const char *input, *chip, *array, *json, *out, *schedule, *data, *outputs;
+    long long   batch;                    /* 0: the model's own */
     const char *sets[64];
     int         n_sets, timing_only, host_ops, trace;
     unsigned long long seed, host_bytes;
@@ -61,6 +66,14 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else if (strcmp(s, "--array") == 0) a->array = v;
         else if (strcmp(s, "--json") == 0) a->json = v;
         else if (strcmp(s, "-o") == 0) a->out = v;
+        else if (strcmp(s, "--data") == 0) a->data = v;
+        else if (strcmp(s, "--outputs") == 0) a->outputs = v;
+        else if (strcmp(s, "--batch") == 0) {
+            char *end;
+            a->batch = strtoll(v, &end, 10);
+            if (end == v || *end || a->batch < 1 || a->batch > 65536)
+                return usage_error("--batch expects a number from 1 to 65536, not", v);
+        }
         else if (strcmp(s, "--schedule") == 0) a->schedule = v;
         else if (strcmp(s, "--seed") == 0) a->seed = strtoull(v, NULL, 0);
         else if (strcmp(s, "--host-bytes") == 0) a->host_bytes = strtoull(v, NULL, 0);
@@ -94,6 +107,24 @@ static int finish_report(struct tpu_ctx *ctx, const struct chip_args *a, struct 
     return rc ? fail(ctx, rc) : 0;
 }
 
+/* Binds --batch, then --data's inputs or seeded random ones (the same values
+** feed the chip and, for verification, the reference executor). */
+static enum tpu_status bind_run_inputs(struct tpu_ctx *ctx, const struct chip_args *a,
+                                       struct tpu_graph *g)
+{
+    enum tpu_status rc;
+    if (a->data && !a->timing_only) {              /* --batch must match the data's */
+        if ((rc = tpu_graph_load_inputs(ctx, g, a->data))) return rc;
+        if (a->batch && (rc = tpu_chip_bind_batch(ctx, g, a->batch))) return rc;
+        return tpu_graph_prepare(ctx, g, NULL, 0);
+    }
+    rc = a->batch ? tpu_chip_bind_batch(ctx, g, a->batch) : TPU_STATUS_OK;
+    if (rc || a->timing_only) return rc;
+    tpu_graph_default_dims(g, 1, NULL, 0);
+    if ((rc = tpu_graph_prepare(ctx, g, NULL, 0))) return rc;
+    return tpu_graph_fill_random_inputs(ctx, g, a->seed ? a->seed : 1);
+}
+
 static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
 {
     if (!a->input) return usage_error("run: no model given", NULL);
@@ -102,11 +133,20 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
     struct tpu_chip_report *r = NULL;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
     if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_run_inputs(ctx, a, g);
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
                                    a->host_ops };
     if (!rc) rc = tpu_chip_run_model(ctx, g, chip, &o, &r);
+    if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
+    if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
     tpu_graph_free(g);
     tpu_chip_free(chip);
+    if (rc == TPU_ERR_MISMATCH) {
+        finish_report(ctx, a, r);
+        fprintf(stderr, "tpusim: %s\n", tpu_errmsg(ctx));
+        return 1;
+    }
+    if (rc) tpu_chip_report_free(r);
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);
 }
 

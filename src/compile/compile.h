@@ -102,6 +102,26 @@ struct tpu_chip_report {
     struct tpu_sim_energy   energy;
     int      n_rows, cap_rows;
     struct tpu_layer_row *rows;
+    int      n_verify;                    /* graph outputs verified (verify.c) */
+    struct tpu_chip_verify *verify;       /* [n_verify], or NULL              */
+    char     verify_against[64];          /* "reference executor" | "--data"  */
+    int      verify_failed;               /* 1: some output outside its bound */
 };
+
+/* One graph output of a chip run against the expected values (compile/verify.c). */
+struct tpu_chip_verify {
+    char    name[128];
+    int64_t numel;
+    double  max_abs_error;
+    double  rel_l2;                       /* ||chip - exp|| / ||exp||          */
+    double  cosine;                       /* <chip, exp> / (||chip|| ||exp||)  */
+    int64_t top1_rows;                    /* rows compared by argmax (0: n/a)  */
+    double  top1_agreement;               /* share of rows with the same argmax */
+    const char *bound;                    /* "cosine >= 0.99" | "rel_l2 <= 0.01" */
+    int     within;                       /* 1: inside the documented bound    */
+};
+/* The documented bounds of a chip run against fp32 (docs/compiler.md). */
+#define TPU_VERIFY_INT8_MIN_COSINE 0.99
+#define TPU_VERIFY_BF16_MAX_REL_L2 1e-2
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */

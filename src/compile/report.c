@@ -8,6 +8,7 @@
 */
 #include "compile/compile.h"
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 static double pct(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * (double)part / (double)whole : 0; }
@@ -18,6 +19,23 @@ static double mxu_utilization(const struct tpu_chip_report *r)
 {
     double slots = (double)r->cycles * (double)(r->array_rows * r->array_cols * r->mxu_count);
     return slots > 0 ? (double)r->macs / slots : 0;
+}
+
+/* One line per graph output against the expected values (compile/verify.c). */
+static void print_verify(const struct tpu_chip_report *r, FILE *f)
+{
+    if (!r->n_verify) return;
+    fprintf(f, "verify against the %s:\n", r->verify_against);
+    for (int i = 0; i < r->n_verify; i++) {
+        const struct tpu_chip_verify *v = &r->verify[i];
+        char top1[64] = "top1_agreement n/a";
+        if (v->top1_rows)
+            snprintf(top1, sizeof top1, "top1_agreement %.4f (%lld rows)", v->top1_agreement,
+                     (long long)v->top1_rows);
+        fprintf(f, "  output '%s' (%lld values): max_abs_error %.4g, rel_l2 %.4g, cosine %.6f, %s: "
+                "%s (%s)\n", v->name, (long long)v->numel, v->max_abs_error, v->rel_l2, v->cosine, top1,
+                v->within ? "ok" : "OUTSIDE", v->bound);
+    }
 }
 
 void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
@@ -65,6 +83,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             pct(k->weight_stall_cycles, mc), pct(k->weight_shift_cycles, mc), pct(k->non_matrix_cycles, mc),
             pct(k->raw_stall_cycles, k->cycles), pct(k->host_input_stall_cycles, k->cycles));
     (void)peak;
+    print_verify(r, f);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -92,6 +111,36 @@ static void json_counters(FILE *f, const struct tpu_sim_counters *k)
             (long long)k->host_input_stall_cycles, (long long)k->host_output_stall_cycles,
             (long long)k->dram_bytes_read,
             (long long)k->host_bytes_in, (long long)k->host_bytes_out);
+}
+
+static void json_num(FILE *f, double x)      /* JSON has no inf/NaN: null */
+{
+    if (isfinite(x)) fprintf(f, "%.9g", x);
+    else fprintf(f, "null");
+}
+
+static void json_verify(FILE *f, const struct tpu_chip_report *r)
+{
+    if (!r->n_verify) return;
+    fprintf(f, ",\n  \"verified_against\": ");
+    json_str(f, r->verify_against);
+    fprintf(f, ",\n  \"verify_ok\": %s,\n  \"outputs\": [", r->verify_failed ? "false" : "true");
+    for (int i = 0; i < r->n_verify; i++) {
+        const struct tpu_chip_verify *v = &r->verify[i];
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        json_str(f, v->name);
+        fprintf(f, ", \"numel\": %lld, \"max_abs_error\": ", (long long)v->numel);
+        json_num(f, v->max_abs_error);
+        fprintf(f, ", \"rel_l2\": ");
+        json_num(f, v->rel_l2);
+        fprintf(f, ", \"cosine\": ");
+        json_num(f, v->cosine);
+        fprintf(f, ", \"top1_rows\": %lld, \"top1_agreement\": ", (long long)v->top1_rows);
+        if (v->top1_rows) fprintf(f, "%.9g", v->top1_agreement);
+        else fprintf(f, "null");
+        fprintf(f, ", \"bound\": \"%s\", \"within\": %s}", v->bound, v->within ? "true" : "false");
+    }
+    fprintf(f, "\n  ]");
 }
 
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
@@ -131,7 +180,9 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
                     (long long)(w->cycles * r->mxu_count - w->active_cycles - w->stall_cycles - w->shift_cycles));
         fprintf(f, "}");
     }
-    fprintf(f, "\n  ]\n}\n");
+    fprintf(f, "\n  ]");
+    json_verify(f, r);
+    fprintf(f, "\n}\n");
     int bad = ferror(f);
     if (f != stdout && fclose(f) != 0) bad = 1;
     return bad ? tpu_err(ctx, TPU_ERR_IO, "%s: write failed", path) : TPU_STATUS_OK;

@@ -9,6 +9,7 @@
 */
 #include "compile/compile.h"
 #include "sim/sim_systolic.h"
+#include "ir/passes.h"
 #include <math.h>
 #include <string.h>
 
@@ -324,7 +325,7 @@ enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, con
     struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
-    enum tpu_status rc = tpu_graph_prepare(ctx, g, NULL, 0);
+    enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_graph_prepare(ctx, g, NULL, 0);
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
@@ -346,5 +347,6 @@ void tpu_chip_report_free(struct tpu_chip_report *r)
 {
     if (!r) return;
     free(r->rows);
+    free(r->verify);
     free(r);
 }
