@@ -271,6 +271,11 @@ enum tpu_status tpu_chip_bind_batch(struct tpu_ctx *ctx, struct tpu_graph *g, in
 ** Timing-only reports are not verified (OK). */
 enum tpu_status tpu_chip_verify(struct tpu_ctx *ctx, struct tpu_graph *g,
                                 struct tpu_chip_report *r, const char *data_dir);
+/* `tpusim check --chip`: every live node of a prepared graph classed as mxu,
+** activation, vector, host or unsupported, with its reason; shares of MACs and
+** of estimated time per class; what the user could change (compile/check.c). */
+enum tpu_status tpu_chip_check(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                               FILE *txt, const char *json_path);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,8 @@
 **   tpusim disasm FILE.tpu              print re-assemblable text
 **   tpusim sim PROGRAM --chip C [...]   run a program (.tpu or .s) on a chip
 **   tpusim chip C [--array RxC] [--set k=v]   print a resolved chip description
-**   tpusim run MODEL --chip C [...]     lower, simulate, report (C != ref)
+**   tpusim run MODEL --chip C [...]     lower, simulate, verify, report (C != ref)
+**   tpusim check MODEL --chip C [...]   compatibility report (compile/check.c)
 */
 #include "tpusim.h"
 #include "cli_chip.h"
@@ -13,7 +14,7 @@
 #include <string.h>
 
 const char tpu_cli_chip_usage[] =
-    "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; asm, disasm, sim,\n"
+    "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; check --chip, asm, disasm, sim,\n"
     "        chip: chip programs and descriptions (tpusim chip --help for all options)\n";
 
 static const char chip_usage_full[] =
@@ -24,6 +25,8 @@ static const char chip_usage_full[] =
     "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
     "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
+    "  check MODEL --chip NAME|FILE [--batch N] [--json FILE]   where every node would run\n"
+    "      (mxu, activation, vector, host, unsupported), why, shares of MACs and time\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
     "  disasm FILE.tpu                       disassemble a chip program\n"
     "  sim PROGRAM --chip NAME|FILE [--host-bytes N] [--timing-only] [--trace] [--json FILE]\n"
@@ -150,6 +153,26 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);
 }
 
+/* check MODEL --chip NAME [--batch N] [--json FILE]: the compatibility report. */
+static int cmd_check(struct tpu_ctx *ctx, const struct chip_args *a)
+{
+    if (!a->input) return usage_error("check: no model given", NULL);
+    struct tpu_chip *chip = NULL;
+    struct tpu_graph *g = NULL;
+    enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
+    if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
+    if (!rc) {
+        tpu_graph_default_dims(g, 1, NULL, 0);
+        rc = tpu_graph_prepare(ctx, g, NULL, 0);
+        if (rc == TPU_ERR_UNSUPPORTED) rc = TPU_STATUS_OK;        /* reported per node */
+    }
+    if (!rc) rc = tpu_chip_check(ctx, g, chip, stdout, a->json);
+    tpu_graph_free(g);
+    tpu_chip_free(chip);
+    return rc ? fail(ctx, rc) : 0;
+}
+
 static enum tpu_status load_program(struct tpu_ctx *ctx, const char *path, struct tpu_program **p)
 {
     size_t n = strlen(path);
@@ -212,7 +235,7 @@ int tpu_cli_chip_handles(int argc, char **argv)
 {
     if (argc < 2) return 0;
     const char *cmd = argv[1], *chip = chip_option(argc, argv);
-    if (strcmp(cmd, "run") == 0) return chip && strcmp(chip, "ref") != 0;
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0) return chip && strcmp(chip, "ref") != 0;
     return strcmp(cmd, "asm") == 0 || strcmp(cmd, "disasm") == 0 || strcmp(cmd, "sim") == 0 ||
            strcmp(cmd, "chip") == 0;
 }
@@ -226,6 +249,7 @@ int tpu_cli_chip_main(int argc, char **argv)
     if (!ctx) { fprintf(stderr, "tpusim: out of memory\n"); return 2; }
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) rc = cmd_run(ctx, &a);
+    else if (strcmp(cmd, "check") == 0) rc = cmd_check(ctx, &a);
     else if (strcmp(cmd, "sim") == 0) rc = cmd_sim(ctx, &a);
     else if (strcmp(cmd, "asm") == 0) rc = cmd_asm(ctx, &a);
     else if (strcmp(cmd, "disasm") == 0) rc = cmd_disasm(ctx, &a);

@@ -31,6 +31,7 @@ struct tpu_chip {
     int64_t  pipeline_stages;
     int64_t  activation_lanes;            /* elements / cycle                   */
     int64_t  activation_latency_cycles;
+    int64_t  vector_unit;                 /* 1: V* ops (placement, compile/place.c) */
     int64_t  acc_overflow_trap;
     double   energy_mac_pj;
     double   energy_sram_read_pj_per_byte, energy_sram_write_pj_per_byte;
