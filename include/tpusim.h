@@ -274,6 +274,19 @@ enum tpu_status tpu_chip_verify(struct tpu_ctx *ctx, struct tpu_graph *g,
 /* `tpusim check --chip`: every live node of a prepared graph classed as mxu,
 ** activation, vector, host or unsupported, with its reason; shares of MACs and
 ** of estimated time per class; what the user could change (compile/check.c). */
+/* int8 calibration (src/compile/calib.c); bf16 chips ignore it. NULL or all
+** zero: each MXU input is scaled by its own max |x| at run time. */
+struct tpu_chip_calib {
+    const char *dir;             /* DIR/input_N.pb or DIR/<sub>/input_N.pb       */
+    int         n_random;        /* N seeded random calibration inputs           */
+    int         percentile;      /* 1: 99.99th percentile of |x|; 0: max |x|      */
+};
+/* tpu_chip_run_model with calibration (calib may be NULL). */
+enum tpu_status tpu_chip_run_model_calib(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                         const struct tpu_chip *chip,
+                                         const struct tpu_chip_run_opts *opts,
+                                         const struct tpu_chip_calib *calib,
+                                         struct tpu_chip_report **out);
 enum tpu_status tpu_chip_check(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                FILE *txt, const char *json_path);
 

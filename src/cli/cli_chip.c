@@ -21,6 +21,9 @@ static const char chip_usage_full[] =
     "  run MODEL --chip NAME|FILE [--array RxC] [--set key=value]... [--timing-only]\n"
     "      [--schedule tpu|scalesim] [--json FILE] [--seed N] [--host-ops]   run on a simulated chip\n"
     "      [--batch N] [--data DIR] [--outputs DIR]\n"
+    "      [--calib DIR | --calib-random N] [--calib-method minmax|percentile]\n"
+    "      (int8 activation scales: calibrated over DIR/input_N.pb or DIR/*/input_N.pb, N random\n"
+    "      inputs, or the run's own inputs; minmax = max |x|, percentile = 99.99th of |x|)\n"
     "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU, untimed)\n"
     "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
@@ -33,7 +36,8 @@ static const char chip_usage_full[] =
     "  chip NAME|FILE [--array RxC] [--set key=value]...  print a chip description\n";
 
 struct chip_args {
-    const char *input, *chip, *array, *json, *out, *schedule, *data, *outputs;
+    const char *input, *chip, *array, *json, *out, *schedule, *data, *outputs, *calib, *calib_method;
+    int         calib_random;
     long long   batch;                    /* 0: the model's own */
     const char *sets[64];
     int         n_sets, timing_only, host_ops, trace;
@@ -70,6 +74,15 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else if (strcmp(s, "--json") == 0) a->json = v;
         else if (strcmp(s, "-o") == 0) a->out = v;
         else if (strcmp(s, "--data") == 0) a->data = v;
+        else if (strcmp(s, "--calib") == 0) a->calib = v;
+        else if (strcmp(s, "--calib-method") == 0) a->calib_method = v;
+        else if (strcmp(s, "--calib-random") == 0) {
+            char *end;
+            long k = strtol(v, &end, 10);
+            if (end == v || *end || k < 1 || k > 100000)
+                return usage_error("--calib-random expects a number from 1 to 100000, not", v);
+            a->calib_random = (int)k;
+        }
         else if (strcmp(s, "--outputs") == 0) a->outputs = v;
         else if (strcmp(s, "--batch") == 0) {
             char *end;
@@ -88,6 +101,9 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else return usage_error("unexpected argument", s);
         i += takes;
     }
+    if (a->calib_method && strcmp(a->calib_method, "minmax") != 0 && strcmp(a->calib_method, "percentile") != 0)
+        return usage_error("--calib-method must be minmax or percentile, not", a->calib_method);
+    if (a->calib && a->calib_random) return usage_error("give --calib DIR or --calib-random N, not both", NULL);
     if (strcmp(a->schedule, "tpu") != 0 && strcmp(a->schedule, "scalesim") != 0)
         return usage_error("--schedule must be tpu or scalesim, not", a->schedule);
     return 0;
@@ -139,7 +155,9 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
     if (!rc) rc = bind_run_inputs(ctx, a, g);
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
                                    a->host_ops };
-    if (!rc) rc = tpu_chip_run_model(ctx, g, chip, &o, &r);
+    struct tpu_chip_calib k = { a->calib, a->calib_random,
+                                a->calib_method && strcmp(a->calib_method, "percentile") == 0 };
+    if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
     if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
     if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
     tpu_graph_free(g);

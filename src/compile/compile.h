@@ -41,6 +41,8 @@ struct tpu_lowered {
     uint64_t host_out_off;
     float   *w_scale;                     /* int8: per (group, column) scale   */
     float    in_scale;                    /* int8: per-tensor input scale      */
+    float    in_scale_fixed;              /* int8: calibrated scale; 0: max|x|
+                                             of this input at run time         */
 };
 
 /* DEBUG tags the lowering puts at section ends (the report's layer rows). */
@@ -106,7 +108,20 @@ struct tpu_chip_report {
     struct tpu_chip_verify *verify;       /* [n_verify], or NULL              */
     char     verify_against[64];          /* "reference executor" | "--data"  */
     int      verify_failed;               /* 1: some output outside its bound */
+    char     calib[200];                  /* how int8 activations were scaled  */
 };
+
+/* int8 calibration (compile/calib.c): scales[node index] for every MXU node's
+** activation input (tpu_malloc'd, caller frees). Source: o->dir, else
+** o->n_random seeded random inputs, else g's own input values. */
+struct tpu_calib_opts {
+    const char *dir;
+    int         n_random;
+    int         percentile;               /* 1: 99.99th percentile of |x|; 0: max */
+    uint64_t    seed;
+};
+enum tpu_status tpu_calibrate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_calib_opts *o,
+                              float **scales, int *n_samples);
 
 /* One graph output of a chip run against the expected values (compile/verify.c). */
 struct tpu_chip_verify {

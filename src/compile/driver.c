@@ -49,7 +49,8 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R * elem);
-    l->in_scale = c->mxu_dtype == TPU_MXU_INT8 ? input_scale(d, x) : 1.0f;
+    l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
+                : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
     memset(host, 0, (size_t)l->host_out_off);
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {

@@ -83,6 +83,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             pct(k->weight_stall_cycles, mc), pct(k->weight_shift_cycles, mc), pct(k->non_matrix_cycles, mc),
             pct(k->raw_stall_cycles, k->cycles), pct(k->host_input_stall_cycles, k->cycles));
     (void)peak;
+    if (r->calib[0]) fprintf(f, "quantisation: %s\n", r->calib);
     print_verify(r, f);
 }
 
@@ -162,6 +163,9 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
             (long long)r->macs, s > 0 ? 2.0 * (double)r->macs / s : 0.0, mxu_utilization(r),
             r->energy.total_j, r->energy.average_watts);
     json_counters(f, &r->ctr);
+    fprintf(f, "  \"calibration\": ");
+    json_str(f, r->calib);
+    fprintf(f, ",\n");
     fprintf(f, "  \"layers\": [");
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];

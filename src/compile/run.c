@@ -21,6 +21,8 @@ struct runner {
     struct tpu_sim                  *sim;
     struct tpu_chip_report          *r;
     uint64_t                         rng;
+    float                           *scales;   /* int8 calibration, [n_nodes], or NULL */
+    const struct tpu_chip_calib     *calib;    /* may be NULL                 */
 };
 
 static struct tpu_layer_row *add_row(struct runner *u, const char *name, const char *op,
@@ -232,6 +234,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
     struct tpu_lowered l = { 0 };
     if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
+    if (!rc && u->scales) l.in_scale_fixed = u->scales[n - u->g->nodes];
     free(w);
     uint8_t *host = NULL;
     int64_t t0 = u->sim->end, count = 0;
@@ -315,18 +318,53 @@ static void finish_report(struct runner *u)
     for (int i = 0; i < r->n_rows; i++) r->macs += r->rows[i].macs;
 }
 
+/* int8 activation scales: calibrated (compile/calib.c) when asked, else each
+** MXU input's own max |x| at run time; r->calib says which. */
+static enum tpu_status calibrate(struct runner *u)
+{
+    const struct tpu_chip_run_opts *o = u->o;
+    static const struct tpu_chip_calib none = { 0 };
+    const struct tpu_chip_calib *k = u->calib ? u->calib : &none;
+    char *s = u->r->calib;
+    size_t n = sizeof u->r->calib;
+    if (u->chip->mxu_dtype != TPU_MXU_INT8) { snprintf(s, n, "bf16: no calibration"); return TPU_STATUS_OK; }
+    if (o->timing_only) { snprintf(s, n, "int8: timing only, no values"); return TPU_STATUS_OK; }
+    if (!k->dir && !k->n_random && !k->percentile) {
+        snprintf(s, n, "int8 min/max on the run's own inputs (each MXU input's max |x|, at run time)");
+        return TPU_STATUS_OK;
+    }
+    struct tpu_calib_opts co = { k->dir, k->n_random, k->percentile, o->seed + 1 };
+    int n_samples = 0;
+    enum tpu_status rc = tpu_calibrate(u->ctx, u->g, &co, &u->scales, &n_samples);
+    if (rc) return rc;
+    const char *method = k->percentile ? "percentile 99.99 of |x|" : "min/max";
+    if (k->dir) snprintf(s, n, "int8 %s over %d input set(s) of --calib %s", method, n_samples, k->dir);
+    else if (k->n_random) snprintf(s, n, "int8 %s over %d seeded random inputs (--calib-random)", method, n_samples);
+    else snprintf(s, n, "int8 %s on the run's own inputs (reference executor, fp32)", method);
+    return TPU_STATUS_OK;
+}
+
 enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                    const struct tpu_chip_run_opts *opts, struct tpu_chip_report **out)
+{
+    return tpu_chip_run_model_calib(ctx, g, chip, opts, NULL, out);
+}
+
+enum tpu_status tpu_chip_run_model_calib(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         const struct tpu_chip_run_opts *opts,
+                                         const struct tpu_chip_calib *calib, struct tpu_chip_report **out)
 {
     *out = NULL;
     struct tpu_chip_report *r = tpu_calloc(ctx, 1, sizeof *r);
     struct tpu_sim *sim = r ? tpu_sim_new(ctx, chip, opts->timing_only) : NULL;
     if (!sim) { free(r); return ctx->status ? ctx->status : TPU_ERR_NOMEM; }
-    struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull };
+    struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull,
+                        NULL, calib };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_graph_prepare(ctx, g, NULL, 0);
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
+    if (!rc) rc = calibrate(&u);
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
         if (n->dead) continue;
@@ -338,6 +376,7 @@ enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, con
     }
     if (!rc) finish_report(&u);
     tpu_sim_free(sim);
+    free(u.scales);
     if (rc) { tpu_chip_report_free(r); return rc; }
     *out = r;
     return TPU_STATUS_OK;

@@ -1,0 +1,215 @@
+/*
+** compile/calib.c: int8 post-training calibration — the per-tensor scale of
+** every MXU node's activation input. The model is loaded a second time and
+** run on the reference executor (fp32) over the calibration inputs: the
+** files of --calib DIR (DIR/input_N.pb, or every DIR/<sub>/input_N.pb), N
+** seeded random inputs (--calib-random N), or the run's own inputs. The
+** statistic is max |x| (min/max, symmetric) or the 99.99th percentile of |x|;
+** scale = statistic / 127. Weights are quantised per output channel by the
+** lowering (compile/lower.c), not here.
+**
+** In:  the run's prepared graph g (its inputs hold the run's values).
+** Out: scales[node index] (0 for non-MXU nodes), used by compile/run.c.
+*/
+#include "compile/compile.h"
+#include "ir/passes.h"
+#include <dirent.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CALIB_PERCENTILE 99.99
+#define CALIB_MAX_VALUES (1 << 24)         /* per tensor; beyond it, every k-th value */
+
+struct stat_buf {
+    float   *v;                            /* |x| values (percentile), or NULL   */
+    int64_t  n, cap;
+    double   max_abs;
+};
+
+struct calib {
+    struct tpu_ctx   *ctx;
+    struct tpu_graph *g, *cg;              /* the run's graph, the calibration copy */
+    int               percentile;
+    struct stat_buf  *st;                  /* [g->n_nodes]                      */
+    int               n_samples;
+};
+
+static int is_mxu_op(enum tpu_op op) { return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV; }
+
+/*---- Statistics ----*/
+static enum tpu_status add_values(struct calib *c, struct stat_buf *s, const struct tpu_tensor *t)
+{
+    int64_t n = tpu_tensor_numel(t), step = 1;
+    if (!t->data || t->dtype != TPU_DTYPE_F32 || n <= 0) return TPU_STATUS_OK;
+    const float *x = t->data;
+    for (int64_t i = 0; i < n; i++) s->max_abs = fmax(s->max_abs, fabsf(x[i]));
+    if (!c->percentile) return TPU_STATUS_OK;
+    while (s->n + n / step > CALIB_MAX_VALUES) step *= 2;
+    int64_t want = s->n + n / step + 1;
+    if (want > s->cap) {
+        float *nv = tpu_realloc(c->ctx, s->v, (size_t)want * sizeof *nv);
+        if (!nv) return TPU_ERR_NOMEM;
+        s->v = nv;
+        s->cap = want;
+    }
+    for (int64_t i = 0; i < n; i += step) s->v[s->n++] = fabsf(x[i]);
+    return TPU_STATUS_OK;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double statistic(struct calib *c, struct stat_buf *s)
+{
+    if (!c->percentile || s->n == 0) return s->max_abs;
+    qsort(s->v, (size_t)s->n, sizeof *s->v, cmp_float);
+    int64_t k = (int64_t)ceil(CALIB_PERCENTILE / 100.0 * (double)s->n) - 1;
+    return s->v[k < 0 ? 0 : k >= s->n ? s->n - 1 : k];
+}
+
+/*---- One sample ----*/
+/* Keeps the MXU nodes' inputs alive through the run (the executor frees
+** intermediate values after their last use unless they are outputs). */
+static enum tpu_status mark_targets(struct calib *c)
+{
+    if (c->cg->n_nodes != c->g->n_nodes)
+        return tpu_err(c->ctx, TPU_ERR_INTERNAL, "%s: calibration copy has %d nodes, the run %d",
+                       c->g->path, c->cg->n_nodes, c->g->n_nodes);
+    for (int i = 0; i < c->cg->n_nodes; i++) {
+        struct tpu_node *n = &c->cg->nodes[i];
+        if (n->dead || !is_mxu_op(n->op)) continue;
+        if (c->g->nodes[i].op != n->op || strcmp(c->g->nodes[i].name, n->name) != 0)
+            return tpu_err(c->ctx, TPU_ERR_INTERNAL, "%s: calibration copy orders node '%s' differently",
+                           c->g->path, n->name);
+        struct tpu_tensor *t = tpu_in(c->cg, n, 0);
+        if (t && !t->is_const && !t->is_input) t->is_output = true;
+    }
+    return TPU_STATUS_OK;
+}
+
+static enum tpu_status collect(struct calib *c)
+{
+    enum tpu_status rc = tpu_ref_run(c->ctx, c->cg);
+    for (int i = 0; i < c->cg->n_nodes && !rc; i++) {
+        struct tpu_node *n = &c->cg->nodes[i];
+        if (!n->dead && is_mxu_op(n->op)) rc = add_values(c, &c->st[i], tpu_in(c->cg, n, 0));
+    }
+    c->n_samples++;
+    return rc;
+}
+
+/* Binds the calibration copy's input dims to the run's (for random and own inputs). */
+static void copy_input_dims(struct calib *c)
+{
+    for (int i = 0; i < c->g->n_inputs; i++) {
+        struct tpu_tensor *t = c->cg->tensors[c->cg->inputs[i]], *s = c->g->tensors[c->g->inputs[i]];
+        if (t->n_dims == s->n_dims) memcpy(t->dims, s->dims, sizeof(int64_t) * (size_t)s->n_dims);
+    }
+}
+
+static enum tpu_status prepare_copy(struct calib *c)
+{
+    enum tpu_status rc = tpu_graph_prep(c->cg) ? TPU_STATUS_OK : tpu_graph_prepare(c->ctx, c->cg, NULL, 0);
+    return rc ? rc : tpu_graph_prep(c->cg) && c->n_samples == 0 ? mark_targets(c) : rc;
+}
+
+/*---- Sources ----*/
+static enum tpu_status from_own_inputs(struct calib *c)
+{
+    copy_input_dims(c);
+    enum tpu_status rc = prepare_copy(c);
+    for (int i = 0; i < c->g->n_inputs && !rc; i++)
+        rc = tpu_graph_set_input(c->ctx, c->cg, i, c->g->tensors[c->g->inputs[i]]);
+    return rc ? rc : collect(c);
+}
+
+static enum tpu_status from_random(struct calib *c, int n, uint64_t seed)
+{
+    copy_input_dims(c);
+    enum tpu_status rc = prepare_copy(c);
+    for (int k = 0; k < n && !rc; k++) {
+        rc = tpu_graph_fill_random_inputs(c->ctx, c->cg, seed + (uint64_t)k * 7919u);
+        if (!rc) rc = collect(c);
+    }
+    return rc;
+}
+
+static int has_input0(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/input_0.pb", dir);
+    return access(p, R_OK) == 0;
+}
+
+static enum tpu_status one_dir(struct calib *c, const char *dir)
+{
+    enum tpu_status rc = tpu_graph_load_inputs(c->ctx, c->cg, dir);
+    if (!rc) rc = prepare_copy(c);
+    if (!rc) rc = collect(c);
+    if (rc && rc != TPU_ERR_NOMEM) {
+        char msg[1600];
+        snprintf(msg, sizeof msg, "%s", tpu_errmsg(c->ctx));
+        tpu_err_clear(c->ctx);
+        return tpu_err(c->ctx, rc, "--calib: %s (calibration inputs must fit the model's inputs)", msg);
+    }
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* DIR/input_N.pb, or every subdirectory that has input_0.pb (in name order). */
+static enum tpu_status from_dir(struct calib *c, const char *dir)
+{
+    if (has_input0(dir)) return one_dir(c, dir);
+    DIR *d = opendir(dir);
+    if (!d) return tpu_err(c->ctx, TPU_ERR_IO, "--calib %s: cannot open the folder", dir);
+    char *names[4096];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 4096;) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.' && has_input0(p)) names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    enum tpu_status rc = n ? TPU_STATUS_OK
+                           : tpu_err(c->ctx, TPU_ERR_IO, "--calib %s: no input_0.pb in it nor in its "
+                                     "subfolders", dir);
+    for (int i = 0; i < n; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (!rc) rc = one_dir(c, p);
+        free(names[i]);
+    }
+    return rc;
+}
+
+/*---- Entry ----*/
+enum tpu_status tpu_calibrate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_calib_opts *o,
+                              float **scales_out, int *n_samples)
+{
+    *scales_out = NULL;
+    struct calib c = { ctx, g, NULL, o->percentile, NULL, 0 };
+    c.st = tpu_calloc(ctx, (size_t)g->n_nodes + 1, sizeof *c.st);
+    float *scales = tpu_calloc(ctx, (size_t)g->n_nodes + 1, sizeof *scales);
+    enum tpu_status rc = c.st && scales ? tpu_load_onnx(ctx, g->path, &c.cg) : TPU_ERR_NOMEM;
+    if (!rc && o->dir) rc = from_dir(&c, o->dir);
+    else if (!rc && o->n_random) rc = from_random(&c, o->n_random, o->seed ? o->seed : 1);
+    else if (!rc) rc = from_own_inputs(&c);
+    for (int i = 0; !rc && i < g->n_nodes; i++) {
+        if (g->nodes[i].dead || !is_mxu_op(g->nodes[i].op)) continue;
+        double s = statistic(&c, &c.st[i]);
+        scales[i] = s > 0 ? (float)(s / 127.0) : 1.0f;
+    }
+    for (int i = 0; c.st && i < g->n_nodes; i++) free(c.st[i].v);
+    free(c.st);
+    tpu_graph_free(c.cg);
+    if (rc) { free(scales); return rc; }
+    *scales_out = scales;
+    *n_samples = c.n_samples;
+    return TPU_STATUS_OK;
+}
