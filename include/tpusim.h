@@ -287,6 +287,16 @@ enum tpu_status tpu_chip_run_model_calib(struct tpu_ctx *ctx, struct tpu_graph *
                                          const struct tpu_chip_run_opts *opts,
                                          const struct tpu_chip_calib *calib,
                                          struct tpu_chip_report **out);
+/* `run --data DIR --batch N`: DIR's D rows (dim 0 of input_N.pb) in chunks of
+** N (the last may be shorter), each a fresh load of model_path bound to that
+** batch, run and verified (against DIR/output_N.pb rows or the reference
+** executor); one report for all D rows, the chip's outputs concatenated into
+** outputs_dir/output_N.pb (may be NULL). TPU_ERR_MISMATCH outside the bounds
+** still gives *out. */
+enum tpu_status tpu_chip_run_data(struct tpu_ctx *ctx, const char *model_path, const struct tpu_chip *chip,
+                                  const struct tpu_chip_run_opts *opts, const struct tpu_chip_calib *calib,
+                                  const char *data_dir, int64_t batch, const char *outputs_dir,
+                                  struct tpu_chip_report **out);
 enum tpu_status tpu_chip_check(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                FILE *txt, const char *json_path);
 

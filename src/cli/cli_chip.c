@@ -144,31 +144,43 @@ static enum tpu_status bind_run_inputs(struct tpu_ctx *ctx, const struct chip_ar
     return tpu_graph_fill_random_inputs(ctx, g, a->seed ? a->seed : 1);
 }
 
-static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
+/* Prints the report; a run outside the bounds still prints it, then exits 1. */
+static int run_result(struct tpu_ctx *ctx, const struct chip_args *a, enum tpu_status rc,
+                      struct tpu_chip_report *r)
 {
-    if (!a->input) return usage_error("run: no model given", NULL);
-    struct tpu_chip *chip = NULL;
-    struct tpu_graph *g = NULL;
-    struct tpu_chip_report *r = NULL;
-    enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
-    if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
-    if (!rc) rc = bind_run_inputs(ctx, a, g);
-    struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
-                                   a->host_ops };
-    struct tpu_chip_calib k = { a->calib, a->calib_random,
-                                a->calib_method && strcmp(a->calib_method, "percentile") == 0 };
-    if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
-    if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
-    if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
-    tpu_graph_free(g);
-    tpu_chip_free(chip);
-    if (rc == TPU_ERR_MISMATCH) {
+    if (rc == TPU_ERR_MISMATCH && r) {
         finish_report(ctx, a, r);
         fprintf(stderr, "tpusim: %s\n", tpu_errmsg(ctx));
         return 1;
     }
     if (rc) tpu_chip_report_free(r);
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);
+}
+
+static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
+{
+    if (!a->input) return usage_error("run: no model given", NULL);
+    struct tpu_chip *chip = NULL;
+    struct tpu_graph *g = NULL;
+    struct tpu_chip_report *r = NULL;
+    struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
+                                   a->host_ops };
+    struct tpu_chip_calib k = { a->calib, a->calib_random,
+                                a->calib_method && strcmp(a->calib_method, "percentile") == 0 };
+    enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
+    if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
+        rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
+        tpu_chip_free(chip);
+        return run_result(ctx, a, rc, r);
+    }
+    if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_run_inputs(ctx, a, g);
+    if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
+    if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
+    if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
+    tpu_graph_free(g);
+    tpu_chip_free(chip);
+    return run_result(ctx, a, rc, r);
 }
 
 /* check MODEL --chip NAME [--batch N] [--json FILE]: the compatibility report. */
@@ -266,6 +278,7 @@ int tpu_cli_chip_main(int argc, char **argv)
     struct tpu_ctx *ctx = tpu_init();
     if (!ctx) { fprintf(stderr, "tpusim: out of memory\n"); return 2; }
     const char *cmd = argv[1];
+    tpu_set_threads(1);            /* OpenBLAS (reference kernels): one thread, deterministic */
     if (strcmp(cmd, "run") == 0) rc = cmd_run(ctx, &a);
     else if (strcmp(cmd, "check") == 0) rc = cmd_check(ctx, &a);
     else if (strcmp(cmd, "sim") == 0) rc = cmd_sim(ctx, &a);

@@ -135,6 +135,13 @@ struct tpu_chip_verify {
     const char *bound;                    /* "cosine >= 0.99" | "rel_l2 <= 0.01" */
     int     within;                       /* 1: inside the documented bound    */
 };
+/* Verification sums over one output, possibly accumulated chunk by chunk. */
+struct tpu_verify_acc { double d2, e2, g2, ge, mx; int64_t numel, classes, rows, same; };
+void     tpu_verify_acc_add(struct tpu_verify_acc *a, const double *got, const double *exp, int64_t n,
+                            int64_t classes);
+void     tpu_verify_acc_finish(const struct tpu_verify_acc *a, int bf16, struct tpu_chip_verify *v);
+int64_t  tpu_verify_classes(const struct tpu_tensor *t);     /* top-1 classes, 0: n/a */
+double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int64_t n);  /* tpu_malloc'd */
 /* The documented bounds of a chip run against fp32 (docs/compiler.md). */
 #define TPU_VERIFY_INT8_MIN_COSINE 0.99
 #define TPU_VERIFY_BF16_MAX_REL_L2 1e-2

@@ -43,6 +43,35 @@ static void put_elem(const struct tpu_chip *c, float scale, float v, uint8_t *ds
     *dst = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
 }
 
+/* Row m of group g's A into the packed layout: element k at
+** ((k / R) * rows + r) * R + k % R (dst points at r's first slot). The
+** convolution walk keeps (channel, ky, kx) as counters instead of dividing
+** per element (same values as tpu_mm_a_value). */
+static void pack_row(const struct tpu_chip *c, const struct tpu_lowered *l, const float *x, int64_t g,
+                     int64_t m, int64_t rows, uint8_t *dst)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c), tile = rows * R * elem;
+    if (!d->is_conv) {
+        const float *a = x + (g * d->M + m) * d->K;
+        for (int64_t k = 0; k < d->K; k++) put_elem(c, l->in_scale, a[k], dst + (k / R) * tile + (k % R) * elem);
+        return;
+    }
+    int64_t ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
+    int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, k = 0;
+    for (int64_t ch = 0; ch < d->c_in / d->groups; ch++) {
+        const float *plane = x + ((b * d->c_in + g * (d->c_in / d->groups) + ch) * d->h) * d->w;
+        for (int64_t ky = 0; ky < d->kh; ky++) {
+            int64_t iy = y0 + ky * d->dh;
+            for (int64_t kx = 0; kx < d->kw; kx++, k++) {
+                int64_t ix = x0 + kx * d->dw;
+                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;   /* zero padding: memset */
+                put_elem(c, l->in_scale, plane[iy * d->w + ix], dst + (k / R) * tile + (k % R) * elem);
+            }
+        }
+    }
+}
+
 void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const float *x,
                        uint8_t *host)
 {
@@ -56,12 +85,7 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {
             int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
             uint8_t *base = host + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            for (int64_t k = 0; k < d->K; k++) {
-                int64_t kt = k / R, kk = k % R;
-                for (int64_t r = 0; r < rows; r++)
-                    put_elem(c, l->in_scale, tpu_mm_a_value(d, x, g, m0 + r, k),
-                             base + ((kt * rows + r) * R + kk) * elem);
-            }
+            for (int64_t r = 0; r < rows; r++) pack_row(c, l, x, g, m0 + r, rows, base + r * R * elem);
         }
 }
 

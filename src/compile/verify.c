@@ -42,7 +42,7 @@ enum tpu_status tpu_chip_bind_batch(struct tpu_ctx *ctx, struct tpu_graph *g, in
 
 /*---- Metrics ----*/
 /* Values of a tensor as doubles (tpu_malloc'd), or NULL. */
-static double *as_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int64_t n)
+double *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int64_t n)
 {
     double *v = tpu_malloc(ctx, (size_t)(n > 0 ? n : 1) * sizeof *v);
     for (int64_t i = 0; v && i < n; i++) v[i] = tpu_get_f64(t->data, t->dtype, (size_t)i);
@@ -57,31 +57,49 @@ static int64_t argmax_row(const double *v, int64_t n)
 }
 
 /* Rows for top-1: a classifier output [.., C] with C > 1 and rank >= 2. */
-static int64_t top1_classes(const struct tpu_tensor *t)
+int64_t tpu_verify_classes(const struct tpu_tensor *t)
 {
     if (t->n_dims < 2 || t->dims[t->n_dims - 1] < 2) return 0;
     return t->dims[t->n_dims - 1];
 }
 
-static void metrics(const double *got, const double *exp, int64_t n, int64_t classes,
-                    struct tpu_chip_verify *v)
+void tpu_verify_acc_add(struct tpu_verify_acc *a, const double *got, const double *exp, int64_t n,
+                        int64_t classes)
 {
-    double d2 = 0, e2 = 0, g2 = 0, ge = 0, mx = 0;
     for (int64_t i = 0; i < n; i++) {
         double d = got[i] - exp[i];
         if (d != d) d = INFINITY;
-        mx = fmax(mx, fabs(d));
-        d2 += d * d; e2 += exp[i] * exp[i]; g2 += got[i] * got[i]; ge += got[i] * exp[i];
+        a->mx = fmax(a->mx, fabs(d));
+        a->d2 += d * d; a->e2 += exp[i] * exp[i]; a->g2 += got[i] * got[i]; a->ge += got[i] * exp[i];
     }
-    v->max_abs_error = mx;
-    v->rel_l2 = e2 > 0 ? sqrt(d2 / e2) : sqrt(d2);
-    v->cosine = e2 > 0 && g2 > 0 ? ge / (sqrt(e2) * sqrt(g2)) : (e2 == g2 ? 1.0 : 0.0);
+    a->numel += n;
+    a->classes = classes;
+    int64_t rows = classes ? n / classes : 0;
+    for (int64_t r = 0; r < rows; r++)
+        a->same += argmax_row(got + r * classes, classes) == argmax_row(exp + r * classes, classes);
+    a->rows += rows;
+}
+
+static void apply_bound(int bf16, struct tpu_chip_verify *v);
+
+void tpu_verify_acc_finish(const struct tpu_verify_acc *a, int bf16, struct tpu_chip_verify *v)
+{
+    v->numel = a->numel;
+    v->max_abs_error = a->mx;
+    v->rel_l2 = a->e2 > 0 ? sqrt(a->d2 / a->e2) : sqrt(a->d2);
+    v->cosine = a->e2 > 0 && a->g2 > 0 ? a->ge / (sqrt(a->e2) * sqrt(a->g2)) : (a->e2 == a->g2 ? 1.0 : 0.0);
     if (!isfinite(v->rel_l2)) v->cosine = 0;
-    v->top1_rows = classes ? n / classes : 0;
-    int64_t same = 0;
-    for (int64_t r = 0; r < v->top1_rows; r++)
-        same += argmax_row(got + r * classes, classes) == argmax_row(exp + r * classes, classes);
-    v->top1_agreement = v->top1_rows ? (double)same / (double)v->top1_rows : 0;
+    v->top1_rows = a->rows;
+    v->top1_agreement = a->rows ? (double)a->same / (double)a->rows : 0;
+    apply_bound(bf16, v);
+}
+
+static void metrics(const double *got, const double *exp, int64_t n, int64_t classes, int bf16,
+                    struct tpu_chip_verify *v)
+{
+    struct tpu_verify_acc a = { 0 };
+    tpu_verify_acc_add(&a, got, exp, n, classes);
+    tpu_verify_acc_finish(&a, bf16, v);
 }
 
 static void apply_bound(int bf16, struct tpu_chip_verify *v)
@@ -109,7 +127,7 @@ static enum tpu_status expected(struct tpu_ctx *ctx, struct tpu_graph *g, const 
                                 int64_t numel, double **out)
 {
     const struct tpu_tensor *t = g->tensors[g->outputs[i]];
-    if (!dir) { *out = as_f64(ctx, t, numel); return *out ? TPU_STATUS_OK : TPU_ERR_NOMEM; }
+    if (!dir) { *out = tpu_tensor_to_f64(ctx, t, numel); return *out ? TPU_STATUS_OK : TPU_ERR_NOMEM; }
     char path[4096];
     snprintf(path, sizeof path, "%s/output_%d.pb", dir, i);
     struct tpu_tensor *e = tpu_tensor_load_pb(ctx, path);
@@ -118,7 +136,7 @@ static enum tpu_status expected(struct tpu_ctx *ctx, struct tpu_graph *g, const 
     if (tpu_tensor_numel(e) != numel)
         rc = tpu_err(ctx, TPU_ERR_SHAPE, "%s: %lld values, the chip's output '%s' has %lld", path,
                      (long long)tpu_tensor_numel(e), t->name, (long long)numel);
-    else if (!(*out = as_f64(ctx, e, numel))) rc = TPU_ERR_NOMEM;
+    else if (!(*out = tpu_tensor_to_f64(ctx, e, numel))) rc = TPU_ERR_NOMEM;
     tpu_tensor_free(e);
     return rc;
 }
@@ -134,8 +152,8 @@ static enum tpu_status snapshot(struct tpu_ctx *ctx, struct tpu_graph *g, struct
         v->numel = tpu_tensor_numel(t);
         if (!t->data || v->numel < 0)
             return tpu_tensor_err(g, t, TPU_ERR_INTERNAL, "graph output has no value after the chip run");
-        if (!(got[i] = as_f64(ctx, t, v->numel))) return TPU_ERR_NOMEM;
-        v->top1_rows = top1_classes(t);           /* classes, for now */
+        if (!(got[i] = tpu_tensor_to_f64(ctx, t, v->numel))) return TPU_ERR_NOMEM;
+        v->top1_rows = tpu_verify_classes(t);           /* classes, for now */
     }
     return TPU_STATUS_OK;
 }
@@ -148,9 +166,8 @@ static enum tpu_status compare_all(struct tpu_ctx *ctx, struct tpu_graph *g, str
         struct tpu_chip_verify *v = &r->verify[i];
         double *exp = NULL;
         rc = expected(ctx, g, dir, i, v->numel, &exp);
-        if (!rc) metrics(got[i], exp, v->numel, v->top1_rows, v);
+        if (!rc) metrics(got[i], exp, v->numel, v->top1_rows, r->bf16, v);
         free(exp);
-        apply_bound(r->bf16, v);
         if (!rc && !v->within) r->verify_failed = 1;
     }
     return rc;

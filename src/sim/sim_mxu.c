@@ -298,7 +298,9 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in)
     if (activate_check(s, in, pool)) return 1;
     int raw = in->flags & 1;
     int64_t elem = act_out_elem(c, raw);
-    if (!s->timing_only)
+    if (!s->timing_only && raw && pool == 1 && in->x == TPU_ACT_NONE)      /* raw copy: acc words as they are */
+        memcpy(s->ub + in->b, s->acc + (size_t)in->a * (size_t)C * 4, (size_t)(rows * C * 4));
+    else if (!s->timing_only)
         for (int64_t o = 0; o < rows / pool; o++)
             for (int64_t j = 0; j < C; j++) {
                 double v = act_value(s, in, in->a + o * pool, j);

@@ -26,9 +26,12 @@ check chip-verify-top1-256 "awk 'BEGIN { exit !($a >= 0.98) }'" "top1_agreement 
 expect chip-verify-gemm-ref 0 "output 'Y' \(96 values\).*ok" "$T" run $C/gemm_small.onnx --chip tpu-v4
 
 # expected outputs that the chip cannot match: negated logits → cosine about -1, exit 1
-if /usr/bin/python3 - "$D/output_0.pb" "$tmp/neg" <<'PY' 2>/dev/null
+if /usr/bin/python3 - "$D/output_0.pb" "$tmp/neg" "$F" "$tmp/fixed.onnx" <<'PY' 2>/dev/null
 import os, sys, shutil
 import onnx
+m = onnx.load(sys.argv[3])                    # the same model with batch fixed at 1
+m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+onnx.save(m, sys.argv[4])
 from onnx import numpy_helper
 t = numpy_helper.to_array(onnx.load_tensor(sys.argv[1]))
 os.makedirs(sys.argv[2], exist_ok=True)
@@ -48,7 +51,18 @@ fi
 expect chip-batch-8 0 "batch 8" "$T" run $F --chip tpu-v1 --host-ops --batch 8 --timing-only
 expect chip-batch-fixed 2 "tensor 'A': --batch 4: the input's batch dimension is fixed at 8; export the model with a dynamic batch axis" \
     "$T" run $C/gemm_small.onnx --chip tpu-v1 --batch 4
-expect chip-batch-vs-data 2 "tensor 'input': --batch 3: the input's values \(--data\) have batch 256" \
-    "$T" run $F --chip tpu-v1 --host-ops --batch 3 --data $D
+# --data with --batch: the data set in chunks (100 + 100 + 56 rows); bf16 has no
+# per-chunk scales, so the chunked outputs are bit-identical to one big run
+mkdir -p "$tmp/c1"
+expect chip-batch-chunks 0 "output 'logits' \(2560 values\).*top1_agreement [01]\.[0-9]* \(256 rows\): ok" \
+    "$T" run $F --chip tpu-v5e --host-ops --data $D --batch 100 --outputs "$tmp/c1"
+mkdir -p "$tmp/c2"
+"$T" run $F --chip tpu-v5e --host-ops --data $D --outputs "$tmp/c2" >/dev/null 2>&1
+check chip-batch-chunks-same 'cmp -s "$tmp/c1/output_0.pb" "$tmp/c2/output_0.pb"' "chunked bf16 outputs differ from the one-batch run"
+expect chip-batch-chunks-int8 0 "batch 256.*|top1_agreement [01]\.[0-9]* \(256 rows\): ok \(cosine" \
+    "$T" run $F --chip tpu-v1 --host-ops --data $D --batch 128
+[ -f "$tmp/fixed.onnx" ] &&
+expect chip-batch-chunks-fixed 2 "tensor 'input': --batch 7: the input's batch dimension is fixed at 1" \
+    "$T" run "$tmp/fixed.onnx" --chip tpu-v1 --host-ops --data $D --batch 7
 expect chip-batch-bad 2 "--batch expects a number from 1 to 65536" "$T" run $F --chip tpu-v1 --batch 0
 exit 0
