@@ -111,6 +111,15 @@ struct tpu_chip_report {
     char     calib[200];                  /* how int8 activations were scaled  */
 };
 
+/* tpu_chip_run_model_calib with flags: TPU_RUN_NO_LAYER_COMPARE skips the
+** per-layer reference comparison (the nmse column; data-set runs verify the
+** graph outputs instead). */
+enum { TPU_RUN_NO_LAYER_COMPARE = 1 };
+struct tpu_chip_calib;
+enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                      const struct tpu_chip_run_opts *opts, const struct tpu_chip_calib *calib,
+                                      int flags, struct tpu_chip_report **out);
+
 /* int8 calibration (compile/calib.c): scales[node index] for every MXU node's
 ** activation input (tpu_malloc'd, caller frees). Source: o->dir, else
 ** o->n_random seeded random inputs, else g's own input values. */

@@ -23,6 +23,7 @@ struct runner {
     uint64_t                         rng;
     float                           *scales;   /* int8 calibration, [n_nodes], or NULL */
     const struct tpu_chip_calib     *calib;    /* may be NULL                 */
+    int                              no_layer_compare;
 };
 
 static struct tpu_layer_row *add_row(struct runner *u, const char *name, const char *op,
@@ -247,7 +248,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     struct tpu_layer_row *row = NULL;
     if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
-    if (!rc && y) compare_ref(u, n, y, count, row);
+    if (!rc && y && !u->no_layer_compare) compare_ref(u, n, y, count, row);
     if (!rc) rc = set_output(u, n, &d, y);
     free(host);
     free(y);
@@ -354,12 +355,19 @@ enum tpu_status tpu_chip_run_model_calib(struct tpu_ctx *ctx, struct tpu_graph *
                                          const struct tpu_chip_run_opts *opts,
                                          const struct tpu_chip_calib *calib, struct tpu_chip_report **out)
 {
+    return tpu_chip_run_model_ex(ctx, g, chip, opts, calib, 0, out);
+}
+
+enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                      const struct tpu_chip_run_opts *opts, const struct tpu_chip_calib *calib,
+                                      int flags, struct tpu_chip_report **out)
+{
     *out = NULL;
     struct tpu_chip_report *r = tpu_calloc(ctx, 1, sizeof *r);
     struct tpu_sim *sim = r ? tpu_sim_new(ctx, chip, opts->timing_only) : NULL;
     if (!sim) { free(r); return ctx->status ? ctx->status : TPU_ERR_NOMEM; }
     struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull,
-                        NULL, calib };
+                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0 };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_graph_prepare(ctx, g, NULL, 0);
