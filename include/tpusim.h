@@ -263,6 +263,9 @@ void            tpu_chip_report_free(struct tpu_chip_report *r);            /* N
 ** prepared, after any input values are set). A fixed batch dim, or input values,
 ** with another batch are TPU_ERR_SHAPE naming the input. */
 enum tpu_status tpu_chip_bind_batch(struct tpu_ctx *ctx, struct tpu_graph *g, int64_t batch);
+/* tpu_graph_prepare(g, no bindings) whose TPU_ERR_UNSUPPORTED message also
+** says what to do (chip runs cannot place such ops anywhere). */
+enum tpu_status tpu_chip_prepare(struct tpu_ctx *ctx, struct tpu_graph *g);
 /* After tpu_chip_run_model: compares the chip's graph outputs with data_dir's
 ** output_N.pb (when data_dir has them) or else with the reference executor
 ** re-run on the same inputs (this replaces the outputs' values). Max abs error,

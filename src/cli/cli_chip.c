@@ -135,12 +135,12 @@ static enum tpu_status bind_run_inputs(struct tpu_ctx *ctx, const struct chip_ar
     if (a->data && !a->timing_only) {              /* --batch must match the data's */
         if ((rc = tpu_graph_load_inputs(ctx, g, a->data))) return rc;
         if (a->batch && (rc = tpu_chip_bind_batch(ctx, g, a->batch))) return rc;
-        return tpu_graph_prepare(ctx, g, NULL, 0);
+        return tpu_chip_prepare(ctx, g);
     }
     rc = a->batch ? tpu_chip_bind_batch(ctx, g, a->batch) : TPU_STATUS_OK;
     if (rc || a->timing_only) return rc;
     tpu_graph_default_dims(g, 1, NULL, 0);
-    if ((rc = tpu_graph_prepare(ctx, g, NULL, 0))) return rc;
+    if ((rc = tpu_chip_prepare(ctx, g))) return rc;
     return tpu_graph_fill_random_inputs(ctx, g, a->seed ? a->seed : 1);
 }
 

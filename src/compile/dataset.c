@@ -88,7 +88,7 @@ static enum tpu_status bind_chunk(struct dataset *s, struct tpu_graph *g, int64_
         struct tpu_tensor v = slice(s->in[i], r0, n);
         rc = tpu_graph_set_input(s->ctx, g, i, &v);
     }
-    return rc ? rc : tpu_graph_prepare(s->ctx, g, NULL, 0);
+    return rc ? rc : tpu_chip_prepare(s->ctx, g);
 }
 
 /* Keeps the chip's rows of output i (float32) and returns them as doubles. */

@@ -50,6 +50,15 @@ static uint64_t out_bytes(const struct tpu_chip *c, const struct tpu_lowered *l,
     return (uint64_t)(l->n_tiles * rows * c->array_cols * 4);
 }
 
+/* "31 MiB", "12 KiB" or "4096 bytes" (rounded up). */
+static const char *size_str(uint64_t b, char *buf, size_t n)
+{
+    if (b >= (1ull << 20)) snprintf(buf, n, "%llu MiB", (unsigned long long)((b + (1ull << 20) - 1) >> 20));
+    else if (b >= 1024) snprintf(buf, n, "%llu KiB", (unsigned long long)((b + 1023) >> 10));
+    else snprintf(buf, n, "%llu bytes", (unsigned long long)b);
+    return buf;
+}
+
 static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struct tpu_lowered *l)
 {
     const struct tpu_mm_desc *d = &l->d;
@@ -63,10 +72,14 @@ static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struc
     if (ub > 0xffffffffull) ub = 0xffffffffull;
     if (rows > d->M) rows = d->M;
     while (rows > 1 && in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub) rows = (rows + 1) / 2;
+    char need[32], have[32];
     if (in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub)
-        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): K=%lld, N=%lld do not fit the "
-                       "%lld-byte unified buffer even one row at a time", d->name, d->op,
-                       (long long)d->K, (long long)d->N, (long long)c->unified_buffer_bytes);
+        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): needs %s of Unified Buffer for one "
+                       "row of input and output (K=%lld, N=%lld), %s has %s; use a chip with a larger "
+                       "unified_buffer_bytes (--set) or split the layer", d->name, d->op,
+                       size_str((uint64_t)(in_bytes(c, l, 1) + out_bytes(c, l, 1)), need, sizeof need),
+                       (long long)d->K, (long long)d->N, c->name,
+                       size_str((uint64_t)c->unified_buffer_bytes, have, sizeof have));
     l->mrows = rows;
     l->n_chunks = ceil_div(d->M, rows);
     l->single_chunk = l->n_chunks == 1 && d->groups == 1 && !d->resident;

@@ -370,7 +370,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
                         NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0 };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
-    enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_graph_prepare(ctx, g, NULL, 0);
+    enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_chip_prepare(ctx, g);
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
     if (!rc) rc = calibrate(&u);
     for (int i = 0; i < g->n_nodes && !rc; i++) {

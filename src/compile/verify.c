@@ -40,6 +40,18 @@ enum tpu_status tpu_chip_bind_batch(struct tpu_ctx *ctx, struct tpu_graph *g, in
     return TPU_STATUS_OK;
 }
 
+/* tpu_graph_prepare, with what to do when the model has ops tpusim lacks. */
+enum tpu_status tpu_chip_prepare(struct tpu_ctx *ctx, struct tpu_graph *g)
+{
+    enum tpu_status rc = tpu_graph_prepare(ctx, g, NULL, 0);
+    if (rc != TPU_ERR_UNSUPPORTED) return rc;
+    char msg[1700];
+    snprintf(msg, sizeof msg, "%s", tpu_errmsg(ctx));
+    tpu_err_clear(ctx);
+    return tpu_err(ctx, rc, "%s\n(no chip lowering and no host kernel: replace the op with standard "
+                   "ONNX ops or re-export the model; `tpusim check MODEL --chip NAME` lists every node)", msg);
+}
+
 /*---- Metrics ----*/
 /* Values of a tensor as doubles (tpu_malloc'd), or NULL. */
 double *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int64_t n)

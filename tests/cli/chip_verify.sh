@@ -65,4 +65,10 @@ expect chip-batch-chunks-int8 0 "batch 256.*|top1_agreement [01]\.[0-9]* \(256 r
 expect chip-batch-chunks-fixed 2 "tensor 'input': --batch 7: the input's batch dimension is fixed at 1" \
     "$T" run "$tmp/fixed.onnx" --chip tpu-v1 --host-ops --data $D --batch 7
 expect chip-batch-bad 2 "--batch expects a number from 1 to 65536" "$T" run $F --chip tpu-v1 --batch 0
+
+# bad input: a layer that does not fit, an op with no lowering and no host path
+expect chip-bad-ub 2 "node 'gemm' \(Gemm\): needs 10 KiB of Unified Buffer for one row of input and output \(K=2048, N=2048\), tpu-v1 has 4 KiB" \
+    "$T" run $C/gemm_256x2048x2048.onnx --chip tpu-v1 --set unified_buffer_bytes=4096
+expect chip-bad-op 2 "node 'frob' \(Frobnicate\).*|no chip lowering and no host kernel: replace the op" \
+    "$T" run $M/unsupported_op.onnx --chip tpu-v1 --host-ops
 exit 0
