@@ -282,6 +282,17 @@ static int chip_op(enum tpu_op op)
     return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV;
 }
 
+/* Whether the MXU lowering takes node n (shapes, dtypes, ranks); with
+** --host-ops a node it refuses (e.g. a batched MatMul) runs on the host
+** instead, as `check --chip` places it (compile/place.c). */
+static int mxu_takes(struct runner *u, struct tpu_node *n)
+{
+    struct tpu_mm_desc d;
+    if (tpu_mm_from_node(u->g, n, &d, NULL, 0) == TPU_STATUS_OK) return 1;
+    tpu_err_clear(u->ctx);
+    return 0;
+}
+
 /*---- The model ----*/
 static int64_t model_batch(struct tpu_graph *g)
 {
@@ -376,7 +387,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
         if (n->dead) continue;
-        if (chip_op(n->op)) rc = run_node(&u, n);
+        if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
         else if (opts->host_fallback) rc = run_on_host(&u, n);
         else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
                                "lowering covers Gemm, MatMul and Conv; --host-ops runs the rest on "

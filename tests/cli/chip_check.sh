@@ -40,11 +40,19 @@ g = h.make_graph([h.make_node("Resize", ["x", "", "s"], ["y"], name="up", mode="
                  [h.make_tensor_value_info("x", P.FLOAT, [1, 1, 4, 4])],
                  [h.make_tensor_value_info("y", P.FLOAT, [1, 1, 8, 8])], initializer=[sc])
 onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), d + "/cubic.onnx")
+g = h.make_graph([h.make_node("MatMul", ["a", "b"], ["y"], name="bmm")], "g",
+                 [h.make_tensor_value_info("a", P.FLOAT, [2, 3, 4]), h.make_tensor_value_info("b", P.FLOAT, [2, 4, 5])],
+                 [h.make_tensor_value_info("y", P.FLOAT, [2, 3, 5])])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), d + "/bmm.onnx")
 PY
 then
     expect chip-check-f64 0 "add64 +Add +host .*dtype float64: host" "$T" check "$tmp/f64.onnx" --chip tpu-v1
     expect chip-check-f64-suggest 0 "  - export in float32" "$T" check "$tmp/f64.onnx" --chip tpu-v1
     expect chip-check-cubic 0 "up +Resize +host .*Resize mode cubic: host" "$T" check "$tmp/cubic.onnx" --chip tpu-v5e
+    # a MatMul the MXU lowering refuses (batched B): host in check and, with --host-ops, in run
+    expect chip-check-bmm 0 "bmm +MatMul +host .*the MXU lowering refuses it \(input B has rank 3" "$T" check "$tmp/bmm.onnx" --chip tpu-v1
+    expect chip-run-bmm-host 0 "bmm +MatMul +host .*untimed.*|output 'y' \(30 values\).*ok" "$T" run "$tmp/bmm.onnx" --chip tpu-v1 --host-ops
+    expect chip-run-bmm-no-host 2 "node 'bmm' \(MatMul\): input B has rank 3" "$T" run "$tmp/bmm.onnx" --chip tpu-v1
 else
     echo "SKIP chip-check-f64: /usr/bin/python3 with onnx not available"
 fi
