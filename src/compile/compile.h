@@ -28,6 +28,9 @@ struct tpu_mm_desc {
     int64_t M, K, N;                      /* per group                         */
     int64_t batch, c_in, h, w, c_out;     /* conv input NCHW, output channels  */
     int64_t kh, kw, sh, sw, dh, dw, pt, pl, oh, ow;
+    int64_t model_macs;                   /* the op's MACs when the GEMM does
+                                             more (block-diagonal groups); 0:
+                                             groups x M x K x N                */
     int     resident;                     /* 1: activations stay in the UB (no
                                              host DMA); timing-only use        */
 };
