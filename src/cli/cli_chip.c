@@ -20,7 +20,7 @@ const char tpu_cli_chip_usage[] =
 static const char chip_usage_full[] =
     "  run MODEL --chip NAME|FILE [--array RxC] [--set key=value]... [--timing-only]\n"
     "      [--schedule tpu|scalesim] [--json FILE] [--seed N] [--host-ops]   run on a simulated chip\n"
-    "      [--batch N] [--data DIR] [--outputs DIR]\n"
+    "      [--batch N] [--shape NAME=d0,d1,...] [--data DIR] [--outputs DIR]\n"
     "      [--calib DIR | --calib-random N] [--calib-method minmax|percentile]\n"
     "      (int8 activation scales: calibrated over DIR/input_N.pb or DIR/*/input_N.pb, N random\n"
     "      inputs, or the run's own inputs; minmax = max |x|, percentile = 99.99th of |x|)\n"
@@ -40,6 +40,8 @@ struct chip_args {
     int         calib_random;
     long long   batch;                    /* 0: the model's own */
     const char *sets[64];
+    const char *shapes[16];
+    int         n_shapes;
     int         n_sets, timing_only, host_ops, trace;
     unsigned long long seed, host_bytes;
 };
@@ -93,7 +95,10 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else if (strcmp(s, "--schedule") == 0) a->schedule = v;
         else if (strcmp(s, "--seed") == 0) a->seed = strtoull(v, NULL, 0);
         else if (strcmp(s, "--host-bytes") == 0) a->host_bytes = strtoull(v, NULL, 0);
-        else if (strcmp(s, "--set") == 0) {
+        else if (strcmp(s, "--shape") == 0) {
+            if (a->n_shapes == 16) return usage_error("too many --shape", NULL);
+            a->shapes[a->n_shapes++] = v;
+        } else if (strcmp(s, "--set") == 0) {
             if (a->n_sets == 64) return usage_error("too many --set", NULL);
             a->sets[a->n_sets++] = v;
         } else if (s[0] == '-') return usage_error("unknown option", s);
@@ -126,12 +131,24 @@ static int finish_report(struct tpu_ctx *ctx, const struct chip_args *a, struct 
     return rc ? fail(ctx, rc) : 0;
 }
 
+/* --shape NAME=d0,d1,... bindings (before --batch, which then sets dim 0). */
+static enum tpu_status bind_shapes(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_graph *g)
+{
+    struct tpu_shape_binding b[16];
+    for (int i = 0; i < a->n_shapes; i++) {
+        enum tpu_status rc = tpu_shape_binding_parse(ctx, a->shapes[i], &b[i]);
+        if (rc) return rc;
+    }
+    return a->n_shapes ? tpu_graph_bind_shapes(ctx, g, b, a->n_shapes) : TPU_STATUS_OK;
+}
+
 /* Binds --batch, then --data's inputs or seeded random ones (the same values
 ** feed the chip and, for verification, the reference executor). */
 static enum tpu_status bind_run_inputs(struct tpu_ctx *ctx, const struct chip_args *a,
                                        struct tpu_graph *g)
 {
-    enum tpu_status rc;
+    enum tpu_status rc = bind_shapes(ctx, a, g);
+    if (rc) return rc;
     if (a->data && !a->timing_only) {              /* --batch must match the data's */
         if ((rc = tpu_graph_load_inputs(ctx, g, a->data))) return rc;
         if (a->batch && (rc = tpu_chip_bind_batch(ctx, g, a->batch))) return rc;
@@ -191,6 +208,7 @@ static int cmd_check(struct tpu_ctx *ctx, const struct chip_args *a)
     struct tpu_graph *g = NULL;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
     if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_shapes(ctx, a, g);
     if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
     if (!rc) {
         tpu_graph_default_dims(g, 1, NULL, 0);

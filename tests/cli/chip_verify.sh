@@ -65,6 +65,8 @@ expect chip-batch-chunks-int8 0 "batch 256.*|top1_agreement [01]\.[0-9]* \(256 r
 expect chip-batch-chunks-fixed 2 "tensor 'input': --batch 7: the input's batch dimension is fixed at 1" \
     "$T" run "$tmp/fixed.onnx" --chip tpu-v1 --host-ops --data $D --batch 7
 expect chip-batch-bad 2 "--batch expects a number from 1 to 65536" "$T" run $F --chip tpu-v1 --batch 0
+expect chip-shape 0 "output 'y' \(15 values\).*\(5 rows\): ok" "$T" run $M/tiny_mlp.onnx --chip tpu-v1 --host-ops --shape x=5,4
+expect chip-shape-bad 2 "tensor 'x': --shape dim 1 is 3, the model fixes it to 4" "$T" run $M/tiny_mlp.onnx --chip tpu-v1 --host-ops --shape x=5,3
 
 # bad input: a layer that does not fit, an op with no lowering and no host path
 expect chip-bad-ub 2 "node 'gemm' \(Gemm\): needs 10 KiB of Unified Buffer for one row of input and output \(K=2048, N=2048\), tpu-v1 has 4 KiB" \
