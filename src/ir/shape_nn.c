@@ -153,7 +153,7 @@ static enum tpu_status window_out(struct tpu_graph *g, struct tpu_node *n, const
     enum tpu_status rc = tpu_nn_window(g, n, x, w, kind, win);
     if (rc) return rc;
     int64_t dims[5] = { win->n, win->m };
-    for (int i = 0; i < win->n_sp; i++) dims[2 + i] = win->out[i];
+    for (int i = 0; i < win->n_sp; i++) dims[2 + i] = win->out[3 - win->n_sp + i];
     set_out(y, out_dt, win->n_sp + 2, dims);
     return TPU_STATUS_OK;
 }

@@ -14,9 +14,10 @@
 #include "ir/ir.h"
 
 /* Sliding-window geometry of Conv, ConvTranspose, MaxPool and AveragePool.
-** Spatial arrays are padded to 3 dims with in = k = out = stride = dil = 1 and
-** pads 0, so kernels can loop over three dims whatever the rank. A size of -1
-** means "not known yet" (shape inference on symbolic dims). */
+** Spatial arrays are padded to 3 dims at the front (ONNX spatial dim i is
+** slot 3 - n_sp + i) with in = k = out = stride = dil = 1 and pads 0, so
+** kernels loop over three dims whatever the rank, the last one innermost. A
+** size of -1 means "not known yet" (shape inference on symbolic dims). */
 struct tpu_nn_window {
     int     n_sp;                     /* spatial dims of the ONNX tensor, 1..3  */
     int64_t n, c, m, group;           /* batch, in channels, out channels, groups */

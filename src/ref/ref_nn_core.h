@@ -12,41 +12,49 @@
 #define CORE(name) CORE_CAT(name, SFX)
 
 /*---- im2col ----*/
-/* dst[o] = src[o*s + off] where 0 <= o*s + off < n_in, else 0. */
-static void CORE(row_fill)(T *dst, const T *src, int64_t n_out, int64_t s, int64_t off, int64_t n_in)
+/* Outputs o in [*lo, *hi) read input o*s + off inside [0, n_in); the rest is padding. */
+static void CORE(valid_range)(int64_t n_out, int64_t s, int64_t off, int64_t n_in, int64_t *lo, int64_t *hi)
 {
-    int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
-    int64_t hi = n_in - off > 0 ? (n_in - off + s - 1) / s : 0;
-    if (hi > n_out) hi = n_out;
-    if (lo > hi) lo = hi;
+    *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    *hi = n_in - off > 0 ? (n_in - off + s - 1) / s : 0;
+    if (*hi > n_out) *hi = n_out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* dst[o] = src[o*s + off] for o in [lo, hi), 0 elsewhere in [0, n_out). */
+static inline void CORE(row_fill)(T *dst, const T *src, int64_t n_out, int64_t s, int64_t off,
+                                  int64_t lo, int64_t hi)
+{
     for (int64_t o = 0; o < lo; o++) dst[o] = 0;
-    if (s == 1 && hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(T));
+    if (s == 1 && hi > lo) memcpy(dst + lo, src + off + lo, (size_t)(hi - lo) * sizeof(T));
     else for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s + off];
     for (int64_t o = hi; o < n_out; o++) dst[o] = 0;
 }
 
-/* col (cg*K rows, out_sp columns): row (c, k0, k1, k2) holds, for every output
-** position, the input value under that kernel tap (0 in the padding). */
-static void CORE(im2col)(const struct tpu_nn_window *w, const T *x, int64_t cg, T *col)
+/* col (cg*K rows, (r1-r0)*out[2] columns): row (c, k0, k1, k2) holds, for the
+** output lines r = o0*out[1] + o1 in [r0, r1) and every o2, the input value
+** under that kernel tap (0 in the padding). */
+static void CORE(im2col)(const struct tpu_nn_window *w, const T *x, int64_t cg, int64_t r0, int64_t r1, T *col)
 {
-    int64_t out_sp = tpu_nn_window_out(w), in_sp = tpu_nn_window_in(w), plane = w->out[1] * w->out[2];
+    int64_t in_sp = tpu_nn_window_in(w), n2 = w->out[2], n_cols = (r1 - r0) * n2;
     T *row = col;
     for (int64_t c = 0; c < cg; c++)
     for (int64_t k0 = 0; k0 < w->k[0]; k0++)
     for (int64_t k1 = 0; k1 < w->k[1]; k1++)
-    for (int64_t k2 = 0; k2 < w->k[2]; k2++, row += out_sp) {
+    for (int64_t k2 = 0; k2 < w->k[2]; k2++, row += n_cols) {
         const T *xc = x + c * in_sp;
-        for (int64_t o0 = 0; o0 < w->out[0]; o0++) {
-            T *r0 = row + o0 * plane;
-            int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
-            if (i0 < 0 || i0 >= w->in[0]) { memset(r0, 0, (size_t)plane * sizeof(T)); continue; }
-            for (int64_t o1 = 0; o1 < w->out[1]; o1++) {
-                T *r1 = r0 + o1 * w->out[2];
-                int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
-                if (i1 < 0 || i1 >= w->in[1]) { memset(r1, 0, (size_t)w->out[2] * sizeof(T)); continue; }
-                CORE(row_fill)(r1, xc + (i0 * w->in[1] + i1) * w->in[2], w->out[2], w->stride[2],
-                               k2 * w->dil[2] - w->pad0[2], w->in[2]);
+        int64_t off[3] = { k0 * w->dil[0] - w->pad0[0], k1 * w->dil[1] - w->pad0[1], k2 * w->dil[2] - w->pad0[2] };
+        int64_t lo[3], hi[3], o0 = r0 / w->out[1], o1 = r0 % w->out[1];
+        for (int i = 0; i < 3; i++) CORE(valid_range)(w->out[i], w->stride[i], off[i], w->in[i], &lo[i], &hi[i]);
+        T *dst = row;
+        for (int64_t r = r0; r < r1; r++, dst += n2) {
+            if (o0 >= lo[0] && o0 < hi[0] && o1 >= lo[1] && o1 < hi[1]) {
+                int64_t i0 = o0 * w->stride[0] + off[0], i1 = o1 * w->stride[1] + off[1];
+                CORE(row_fill)(dst, xc + (i0 * w->in[1] + i1) * w->in[2], n2, w->stride[2], off[2], lo[2], hi[2]);
+            } else {
+                memset(dst, 0, (size_t)n2 * sizeof(T));
             }
+            if (++o1 == w->out[1]) { o1 = 0; o0++; }
         }
     }
 }
@@ -101,21 +109,34 @@ static enum tpu_status CORE(conv)(struct tpu_ctx *ctx, const struct tpu_nn_windo
                        (long long)mg, (long long)out_sp, (long long)kk);
     if (cg == 1 && w->group > 1) { CORE(depthwise)(w, x, wt, bias, y); return TPU_STATUS_OK; }
     bool pointwise = CORE(is_pointwise)(w);
+    /* the column buffer covers a band of output lines (>= ~512 columns), so
+    ** it stays in cache between im2col and the gemm that reads it */
+    int64_t n2 = w->out[2], n_lines = w->out[0] * w->out[1], band = n2 ? (512 + n2 - 1) / n2 : 1;
+    if (band > n_lines) band = n_lines;
+    if (band < 1) band = 1;
     size_t n_col = 0;
-    if (!pointwise && tpu_mul_size((size_t)kk, (size_t)out_sp, &n_col))
+    if (!pointwise && tpu_mul_size((size_t)kk, (size_t)(band * n2), &n_col))
         return tpu_err(ctx, TPU_ERR_NOMEM, "convolution column buffer overflows");
     T *col = pointwise ? NULL : tpu_malloc(ctx, (n_col ? n_col : 1) * sizeof(T));
     if (!pointwise && !col) return TPU_ERR_NOMEM;
+    int ldy = (int)(out_sp ? out_sp : 1);
     for (int64_t b = 0; b < w->n; b++)
     for (int64_t gi = 0; gi < w->group; gi++) {
         const T *xg = x + (b * w->c + gi * cg) * in_sp;
         T *yg = y + (b * w->m + gi * mg) * out_sp;
         for (int64_t j = 0; j < mg; j++)
             for (int64_t o = 0; o < out_sp; o++) yg[j * out_sp + o] = bias ? bias[gi * mg + j] : 0;
-        if (!pointwise) CORE(im2col)(w, xg, cg, col);
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)out_sp, (int)kk, 1,
-             wt + gi * mg * kk, (int)(kk ? kk : 1), pointwise ? xg : col, (int)(out_sp ? out_sp : 1),
-             1, yg, (int)(out_sp ? out_sp : 1));
+        if (pointwise) {
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)out_sp, (int)kk, 1,
+                 wt + gi * mg * kk, (int)(kk ? kk : 1), xg, ldy, 1, yg, ldy);
+            continue;
+        }
+        for (int64_t r0 = 0; r0 < n_lines; r0 += band) {
+            int64_t r1 = r0 + band > n_lines ? n_lines : r0 + band, cols = (r1 - r0) * n2;
+            CORE(im2col)(w, xg, cg, r0, r1, col);
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)kk, 1,
+                 wt + gi * mg * kk, (int)(kk ? kk : 1), col, (int)(cols ? cols : 1), 1, yg + r0 * n2, ldy);
+        }
     }
     free(col);
     return TPU_STATUS_OK;

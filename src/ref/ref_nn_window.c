@@ -208,6 +208,18 @@ static enum tpu_status window_out(const struct tpu_graph *g, const struct tpu_no
     return rc;
 }
 
+/* Moves the n_sp spatial entries (computed in slots 0..n_sp-1) to the last
+** slots, so the innermost loop of every kernel runs over the last ONNX dim. */
+static void right_align(struct tpu_nn_window *win)
+{
+    int64_t *arrays[7] = { win->in, win->k, win->out, win->stride, win->dil, win->pad0, win->pad1 };
+    int shift = 3 - win->n_sp;
+    for (int a = 0; a < 7 && shift; a++) {
+        int64_t fill = a >= 5 ? 0 : 1;
+        for (int i = 2; i >= 0; i--) arrays[a][i] = i >= shift ? arrays[a][i - shift] : fill;
+    }
+}
+
 enum tpu_status tpu_nn_window(const struct tpu_graph *g, const struct tpu_node *n,
                               const struct tpu_tensor *x, const struct tpu_tensor *w,
                               enum tpu_nn_window_kind kind, struct tpu_nn_window *win)
@@ -231,6 +243,7 @@ enum tpu_status tpu_nn_window(const struct tpu_graph *g, const struct tpu_node *
     enum tpu_status rc = window_kernel(g, n, w, kind, win);
     if (!rc) rc = window_attrs(g, n, win);
     if (!rc) rc = window_out(g, n, kind, pad_mode, win);
+    if (!rc) right_align(win);
     return rc;
 }
 
