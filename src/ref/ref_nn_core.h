@@ -143,10 +143,14 @@ static enum tpu_status CORE(conv)(struct tpu_ctx *ctx, const struct tpu_nn_windo
 }
 
 /*---- Pooling ----*/
+/* kr[i][2*o], kr[i][2*o+1]: the kernel taps [lo, hi) of output o along dim i
+** that fall inside the input (see tap_ranges in ref_nn_conv.c). */
+typedef const int64_t *const CORE(tap_table)[3];
+
 /* MaxPool; idx (may be NULL) gets ONNX's flat index into N x C x spatial,
 ** row-major, or column-major over the spatial dims when storage_order = 1. */
 static void CORE(max_pool)(const struct tpu_nn_window *w, const T *x, T *y, int64_t *idx,
-                           int storage_order)
+                           int storage_order, CORE(tap_table) kr)
 {
     int64_t in_sp = tpu_nn_window_in(w);
     for (int64_t nc = 0; nc < w->n * w->c; nc++) {
@@ -154,33 +158,31 @@ static void CORE(max_pool)(const struct tpu_nn_window *w, const T *x, T *y, int6
         for (int64_t o0 = 0; o0 < w->out[0]; o0++)
         for (int64_t o1 = 0; o1 < w->out[1]; o1++)
         for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
-            T best = 0;
-            int64_t bi = -1, bcol = -1;
-            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
-                int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
-                if (i0 < 0 || i0 >= w->in[0]) continue;
-                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
-                    int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
-                    if (i1 < 0 || i1 >= w->in[1]) continue;
-                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
-                        int64_t i2 = o2 * w->stride[2] - w->pad0[2] + k2 * w->dil[2];
-                        if (i2 < 0 || i2 >= w->in[2]) continue;
-                        int64_t at = (i0 * w->in[1] + i1) * w->in[2] + i2;
-                        if (bi < 0 || xc[at] > best) {
-                            best = xc[at];
-                            bi = at;
-                            bcol = i0 + w->in[0] * (i1 + w->in[1] * i2);
-                        }
-                    }
+            int64_t b0 = o0 * w->stride[0] - w->pad0[0], b1 = o1 * w->stride[1] - w->pad0[1];
+            int64_t b2 = o2 * w->stride[2] - w->pad0[2], lo2 = kr[2][2 * o2], hi2 = kr[2][2 * o2 + 1];
+            T best = (T)-INFINITY;
+            int64_t bi = -1;
+            for (int64_t k0 = kr[0][2 * o0]; k0 < kr[0][2 * o0 + 1]; k0++)
+            for (int64_t k1 = kr[1][2 * o1]; k1 < kr[1][2 * o1 + 1]; k1++) {
+                int64_t line = ((b0 + k0 * w->dil[0]) * w->in[1] + b1 + k1 * w->dil[1]) * w->in[2] + b2;
+                const T *xr = xc + line;
+                if (!idx) {
+                    for (int64_t k2 = lo2; k2 < hi2; k2++) best = xr[k2 * w->dil[2]] > best ? xr[k2 * w->dil[2]] : best;
+                    continue;
                 }
+                for (int64_t k2 = lo2; k2 < hi2; k2++)
+                    if (bi < 0 || xr[k2 * w->dil[2]] > best) { best = xr[k2 * w->dil[2]]; bi = line + k2 * w->dil[2]; }
             }
-            *y++ = bi < 0 ? (T)-INFINITY : best;
-            if (idx) *idx++ = nc * in_sp + (storage_order ? bcol : bi) * (bi >= 0);
+            *y++ = best;
+            if (!idx) continue;
+            int64_t i2 = bi % w->in[2], i1 = (bi / w->in[2]) % w->in[1], i0 = bi / (w->in[1] * w->in[2]);
+            int64_t at = storage_order ? i0 + w->in[0] * (i1 + w->in[1] * i2) : bi;
+            *idx++ = nc * in_sp + (bi < 0 ? 0 : at);
         }
     }
 }
 
-/* Positions of a window's taps (start st, k taps, dilation d) inside [lo, hi). */
+/* Taps of a window (start st, k taps, dilation d) inside [lo, hi). */
 static int64_t CORE(taps_in)(int64_t st, int64_t k, int64_t d, int64_t lo, int64_t hi)
 {
     int64_t n = 0;
@@ -190,7 +192,8 @@ static int64_t CORE(taps_in)(int64_t st, int64_t k, int64_t d, int64_t lo, int64
 
 /* AveragePool: the divisor counts the taps inside the input, or with
 ** count_include_pad the taps inside the explicitly padded input. */
-static void CORE(avg_pool)(const struct tpu_nn_window *w, const T *x, T *y, bool include_pad)
+static void CORE(avg_pool)(const struct tpu_nn_window *w, const T *x, T *y, bool include_pad,
+                           CORE(tap_table) kr)
 {
     int64_t in_sp = tpu_nn_window_in(w);
     for (int64_t nc = 0; nc < w->n * w->c; nc++) {
@@ -199,23 +202,18 @@ static void CORE(avg_pool)(const struct tpu_nn_window *w, const T *x, T *y, bool
         for (int64_t o1 = 0; o1 < w->out[1]; o1++)
         for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
             int64_t o[3] = { o0, o1, o2 }, count = 1;
-            double sum = 0;
             for (int i = 0; i < 3; i++) {
                 int64_t st = o[i] * w->stride[i] - w->pad0[i];
                 count *= include_pad ? CORE(taps_in)(st, w->k[i], w->dil[i], -w->pad0[i], w->in[i] + w->pad1[i])
-                                     : CORE(taps_in)(st, w->k[i], w->dil[i], 0, w->in[i]);
+                                     : kr[i][2 * o[i] + 1] - kr[i][2 * o[i]];
             }
-            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
-                int64_t i0 = o0 * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
-                if (i0 < 0 || i0 >= w->in[0]) continue;
-                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
-                    int64_t i1 = o1 * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
-                    if (i1 < 0 || i1 >= w->in[1]) continue;
-                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
-                        int64_t i2 = o2 * w->stride[2] - w->pad0[2] + k2 * w->dil[2];
-                        if (i2 >= 0 && i2 < w->in[2]) sum += xc[(i0 * w->in[1] + i1) * w->in[2] + i2];
-                    }
-                }
+            int64_t b0 = o0 * w->stride[0] - w->pad0[0], b1 = o1 * w->stride[1] - w->pad0[1];
+            int64_t b2 = o2 * w->stride[2] - w->pad0[2];
+            double sum = 0;
+            for (int64_t k0 = kr[0][2 * o0]; k0 < kr[0][2 * o0 + 1]; k0++)
+            for (int64_t k1 = kr[1][2 * o1]; k1 < kr[1][2 * o1 + 1]; k1++) {
+                const T *xr = xc + ((b0 + k0 * w->dil[0]) * w->in[1] + b1 + k1 * w->dil[1]) * w->in[2] + b2;
+                for (int64_t k2 = kr[2][2 * o2]; k2 < kr[2][2 * o2 + 1]; k2++) sum += xr[k2 * w->dil[2]];
             }
             *y++ = (T)(count ? sum / (double)count : 0);
         }
