@@ -86,3 +86,13 @@ clean:
 	rm -rf build build-san build-debug build-fuzz
 
 -include $(LIB_OBJ:.o=.d)
+
+# --- Real models (tools/, bench/; owned by the models work) ---
+#   make models     PyTorch exports + PaddleOCR/ORT test sets under $(BUILD)/
+#   make bench      bench/ref_vs_ort.sh: resnet18 on the reference vs ONNX Runtime
+.PHONY: models bench
+models:
+	/usr/bin/python3 tools/export_models.py $(BUILD)/models
+	sh tools/make_ort_testset.sh $(BUILD)
+bench: all
+	BUILD=$(BUILD) TPUSIM=$(BUILD)/tpusim sh bench/ref_vs_ort.sh

@@ -63,6 +63,8 @@ const char     *tpu_status_str(enum tpu_status rc);
 int             tpu_status_exit_code(enum tpu_status rc);   /* 0, 1 or 2     */
 /* Fail the n-th allocation from now on (n >= 1); 0 turns injection off. */
 void            tpu_set_alloc_fail(struct tpu_ctx *ctx, long n);
+/* Lowers the largest single allocation (bytes; default 16 GiB) for ctx. */
+void            tpu_set_alloc_limit(struct tpu_ctx *ctx, size_t n_bytes);
 
 /*---- Loader API (src/onnx/) ----*/
 /* Loads an ONNX model. On success *out owns everything (free with
@@ -79,6 +81,121 @@ void               tpu_tensor_free(struct tpu_tensor *t);
 /* Writes t as a TensorProto (raw_data) to path, via a temporary file and a
 ** rename, so a failed write never leaves a partial file. */
 enum tpu_status    tpu_tensor_save_pb(struct tpu_ctx *ctx, const char *path, const struct tpu_tensor *t);
+
+/*---- Runtime API: prepare a graph, run it on the reference executor, feed and
+** compare data sets, write reports (ir/passes.c, ref/ref_exec.c,
+** ref/ref_data.c, report/). ----*/
+#include <stdio.h>
+
+/* One --shape NAME=d0,d1,... binding of a graph input's dims. */
+struct tpu_shape_binding {
+    const char *name;               /* graph input name (not copied)       */
+    int         name_len;           /* bytes of name; 0: NUL-terminated    */
+    int         n_dims;
+    int64_t     dims[8];            /* each >= 0                           */
+};
+/* Parses "NAME=d0,d1,..." into *b; b->name points into s (keep s alive),
+** b->name_len ends it. */
+enum tpu_status tpu_shape_binding_parse(struct tpu_ctx *ctx, const char *s,
+                                        struct tpu_shape_binding *b);
+
+/* Applies bindings to the graph inputs now (prepare applies its own too);
+** every bad binding is reported. */
+enum tpu_status tpu_graph_bind_shapes(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                      const struct tpu_shape_binding *bindings, int n_bindings);
+/* Sets every still-symbolic (-1) dim of every graph input to `value` and
+** writes one note line per dim set ("input 'x': dim 0 ('N') not bound, using 1") into
+** notes (may be NULL). Returns how many dims it set. `check` uses this. */
+int tpu_graph_default_dims(struct tpu_graph *g, int64_t value, char *notes, size_t n_notes);
+
+/* Prepares a loaded graph for every later stage: binds symbolic input dims
+** (bindings first, then the dims of input values already set), validates
+** (arity, unknown ops, dangling inputs, double producers, cycles), orders the
+** nodes topologically, removes nodes that reach no output, infers shapes and
+** folds constant subgraphs. Every problem found is reported (one per line in
+** tpu_errmsg). Returns TPU_ERR_UNSUPPORTED when the only problems are ops or
+** kernels tpusim lacks (the graph is still fully prepared otherwise). */
+enum tpu_status tpu_graph_prepare(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                  const struct tpu_shape_binding *bindings, int n_bindings);
+
+/* Graph inputs and outputs in ONNX order (NULL when i is out of range). */
+int                tpu_graph_n_inputs(const struct tpu_graph *g);
+int                tpu_graph_n_outputs(const struct tpu_graph *g);
+struct tpu_tensor *tpu_graph_input(const struct tpu_graph *g, int i);
+struct tpu_tensor *tpu_graph_output(const struct tpu_graph *g, int i);
+const char        *tpu_tensor_name(const struct tpu_tensor *t);
+int64_t            tpu_tensor_numel(const struct tpu_tensor *t);   /* -1 if unknown */
+
+/* Deterministic (xorshift) values for every graph input: floats in [-1,1],
+** ints in [0,4), bools random. Every input dim must be known (bind them with
+** tpu_graph_bind_shapes / tpu_graph_default_dims first). */
+enum tpu_status tpu_graph_fill_random_inputs(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                             uint64_t seed);
+/* Copies src's values into graph input i; dtype, rank and fixed dims must fit.
+** Dims left symbolic at prepare may change from run to run (a new batch);
+** dims bound before prepare are fixed, since folded constants depend on them. */
+enum tpu_status tpu_graph_set_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
+                                    const struct tpu_tensor *src);
+/* Runs every live node on the reference executor (re-inferring shapes from the
+** inputs' values); graph outputs keep their values until the next run. */
+enum tpu_status tpu_ref_run(struct tpu_ctx *ctx, struct tpu_graph *g);
+/* OpenBLAS threads for the reference kernels (the CLI sets 1 by default). */
+void            tpu_set_threads(int n_threads);
+
+/* Data sets in the ONNX backend-test layout: DIR/input_N.pb, DIR/output_N.pb. */
+enum tpu_status tpu_graph_load_inputs(struct tpu_ctx *ctx, struct tpu_graph *g, const char *dir);
+struct tpu_output_cmp {             /* one graph output against output_N.pb */
+    char    name[128];
+    int64_t numel;
+    int64_t n_bad;                  /* elements outside atol + rtol*|e|     */
+    double  max_abs_err, rel_l2;    /* rel_l2 = ||got-exp|| / ||exp||       */
+    int64_t worst_index;            /* flat index of the worst element      */
+    double  worst_got, worst_expected;
+};
+#define TPU_CMP_RTOL 1e-3
+#define TPU_CMP_ATOL 1e-7
+/* Compares every graph output i with DIR/output_i.pb; fills cmp[0..*n_cmp).
+** Floats: |got - exp| <= TPU_CMP_ATOL + TPU_CMP_RTOL*|exp|, NaN equal to NaN;
+** integers and bools exactly. Returns TPU_ERR_MISMATCH (the message names each
+** differing output and its worst element) when any element is off or an
+** output's dtype or shape differs from the file's. */
+enum tpu_status tpu_graph_compare_outputs(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                          const char *dir, struct tpu_output_cmp *cmp,
+                                          int max_cmp, int *n_cmp);
+/* Writes graph output i as DIR/output_i.pb (each via a temp name + rename). */
+enum tpu_status tpu_graph_save_outputs(struct tpu_ctx *ctx, struct tpu_graph *g, const char *dir);
+
+/* Reports (report/): text to `txt` (may be NULL), JSON to json_path (may be
+** NULL; written to a temp name and renamed, never left partial). */
+enum tpu_status tpu_report_check(struct tpu_ctx *ctx, struct tpu_graph *g, FILE *txt,
+                                 const char *json_path, const char *notes);
+struct tpu_run_info {
+    const char                  *chip;          /* "ref"                     */
+    const char                  *data_dir;      /* NULL: random inputs       */
+    uint64_t                     seed;
+    int                          n_repeat, n_threads;
+    double                       seconds_best, seconds_mean;   /* per run    */
+    const struct tpu_output_cmp *cmp;           /* NULL when nothing compared */
+    int                          n_cmp;
+    enum tpu_status              status;        /* OK or TPU_ERR_MISMATCH    */
+};
+enum tpu_status tpu_report_run(struct tpu_ctx *ctx, struct tpu_graph *g,
+                               const struct tpu_run_info *ri, FILE *txt, const char *json_path);
+
+/* Conformance: runs every case directory under each root (model.onnx +
+** test_data_set_N/), each in a forked child with a time limit, and prints one
+** PASS/FAIL/SKIP line per case. Cases named in xfail_path ("category/case
+** reason") that fail print SKIP "xfail: reason"; listed ones that pass print
+** FAIL "xpass". Totals and failures go to stdout and out_path. Returns OK when
+** no case FAILed. */
+struct tpu_conformance_opts {
+    const char *const *roots;
+    int                n_roots;
+    const char        *xfail_path;  /* may be NULL                          */
+    const char        *out_path;    /* may be NULL                          */
+    int                timeout_s;   /* per case; 0: 60                      */
+};
+enum tpu_status tpu_conformance_run(struct tpu_ctx *ctx, const struct tpu_conformance_opts *o);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,9 @@ void tpu_assert_fail(const char *file, int line, const char *expr);
 /* Largest single buffer tpusim allocates (bytes). Sizes from files are checked
 ** against it before any allocation, so a 2^40-element tensor is an error. */
 #define TPU_MAX_ALLOC_BYTES ((size_t)16 << 30)
+/* The limit in force for ctx: TPU_MAX_ALLOC_BYTES unless tpu_set_alloc_limit
+** lowered it (the fuzzer does, to stay inside its memory budget). */
+size_t tpu_alloc_limit(const struct tpu_ctx *ctx);
 
 struct tpu_ctx {
     enum tpu_status status;         /* of the last failing call            */
@@ -27,6 +30,7 @@ struct tpu_ctx {
     int64_t         err_offset;     /* byte offset in the file, or -1      */
     long            alloc_fail_at;  /* fail the n-th allocation; 0 = never */
     long            n_allocs;       /* allocations since injection was set */
+    size_t          max_alloc_bytes;/* 0: TPU_MAX_ALLOC_BYTES              */
 };
 
 /*---- Allocation: one hook, so tests can inject failures ----*/

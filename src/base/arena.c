@@ -41,7 +41,7 @@ void *tpu_arena_alloc(struct tpu_arena *a, size_t n_bytes)
     struct tpu_arena_block *b = a->head;
     if (!b || b->cap - b->used < need) {
         size_t cap = need > ARENA_BLOCK_BYTES ? need : ARENA_BLOCK_BYTES;
-        if (cap > TPU_MAX_ALLOC_BYTES) {
+        if (cap > tpu_alloc_limit(a->ctx)) {
             tpu_err(a->ctx, TPU_ERR_NOMEM, "arena request of %zu bytes over the limit", n_bytes);
             return NULL;
         }

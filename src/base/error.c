@@ -57,6 +57,16 @@ void tpu_set_alloc_fail(struct tpu_ctx *ctx, long n)
     ctx->n_allocs = 0;
 }
 
+void tpu_set_alloc_limit(struct tpu_ctx *ctx, size_t n_bytes)
+{
+    ctx->max_alloc_bytes = n_bytes < TPU_MAX_ALLOC_BYTES ? n_bytes : 0;
+}
+
+size_t tpu_alloc_limit(const struct tpu_ctx *ctx)
+{
+    return ctx && ctx->max_alloc_bytes ? ctx->max_alloc_bytes : TPU_MAX_ALLOC_BYTES;
+}
+
 void tpu_err_clear(struct tpu_ctx *ctx)
 {
     if (!ctx) return;
@@ -97,9 +107,9 @@ enum tpu_status tpu_err_at(struct tpu_ctx *ctx, enum tpu_status rc, int64_t offs
 /*---- Allocation hook ----*/
 static int alloc_should_fail(struct tpu_ctx *ctx, size_t n_bytes)
 {
-    if (n_bytes > TPU_MAX_ALLOC_BYTES) {
+    if (n_bytes > tpu_alloc_limit(ctx)) {
         tpu_err(ctx, TPU_ERR_NOMEM, "allocation of %zu bytes is over the %zu-byte limit",
-                n_bytes, TPU_MAX_ALLOC_BYTES);
+                n_bytes, tpu_alloc_limit(ctx));
         return 1;
     }
     if (ctx && ctx->alloc_fail_at > 0 && ++ctx->n_allocs >= ctx->alloc_fail_at) {

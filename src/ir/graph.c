@@ -288,9 +288,9 @@ enum tpu_status tpu_tensor_nbytes(struct tpu_ctx *ctx, const struct tpu_tensor *
     if (n < 0) return tpu_err(ctx, TPU_ERR_SHAPE, "tensor '%s': shape not known", t->name);
     if (es == 0) return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "tensor '%s': dtype %s not supported",
                                 t->name, tpu_dtype_name(t->dtype));
-    if (tpu_mul_size((size_t)n, es, out) || *out > TPU_MAX_ALLOC_BYTES)
+    if (tpu_mul_size((size_t)n, es, out) || *out > tpu_alloc_limit(ctx))
         return tpu_err(ctx, TPU_ERR_NOMEM, "tensor '%s': %lld elements of %s are over the %zu-byte limit",
-                       t->name, (long long)n, tpu_dtype_name(t->dtype), TPU_MAX_ALLOC_BYTES);
+                       t->name, (long long)n, tpu_dtype_name(t->dtype), tpu_alloc_limit(ctx));
     return TPU_STATUS_OK;
 }
 

@@ -117,6 +117,7 @@ struct tpu_graph {
     int                  n_inputs, n_outputs;
     int                 *inputs, *outputs; /* tensor ids, ONNX order           */
     void                *maps;             /* mmap'd regions (onnx/), opaque   */
+    void                *prep;             /* prepare-time state (ir/passes.c), in the arena */
 };
 
 /*---- Op table queries (ir/graph.c) ----*/

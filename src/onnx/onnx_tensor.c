@@ -61,10 +61,10 @@ static enum tpu_status size_check(struct tpu_graph *g, const struct tpu_tensor *
     int64_t numel = tpu_tensor_numel(t);
     char shape[160];
     if (numel < 0 || tpu_mul_size((size_t)numel, tpu_dtype_size(t->dtype), nbytes) ||
-        *nbytes > TPU_MAX_ALLOC_BYTES)
+        *nbytes > tpu_alloc_limit(g->ctx))
         return tpu_err(g->ctx, TPU_ERR_NOMEM, "%s: %s: shape %s of %s is over tpusim's %zu-byte tensor limit",
                        g->path, what, tpu_shape_str(t, shape, sizeof shape), tpu_dtype_name(t->dtype),
-                       TPU_MAX_ALLOC_BYTES);
+                       tpu_alloc_limit(g->ctx));
     return TPU_STATUS_OK;
 }
 
