@@ -240,15 +240,14 @@ enum tpu_status shape_global_pool(struct tpu_graph *g, struct tpu_node *n)
 }
 
 /*---- Normalisation ----*/
-/* ONNX BatchNormalization (inference): X (N, C, D...), scale, B, mean, var (C). */
+/* ONNX BatchNormalization: X (N, C, D...), scale, B, mean, var (C); optional
+** running_mean, running_var (C) outputs (training_mode = 1). */
 enum tpu_status shape_batch_norm(struct tpu_graph *g, struct tpu_node *n)
 {
     static const char *names[5] = { "X", "scale", "B", "input_mean", "input_var" };
     enum tpu_status rc = need_inputs(g, n, 5);
     if (rc) return rc;
     const struct tpu_tensor *x = tpu_in(g, n, 0);
-    if (tpu_attr_int(n, "training_mode", 0))
-        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "training_mode = 1 is not supported (inference only)");
     if ((rc = want_float(g, n, x, "X"))) return rc;
     if (x->n_dims >= 0 && x->n_dims < 2)
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "X has rank %d, expected N x C x ... (>= 2)", x->n_dims);

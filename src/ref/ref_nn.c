@@ -133,12 +133,32 @@ enum tpu_status ref_gemm(struct tpu_graph *g, struct tpu_node *n)
 }
 
 /*---- Normalisations (float64) ----*/
-/* ONNX BatchNormalization (inference): y = scale * (x - mean) / sqrt(var + eps) + B. */
+/* Per-channel mean and (population) variance of x over N and the spatial dims. */
+static void channel_moments(const struct tpu_tensor *x, int64_t ch, int64_t c, int64_t sp,
+                            double *mean, double *var)
+{
+    double s = 0, ss = 0;
+    int64_t cnt = x->dims[0] * sp;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t i = 0; i < sp; i++) s += tpu_get_f64(x->data, x->dtype, (size_t)((b * c + ch) * sp + i));
+    *mean = cnt ? s / (double)cnt : 0;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t i = 0; i < sp; i++) {
+            double d = tpu_get_f64(x->data, x->dtype, (size_t)((b * c + ch) * sp + i)) - *mean;
+            ss += d * d;
+        }
+    *var = cnt ? ss / (double)cnt : 0;
+}
+
+/* ONNX BatchNormalization: y = scale * (x - mean) / sqrt(var + eps) + B with the
+** given mean/var (inference) or, with training_mode = 1, the batch's own; then
+** running_mean/var = input * momentum + batch * (1 - momentum). */
 enum tpu_status ref_batch_norm(struct tpu_graph *g, struct tpu_node *n)
 {
     const struct tpu_tensor *x = tpu_in(g, n, 0);
     struct tpu_tensor *y = tpu_out(g, n, 0);
-    double eps = tpu_attr_float(n, "epsilon", 1e-5f);
+    double eps = tpu_attr_float(n, "epsilon", 1e-5f), momentum = tpu_attr_float(n, "momentum", 0.9f);
+    bool training = tpu_attr_int(n, "training_mode", 0) != 0;
     int64_t nb = x->dims[0], c = x->n_dims > 1 ? x->dims[1] : 1;
     int64_t sp = nb * c > 0 ? tpu_tensor_numel(x) / (nb * c) : 0;
     for (int64_t ch = 0; ch < c; ch++) {
@@ -146,6 +166,14 @@ enum tpu_status ref_batch_norm(struct tpu_graph *g, struct tpu_node *n)
         double bias = tpu_get_f64(tpu_in(g, n, 2)->data, tpu_in(g, n, 2)->dtype, (size_t)ch);
         double mean = tpu_get_f64(tpu_in(g, n, 3)->data, tpu_in(g, n, 3)->dtype, (size_t)ch);
         double var = tpu_get_f64(tpu_in(g, n, 4)->data, tpu_in(g, n, 4)->dtype, (size_t)ch);
+        double stat[2] = { mean, var };
+        if (training) channel_moments(x, ch, c, sp, &mean, &var);
+        for (int i = 1; i <= 2; i++) {      /* running mean / var */
+            struct tpu_tensor *o = tpu_out(g, n, i);
+            double batch = i == 1 ? mean : var;
+            if (o) tpu_set_f64(o->data, o->dtype, (size_t)ch,
+                               training ? stat[i - 1] * momentum + batch * (1 - momentum) : stat[i - 1]);
+        }
         double mul = s / sqrt(var + eps), add = bias - mean * mul;
         for (int64_t b = 0; b < nb; b++) {
             size_t at = (size_t)((b * c + ch) * sp);
@@ -159,11 +187,6 @@ enum tpu_status ref_batch_norm(struct tpu_graph *g, struct tpu_node *n)
                                 tpu_get_f64(x->data, x->dtype, at + (size_t)i) * mul + add);
             }
         }
-    }
-    for (int i = 1; i <= 2; i++) {          /* running mean / var pass through */
-        struct tpu_tensor *o = tpu_out(g, n, i), *src = tpu_in(g, n, 2 + i);
-        for (int64_t ch = 0; o && ch < c; ch++)
-            tpu_set_f64(o->data, o->dtype, (size_t)ch, tpu_get_f64(src->data, src->dtype, (size_t)ch));
     }
     return TPU_STATUS_OK;
 }
