@@ -360,6 +360,18 @@ static int test_conv_depthwise(void)
     return run_conv(&w, 1, TPU_DTYPE_F32, NULL);
 }
 
+static int test_conv_depthwise_dil(void)
+{
+    struct win w;
+    win_init(&w, 2, 1, 3, 3, 3);            /* dilation, asymmetric pads, float64 */
+    w.in[0] = 8; w.in[1] = 9; w.k[0] = 3; w.k[1] = 2; w.d[0] = 2; w.d[1] = 3; w.s[1] = 2;
+    w.p0[0] = 2; w.p1[0] = 1; w.p0[1] = 0; w.p1[1] = 3;
+    if (run_conv(&w, 1, TPU_DTYPE_F64, NULL)) return 1;
+    win_init(&w, 1, 2, 4, 4, 4);            /* 1-D depthwise, float32 */
+    w.in[0] = 13; w.k[0] = 5; w.s[0] = 3; w.p0[0] = 2; w.p1[0] = 2;
+    return run_conv(&w, 0, TPU_DTYPE_F32, NULL);
+}
+
 static int test_conv_pointwise(void)
 {
     struct win w;
@@ -1532,6 +1544,7 @@ static const struct test_case cases[] = {
     { "ref-nn-conv-1.4", test_conv_groups },
     { "ref-nn-conv-1.5", test_conv_depthwise },
     { "ref-nn-conv-1.6", test_conv_pointwise },
+    { "ref-nn-conv-1.10", test_conv_depthwise_dil },
     { "ref-nn-conv-1.7", test_conv_1d },
     { "ref-nn-conv-1.8", test_conv_3d },
     { "ref-nn-conv-1.9", test_conv_f64 },
