@@ -755,6 +755,26 @@ static int test_matmul(void)
     return run_matmul(3, fa, 2, fb, 3, fy, TPU_DTYPE_F64);
 }
 
+static int test_matmul_f16(void)
+{
+    /* float16 goes through the float64 path; these values and sums are exact in f16 */
+    static const float av[6] = { 1, 2, 0.5f, -1, 4, 0.25f }, bv[6] = { 2, -1, 0.5f, 3, 8, 0.125f };
+    uint16_t a[6], b[6];
+    for (int i = 0; i < 6; i++) a[i] = tpu_f32_to_f16(av[i]), b[i] = tpu_f32_to_f16(bv[i]);
+    int64_t ad[2] = { 2, 3 }, bd[2] = { 3, 2 };
+    struct tb t;
+    tb_init(&t, "MatMul", 2, 1, 13);
+    tb_in(&t, 0, TPU_DTYPE_F16, 2, ad, a);
+    tb_in(&t, 1, TPU_DTYPE_F16, 2, bd, b);
+    TEST_CHECK(tb_run(&t) == TPU_STATUS_OK, "%s", tpu_errmsg(t.ctx));
+    TEST_CHECK(tb_out(&t, 0)->dtype == TPU_DTYPE_F16, "dtype");
+    double want[4] = { 1 * 2 + 2 * 0.5 + 0.5 * 8, 1 * -1 + 2 * 3 + 0.5 * 0.125,
+                       -1 * 2 + 4 * 0.5 + 0.25 * 8, -1 * -1 + 4 * 3 + 0.25 * 0.125 };
+    CHECK_CLOSE(tb_out(&t, 0), want, 4, 0);
+    tb_free(&t);
+    return 0;
+}
+
 static int test_matmul_bad(void)
 {
     int64_t a[] = { 3, 4 }, b[] = { 5, 2 }, c[] = { 2, 4, 2 }, d[] = { 3, 4, 2 };
@@ -1561,6 +1581,7 @@ static const struct test_case cases[] = {
     { "ref-nn-avgpool-1.1", test_avgpool },
     { "ref-nn-globalpool-1.1", test_global_pool },
     { "ref-nn-matmul-1.1", test_matmul },
+    { "ref-nn-matmul-1.2", test_matmul_f16 },
     { "ref-nn-matmul-2.1", test_matmul_bad },
     { "ref-nn-gemm-1.1", test_gemm },
     { "ref-nn-gemm-2.1", test_gemm_bad },
