@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O2 -g -fvect-cost-model=cheap
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/gen \
            -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter -Wno-format-truncation \
@@ -54,7 +54,7 @@ $(BUILD)/obj/%.o: src/%.c $(GEN_H) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtpusim.a: $(filter-out $(BUILD)/obj/cli/%,$(LIB_OBJ))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tpusim: $(BUILD)/obj/cli/main.o $(BUILD)/libtpusim.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -200,6 +200,28 @@ static int test_unary_f32_long(void)
     return 0;
 }
 
+/* float32 Tanh and Sigmoid round the exact (double) value correctly. */
+static int test_unary_f32_rounding(void)
+{
+    enum { N_PTS = 40003 };
+    static float x[N_PTS];
+    for (int i = 0; i < N_PTS - 3; i++) x[i] = -10.0f + 20.0f * (float)i / (N_PTS - 4);
+    x[N_PTS - 3] = 1e-5f;
+    x[N_PTS - 2] = -3e-4f;
+    x[N_PTS - 1] = 1e-30f;
+    begin();
+    int tx = tens("x", TPU_DTYPE_F32, 1, (int64_t[]){ N_PTS }, x);
+    struct tpu_node *th = NODE("Tanh", 1, tx), *sg = NODE("Sigmoid", 1, tx);
+    TEST_CHECK(!run(th) && !run(sg), "%s", tpu_errmsg(ctx));
+    const float *yt = Y(th, 0)->data, *ys = Y(sg, 0)->data;
+    for (int i = 0; i < N_PTS; i++) {
+        TEST_CHECK(yt[i] == (float)tanh((double)x[i]), "tanh(%.9g) = %.9g", x[i], yt[i]);
+        TEST_CHECK(ys[i] == (float)(1 / (1 + exp(-(double)x[i]))), "sigmoid(%.9g) = %.9g", x[i], ys[i]);
+    }
+    end();
+    return 0;
+}
+
 static int test_unary_int(void)
 {
     begin();
@@ -544,6 +566,15 @@ static int test_bcast_errors(void)
                               tens("b", TPU_DTYPE_F32, 1, D(3), NULL));
     TEST_CHECK(tpu_op_shape_fn(u->op)(g, u) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     TEST_CHECK(same_dims(Y(u, 0), 2, D(-1, 3)), "[-1,3]");
+    char buf[64];
+    g->tensors[u->inputs[0]]->dim_param[0] = "N";
+    TEST_CHECK(tpu_op_shape_fn(u->op)(g, u) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(!strcmp(tpu_shape_str(Y(u, 0), buf, sizeof buf), "[N,3]"), "symbolic dim kept: %s", buf);
+    struct tpu_node *rs = NODE("ReduceMean", 1, u->inputs[0]);
+    attr_ints(rs, "axes", 1, D(1));
+    attr_i(rs, "keepdims", 0);
+    TEST_CHECK(tpu_op_shape_fn(rs->op)(g, rs) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(!strcmp(tpu_shape_str(Y(rs, 0), buf, sizeof buf), "[N]"), "reduced: %s", buf);
     struct tpu_node *r = NODE("Mul", 1, tens("c", TPU_DTYPE_F32, -1, NULL, NULL),
                               tens("d", TPU_DTYPE_F32, 1, D(3), NULL));
     TEST_CHECK(tpu_op_shape_fn(r->op)(g, r) == TPU_STATUS_OK && Y(r, 0)->n_dims == -1, "rank -1");
@@ -1090,6 +1121,7 @@ static const struct test_case cases[] = {
     { "elem-unary-1.3", test_unary_f16 },
     { "elem-unary-1.4", test_unary_bf16 },
     { "elem-unary-1.5", test_unary_f32_long },
+    { "elem-unary-1.6", test_unary_f32_rounding },
     { "elem-unary-2.1", test_unary_int },
     { "elem-unary-2.2", test_unary_dtype_errors },
     { "elem-unary-2.3", test_unary_attrs },

@@ -392,6 +392,11 @@ static int test_split(void)
     rig_in(&r, 0, TPU_DTYPE_F32, 1, D(6), NULL);
     TEST_CHECK(rig_run(&r) == TPU_ERR_SHAPE, "6 into 4 equal parts");
     rig_free(&r);
+    r = rig_new("Split", 1, 2);                              /* an omitted output */
+    r.n->outputs[1] = -1;
+    rig_in(&r, 0, TPU_DTYPE_F32, 1, D(6), iota_f);
+    TEST_CHECK(rig_run(&r) == TPU_ERR_UNSUPPORTED && names_node(&r, "Split"), "%s", tpu_errmsg(r.ctx));
+    rig_free(&r);
     return 0;
 }
 
@@ -805,6 +810,39 @@ static int test_resize_linear(void)
     return 0;
 }
 
+/*---- Shape inference with symbolic (-1) dims, before any values exist ----*/
+static int test_infer_symbolic(void)
+{
+    struct rig r = rig_new("Expand", 2, 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(-1, 1), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 1, D(2), D(1, 5));
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, 5), "expand");
+    rig_free(&r);
+    r = rig_new("Slice", 4, 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(-1, 8), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 1, D(1), D(2));
+    rig_in(&r, 2, TPU_DTYPE_I64, 1, D(1), D(-4));
+    rig_in(&r, 3, TPU_DTYPE_I64, 1, D(1), D(1));
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, 2), "slice 2:-4 of 8");
+    rig_free(&r);
+    r = rig_new("Reshape", 2, 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 4, D(-1, 1, 28, 28), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 1, D(2), D(0, -1));
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, -1), "batch copied, rest not inferable");
+    rig_free(&r);
+    r = rig_new("Concat", 2, 1);
+    attr_int(&r, "axis", 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(-1, 3), NULL);
+    rig_in(&r, 1, TPU_DTYPE_F32, 2, D(4, 5), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), 4, 8), "concat fills the known batch");
+    rig_free(&r);
+    return 0;
+}
+
 /*---- Robustness: hostile index values never reach an allocation ----*/
 static int test_hostile_sizes(void)
 {
@@ -843,6 +881,117 @@ static int test_hostile_sizes(void)
     return 0;
 }
 
+/*---- Fuzz: random ranks, dims and hostile index values (fixed seed) ----*/
+/* Each case must end in OK or in an error that names the node; never a crash,
+** never a huge allocation. Run under make SANITIZE=address,undefined too. */
+static uint32_t fuzz_state = 0x2545f491u;
+static uint32_t fuzz_next(void)             /* xorshift32: deterministic */
+{
+    fuzz_state ^= fuzz_state << 13;
+    fuzz_state ^= fuzz_state >> 17;
+    fuzz_state ^= fuzz_state << 5;
+    return fuzz_state;
+}
+
+static int64_t fuzz_int(void)
+{
+    static const int64_t pool[] = { 0, 1, 2, 3, -1, -2, -3, 5, 7, INT64_MAX, INT64_MIN,
+                                    INT64_MAX / 2, INT64_C(1) << 31, -(INT64_C(1) << 40) };
+    return pool[fuzz_next() % N(pool)];
+}
+
+static float fuzz_float(void)
+{
+    static const float pool[] = { 0.5f, 2, 1, 0, -1, NAN, INFINITY, 1e-30f, 3.7f, 0.25f };
+    return pool[fuzz_next() % N(pool)];
+}
+
+/* A random int64 list of k values (0..max when k < 0) as input `slot`. */
+static void fuzz_ints_in(struct rig *r, int slot, int max, int64_t k)
+{
+    int64_t v[8];
+    if (k < 0) k = fuzz_next() % (unsigned)(max + 1);
+    for (int i = 0; i < k; i++) v[i] = fuzz_next() % 3 ? (int64_t)(fuzz_next() % 5) - 1 : fuzz_int();
+    rig_in(r, slot, TPU_DTYPE_I64, 1, &k, v);
+}
+
+static void fuzz_node(struct rig *r, const char *op)
+{
+    static const char *const coords[] = { "half_pixel", "align_corners", "asymmetric",
+                                          "tf_crop_and_resize", "pytorch_half_pixel" };
+    static const int64_t perm[] = { 2, 0, 1 };           /* attrs keep the pointer */
+    if (!strcmp(op, "Transpose")) attr_ints(r, "perm", 3, perm);
+    if (!strcmp(op, "Concat") || !strcmp(op, "Gather") || !strcmp(op, "Split") || !strcmp(op, "Flatten"))
+        attr_int(r, "axis", fuzz_next() % 3 ? (int64_t)(fuzz_next() % 5) - 2 : fuzz_int());
+    if (!strcmp(op, "Shape")) { attr_int(r, "start", fuzz_int()); attr_int(r, "end", fuzz_int()); }
+    if (!strcmp(op, "Pad")) attr_str(r, "mode", (const char *[]){ "constant", "reflect", "edge" }[fuzz_next() % 3]);
+    if (!strcmp(op, "Cast")) attr_int(r, "to", (int64_t)(fuzz_next() % 18));
+    if (!strcmp(op, "Resize")) {
+        attr_str(r, "mode", fuzz_next() % 2 ? "linear" : "nearest");
+        attr_str(r, "coordinate_transformation_mode", coords[fuzz_next() % N(coords)]);
+    }
+}
+
+static void fuzz_inputs(struct rig *r, const char *op, int rank, const int64_t *dims)
+{
+    int n_in = r->n->n_inputs;
+    if (strcmp(op, "Range") && strcmp(op, "ConstantOfShape")) rig_in(r, 0, TPU_DTYPE_F32, rank, dims, iota_f);
+    if (!strcmp(op, "Range"))
+        for (int i = 0; i < 3; i++) { int64_t v = fuzz_int() % 1000; rig_in(r, i, TPU_DTYPE_I64, 0, NULL, &v); }
+    else if (!strcmp(op, "ConstantOfShape")) fuzz_ints_in(r, 0, 4, -1);
+    else if (!strcmp(op, "Concat")) rig_in(r, 1, TPU_DTYPE_F32, rank, dims, iota_f);
+    else if (!strcmp(op, "Gather")) fuzz_ints_in(r, 1, 3, -1);
+    else if (!strcmp(op, "Resize")) {
+        float sc[8], roi[16];
+        for (int i = 0; i < 8; i++) sc[i] = fuzz_float();
+        for (int i = 0; i < 16; i++) roi[i] = fuzz_float();
+        int64_t k = rank, k2 = 2 * rank;
+        rig_in(r, 1, TPU_DTYPE_F32, 1, &k2, roi);
+        if (fuzz_next() % 2) rig_in(r, 2, TPU_DTYPE_F32, 1, &k, sc);
+        else fuzz_ints_in(r, 3, rank, -1);
+    } else if (!strcmp(op, "Slice")) {                  /* starts..steps share a length */
+        int64_t k = fuzz_next() % (unsigned)(rank + 1);
+        for (int i = 1; i < n_in; i++) fuzz_ints_in(r, i, 4, fuzz_next() % 8 ? k : -1);
+    } else {
+        for (int i = 1; i < n_in; i++) fuzz_ints_in(r, i, i == 1 && !strcmp(op, "Pad") ? 8 : 4, -1);
+    }
+}
+
+static int test_fuzz(void)
+{
+    static const struct { const char *op; int n_in, n_out; } ops[] = {
+        { "Reshape", 2, 1 }, { "Flatten", 1, 1 }, { "Squeeze", 2, 1 }, { "Unsqueeze", 2, 1 },
+        { "Transpose", 1, 1 }, { "Concat", 2, 1 }, { "Split", 2, 2 }, { "Slice", 5, 1 },
+        { "Gather", 2, 1 }, { "Shape", 1, 1 }, { "ConstantOfShape", 1, 1 }, { "Cast", 1, 1 },
+        { "Expand", 2, 1 }, { "Tile", 2, 1 }, { "Pad", 2, 1 }, { "Range", 3, 1 }, { "Resize", 4, 1 },
+    };
+    iota_init();
+    int n_ok[N(ops)] = { 0 };
+    for (int it = 0; it < 20000; it++) {
+        int o = (int)(fuzz_next() % N(ops)), rank = ops[o].op[0] == 'T' && ops[o].op[1] == 'r' ? 3 : (int)(fuzz_next() % 4);
+        int64_t dims[4];
+        for (int i = 0; i < rank; i++) dims[i] = fuzz_next() % 4;
+        struct rig r = rig_new(ops[o].op, ops[o].n_in, ops[o].n_out);
+        fuzz_node(&r, ops[o].op);
+        fuzz_inputs(&r, ops[o].op, rank, dims);
+        enum tpu_status rc = tpu_op_shape_fn(r.n->op)(r.g, r.n);
+        for (int i = 0; i < r.n->n_outputs && !rc; i++) {
+            int64_t k = tpu_tensor_numel(out(&r, i));
+            if (k < 0 || k > (1 << 20)) { rc = TPU_ERR_NOMEM; break; }   /* not a kernel case */
+            rc = tpu_tensor_alloc(r.ctx, out(&r, i));
+        }
+        if (rc == TPU_STATUS_OK) rc = tpu_op_ref_fn(r.n->op)(r.g, r.n);
+        n_ok[o] += rc == TPU_STATUS_OK;
+        TEST_CHECK(rc < TPU_STATUS_COUNT && rc != TPU_ERR_INTERNAL, "iteration %d %s: %s", it, ops[o].op, tpu_errmsg(r.ctx));
+        TEST_CHECK(rc == TPU_STATUS_OK || rc == TPU_ERR_NOMEM || names_node(&r, ops[o].op),
+                   "iteration %d %s: '%s'", it, ops[o].op, tpu_errmsg(r.ctx));
+        rig_free(&r);
+    }
+    for (int o = 0; o < N(ops); o++)        /* the fuzz reaches every kernel */
+        TEST_CHECK(n_ok[o] >= 20, "%s ran its kernel only %d times", ops[o].op, n_ok[o]);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "tensor-reshape-1.1", test_reshape },
     { "tensor-reshape-1.2", test_reshape_errors },
@@ -866,6 +1015,8 @@ static const struct test_case cases[] = {
     { "tensor-range-1.1", test_range },
     { "tensor-resize-1.1", test_resize_nearest },
     { "tensor-resize-1.2", test_resize_linear },
+    { "tensor-infer-1.1", test_infer_symbolic },
     { "tensor-hostile-1.1", test_hostile_sizes },
+    { "tensor-fuzz-1.1", test_fuzz },
 };
 TEST_MAIN(cases)

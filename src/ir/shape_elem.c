@@ -75,6 +75,18 @@ static void set_out(struct tpu_tensor *o, enum tpu_dtype dt, int n_dims, const i
     for (int d = 0; d < TPU_MAX_DIMS; d++) o->dim_param[d] = NULL;
 }
 
+/* Names y's unknown dims after t's symbolic dims (right-aligned, as numpy
+** broadcasting lines them up), so "[N,1000]" survives elementwise ops. */
+static void params_from(struct tpu_tensor *y, const struct tpu_tensor *t)
+{
+    if (y->n_dims < 0 || t->n_dims < 0) return;
+    for (int d = 0; d < y->n_dims; d++) {
+        int td = d - (y->n_dims - t->n_dims);
+        if (td >= 0 && y->dims[d] < 0 && t->dims[td] < 0 && !y->dim_param[d])
+            y->dim_param[d] = t->dim_param[td];
+    }
+}
+
 /* Broadcasts *rank/dims (the shape so far, rank -1 = unknown) with t's shape. */
 static enum tpu_status bcast_into(struct tpu_graph *g, struct tpu_node *n,
                                   const struct tpu_tensor *first, const struct tpu_tensor *t,
@@ -85,7 +97,7 @@ static enum tpu_status bcast_into(struct tpu_graph *g, struct tpu_node *n,
     int r = tpu_broadcast_dims(*rank, dims, t->n_dims, t->dims, tmp);
     if (r < 0) {
         char sa[160], sb[160];
-        struct tpu_tensor so = *first;
+        struct tpu_tensor so = { .name = first->name };   /* the shape so far */
         tpu_tensor_set_shape(&so, *rank, dims);
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "shapes %s ('%s') and %s ('%s') do not broadcast",
                             tpu_shape_str(&so, sa, sizeof sa), first->name,
@@ -194,6 +206,8 @@ enum tpu_status shape_binary(struct tpu_graph *g, struct tpu_node *n)
     if ((rc = bcast_into(g, n, a, b, &rank, dims))) return rc;
     if (n->op == TPU_OP_PRELU) return shape_prelu(g, n, a, y, rank, dims);
     set_out(y, binary_is_compare(n->op) ? TPU_DTYPE_BOOL : a->dtype, rank, dims);
+    params_from(y, a);
+    params_from(y, b);
     return TPU_STATUS_OK;
 }
 
@@ -215,6 +229,7 @@ enum tpu_status shape_variadic(struct tpu_graph *g, struct tpu_node *n)
             return rc;
     }
     set_out(y, a->dtype, rank, dims);
+    for (int i = 0; i < n->n_inputs; i++) params_from(y, tpu_in(g, n, i));
     return TPU_STATUS_OK;
 }
 
@@ -236,6 +251,9 @@ enum tpu_status shape_where(struct tpu_graph *g, struct tpu_node *n)
     if ((rc = bcast_into(g, n, c, a, &rank, dims)) || (rc = bcast_into(g, n, c, b, &rank, dims)))
         return rc;
     set_out(y, a->dtype, rank, dims);
+    params_from(y, c);
+    params_from(y, a);
+    params_from(y, b);
     return TPU_STATUS_OK;
 }
 
@@ -296,15 +314,22 @@ enum tpu_status tpu_ir_reduce_axes(const struct tpu_graph *g, const struct tpu_n
     return TPU_STATUS_OK;
 }
 
-/* Output dims of a reduction of x over mask, with or without keepdims. */
-static int reduced_dims(const struct tpu_tensor *x, const bool *mask, bool keepdims, int64_t *dims)
+/* Sets y to x reduced over mask, with or without keepdims; kept axes keep
+** their symbolic names. */
+static void set_reduced(struct tpu_tensor *y, enum tpu_dtype dt, const struct tpu_tensor *x,
+                        const bool *mask, bool keepdims)
 {
+    int64_t dims[TPU_MAX_DIMS] = { 0 };
+    const char *params[TPU_MAX_DIMS] = { NULL };
     int r = 0;
     for (int d = 0; d < x->n_dims; d++) {
-        if (!mask[d]) dims[r++] = x->dims[d];
-        else if (keepdims) dims[r++] = 1;
+        if (!mask[d] || keepdims) {
+            params[r] = mask[d] ? NULL : x->dim_param[d];
+            dims[r++] = mask[d] ? 1 : x->dims[d];
+        }
     }
-    return r;
+    set_out(y, dt, r, dims);
+    for (int d = 0; d < r; d++) y->dim_param[d] = params[d];
 }
 
 /* ONNX Reduce{Mean,Sum,Max,Min,Prod,L1,L2,SumSquare,LogSum,LogSumExp}. */
@@ -323,8 +348,7 @@ enum tpu_status shape_reduce(struct tpu_graph *g, struct tpu_node *n)
         set_out(y, x->dtype, keepdims ? x->n_dims : -1, NULL);
         return TPU_STATUS_OK;
     }
-    int64_t dims[TPU_MAX_DIMS];
-    set_out(y, x->dtype, reduced_dims(x, mask, keepdims, dims), dims);
+    set_reduced(y, x->dtype, x, mask, keepdims);
     return TPU_STATUS_OK;
 }
 
@@ -355,9 +379,7 @@ enum tpu_status shape_arg(struct tpu_graph *g, struct tpu_node *n)
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "axis %d of '%s' is empty", axis, x->name);
     bool mask[TPU_MAX_DIMS] = { false };
     mask[axis] = true;
-    int64_t dims[TPU_MAX_DIMS];
-    int r = reduced_dims(x, mask, tpu_attr_int(n, "keepdims", 1) != 0, dims);
-    set_out(y, TPU_DTYPE_I64, r, dims);
+    set_reduced(y, TPU_DTYPE_I64, x, mask, tpu_attr_int(n, "keepdims", 1) != 0);
     return TPU_STATUS_OK;
 }
 
@@ -406,5 +428,7 @@ enum tpu_status shape_topk(struct tpu_graph *g, struct tpu_node *n)
     dims[axis] = k;
     set_out(v, x->dtype, x->n_dims, dims);
     set_out(ix, TPU_DTYPE_I64, x->n_dims, dims);
+    for (int d = 0; d < x->n_dims; d++)
+        if (d != axis) v->dim_param[d] = ix->dim_param[d] = x->dim_param[d];
     return TPU_STATUS_OK;
 }

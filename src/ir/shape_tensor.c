@@ -227,7 +227,7 @@ enum tpu_status shape_squeeze(struct tpu_graph *g, struct tpu_node *n)
     for (int i = 0; i < x->n_dims; i++) {
         if (k < 0 && x->dims[i] < 0) return out_unknown(g, n, x->dtype, -1);
         bool drop = k < 0 ? x->dims[i] == 1 : seen[i];
-        if (drop && x->dims[i] > 1)
+        if (drop && x->dims[i] >= 0 && x->dims[i] != 1)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "cannot squeeze axis %d of extent %lld",
                                 i, (long long)x->dims[i]);
         if (!drop) dims[r++] = x->dims[i];
@@ -620,6 +620,8 @@ enum tpu_status shape_expand(struct tpu_graph *g, struct tpu_node *n)
     if (r < 0)
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "input %s does not broadcast to %s",
                             tpu_shape_str(x, b2, sizeof b2), list_str(sv, k, b1, sizeof b1));
+    for (int i = r - k; i < r; i++)         /* an unknown input dim meets s > 1: s */
+        if (dims[i] < 0 && sv[i - (r - k)] > 1) dims[i] = sv[i - (r - k)];
     set_out(g, n, 0, x->dtype, r, dims);
     return TPU_STATUS_OK;
 }

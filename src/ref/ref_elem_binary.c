@@ -10,12 +10,8 @@
 **      0 (broadcast) or 1. float32 has typed row loops; other dtypes compute
 **      per element in double, or exactly in int64 (uint64 compared unsigned).
 */
-/* The float32 loops here are worth vectorising, but GCC 12's -O2 "very cheap"
-** cost model refuses every loop that needs a remainder. The cheap model does
-** not reorder float arithmetic, so results stay bit-identical to scalar code. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=cheap")
-#endif
+/* The float32 loops here rely on the Makefile's -fvect-cost-model=cheap:
+** GCC 12's -O2 default ("very cheap") vectorises no loop with a remainder. */
 #include "ir/ir.h"
 #include "ref/ref_elem.h"
 #include <math.h>
@@ -34,7 +30,7 @@ struct bcast {
     int64_t rows_left;
 };
 
-/* Strides of input t walked along output shape (rank r, dims od). */
+/* Element strides of t walked along an output of rank r (0 where t broadcasts). */
 static void bcast_strides(const struct tpu_tensor *t, int r, int64_t *s)
 {
     int64_t step = 1;
@@ -300,6 +296,11 @@ static enum tpu_status need_values(struct tpu_graph *g, struct tpu_node *n, int 
         const struct tpu_tensor *t = tpu_in(g, n, i);
         if (tpu_ir_omitted(t) || !t->data || t->n_dims < 0 || t->n_dims > y->n_dims)
             return tpu_node_err(g, n, TPU_ERR_INTERNAL, "input %d has no values", i);
+        for (int d = 0; d < t->n_dims; d++) {   /* the walk must stay inside t */
+            int64_t td = t->dims[d], yd = y->dims[d + y->n_dims - t->n_dims];
+            if (td != 1 && td != yd && !tpu_ir_prelu_channel_slope(n, tpu_in(g, n, 0), t))
+                return tpu_node_err(g, n, TPU_ERR_INTERNAL, "input %d does not match the output", i);
+        }
     }
     return TPU_STATUS_OK;
 }

@@ -198,7 +198,13 @@ static enum tpu_status concat_split(struct tpu_graph *g, struct tpu_node *n, boo
 
 enum tpu_status ref_concat(struct tpu_graph *g, struct tpu_node *n) { return concat_split(g, n, false); }
 
-enum tpu_status ref_split(struct tpu_graph *g, struct tpu_node *n) { return concat_split(g, n, true); }
+enum tpu_status ref_split(struct tpu_graph *g, struct tpu_node *n)
+{
+    for (int k = 0; k < n->n_outputs; k++)
+        if (!tpu_out(g, n, k))
+            return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "omitted Split output %d is not supported", k);
+    return concat_split(g, n, true);
+}
 
 enum tpu_status ref_slice(struct tpu_graph *g, struct tpu_node *n)
 {

@@ -6,7 +6,8 @@
 ** In:  a node whose inputs carry values (Slice starts/ends/axes/steps, Resize
 **      roi/scales/sizes, index lists).
 ** Out: validated plans; every index in a plan is in range for the input.
-** The helpers are defined in ir/shape_tensor.c.
+** The plan helpers (tpu_ir_*) are defined in ir/shape_tensor.c, the kernel
+** helpers (tpu_ref_*) in ref/ref_tensor.c.
 */
 #ifndef TPU_REF_TENSOR_H
 #define TPU_REF_TENSOR_H

@@ -34,6 +34,14 @@ if [ $? -eq 0 ]; then
     check cli-run-no-json-when-outputs-fail '[ ! -e "$tmp/r2.json" ]' "JSON written although --outputs failed"
 fi
 
+# A data folder with inputs only runs and compares nothing.
+mkdir -p "$tmp/inonly" "$tmp/o5"; cp $D/input_*.pb "$tmp/inonly/"
+expect cli-run-inputs-only 0 "inputs $tmp/inonly" "$T" run $M/tiny_mlp.onnx --data "$tmp/inonly" --outputs "$tmp/o5"
+if [ $? -eq 0 ]; then
+    check cli-run-inputs-only-output 'cmp -s "$tmp/o5/output_0.pb" "$tmp/o1/output_0.pb"' "outputs differ from the compared run's"
+    check cli-run-inputs-only-no-compare '! grep -q "vs expected" "$tmp/all"' "compared although no output_N.pb"
+fi
+
 expect cli-run-random-a 0 "output 'y' float32 \[3,3\]" "$T" run $M/tiny_mlp.onnx --shape x=3,4 --seed 5 --outputs "$tmp/o1"
 if [ $? -eq 0 ]; then
     mkdir -p "$tmp/o4"
