@@ -15,22 +15,18 @@
 #define T float
 #define SFX f32
 #define GEMM cblas_sgemm
-#define AXPY cblas_saxpy
 #include "ref/ref_nn_core.h"
 #undef T
 #undef SFX
 #undef GEMM
-#undef AXPY
 
 #define T double
 #define SFX f64
 #define GEMM cblas_dgemm
-#define AXPY cblas_daxpy
 #include "ref/ref_nn_core.h"
 #undef T
 #undef SFX
 #undef GEMM
-#undef AXPY
 
 enum tpu_status tpu_nn_conv_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *win,
                                 const float *x, const float *w, const float *bias, float *y)

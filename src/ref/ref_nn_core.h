@@ -5,8 +5,7 @@
 ** are exact in double, cblas_dgemm). Not a normal header: it defines static
 ** functions named <name>_<SFX>.
 **
-** Before including: #define T, SFX, GEMM (cblas_sgemm / cblas_dgemm) and AXPY
-** (cblas_saxpy / cblas_daxpy).
+** Before including: #define T, SFX and GEMM (cblas_sgemm / cblas_dgemm).
 */
 #define CORE_CAT2(a, b) a##_##b
 #define CORE_CAT(a, b) CORE_CAT2(a, b)
@@ -61,31 +60,44 @@ static void CORE(im2col)(const struct tpu_nn_window *w, const T *x, int64_t cg, 
 }
 
 /*---- Depthwise: one input channel per group, direct loop ----*/
-/* Tap by tap: for each kernel tap, every output line in range gets
-** w_tap * (the input line under that tap) added with one BLAS axpy. */
+/* y[o] += a * x[o*s] for o in [0, n): the compiler vectorises the s = 1 case. */
+static inline void CORE(axpy_row)(int64_t n, T a, const T *restrict x, int64_t s, T *restrict y)
+{
+    if (s == 1) for (int64_t o = 0; o < n; o++) y[o] += a * x[o];
+    else for (int64_t o = 0; o < n; o++) y[o] += a * x[o * s];
+}
+
+/* Output line by output line (the line stays in L1): every kernel tap whose
+** input line exists adds w_tap * (that input line) over its valid range. */
 static void CORE(depthwise)(const struct tpu_nn_window *w, const T *x, const T *wt,
                             const T *bias, T *y)
 {
     int64_t mg = w->m / w->group, K = tpu_nn_window_k(w), in_sp = tpu_nn_window_in(w);
-    int64_t out_sp = tpu_nn_window_out(w);
+    int64_t out_sp = tpu_nn_window_out(w), lo2[64], hi2[64], n_k2 = w->k[2] < 64 ? w->k[2] : 64;
+    for (int64_t k2 = 0; k2 < n_k2; k2++)
+        CORE(valid_range)(w->out[2], w->stride[2], k2 * w->dil[2] - w->pad0[2], w->in[2], &lo2[k2], &hi2[k2]);
     for (int64_t b = 0; b < w->n; b++)
     for (int64_t oc = 0; oc < w->m; oc++) {
         const T *xc = x + (b * w->c + oc / mg) * in_sp, *wk = wt + oc * K;
-        T *yc = y + (b * w->m + oc) * out_sp;
-        for (int64_t o = 0; o < out_sp; o++) yc[o] = bias ? bias[oc] : 0;
-        for (int64_t k0 = 0; k0 < w->k[0]; k0++)
-        for (int64_t k1 = 0; k1 < w->k[1]; k1++)
-        for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
-            int64_t off[3] = { k0 * w->dil[0] - w->pad0[0], k1 * w->dil[1] - w->pad0[1], k2 * w->dil[2] - w->pad0[2] };
-            int64_t lo[3], hi[3];
-            for (int i = 0; i < 3; i++) CORE(valid_range)(w->out[i], w->stride[i], off[i], w->in[i], &lo[i], &hi[i]);
-            T wv = wk[(k0 * w->k[1] + k1) * w->k[2] + k2];
-            if (hi[2] <= lo[2]) continue;
-            for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)
-            for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {
-                int64_t i0 = o0 * w->stride[0] + off[0], i1 = o1 * w->stride[1] + off[1];
-                const T *xr = xc + (i0 * w->in[1] + i1) * w->in[2] + lo[2] * w->stride[2] + off[2];
-                AXPY((int)(hi[2] - lo[2]), wv, xr, (int)w->stride[2], yc + (o0 * w->out[1] + o1) * w->out[2] + lo[2], 1);
+        T *yr = y + (b * w->m + oc) * out_sp;
+        for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++, yr += w->out[2]) {
+            for (int64_t o2 = 0; o2 < w->out[2]; o2++) yr[o2] = bias ? bias[oc] : 0;
+            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
+                int64_t i0 = o0 * w->stride[0] + k0 * w->dil[0] - w->pad0[0];
+                if (i0 < 0 || i0 >= w->in[0]) continue;
+                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
+                    int64_t i1 = o1 * w->stride[1] + k1 * w->dil[1] - w->pad0[1];
+                    if (i1 < 0 || i1 >= w->in[1]) continue;
+                    const T *xr = xc + (i0 * w->in[1] + i1) * w->in[2];
+                    const T *wr = wk + (k0 * w->k[1] + k1) * w->k[2];
+                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                        int64_t lo, hi, off = k2 * w->dil[2] - w->pad0[2];
+                        if (k2 < n_k2) lo = lo2[k2], hi = hi2[k2];
+                        else CORE(valid_range)(w->out[2], w->stride[2], off, w->in[2], &lo, &hi);
+                        if (hi > lo) CORE(axpy_row)(hi - lo, wr[k2], xr + lo * w->stride[2] + off, w->stride[2], yr + lo);
+                    }
+                }
             }
         }
     }
@@ -104,7 +116,7 @@ static enum tpu_status CORE(conv)(struct tpu_ctx *ctx, const struct tpu_nn_windo
 {
     int64_t cg = w->c / w->group, mg = w->m / w->group, K = tpu_nn_window_k(w);
     int64_t out_sp = tpu_nn_window_out(w), in_sp = tpu_nn_window_in(w), kk = cg * K;
-    if (mg > INT32_MAX || out_sp > INT32_MAX || kk > INT32_MAX || w->stride[2] > INT32_MAX)
+    if (mg > INT32_MAX || out_sp > INT32_MAX || kk > INT32_MAX)
         return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "convolution too large for BLAS (%lld x %lld x %lld)",
                        (long long)mg, (long long)out_sp, (long long)kk);
     if (cg == 1 && w->group > 1) { CORE(depthwise)(w, x, wt, bias, y); return TPU_STATUS_OK; }
