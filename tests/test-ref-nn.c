@@ -610,6 +610,9 @@ static int test_maxpool(void)
     if (run_pool(&w, "MaxPool", 0, 0, 1, TPU_DTYPE_F32)) return 1;
     w.d[0] = 2; w.p1[1] = 0;                                        /* dilation */
     if (run_pool(&w, "MaxPool", 0, 0, 1, TPU_DTYPE_F32)) return 1;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;  /* no Indices: line kernel */
+    w.d[1] = 3; w.p0[1] = 2;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;
     win_init(&w, 2, 1, 2, 2, 1);                                    /* ceil_mode */
     w.in[0] = 6; w.in[1] = 7; w.k[0] = 3; w.k[1] = 2; w.s[0] = 2; w.s[1] = 2;
     if (run_pool(&w, "MaxPool", 1, 0, 1, TPU_DTYPE_F32)) return 1;

@@ -178,7 +178,8 @@ static enum tpu_status pool_run(struct tpu_graph *g, struct tpu_node *n, const s
     int64_t *table = tap_ranges(g->ctx, w, kr);
     if (!table) return TPU_ERR_NOMEM;
     if (x->dtype == TPU_DTYPE_F32) {
-        if (is_max) max_pool_f32(w, x->data, y->data, iv, storage_order, kr);
+        if (is_max && !iv) max_pool_lines_f32(w, x->data, y->data);
+        else if (is_max) max_pool_f32(w, x->data, y->data, iv, storage_order, kr);
         else avg_pool_f32(w, x->data, y->data, include_pad, kr);
         free(table);
         return TPU_STATUS_OK;
@@ -186,7 +187,8 @@ static enum tpu_status pool_run(struct tpu_graph *g, struct tpu_node *n, const s
     double *xb = tpu_nn_to_f64(g->ctx, x);
     double *yb = tpu_malloc(g->ctx, (size_t)(tpu_tensor_numel(y) + 1) * sizeof *yb);
     if (xb && yb) {
-        if (is_max) max_pool_f64(w, xb, yb, iv, storage_order, kr);
+        if (is_max && !iv) max_pool_lines_f64(w, xb, yb);
+        else if (is_max) max_pool_f64(w, xb, yb, iv, storage_order, kr);
         else avg_pool_f64(w, xb, yb, include_pad, kr);
         tpu_nn_from_f64(y, yb, tpu_tensor_numel(y));
     }

@@ -194,6 +194,44 @@ static void CORE(max_pool)(const struct tpu_nn_window *w, const T *x, T *y, int6
     }
 }
 
+/* y[o] = max(y[o], x[o*s]) for o in [0, n). */
+static inline void CORE(max_row)(int64_t n, const T *restrict x, int64_t s, T *restrict y)
+{
+    if (s == 1) for (int64_t o = 0; o < n; o++) y[o] = x[o] > y[o] ? x[o] : y[o];
+    else for (int64_t o = 0; o < n; o++) y[o] = x[o * s] > y[o] ? x[o * s] : y[o];
+}
+
+/* MaxPool without indices, output line by output line: each tap's valid
+** range is folded into the line with an elementwise max. */
+static void CORE(max_pool_lines)(const struct tpu_nn_window *w, const T *x, T *y)
+{
+    int64_t in_sp = tpu_nn_window_in(w), lo2[64], hi2[64], n_k2 = w->k[2] < 64 ? w->k[2] : 64;
+    for (int64_t k2 = 0; k2 < n_k2; k2++)
+        CORE(valid_range)(w->out[2], w->stride[2], k2 * w->dil[2] - w->pad0[2], w->in[2], &lo2[k2], &hi2[k2]);
+    for (int64_t nc = 0; nc < w->n * w->c; nc++) {
+        const T *xc = x + nc * in_sp;
+        for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++, y += w->out[2]) {
+            for (int64_t o2 = 0; o2 < w->out[2]; o2++) y[o2] = (T)-INFINITY;
+            for (int64_t k0 = 0; k0 < w->k[0]; k0++) {
+                int64_t i0 = o0 * w->stride[0] + k0 * w->dil[0] - w->pad0[0];
+                if (i0 < 0 || i0 >= w->in[0]) continue;
+                for (int64_t k1 = 0; k1 < w->k[1]; k1++) {
+                    int64_t i1 = o1 * w->stride[1] + k1 * w->dil[1] - w->pad0[1];
+                    if (i1 < 0 || i1 >= w->in[1]) continue;
+                    const T *xr = xc + (i0 * w->in[1] + i1) * w->in[2];
+                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                        int64_t lo, hi, off = k2 * w->dil[2] - w->pad0[2];
+                        if (k2 < n_k2) lo = lo2[k2], hi = hi2[k2];
+                        else CORE(valid_range)(w->out[2], w->stride[2], off, w->in[2], &lo, &hi);
+                        if (hi > lo) CORE(max_row)(hi - lo, xr + lo * w->stride[2] + off, w->stride[2], y + lo);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Taps of a window (start st, k taps, dilation d) inside [lo, hi). */
 static int64_t CORE(taps_in)(int64_t st, int64_t k, int64_t d, int64_t lo, int64_t hi)
 {
