@@ -313,6 +313,9 @@ enum tpu_status shape_layer_norm(struct tpu_graph *g, struct tpu_node *n)
 static enum tpu_status quant_params(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *x,
                                     const struct tpu_tensor *sc, const struct tpu_tensor *zp)
 {
+    if (tpu_attr_int(n, "block_size", 0) != 0)
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "blocked quantisation (block_size %lld) is not supported",
+                            (long long)tpu_attr_int(n, "block_size", 0));
     enum tpu_status rc = want_float(g, n, sc, "scale");
     if (rc || x->n_dims < 0 || sc->n_dims < 0) return rc;
     if (tpu_tensor_numel(sc) == 1 && sc->n_dims <= 1) return want_param(g, n, zp, "zero point", 1);
