@@ -802,7 +802,8 @@ static int test_matmul_bad(void)
 }
 
 /* Gemm with every attribute against the formula in double. */
-static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alpha, float beta, int rc_, const int64_t *cd)
+static int run_gemm_dt(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alpha, float beta, int rc_,
+                       const int64_t *cd, enum tpu_dtype dt)
 {
     struct tb t;
     tb_init(&t, "Gemm", cd ? 3 : 2, 1, 13);
@@ -811,9 +812,10 @@ static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alph
     for (int i = 0; cd && i < rc_; i++) nc *= cd[i];
     double *xa, *xb, *xc, *want = own(&t, malloc((size_t)(M * N) * sizeof *want));
     float *fa = rnd_f32(&t, M * K, &xa), *fb = rnd_f32(&t, K * N, &xb), *fc = rnd_f32(&t, nc, &xc);
-    tb_in(&t, 0, TPU_DTYPE_F32, 2, ad, fa);
-    tb_in(&t, 1, TPU_DTYPE_F32, 2, bd, fb);
-    if (cd) tb_in(&t, 2, TPU_DTYPE_F32, rc_, cd, fc);
+    int f64 = dt == TPU_DTYPE_F64;
+    tb_in(&t, 0, dt, 2, ad, f64 ? (void *)xa : fa);
+    tb_in(&t, 1, dt, 2, bd, f64 ? (void *)xb : fb);
+    if (cd) tb_in(&t, 2, dt, rc_, cd, f64 ? (void *)xc : fc);
     if (ta) tb_int(&t, "transA", 1);
     if (tb_) tb_int(&t, "transB", 1);
     if (alpha != 1) tb_float(&t, "alpha", alpha);
@@ -838,6 +840,11 @@ static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alph
     return 0;
 }
 
+static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alpha, float beta, int rc_, const int64_t *cd)
+{
+    return run_gemm_dt(M, N, K, ta, tb_, alpha, beta, rc_, cd, TPU_DTYPE_F32);
+}
+
 static int test_gemm(void)
 {
     int64_t cmn[2] = { 7, 5 }, cn[1] = { 5 }, cm1[2] = { 7, 1 }, c1[1] = { 1 };
@@ -846,6 +853,7 @@ static int test_gemm(void)
     if (run_gemm(7, 5, 11, 0, 1, 1, 1, 1, cn)) return 1;
     if (run_gemm(7, 5, 11, 1, 1, -1.5f, 0.25f, 2, cm1)) return 1;
     if (run_gemm(7, 5, 11, 0, 0, 1, 1, 0, c1)) return 1;              /* scalar C */
+    if (run_gemm_dt(7, 5, 11, 1, 1, 0.5f, 2, 1, cn, TPU_DTYPE_F64)) return 1;
     return run_gemm(7, 5, 11, 0, 1, 1, 1, 1, c1);
 }
 

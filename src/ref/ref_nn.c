@@ -84,18 +84,37 @@ enum tpu_status ref_matmul(struct tpu_graph *g, struct tpu_node *n)
 }
 
 /*---- Gemm: Y = alpha * A' B' + beta * C ----*/
-/* Fills y (m x n) with beta * C broadcast (unidirectionally) to m x n. */
-static void gemm_fill_c(const struct tpu_tensor *c, double beta, int64_t m, int64_t n, double *y)
+/* Element (i, j) of C broadcast (unidirectionally) to m x n, as flat index. */
+static size_t gemm_c_at(const struct tpu_tensor *c, int64_t i, int64_t j)
 {
-    int64_t rows = c->n_dims == 2 ? c->dims[0] : 1;
-    int64_t cols = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++) {
-            size_t at = (size_t)((rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j));
-            y[i * n + j] = beta * tpu_get_f64(c->data, c->dtype, at);
-        }
+    int64_t rows = c->n_dims == 2 ? c->dims[0] : 1, cols = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
+    return (size_t)((rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j));
 }
 
+static enum tpu_status gemm_f64(struct tpu_graph *g, const struct tpu_tensor *a, const struct tpu_tensor *b,
+                                const struct tpu_tensor *c, struct tpu_tensor *y, bool ta, bool tb,
+                                double alpha, double beta, int64_t k)
+{
+    int64_t m = y->dims[0], nn = y->dims[1];
+    double *da = tpu_nn_to_f64(g->ctx, a), *db = tpu_nn_to_f64(g->ctx, b);
+    double *dy = tpu_malloc(g->ctx, (size_t)(m * nn) * sizeof *dy);
+    if (da && db && dy) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < nn; j++)
+                dy[i * nn + j] = c && beta != 0 ? beta * tpu_get_f64(c->data, c->dtype, gemm_c_at(c, i, j)) : 0;
+        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
+                    (int)nn, (int)k, alpha, da, (int)(ta ? m : k ? k : 1), db, (int)(tb ? (k ? k : 1) : nn),
+                    1.0, dy, (int)nn);
+        tpu_nn_from_f64(y, dy, m * nn);
+    }
+    bool ok = da && db && dy;
+    free(da);
+    free(db);
+    free(dy);
+    return ok ? TPU_STATUS_OK : TPU_ERR_NOMEM;
+}
+
+/* ONNX Gemm: Y = alpha * A' B' + beta * C, C broadcast one way to (M, N). */
 enum tpu_status ref_gemm(struct tpu_graph *g, struct tpu_node *n)
 {
     const struct tpu_tensor *a = tpu_in(g, n, 0), *b = tpu_in(g, n, 1), *c = tpu_in(g, n, 2);
@@ -106,30 +125,15 @@ enum tpu_status ref_gemm(struct tpu_graph *g, struct tpu_node *n)
     if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "matrix product too large for BLAS");
     if (m == 0 || nn == 0) return TPU_STATUS_OK;
-    double *dy = tpu_malloc(g->ctx, (size_t)(m * nn) * sizeof *dy);
-    if (!dy) return TPU_ERR_NOMEM;
-    if (c && beta != 0) gemm_fill_c(c, beta, m, nn, dy);
-    else memset(dy, 0, (size_t)(m * nn) * sizeof *dy);
-    enum CBLAS_TRANSPOSE cta = ta ? CblasTrans : CblasNoTrans, ctb = tb ? CblasTrans : CblasNoTrans;
-    int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : nn);
-    if (a->dtype == TPU_DTYPE_F32) {
-        float *fy = y->data;
-        for (int64_t i = 0; i < m * nn; i++) fy[i] = (float)dy[i];
-        cblas_sgemm(CblasRowMajor, cta, ctb, (int)m, (int)nn, (int)k, (float)alpha, a->data,
-                    lda ? lda : 1, b->data, ldb ? ldb : 1, 1.0f, fy, (int)nn);
-        free(dy);
-        return TPU_STATUS_OK;
-    }
-    double *da = tpu_nn_to_f64(g->ctx, a), *db = tpu_nn_to_f64(g->ctx, b);
-    if (da && db) {
-        cblas_dgemm(CblasRowMajor, cta, ctb, (int)m, (int)nn, (int)k, alpha, da, lda ? lda : 1,
-                    db, ldb ? ldb : 1, 1.0, dy, (int)nn);
-        tpu_nn_from_f64(y, dy, m * nn);
-    }
-    free(da);
-    free(db);
-    free(dy);
-    return da && db ? TPU_STATUS_OK : TPU_ERR_NOMEM;
+    if (a->dtype != TPU_DTYPE_F32) return gemm_f64(g, a, b, c, y, ta, tb, alpha, beta, k);
+    float *fy = y->data;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < nn; j++)
+            fy[i * nn + j] = c && beta != 0 ? (float)beta * ((const float *)c->data)[gemm_c_at(c, i, j)] : 0;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)nn,
+                (int)k, (float)alpha, a->data, (int)(ta ? m : k ? k : 1), b->data, (int)(tb ? (k ? k : 1) : nn),
+                1.0f, fy, (int)nn);
+    return TPU_STATUS_OK;
 }
 
 /*---- Normalisations (float64) ----*/
