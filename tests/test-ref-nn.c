@@ -465,6 +465,13 @@ static int test_conv_bad(void)
     tb_ints(&t, "strides", 2, zero);
     CHECK_SHAPE_ERR(&t, "'strides' value 0");
     tb_free(&t);
+    tb_init(&t, "Conv", 2, 1, 17);                      /* huge dilation: refused before any overflow */
+    tb_in(&t, 0, TPU_DTYPE_F32, 4, xd, NULL);
+    tb_in(&t, 1, TPU_DTYPE_F32, 4, wd, NULL);
+    int64_t huge[2] = { (int64_t)1 << 62, 1 };
+    tb_ints(&t, "dilations", 2, huge);
+    CHECK_SHAPE_ERR(&t, "'dilations' value 4611686018427387904 is too large");
+    tb_free(&t);
     return 0;
 }
 

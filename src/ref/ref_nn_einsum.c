@@ -182,7 +182,11 @@ enum tpu_status ref_einsum(struct tpu_graph *g, struct tpu_node *n)
             s *= t->dims[k];
         }
     }
-    for (int l = 0; l < n_loop; l++) total *= e.size[loop[l]];
+    for (int l = 0; l < n_loop; l++) {
+        if (e.size[loop[l]] && total > ((int64_t)1 << 40) / e.size[loop[l]])
+            return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "more than 2^40 multiply-adds for the plain loop");
+        total *= e.size[loop[l]];
+    }
     struct tpu_tensor *y = tpu_out(g, n, 0);
     int64_t n_out = tpu_tensor_numel(y), n_red = n_out ? total / n_out : 0;
     double *v[TPU_NN_EINSUM_MAX_OPS] = { NULL };

@@ -12,6 +12,10 @@
 #include <string.h>
 
 /*---- Attribute helpers ----*/
+/* Largest stride, dilation, pad, kernel, group or output size accepted: keeps
+** the window arithmetic (s * in + d * k, with in below 2^35) far from overflow. */
+#define NN_ATTR_MAX ((int64_t)1 << 24)
+
 /* An INTS attribute of exactly `want` values, each >= lo, copied into out
 ** (left alone when the attribute is absent). */
 static enum tpu_status ints_attr(const struct tpu_graph *g, const struct tpu_node *n,
@@ -28,6 +32,9 @@ static enum tpu_status ints_attr(const struct tpu_graph *g, const struct tpu_nod
         if (a->ints[i] < lo)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute '%s' value %lld is below %lld",
                                 name, (long long)a->ints[i], (long long)lo);
+        if (a->ints[i] > NN_ATTR_MAX)
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute '%s' value %lld is too large",
+                                name, (long long)a->ints[i]);
         out[i] = a->ints[i];
     }
     return TPU_STATUS_OK;
@@ -114,9 +121,9 @@ static enum tpu_status conv_channels(const struct tpu_graph *g, const struct tpu
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "weight has rank %d, expected %d (like the input)",
                             w ? w->n_dims : 0, r);
     win->group = tpu_attr_int(n, "group", 1);
-    if (win->group < 1)
-        return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'group' is %lld, must be >= 1",
-                            (long long)win->group);
+    if (win->group < 1 || win->group > NN_ATTR_MAX)
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'group' is %lld, must be in 1..%lld",
+                            (long long)win->group, (long long)NN_ATTR_MAX);
     for (int i = 0; i < win->n_sp; i++) win->k[i] = w->dims[2 + i];
     int64_t w_in = kind == TPU_NN_WIN_CONV ? w->dims[1] * win->group : w->dims[0];
     if (w->dims[0] >= 0 && w->dims[1] >= 0 && win->c >= 0 && w_in != win->c)
@@ -200,9 +207,9 @@ static enum tpu_status window_out(const struct tpu_graph *g, const struct tpu_no
                             n_os, win->n_sp);
     for (int i = 0; i < win->n_sp && n_os; i++) {
         os[i] = osv[n_os - win->n_sp + i];
-        if (os[i] < 1)
-            return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'output_shape' value %lld is below 1",
-                                (long long)os[i]);
+        if (os[i] < 1 || os[i] > NN_ATTR_MAX)
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'output_shape' value %lld is out of "
+                                "range 1..%lld", (long long)os[i], (long long)NN_ATTR_MAX);
     }
     for (int i = 0; i < win->n_sp && !rc; i++) rc = tr_dim(g, n, win, i, pad_mode, op[i], os[i]);
     return rc;
