@@ -367,6 +367,11 @@ static int test_conv_depthwise_dil(void)
     w.in[0] = 8; w.in[1] = 9; w.k[0] = 3; w.k[1] = 2; w.d[0] = 2; w.d[1] = 3; w.s[1] = 2;
     w.p0[0] = 2; w.p1[0] = 1; w.p0[1] = 0; w.p1[1] = 3;
     if (run_conv(&w, 1, TPU_DTYPE_F64, NULL)) return 1;
+    win_init(&w, 2, 2, 6, 6, 6);            /* 3x3 stride 1: the fused three-tap rows */
+    w.in[0] = 9; w.in[1] = 11; w.k[0] = 3; w.k[1] = 3; w.p0[0] = w.p1[0] = 1; w.p0[1] = 2; w.p1[1] = 0;
+    if (run_conv(&w, 1, TPU_DTYPE_F32, NULL)) return 1;
+    w.d[1] = 2; w.s[1] = 2; w.p1[1] = 3;    /* with dilation and stride */
+    if (run_conv(&w, 1, TPU_DTYPE_F32, NULL)) return 1;
     win_init(&w, 1, 2, 4, 4, 4);            /* 1-D depthwise, float32 */
     w.in[0] = 13; w.k[0] = 5; w.s[0] = 3; w.p0[0] = 2; w.p1[0] = 2;
     return run_conv(&w, 0, TPU_DTYPE_F32, NULL);

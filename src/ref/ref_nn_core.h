@@ -67,6 +67,29 @@ static inline void CORE(axpy_row)(int64_t n, T a, const T *restrict x, int64_t s
     else for (int64_t o = 0; o < n; o++) y[o] += a * x[o * s];
 }
 
+/* The three taps of one kernel row on one output line: one pass over the
+** outputs all three taps cover, single-tap passes for the edges. */
+static void CORE(taps3_row)(const struct tpu_nn_window *w, const T *xr, const T *wr,
+                            const int64_t *lo2, const int64_t *hi2, T *restrict yr)
+{
+    int64_t s = w->stride[2], off[3], L = lo2[0], H = hi2[0];
+    for (int k = 0; k < 3; k++) {
+        off[k] = k * w->dil[2] - w->pad0[2];
+        L = lo2[k] > L ? lo2[k] : L;
+        H = hi2[k] < H ? hi2[k] : H;
+    }
+    if (H < L) H = L;
+    for (int k = 0; k < 3; k++) {
+        int64_t a = lo2[k], b = L < hi2[k] ? L : hi2[k], c = H > lo2[k] ? H : lo2[k], d = hi2[k];
+        if (b > a) CORE(axpy_row)(b - a, wr[k], xr + a * s + off[k], s, yr + a);
+        if (d > c) CORE(axpy_row)(d - c, wr[k], xr + c * s + off[k], s, yr + c);
+    }
+    const T *restrict x0 = xr + off[0], *restrict x1 = xr + off[1], *restrict x2 = xr + off[2];
+    T w0 = wr[0], w1 = wr[1], w2 = wr[2];
+    if (s == 1) for (int64_t o = L; o < H; o++) yr[o] += w0 * x0[o] + w1 * x1[o] + w2 * x2[o];
+    else for (int64_t o = L; o < H; o++) yr[o] += w0 * x0[o * s] + w1 * x1[o * s] + w2 * x2[o * s];
+}
+
 /* Output line by output line (the line stays in L1): every kernel tap whose
 ** input line exists adds w_tap * (that input line) over its valid range. */
 static void CORE(depthwise)(const struct tpu_nn_window *w, const T *x, const T *wt,
@@ -91,6 +114,7 @@ static void CORE(depthwise)(const struct tpu_nn_window *w, const T *x, const T *
                     if (i1 < 0 || i1 >= w->in[1]) continue;
                     const T *xr = xc + (i0 * w->in[1] + i1) * w->in[2];
                     const T *wr = wk + (k0 * w->k[1] + k1) * w->k[2];
+                    if (w->k[2] == 3) { CORE(taps3_row)(w, xr, wr, lo2, hi2, yr); continue; }
                     for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
                         int64_t lo, hi, off = k2 * w->dil[2] - w->pad0[2];
                         if (k2 < n_k2) lo = lo2[k2], hi = hi2[k2];
