@@ -160,8 +160,10 @@ static enum tpu_status CORE(conv)(struct tpu_ctx *ctx, const struct tpu_nn_windo
     for (int64_t gi = 0; gi < w->group; gi++) {
         const T *xg = x + (b * w->c + gi * cg) * in_sp;
         T *yg = y + (b * w->m + gi * mg) * out_sp;
-        for (int64_t j = 0; j < mg; j++)
-            for (int64_t o = 0; o < out_sp; o++) yg[j * out_sp + o] = bias ? bias[gi * mg + j] : 0;
+        for (int64_t j = 0; j < mg; j++) {
+            T v = bias ? bias[gi * mg + j] : 0, *yj = yg + j * out_sp;
+            for (int64_t o = 0; o < out_sp; o++) yj[o] = v;
+        }
         if (pointwise) {
             GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)out_sp, (int)kk, 1,
                  wt + gi * mg * kk, (int)(kk ? kk : 1), xg, ldy, 1, yg, ldy);
