@@ -420,7 +420,7 @@ static TARGET_AVX512 int gemm_i8_vnni(int M, int N, int K, const int8_t *A, int 
 
 #define AVX2_MR 4
 #define AVX2_NR 16
-#define AVX2_KC 512
+#define AVX2_KC 1024
 
 static void avx2_pack_b(const int8_t *B, int ldb, int kc, int nc, int16_t *bp)
 {
@@ -433,17 +433,18 @@ static void avx2_pack_b(const int8_t *B, int ldb, int kc, int nc, int16_t *bp)
     }
 }
 
-/* Two consecutive A bytes as two int16 in one int32; past kc counts as 0. */
-static int32_t avx2_pair(const int8_t *a, int k, int kc)
+/* A[k], A[k+1] sign-extended to int16 and repeated in every int32 lane:
+** broadcast the byte pair, then widen the bytes (vpmovsxbw). */
+static TARGET_AVX2 __m256i avx2_pair(const int8_t *a)
 {
-    uint32_t lo = (uint16_t)(int16_t)a[k];
-    uint32_t hi = k + 1 < kc ? (uint16_t)(int16_t)a[k + 1] : 0;
-    return (int32_t)(lo | hi << 16);
+    int16_t two;
+    memcpy(&two, a, sizeof two);
+    return _mm256_cvtepi8_epi16(_mm_set1_epi16(two));
 }
 
-#define AVX2_STEP(r)                                                           \
+#define AVX2_STEP(r, pair)                                                     \
     do {                                                                       \
-        __m256i a_ = _mm256_set1_epi32(avx2_pair(a[r], 2 * p, kc));            \
+        __m256i a_ = pair;                                                     \
         c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(a_, b0));       \
         c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(a_, b1));       \
     } while (0)
@@ -467,10 +468,19 @@ static TARGET_AVX2 void avx2_kernel(const int8_t *const *a, int32_t *const *c, i
     __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc), lane);
     __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc - 8), lane);
     AVX2_INIT(0) AVX2_INIT(1) AVX2_INIT(2) AVX2_INIT(3)
-    for (int p = 0; p < (kc + 1) / 2; p++, bp += 2 * AVX2_NR) {
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)bp);
-        __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + 16));
-        AVX2_STEP(0); AVX2_STEP(1); AVX2_STEP(2); AVX2_STEP(3);
+    const int8_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    __m256i b0, b1;
+    for (int k = 0; k + 1 < kc; k += 2, bp += 2 * AVX2_NR) {
+        b0 = _mm256_loadu_si256((const __m256i *)bp);
+        b1 = _mm256_loadu_si256((const __m256i *)(bp + 16));
+        AVX2_STEP(0, avx2_pair(a0 + k)); AVX2_STEP(1, avx2_pair(a1 + k));
+        AVX2_STEP(2, avx2_pair(a2 + k)); AVX2_STEP(3, avx2_pair(a3 + k));
+    }
+    if (kc % 2) {                       /* last k alone: its pair partner is 0 */
+        b0 = _mm256_loadu_si256((const __m256i *)bp);
+        b1 = _mm256_loadu_si256((const __m256i *)(bp + 16));
+        AVX2_STEP(0, _mm256_set1_epi32((uint16_t)a0[kc - 1])); AVX2_STEP(1, _mm256_set1_epi32((uint16_t)a1[kc - 1]));
+        AVX2_STEP(2, _mm256_set1_epi32((uint16_t)a2[kc - 1])); AVX2_STEP(3, _mm256_set1_epi32((uint16_t)a3[kc - 1]));
     }
     AVX2_STORE(0) AVX2_STORE(1) AVX2_STORE(2) AVX2_STORE(3)
 }
@@ -478,7 +488,7 @@ static TARGET_AVX2 void avx2_kernel(const int8_t *const *a, int32_t *const *c, i
 static TARGET_AVX2 void gemm_i8_avx2(int M, int N, int K, const int8_t *A, int lda,
                                      const int8_t *B, int ldb, int32_t *C, int ldc, int accumulate)
 {
-    int16_t bp[AVX2_KC / 2 * 2 * AVX2_NR];                   /* 16 KiB */
+    int16_t bp[AVX2_KC / 2 * 2 * AVX2_NR];                   /* 32 KiB */
     for (int k0 = 0; k0 < K; k0 += AVX2_KC) {
         int kc = K - k0 < AVX2_KC ? K - k0 : AVX2_KC;
         for (int j0 = 0; j0 < N; j0 += AVX2_NR) {
