@@ -324,11 +324,48 @@ static TARGET_AVX512 void vnni_tile_store(const int32_t *tile, const struct vnni
                                      _mm512_load_si512(tile + 64 * r + 16 * q));
 }
 
+#define VNNI_DLOAD(r)                                                                \
+    __m512i c##r##0 = _mm512_set1_epi32(init[r]), c##r##1 = c##r##0, c##r##2 = c##r##0,  \
+            c##r##3 = c##r##0;                                                       \
+    if (load_c) {                                                                    \
+        c##r##0 = _mm512_add_epi32(c##r##0, _mm512_loadu_si512(c[r]));               \
+        c##r##1 = _mm512_add_epi32(c##r##1, _mm512_loadu_si512(c[r] + 16));          \
+        c##r##2 = _mm512_add_epi32(c##r##2, _mm512_loadu_si512(c[r] + 32));          \
+        c##r##3 = _mm512_add_epi32(c##r##3, _mm512_loadu_si512(c[r] + 48));          \
+    }
+#define VNNI_DSTORE(r)                                                               \
+    do {                                                                             \
+        _mm512_storeu_si512(c[r], c##r##0);                                          \
+        _mm512_storeu_si512(c[r] + 16, c##r##1);                                     \
+        _mm512_storeu_si512(c[r] + 32, c##r##2);                                     \
+        _mm512_storeu_si512(c[r] + 48, c##r##3);                                     \
+    } while (0)
+
+/* The kernel for a whole 6×64 tile and whole quads, straight into C (about
+** 3% faster than going through the tile on 512×2048×2048). */
+static TARGET_AVX512 void vnni_kernel_direct(const int8_t *const *a, int n_quads, const uint8_t *bp,
+                                             int32_t *const *c, const int32_t *init, int load_c)
+{
+    const int8_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    VNNI_DLOAD(0) VNNI_DLOAD(1) VNNI_DLOAD(2) VNNI_DLOAD(3) VNNI_DLOAD(4) VNNI_DLOAD(5)
+    for (int q = 0; q < n_quads; q++, bp += 4 * VNNI_NR) {
+        __m512i b0 = _mm512_load_si512(bp), b1 = _mm512_load_si512(bp + 64);
+        __m512i b2 = _mm512_load_si512(bp + 128), b3 = _mm512_load_si512(bp + 192);
+        VNNI_STEP(0); VNNI_STEP(1); VNNI_STEP(2); VNNI_STEP(3); VNNI_STEP(4); VNNI_STEP(5);
+    }
+    VNNI_DSTORE(0); VNNI_DSTORE(1); VNNI_DSTORE(2); VNNI_DSTORE(3); VNNI_DSTORE(4); VNNI_DSTORE(5);
+}
+
 /* Rows [0, mr) of A and C (already offset to the block) for one kernel call;
 ** then the call, plus one more for the last 1-3 k (zero-padded copies). */
 static TARGET_AVX512 void vnni_block(struct vnni_rows *w, const uint8_t *bp, int kc,
                                      const uint32_t *init, int load_c, int32_t *tile)
 {
+    if (w->mr == VNNI_MR && w->nc == VNNI_NR && kc % 4 == 0) {
+        int32_t zero[VNNI_MR] = { 0 };
+        vnni_kernel_direct(w->a, kc / 4, bp, w->c, init ? (const int32_t *)init : zero, load_c);
+        return;
+    }
     vnni_tile_init(tile, w, init, load_c);
     vnni_kernel(w->a, kc / 4, bp, tile);
     if (kc % 4) {
