@@ -102,7 +102,9 @@ async function main() {
 
   const expected = readSet(dataDir, 'output');
   const summary = { model: modelPath, threads: args.threads, runs: args.repeat,
-                    ort_ms_best: best, ort_ms_mean: mean, outputs: [] };
+                    ort_ms_best: best, ort_ms_mean: mean,
+                    inputs: sess.inputNames.map((name, i) => ({ name, dims: inputs[i].dims })),
+                    outputs: [] };
   let ok = true;
   sess.outputNames.forEach((name, i) => {
     const t = res[name];

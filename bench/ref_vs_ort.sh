@@ -7,15 +7,17 @@
 # dynamic-batch export fed a seeded batch of 8 (expected outputs from ORT).
 #   ORT:    node bench/ort_run.js MODEL DATA --repeat N --json F (CPU EP, 1+1 threads)
 #   tpusim: tpusim run MODEL --chip ref --data DATA --threads 1 --repeat N --json F
-# Each does one untimed warm-up run, then N timed runs. Prints a table of best
-# and mean milliseconds per run and the ratio ref/ORT (of the best runs; the
-# goal is <= 1.5), and replaces the "Reference executor vs ONNX Runtime"
-# section of BENCHMARKS.md (between its markers) unless --no-update.
+# ORT does one untimed warm-up run, then N timed runs; tpusim times all N runs
+# (the first one included, so compare best times). Prints a table of best and
+# mean milliseconds per run, the ratio ref/ORT of the best runs (goal <= 1.5)
+# and tpusim's rel-L2 against the expected outputs, and replaces the
+# "Reference executor vs ONNX Runtime" section of BENCHMARKS.md (between its
+# markers) unless --no-update.
 # Environment: TPUSIM (default build/tpusim), BUILD (default build).
 TPUSIM=${TPUSIM:-build/tpusim}
 BUILD=${BUILD:-build}
 PY=${PYTHON:-/usr/bin/python3}
-REPEAT=10
+REPEAT=5
 UPDATE=yes
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -59,22 +61,30 @@ for batch in 1 8; do
     fi
     node bench/ort_run.js "$model" "$data" --repeat "$REPEAT" --threads 1 --json "$W/ort_b$batch.json" \
         >"$W/ort_b$batch.log" 2>&1 || die "ORT failed at batch $batch: $(tail -n 1 "$W/ort_b$batch.log")"
-    OPENBLAS_NUM_THREADS=1 "$TPUSIM" run "$model" --chip ref --data "$data" --threads 1 \
-        --repeat "$REPEAT" --json "$W/ref_b$batch.json" >"$W/ref_b$batch.log" 2>&1 ||
+    # Exit 1 (a per-element mismatch at the float32 noise floor, see
+    # tests/models/xfail-models.txt) still gives timings; the table shows rel-L2.
+    rm -f "$W/ref_b$batch.json"
+    OPENBLAS_VERBOSE=2 OPENBLAS_NUM_THREADS=1 "$TPUSIM" run "$model" --chip ref --data "$data" --threads 1 \
+        --repeat "$REPEAT" --json "$W/ref_b$batch.json" >"$W/ref_b$batch.log" 2>&1
+    rc=$?
+    [ $rc -le 1 ] && [ -f "$W/ref_b$batch.json" ] ||
         die "tpusim run failed at batch $batch: $(tail -n 2 "$W/ref_b$batch.log" | tr '\n' ' ')"
     echo "$batch $W/ref_b$batch.json $W/ort_b$batch.json" >>"$rows"
 done
 
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 cores=$(nproc)
+blas_core=$(sed -n 's/^Core: *//p' "$W/ref_b1.log" | head -n 1)
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 ortv=$(node -e "const p = require('path');
     console.log(require(p.resolve(process.argv[1], 'onnxruntime-node/package.json')).version)" "$TPUSIM_ORT" 2>/dev/null)
 "$PY" - "$rows" "$REPEAT" "$UPDATE" "${cpu:-unknown}" "$cores" "$(date -u +%Y-%m-%d)" \
-    "${ortv:-?}" "${OPENBLAS_CORETYPE:-unset}" "$(git rev-parse --short HEAD 2>/dev/null)" <<'EOF'
+    "${ortv:-?}" "${OPENBLAS_CORETYPE:-unset}" "$(git rev-parse --short HEAD 2>/dev/null)" \
+    "${blas_core:-unknown}" "${load:-unknown}" <<'EOF'
 import json, re, sys
-rows, repeat, update, cpu, cores, date, ortv, coretype, rev = sys.argv[1:10]
-lines = ["| batch | tpusim ref best ms | ref mean ms | ORT best ms | ORT mean ms | ref/ORT (best) |",
-         "|---:|---:|---:|---:|---:|---:|"]
+rows, repeat, update, cpu, cores, date, ortv, coretype, rev, blas_core, load = sys.argv[1:12]
+lines = ["| batch | tpusim ref best ms | ref mean ms | ORT best ms | ORT mean ms | ref/ORT (best) | ref rel-L2 |",
+         "|---:|---:|---:|---:|---:|---:|---:|"]
 worst = 0.0
 for row in open(rows):
     batch, ref_f, ort_f = row.split()
@@ -82,7 +92,10 @@ for row in open(rows):
     rb, rm = 1e3 * ref["ref_seconds_best"], 1e3 * ref["ref_seconds_per_run"]
     ob, om = ort["ort_ms_best"], ort["ort_ms_mean"]
     worst = max(worst, rb / ob)
-    lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.2f |" % (batch, rb, rm, ob, om, rb / ob))
+    rel = max(o["rel_l2"] for o in ref["outputs"])
+    if rel > 1e-4:
+        sys.exit("ref_vs_ort.sh: batch %s: tpusim's rel-L2 %.2e exceeds 1e-4" % (batch, rel))
+    lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.1e |" % (batch, rb, rm, ob, om, rb / ob, rel))
 table = "\n".join(lines)
 print(table)
 print("ref/ORT worst %.2f (goal <= 1.5): %s" % (worst, "met" if worst <= 1.5 else "NOT met"))
@@ -92,14 +105,17 @@ section = f"""<!-- ref_vs_ort:begin (written by bench/ref_vs_ort.sh; do not edit
 ## Reference executor vs ONNX Runtime (resnet18, 1 thread)
 
 Command: `sh bench/ref_vs_ort.sh --repeat {repeat}` (after `make`). Both run in one
-invocation on the same inputs: one warm-up run, then {repeat} timed runs each.
+invocation on the same inputs, {repeat} timed runs each (ORT after one warm-up run;
+tpusim's first run is timed too, hence the ratio of best times). rel-L2: tpusim's
+output against PyTorch's (batch 1) or ORT's (batch 8).
 tpusim: `tpusim run MODEL --chip ref --threads 1 --repeat {repeat}` (OPENBLAS_NUM_THREADS=1);
 ONNX Runtime: onnxruntime-node {ortv}, CPU EP, intra-op 1 / inter-op 1 threads,
 all graph optimisations (`bench/ort_run.js`). Models: `tools/export_models.py`
 resnet18 at opset 13 (batch 1: fixed-batch export; batch 8: dynamic-batch export).
 
-Machine: {cpu}, {cores} cores (shared with other jobs while measured),
-OPENBLAS_CORETYPE={coretype}. Date: {date}. Commit: {rev}.
+Machine: {cpu}, {cores} cores, shared with other jobs (load average {load} at
+the end of the run). OPENBLAS_CORETYPE={coretype}; OpenBLAS kernel in use: {blas_core}
+(OPENBLAS_VERBOSE=2). Date: {date}. Commit: {rev}.
 
 {table}
 

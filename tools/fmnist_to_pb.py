@@ -1,19 +1,24 @@
 #!/usr/bin/python3
-"""tools/fmnist_to_pb.py [OUTDIR] [--limit N]: the Fashion-MNIST test set as .pb files.
+"""tools/fmnist_to_pb.py [OUTDIR] [--limit N] [--expected MODEL]: Fashion-MNIST test set as .pb.
 
 Reads the 10,000 test images and labels from Debian's dataset-fashion-mnist
 (/usr/share/datasets/fashion-mnist/t10k-*-idx*-ubyte.gz) and writes them in the
 ONNX backend-test layout the tpusim CLI reads:
   OUTDIR/test_data_set_0/input_0.pb   float32 [N,1,28,28], pixels scaled to [0,1]
   OUTDIR/labels.pb                    int64 [N], class ids 0..9
-(default OUTDIR build/fmnist). This is the input side of the Fashion-MNIST
+(default OUTDIR build/fmnist). With --expected MODEL it also writes
+  OUTDIR/test_data_set_0/output_0.pb  MODEL's outputs computed by ONNX Runtime
+(bench/ort_run.js), for comparing tpusim's logits with an independent
+implementation (tools/compare_pb.py). This is the input side of the Fashion-MNIST
 demo; tests/models/fmnist_cnn.onnx (tools/train_fmnist.py) is the model.
 Also imported by train_fmnist.py for the idx reader.
 """
 import argparse
 import gzip
 import os
+import shutil
 import struct
+import subprocess
 import sys
 
 import numpy as np
@@ -59,6 +64,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir", nargs="?", default="build/fmnist")
     ap.add_argument("--limit", type=int, default=0, help="only the first N images")
+    ap.add_argument("--expected", metavar="MODEL",
+                    help="also write MODEL's outputs from ONNX Runtime as output_0.pb")
     args = ap.parse_args()
     if not os.path.isdir(DATA_DIR):
         sys.exit("fmnist_to_pb.py: %s missing (apt-get install dataset-fashion-mnist)" % DATA_DIR)
@@ -71,6 +78,17 @@ def main():
     write_pb(os.path.join(args.outdir, "labels.pb"), y, "labels")
     print("wrote %s/input_0.pb %s and %s/labels.pb %s" %
           (ds, tuple(x.shape), args.outdir, tuple(y.shape)))
+    stale = os.path.join(ds, "output_0.pb")
+    if not args.expected and os.path.exists(stale):
+        os.remove(stale)                # from an earlier --expected run
+    if args.expected:
+        ort_out = os.path.join(args.outdir, "ort_out")
+        js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "ort_run.js")
+        r = subprocess.run(["node", js, args.expected, ds, "--out", ort_out])
+        if r.returncode != 0:
+            sys.exit("fmnist_to_pb.py: ONNX Runtime failed on %s" % args.expected)
+        shutil.copy(os.path.join(ort_out, "output_0.pb"), os.path.join(ds, "output_0.pb"))
+        print("wrote %s/output_0.pb (ONNX Runtime)" % ds)
 
 
 if __name__ == "__main__":

