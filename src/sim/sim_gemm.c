@@ -18,6 +18,7 @@
 #include "sim/sim_gemm.h"
 #include "tpu_impl.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -33,7 +34,8 @@ enum gemm_impl { GEMM_IMPL_PORTABLE, GEMM_IMPL_AVX2, GEMM_IMPL_AVX512_VNNI, GEMM
 
 static const char *const gemm_impl_names[GEMM_IMPL_COUNT] = { "portable", "avx2", "avx512-vnni" };
 
-static int gemm_impl_chosen = -1;           /* -1: not chosen yet */
+static _Atomic int gemm_impl_chosen = -1;   /* -1: not chosen yet; atomic, so that
+                                               threads may call the kernels */
 
 static int cpu_can_run(enum gemm_impl impl)
 {
