@@ -32,7 +32,7 @@ typedef void (*sgemm_kernel_fn)(int kc, const float *a, const float *b, float *c
 
 struct sgemm_impl {
     const char     *name;
-    int             mr, nr;     /* micro-tile                                 */
+    int             mr, nr;     /* micro-tile (mr <= 16, nr % 16 == 0 for fast_pack) */
     int             mb, nb;     /* A block rows (multiple of mr), B block cols */
     sgemm_kernel_fn kernel;
     int           (*usable)(void);
@@ -44,6 +44,7 @@ struct sgemm_args {
     const float *A, *B;
     float       *C;
     ptrdiff_t    lda, ldb, ldc;
+    int          fast_pack;  /* the AVX-512 16x16 transposing packs apply */
 };
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -149,11 +150,11 @@ static int usable_avx2(void) { return __builtin_cpu_supports("avx2") && __builti
 static int usable_always(void) { return 1; }
 
 /* Best first. Blocks: A micro-panel KC*MR*4 bytes in L1 (21 KiB for avx512),
-** B block KC*NB*4 bytes in L2 (1.1 MiB of the 2 MiB on the machine in
+** B block KC*NB*4 bytes in L2 (576 KiB of the 2 MiB on the machine in
 ** BENCHMARKS.md), A block KC*MB*4 bytes in L2/L3. */
 static const struct sgemm_impl sgemm_impls[] = {
-    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  24 * K5_NR,  kernel_avx512,   usable_avx512 },
-    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 48 * K2_NR,  kernel_avx2,     usable_avx2 },
+    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512 },
+    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2 },
     { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always },
 };
 #define SGEMM_N_IMPLS ((int)(sizeof sgemm_impls / sizeof sgemm_impls[0]))
@@ -188,16 +189,64 @@ int tpu_sgemm_force_impl(const char *name)
 void tpu_sgemm_force_portable(int on) { tpu_sgemm_force_impl(on ? "portable" : NULL); }
 
 /*---- Packing ----*/
+/* The transposing packs (op(A) from row-major A, op(B) from B^T) are the
+** costly ones: AVX-512 does them 16x16 at a time through registers. */
+#define T16_PAIR(op, d0, d1, s0, s1, imm) d0 = op(s0, s1, imm); d1 = op(s0, s1, imm ^ 0x55)
+
+/* r[0..16) rows of 16 floats -> r[j] holds column j. */
+__attribute__((target("avx512f")))
+static void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    /* r[4q + c] now holds column c (mod 4) of rows 4q..4q+3, one 128-bit lane
+    ** per group of four columns: reassemble the lanes across row groups. */
+    for (int q = 0; q < 2; q++)
+        for (int c = 0; c < 4; c++) {
+            t[8 * q + c] = _mm512_shuffle_f32x4(r[8 * q + c], r[8 * q + 4 + c], 0x88);
+            t[8 * q + 4 + c] = _mm512_shuffle_f32x4(r[8 * q + c], r[8 * q + 4 + c], 0xdd);
+        }
+    for (int c = 0; c < 8; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+    }
+}
+
+/* dst[k*ld_dst + r] = src[r*ld_src + k] for r < rows (<= 16), k < 16. */
+__attribute__((target("avx512f")))
+static void transpose_block16(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst)
+{
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * ld_src) : _mm512_setzero_ps();
+    transpose16(r);
+    __mmask16 mask = (__mmask16)((1u << rows) - 1);
+    for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + (size_t)k * ld_dst, mask, r[k]);
+}
+
 /* op(A)[ic + i][pc + k] for i < mc, k < kc into MR-row panels of abuf. */
 static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, int kc, float *abuf)
 {
     for (int ir = 0; ir < mc; ir += mr) {
         float *dst = abuf + (size_t)ir * kc;
         int rows = imin(mr, mc - ir);
+        int k0 = 0;
+        if (!g->ta && g->fast_pack) {
+            const float *src = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
+            for (; k0 + 16 <= kc; k0 += 16) transpose_block16(src + k0, g->lda, rows, dst + (size_t)k0 * mr, mr);
+        }
         if (!g->ta) {
             for (int r = 0; r < rows; r++) {
                 const float *src = g->A + (ptrdiff_t)(ic + ir + r) * g->lda + pc;
-                for (int k = 0; k < kc; k++) dst[(size_t)k * mr + r] = src[k];
+                for (int k = k0; k < kc; k++) dst[(size_t)k * mr + r] = src[k];
             }
         } else {
             for (int k = 0; k < kc; k++) {
@@ -222,9 +271,15 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
                 memcpy(dst + (size_t)k * nr, src, (size_t)cols * sizeof *src);
             }
         } else {
+            int k0 = 0;
+            if (g->fast_pack)
+                for (; k0 + 16 <= kc; k0 += 16)
+                    for (int j = 0; j < cols; j += 16)
+                        transpose_block16(g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc + k0, g->ldb,
+                                          imin(16, cols - j), dst + (size_t)k0 * nr + j, nr);
             for (int j = 0; j < cols; j++) {
                 const float *src = g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc;
-                for (int k = 0; k < kc; k++) dst[(size_t)k * nr + j] = src[k];
+                for (int k = k0; k < kc; k++) dst[(size_t)k * nr + j] = src[k];
             }
         }
         for (int k = 0; cols < nr && k < kc; k++)
@@ -295,7 +350,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                float *C, int ldc)
 {
     struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
-                            lda, ldb, ldc };
+                            lda, ldb, ldc, 0 };
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
         sgemm_scale(&g);
@@ -306,6 +361,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
         return;
     }
     const struct sgemm_impl *im = sgemm_pick();
+    g.fast_pack = im->kernel == kernel_avx512;
     int kc = imin(K, TPU_SGEMM_KC);
     float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
     float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
