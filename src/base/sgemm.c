@@ -232,6 +232,19 @@ static void transpose_block16(const float *src, ptrdiff_t ld_src, int rows, floa
     for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + (size_t)k * ld_dst, mask, r[k]);
 }
 
+/* pack_b without transposing, for AVX-512 (NR = 32): two masked loads and
+** stores per k instead of a memcpy call of 128 bytes. */
+__attribute__((target("avx512f")))
+static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst)
+{
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int k = 0; k < kc; k++, src += ld_src, dst += 32) {
+        _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+    }
+}
+
 /* op(A)[ic + i][pc + k] for i < mc, k < kc into MR-row panels of abuf. */
 static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, int kc, float *abuf)
 {
@@ -265,6 +278,10 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
     for (int jr = 0; jr < nb; jr += nr) {
         float *dst = bbuf + (size_t)jr * kc;
         int cols = imin(nr, nb - jr);
+        if (!g->tb && g->fast_pack) {
+            copy_rows32(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
+            continue;   /* zero-padded already */
+        }
         if (!g->tb) {
             for (int k = 0; k < kc; k++) {
                 const float *src = g->B + (ptrdiff_t)(pc + k) * g->ldb + jc + jr;
