@@ -191,17 +191,18 @@ void tpu_sgemm_force_portable(int on) { tpu_sgemm_force_impl(on ? "portable" : N
 /*---- Packing ----*/
 /* The transposing packs (op(A) from row-major A, op(B) from B^T) are the
 ** costly ones: AVX-512 does them 16x16 at a time through registers. */
-#define T16_PAIR(op, d0, d1, s0, s1, imm) d0 = op(s0, s1, imm); d1 = op(s0, s1, imm ^ 0x55)
 
 /* r[0..16) rows of 16 floats -> r[j] holds column j. */
-__attribute__((target("avx512f")))
-static void transpose16(__m512 r[16])
+__attribute__((target("avx512f"), always_inline))
+static inline void transpose16(__m512 r[16])
 {
     __m512 t[16];
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 16; i += 4) {
         r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
         r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
@@ -210,11 +211,14 @@ static void transpose16(__m512 r[16])
     }
     /* r[4q + c] now holds column c (mod 4) of rows 4q..4q+3, one 128-bit lane
     ** per group of four columns: reassemble the lanes across row groups. */
+    _Pragma("GCC unroll 16")
     for (int q = 0; q < 2; q++)
+        _Pragma("GCC unroll 16")
         for (int c = 0; c < 4; c++) {
             t[8 * q + c] = _mm512_shuffle_f32x4(r[8 * q + c], r[8 * q + 4 + c], 0x88);
             t[8 * q + 4 + c] = _mm512_shuffle_f32x4(r[8 * q + c], r[8 * q + 4 + c], 0xdd);
         }
+    _Pragma("GCC unroll 16")
     for (int c = 0; c < 8; c++) {
         r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
         r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
@@ -226,9 +230,11 @@ __attribute__((target("avx512f")))
 static void transpose_block16(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst)
 {
     __m512 r[16];
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * ld_src) : _mm512_setzero_ps();
     transpose16(r);
     __mmask16 mask = (__mmask16)((1u << rows) - 1);
+    _Pragma("GCC unroll 16")
     for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + (size_t)k * ld_dst, mask, r[k]);
 }
 
