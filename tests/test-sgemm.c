@@ -148,8 +148,9 @@ static int test_ragged(void) { return on_every_path(ragged_one); }
 static int blocks_one(void)
 {
     static const int shapes[][3] = { { 1020, 37, 400 }, { 29, 1601, 390 }, { 64, 49, 1152 },
-                                     { 15, 33, 769 }, { 1, 1000, 512 }, { 300, 1, 70 } };
-    for (int s = 0; s < 6; s++)
+                                     { 15, 33, 769 }, { 1, 1000, 512 }, { 300, 1, 70 },
+                                     { 3, 77, 800 }, { 2, 5, 1000 } };
+    for (int s = 0; s < 8; s++)
         for (int t = 0; t < 4; t++) {
             struct prob p = make_prob(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
                                       t == 3 ? 5 : 0, t == 2 ? -1.5f : 1.0f, t == 1 ? 0.5f : 0.0f);

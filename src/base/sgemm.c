@@ -20,6 +20,7 @@
 */
 #include "base/sgemm.h"
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -336,6 +337,46 @@ static void sgemm_blocked(const struct sgemm_args *g, const struct sgemm_impl *i
     }
 }
 
+/* M <= SGEMM_SKINNY_M rows against op(B) = B^T (a fully connected layer at
+** batch 1..3): dot products of A's rows with B's rows, both contiguous, four
+** B rows at a time; B is read once per row of A, never packed (the packed
+** path would fill 1 of 14 kernel rows and transpose all of B). Per K block,
+** each dot product is 16 lane sums (lane l: k = l mod 16, ascending), added
+** by _mm512_reduce_add_ps's fixed tree; blocks go into C as on the main path. */
+#define SGEMM_SKINNY_M 3
+__attribute__((target("avx512f,fma")))
+static void sgemm_skinny_bt(const struct sgemm_args *g)
+{
+    for (int i = 0; i < g->M; i++) {
+        const float *a = g->A + (ptrdiff_t)i * g->lda;
+        float *c = g->C + (ptrdiff_t)i * g->ldc;
+        for (int j = 0; j < g->N; j += 4) {
+            int nj = imin(4, g->N - j);
+            for (int pc = 0; pc < g->K; pc += TPU_SGEMM_KC) {
+                int end = imin(g->K, pc + TPU_SGEMM_KC);
+                __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                  _mm512_setzero_ps() };
+                for (int k = pc; k < end; k += 16) {
+                    __mmask16 mask = (__mmask16)(end - k >= 16 ? 0xffff : (1u << (end - k)) - 1);
+                    __m512 av = _mm512_maskz_loadu_ps(mask, a + k);
+                    _Pragma("GCC unroll 4")
+                    for (int q = 0; q < 4; q++)
+                        if (q < nj)
+                            acc[q] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mask, g->B + (ptrdiff_t)(j + q) * g->ldb + k),
+                                                     acc[q]);
+                }
+                float beta = pc == 0 ? g->beta : 1.0f;
+                _Pragma("GCC unroll 4")
+                for (int q = 0; q < 4; q++)
+                    if (q < nj) {
+                        float v = g->alpha * _mm512_reduce_add_ps(acc[q]);
+                        c[j + q] = beta != 0.0f ? fmaf(beta, c[j + q], v) : v;
+                    }
+            }
+        }
+    }
+}
+
 /* One K block, no buffers: tiny products and the out-of-memory fallback. */
 static void sgemm_direct(const struct sgemm_args *g)
 {
@@ -384,6 +425,10 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
         return;
     }
     const struct sgemm_impl *im = sgemm_pick();
+    if (M <= SGEMM_SKINNY_M && g.tb && !g.ta && im->kernel == kernel_avx512) {
+        sgemm_skinny_bt(&g);
+        return;
+    }
     g.fast_pack = im->kernel == kernel_avx512;
     int kc = imin(K, TPU_SGEMM_KC);
     float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);

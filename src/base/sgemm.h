@@ -11,10 +11,13 @@
 **     C = alpha*S_0 + beta*C;   C = alpha*S_b + C  for b = 1, 2, ...
 ** (beta == 0: C = alpha*S_0, C's old contents are never read, NaN-safe).
 ** On the AVX2/AVX-512 paths each step is one fused multiply-add; on the
-** portable path a multiply then an add. Same inputs, same machine, same path
-** -> bit-identical outputs, independent of buffer alignment or of the call's
-** history. Tiny products (M*N*K <= TPU_SGEMM_DIRECT_MAX) take a direct loop
-** with one K block; so do products whose buffers could not be allocated.
+** portable path a multiply then an add. Exceptions: tiny products
+** (M*N*K <= TPU_SGEMM_DIRECT_MAX), and any product whose buffers could not be
+** allocated, take a direct loop (one K block, multiply then add); on the
+** AVX-512 path, M <= 3 with trans_b and not trans_a sums each K block as 16
+** lane sums (lane l: k = l mod 16, ascending) added by a fixed tree. Same
+** inputs, same machine, same path -> bit-identical outputs, independent of
+** buffer alignment or of the call's history.
 */
 #ifndef TPU_SGEMM_H
 #define TPU_SGEMM_H
