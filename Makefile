@@ -56,7 +56,7 @@ $(BUILD)/obj/%.o: src/%.c $(GEN_H) | $(DEPS_STAMP)
 $(BUILD)/libtpusim.a: $(filter-out $(BUILD)/obj/cli/%,$(LIB_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tpusim: $(BUILD)/obj/cli/main.o $(BUILD)/libtpusim.a
+$(BUILD)/tpusim: $(filter $(BUILD)/obj/cli/%,$(LIB_OBJ)) $(BUILD)/libtpusim.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/test-%: tests/test-%.c tests/testlib.h $(BUILD)/libtpusim.a
@@ -96,3 +96,6 @@ models:
 	sh tools/make_ort_testset.sh $(BUILD)
 bench: all
 	BUILD=$(BUILD) TPUSIM=$(BUILD)/tpusim sh bench/ref_vs_ort.sh
+
+# ---- Chip kernels (branch kernels): test-pe #includes the PE-by-PE model ----
+$(BUILD)/test-pe: tests/pe_model.c tests/pe_model.h

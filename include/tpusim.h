@@ -197,6 +197,67 @@ struct tpu_conformance_opts {
 };
 enum tpu_status tpu_conformance_run(struct tpu_ctx *ctx, const struct tpu_conformance_opts *o);
 
+/*---- Chip API (src/sim/, src/isa/, src/compile/) ----*/
+/* A simulated chip is described by a text file (chips/tpu-v1.chip, format in
+** src/sim/sim_config.h). Programs are the chip's instruction streams
+** (docs/isa.md); tpu_chip_run_model lowers each Gemm/MatMul/Conv node onto the
+** matrix unit, simulates it cycle by cycle and reports time, energy and the
+** TPU v1 paper's Table-3 counters.
+**
+**   struct tpu_chip *chip;
+**   tpu_chip_load(ctx, "tpu-v1", &chip);              // preset or .chip file
+**   tpu_chip_set_array(ctx, chip, "128x128");          // optional overrides
+**   struct tpu_chip_run_opts o = { 0 };
+**   struct tpu_chip_report *rep;
+**   if (tpu_chip_run_model(ctx, g, chip, &o, &rep) == TPU_STATUS_OK)
+**       tpu_chip_report_print(rep, stdout);
+**   tpu_chip_report_free(rep); tpu_chip_free(chip);
+*/
+struct tpu_chip;
+struct tpu_program;
+struct tpu_chip_report;
+
+/* Preset name ("tpu-v1": chips/NAME.chip, also under $TPUSIM_CHIPS) or a path.
+** Bad files give TPU_ERR_CONFIG "chips/x.chip:12: unknown key 'foo'". */
+enum tpu_status tpu_chip_load(struct tpu_ctx *ctx, const char *name_or_file, struct tpu_chip **out);
+enum tpu_status tpu_chip_override(struct tpu_ctx *ctx, struct tpu_chip *chip, const char *key_value);
+enum tpu_status tpu_chip_set_array(struct tpu_ctx *ctx, struct tpu_chip *chip, const char *rxc);
+const char     *tpu_chip_name(const struct tpu_chip *chip);
+void            tpu_chip_describe(const struct tpu_chip *chip, FILE *f);  /* every key */
+void            tpu_chip_free(struct tpu_chip *chip);                     /* NULL: no-op */
+
+/* Programs: assembly text (.s) and the binary file (.tpu) of docs/isa.md. */
+enum tpu_status tpu_program_assemble(struct tpu_ctx *ctx, const char *path, struct tpu_program **out);
+enum tpu_status tpu_program_load(struct tpu_ctx *ctx, const char *path, struct tpu_program **out);
+enum tpu_status tpu_program_save(struct tpu_ctx *ctx, const struct tpu_program *p, const char *path);
+void            tpu_program_disasm(const struct tpu_program *p, FILE *f);   /* re-assemblable */
+void            tpu_program_free(struct tpu_program *p);                    /* NULL: no-op */
+
+struct tpu_chip_run_opts {
+    int      timing_only;        /* 1: cycles and energy without values        */
+    int      schedule_scalesim;  /* 1: MXU layer cycles by SCALE-Sim's formula  */
+    uint64_t seed;               /* graph inputs without values get seeded values */
+    int      host_fallback;      /* 1: ops the chip lowering lacks run on the host
+                                    CPU (reference kernels), untimed, as "host" rows */
+};
+/* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
+** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,
+** unless host_fallback). Values computed by the chip feed the nodes after it.
+** A simulated fault is TPU_ERR_SIM_FAULT with PC, cycle and instruction. */
+enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g,
+                                   const struct tpu_chip *chip,
+                                   const struct tpu_chip_run_opts *opts,
+                                   struct tpu_chip_report **out);
+/* Runs one program with a zeroed host buffer of host_bytes (e.g. `tpusim sim`);
+** trace (may be NULL) gets "issue start done pc instruction" per instruction. */
+enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_program *p,
+                                     const struct tpu_chip *chip, uint64_t host_bytes,
+                                     int timing_only, FILE *trace, struct tpu_chip_report **out);
+void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
+enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
+                                           const char *path);
+void            tpu_chip_report_free(struct tpu_chip_report *r);            /* NULL: no-op */
+
 #ifdef __cplusplus
 }
 #endif

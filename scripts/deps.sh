@@ -5,7 +5,7 @@
 set -e
 PKGS="build-essential clang libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
 libonnx-testdata libopenblas-dev python3-torch python3-torchvision python3-onnx \
-dataset-fashion-mnist"
+dataset-fashion-mnist librsvg2-bin"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

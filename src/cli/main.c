@@ -12,6 +12,7 @@
 **   --timeout 60    seconds per conformance case
 */
 #include "tpusim.h"
+#include "cli_chip.h"     /* chip subcommands: asm, disasm, sim, chip, run --chip NAME */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static int usage(void)
         "        output_N.pb) compare with rtol 1e-3, atol 1e-7 (exit 1 on mismatch)\n"
         "  conformance ROOT... [--xfail FILE] [--out FILE] [--timeout S]\n"
         "        every ONNX backend-test case under each ROOT, one PASS/FAIL/SKIP line each\n");
+    fputs(tpu_cli_chip_usage, stderr);
     return 2;
 }
 
@@ -240,6 +242,7 @@ static int cmd_conformance(struct tpu_ctx *ctx, const struct opts *o)
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
+    if (tpu_cli_chip_handles(argc, argv)) return tpu_cli_chip_main(argc, argv);
     struct tpu_ctx *ctx = tpu_init();
     struct opts *o = calloc(1, sizeof *o);
     if (!ctx || !o) { fprintf(stderr, "tpusim: out of memory\n"); return 2; }

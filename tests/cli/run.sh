@@ -4,7 +4,7 @@
 . tests/cli/lib.inc
 D=$M/tiny_mlp/test_data_set_0
 
-expect cli-run-chip-unavailable 2 '^tpusim: chip v4 not available yet' "$T" run $M/tiny_mlp.onnx --chip v4
+expect cli-run-chip-unavailable 2 "^tpusim: unknown chip 'v4'" "$T" run $M/tiny_mlp.onnx --chip v4
 expect cli-run-bad-input-shape 2 "^tpusim: $M/tiny_mlp_badshape/input_0.pb: .*tensor 'x'.*\[2,5\]" \
     "$T" run $M/tiny_mlp.onnx --data $M/tiny_mlp_badshape
 expect cli-run-missing-data 2 "$tmp/nodata/input_0.pb: cannot read" "$T" run $M/tiny_mlp.onnx --data "$tmp/nodata"

@@ -1,0 +1,107 @@
+/*
+** compile/compile.h: lowering of the matrix ops (Gemm, MatMul, Conv) onto the
+** MXU. Every op becomes a (grouped) GEMM: T = rows streamed (batch x output
+** pixels), K = reduction (kernel window x input channels per group),
+** N = output channels per group. lower.c tiles it to the array (K by
+** array_rows, N by array_cols), the accumulators (rows per pass) and the
+** unified buffer, and emits the program; driver.c packs host memory (im2col,
+** quantisation) and unpacks the results.
+**
+** In:  a tpu_graph node (ir/) or a hand-made struct tpu_mm_desc, a chip.
+** Out: struct tpu_lowered: a program (isa/) plus the host-memory layout.
+*/
+#ifndef TPU_COMPILE_H
+#define TPU_COMPILE_H
+
+#include "ir/ir.h"
+#include "isa/isa.h"
+#include "sim/sim_config.h"
+
+/* One matrix op as a grouped GEMM, with the convolution geometry that maps
+** input pixels to GEMM rows (a Gemm/MatMul is a 1x1 "convolution" on a 1x1
+** image with batch = M). */
+struct tpu_mm_desc {
+    char    name[128];                    /* ONNX node name                    */
+    char    op[32];                       /* "Gemm", "MatMul", "Conv"          */
+    int     is_conv;
+    int64_t groups;
+    int64_t M, K, N;                      /* per group                         */
+    int64_t batch, c_in, h, w, c_out;     /* conv input NCHW, output channels  */
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl, oh, ow;
+    int     resident;                     /* 1: activations stay in the UB (no
+                                             host DMA); timing-only use        */
+};
+
+struct tpu_lowered {
+    struct tpu_program *prog;
+    struct tpu_mm_desc  d;
+    int64_t  mrows, n_chunks, k_tiles, n_tiles;
+    int      single_chunk;                /* host in/out are separate layers   */
+    uint64_t host_bytes;                  /* packed A, then 32-bit results     */
+    uint64_t host_out_off;
+    float   *w_scale;                     /* int8: per (group, column) scale   */
+    float    in_scale;                    /* int8: per-tensor input scale      */
+};
+
+/* DEBUG tags the lowering puts at section ends (the report's layer rows). */
+enum { TPU_TAG_HOST_IN = 1, TPU_TAG_COMPUTE = 2, TPU_TAG_HOST_OUT = 3 };
+
+/* Lowers d. weights: [groups][K][N] fp32, or NULL for a timing-only program
+** (virtual weight image). Quantises weights to int8 per column (symmetric) on
+** int8 chips, to bf16 on bf16 chips. */
+enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
+                             const struct tpu_mm_desc *d, const float *weights,
+                             struct tpu_lowered *out);
+void            tpu_lowered_free(struct tpu_lowered *l);
+
+/* A's element (row m, column k) of group g, from the op's fp32 input x
+** (NCHW for conv; [groups][M][K] otherwise). */
+float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k);
+/* Packs x into host memory (im2col, quantisation with l->in_scale). */
+void  tpu_mm_pack_input(const struct tpu_chip *chip, struct tpu_lowered *l, const float *x,
+                        uint8_t *host);
+/* Unpacks the raw results into y (ONNX layout), y = alpha * acc (dequantised)
+** + bias[column] (bias NULL: none). */
+void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered *l,
+                           const uint8_t *host, float alpha, const float *bias, float *y);
+
+/* Describes node n of g (shapes checked); weights gets [groups][K][N] fp32
+** (tpu_malloc'd, caller frees) when want_weights. */
+enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                 float **weights, int want_weights);
+
+#endif /* TPU_COMPILE_H */
+
+/*---- Running a model on a chip (compile/run.c) and its report (compile/report.c) ----*/
+#include "sim/sim.h"
+
+struct tpu_layer_row {
+    char     name[160];
+    char     op[32];
+    const char *unit;                     /* "mxu" | "vector" | "host"        */
+    int64_t  cycles, macs;
+    int      compared;                    /* 1: nmse/max_abs_err against ref  */
+    int      untimed;                     /* 1: ran on the host CPU (reference
+                                             kernel); cycles 0, not modelled   */
+    int64_t  active_cycles, stall_cycles, shift_cycles;   /* mxu rows: Table-3
+                                             split of cycles x mxu_count; the
+                                             rest is non-matrix                */
+    double   nmse, max_abs_err;
+};
+
+struct tpu_chip_report {
+    char     chip[64];
+    int64_t  array_rows, array_cols, mxu_count;
+    int      bf16, timing_only, scalesim;
+    double   clock_mhz;
+    int64_t  batch;
+    int64_t  cycles;                      /* sum of the layer rows            */
+    int64_t  device_cycles;               /* mxu/vector rows only (no host)   */
+    int64_t  macs;                        /* useful MACs of the model         */
+    struct tpu_sim_counters ctr;          /* simulated counters (tpu schedule) */
+    struct tpu_sim_energy   energy;
+    int      n_rows, cap_rows;
+    struct tpu_layer_row *rows;
+};
+
+struct tpu_chip_run_opts;                 /* include/tpusim.h */

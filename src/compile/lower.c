@@ -1,0 +1,274 @@
+/*
+** compile/lower.c: emits the program of one matrix op (as a grouped GEMM, see
+** compile/compile.h) for a chip: weight tiles into the weight image, then per
+** group and per pass of up to `mrows` rows: RD_HOST the packed rows, stream
+** every (n-tile, k-tile) weight tile through RD_WEIGHTS → LD_WEIGHTS →
+** MATMUL with the FIFO kept full, ACTIVATE each finished n-tile to the UB,
+** WR_HOST the results.
+**
+** In:  struct tpu_mm_desc (+ fp32 weights), struct tpu_chip.
+** Out: struct tpu_lowered (program + host layout), run by sim/ via driver.c.
+** Accumulators: each MXU owns two blocks of mrows rows and alternates between
+** them per n-tile, so ACTIVATE of one n-tile overlaps the MATMULs of the next.
+*/
+#include "compile/compile.h"
+#include <math.h>
+#include <string.h>
+
+#define UNIT_BIT(u) (1u << (u))
+
+struct emitter {
+    struct tpu_ctx           *ctx;
+    const struct tpu_chip    *chip;
+    struct tpu_lowered       *l;
+    enum tpu_status           rc;
+};
+
+static void emit(struct emitter *e, int op, uint32_t a, uint32_t b, uint32_t c, uint32_t d,
+                 uint16_t x, uint8_t flags)
+{
+    if (e->rc) return;
+    struct tpu_insn in = { (uint8_t)op, flags, x, a, b, c, d };
+    e->rc = tpu_program_emit(e->ctx, e->l->prog, &in);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+/* Rows of pass mc (the last one may be short). */
+static int64_t pass_rows(const struct tpu_lowered *l, int64_t mc)
+{
+    return min64(l->mrows, l->d.M - mc * l->mrows);
+}
+
+/*---- Sizes and the pass plan ----*/
+static uint64_t in_bytes(const struct tpu_chip *c, const struct tpu_lowered *l, int64_t rows)
+{
+    return (uint64_t)(l->k_tiles * rows * c->array_rows * tpu_chip_elem_bytes(c));
+}
+static uint64_t out_bytes(const struct tpu_chip *c, const struct tpu_lowered *l, int64_t rows)
+{
+    return (uint64_t)(l->n_tiles * rows * c->array_cols * 4);
+}
+
+static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struct tpu_lowered *l)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    if (d->M <= 0 || d->K <= 0 || d->N <= 0 || d->groups <= 0)
+        return tpu_err(ctx, TPU_ERR_SHAPE, "node '%s' (%s): empty GEMM %lldx%lldx%lld", d->name,
+                       d->op, (long long)d->M, (long long)d->K, (long long)d->N);
+    l->k_tiles = ceil_div(d->K, c->array_rows);
+    l->n_tiles = ceil_div(d->N, c->array_cols);
+    int64_t rows = c->accumulator_rows / (2 * c->mxu_count);
+    uint64_t ub = (uint64_t)c->unified_buffer_bytes;       /* UB operands are 32-bit */
+    if (ub > 0xffffffffull) ub = 0xffffffffull;
+    if (rows > d->M) rows = d->M;
+    while (rows > 1 && in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub) rows = (rows + 1) / 2;
+    if (in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub)
+        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): K=%lld, N=%lld do not fit the "
+                       "%lld-byte unified buffer even one row at a time", d->name, d->op,
+                       (long long)d->K, (long long)d->N, (long long)c->unified_buffer_bytes);
+    l->mrows = rows;
+    l->n_chunks = ceil_div(d->M, rows);
+    l->single_chunk = l->n_chunks == 1 && d->groups == 1 && !d->resident;
+    uint64_t a_total = (uint64_t)(d->groups * l->n_chunks) * in_bytes(c, l, rows);
+    uint64_t o_total = (uint64_t)(d->groups * l->n_chunks) * out_bytes(c, l, rows);
+    l->host_out_off = a_total;
+    l->host_bytes = a_total + o_total;
+    if (l->host_bytes > 0xffffffffull)
+        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): %llu bytes of host data exceed "
+                       "the 32-bit host address space", d->name, d->op,
+                       (unsigned long long)l->host_bytes);
+    return TPU_STATUS_OK;
+}
+
+/*---- Weight image ----*/
+static int64_t tile_index(const struct tpu_lowered *l, int64_t g, int64_t kt, int64_t nt)
+{
+    return (g * l->k_tiles + kt) * l->n_tiles + nt;
+}
+
+/* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column). */
+static void column_scales(const struct tpu_lowered *l, const float *w)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    for (int64_t g = 0; g < d->groups; g++)
+        for (int64_t n = 0; n < d->N; n++) {
+            float mx = 0;
+            for (int64_t k = 0; k < d->K; k++) mx = fmaxf(mx, fabsf(w[(g * d->K + k) * d->N + n]));
+            l->w_scale[g * d->N + n] = mx > 0 ? mx / 127.0f : 1.0f;
+        }
+}
+
+static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, const float *w,
+                      int64_t g, int64_t kt, int64_t nt, uint8_t *dst)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, C = c->array_cols;
+    for (int64_t kk = 0; kk < R && kt * R + kk < d->K; kk++)
+        for (int64_t nn = 0; nn < C && nt * C + nn < d->N; nn++) {
+            int64_t k = kt * R + kk, n = nt * C + nn;
+            float v = w[(g * d->K + k) * d->N + n];
+            if (c->mxu_dtype == TPU_MXU_BF16) {
+                uint16_t h = tpu_f32_to_bf16(v);
+                memcpy(dst + 2 * (kk * C + nn), &h, 2);
+            } else {
+                float q = rintf(v / l->w_scale[g * d->N + n]);
+                dst[kk * C + nn] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+            }
+        }
+}
+
+static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip *c,
+                                     struct tpu_lowered *l, const float *w)
+{
+    int64_t n_tiles = l->d.groups * l->k_tiles * l->n_tiles, tb = tpu_chip_tile_bytes(c);
+    struct tpu_program *p = l->prog;
+    p->weights_virtual = w == NULL;
+    enum tpu_status rc = tpu_program_add_weights(ctx, p, NULL, (uint64_t)(n_tiles * tb), NULL);
+    if (rc || !w) return rc;
+    if (c->mxu_dtype == TPU_MXU_INT8) {
+        l->w_scale = tpu_malloc(ctx, (size_t)(l->d.groups * l->d.N) * sizeof(float));
+        if (!l->w_scale) return TPU_ERR_NOMEM;
+        column_scales(l, w);
+    }
+    for (int64_t g = 0; g < l->d.groups; g++)
+        for (int64_t kt = 0; kt < l->k_tiles; kt++)
+            for (int64_t nt = 0; nt < l->n_tiles; nt++)
+                fill_tile(c, l, w, g, kt, nt, p->weights + tile_index(l, g, kt, nt) * tb);
+    return TPU_STATUS_OK;
+}
+
+/*---- Instruction stream ----*/
+struct tile_use { int64_t g, kt, nt; uint16_t mxu; };
+
+/* Per-MXU weight streaming over the whole op: RD_WEIGHTS runs up to fifo
+** depth tiles ahead of the LD_WEIGHTS that consume them, in program order,
+** across pass boundaries (the next pass's first tiles arrive while this one
+** drains and writes back). */
+struct stream {
+    const struct tile_use *uses;
+    int64_t n_uses;
+    int64_t next_rd[64];                  /* per MXU: index into uses to fetch next */
+    int64_t in_fifo[64];                  /* per MXU: tiles fetched, not yet loaded */
+};
+
+static int64_t next_use_of(const struct stream *s, int64_t from, int mxu)
+{
+    while (from < s->n_uses && s->uses[from].mxu != mxu) from++;
+    return from;
+}
+
+static void top_up(struct emitter *e, struct stream *s, int mxu)
+{
+    while (s->in_fifo[mxu] < e->chip->weight_fifo_tiles) {
+        int64_t u = next_use_of(s, s->next_rd[mxu], mxu);
+        if (u >= s->n_uses) return;
+        const struct tile_use *t = &s->uses[u];
+        int64_t idx = tile_index(e->l, t->g, t->kt, t->nt);
+        emit(e, TPU_INSN_RD_WEIGHTS, (uint32_t)(idx * tpu_chip_tile_bytes(e->chip)), 0, 1, 0,
+             (uint16_t)mxu, 0);
+        s->next_rd[mxu] = u + 1;
+        s->in_fifo[mxu]++;
+    }
+}
+
+/* The tile uses of pass (g, mc) in order: groups of mxu_count n-tiles (one
+** per MXU), k-tile by k-tile, MXUs interleaved so that consecutive MATMULs go
+** to different MXUs and overlap. */
+static int64_t list_uses(const struct tpu_lowered *l, int64_t n_mxu, int64_t g, struct tile_use *uses)
+{
+    int64_t n = 0;
+    for (int64_t nt0 = 0; nt0 < l->n_tiles; nt0 += n_mxu)
+        for (int64_t kt = 0; kt < l->k_tiles; kt++)
+            for (int64_t nt = nt0; nt < nt0 + n_mxu && nt < l->n_tiles; nt++)
+                uses[n++] = (struct tile_use){ g, kt, nt, (uint16_t)(nt % n_mxu) };
+    return n;
+}
+
+static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s, int64_t u0)
+{
+    const struct tpu_chip *c = e->chip;
+    struct tpu_lowered *l = e->l;
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, C = c->array_cols, n_mxu = c->mxu_count;
+    int64_t rows = pass_rows(l, mc), elem = tpu_chip_elem_bytes(c);
+    uint64_t pass = (uint64_t)(g * l->n_chunks + mc);
+    uint32_t ub_out = (uint32_t)in_bytes(c, l, l->mrows);
+    if (!d->resident) {
+        emit(e, TPU_INSN_RD_HOST, (uint32_t)(pass * in_bytes(c, l, l->mrows)), 0,
+             (uint32_t)in_bytes(c, l, rows), 0, 0, 0);
+        emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_HOST), 0);
+    }
+    if (l->single_chunk) emit(e, TPU_INSN_DEBUG, TPU_TAG_HOST_IN, 0, 0, 0, 0, 0);
+    for (int m = 0; m < n_mxu; m++) top_up(e, s, m);
+    for (int64_t u = u0; u < u0 + l->k_tiles * l->n_tiles; u++) {
+        int mxu = s->uses[u].mxu;
+        int64_t kt = s->uses[u].kt, nt = s->uses[u].nt;
+        int64_t k_used = min64(R, d->K - kt * R), n_used = min64(C, d->N - nt * C);
+        int64_t block = ((int64_t)pass * ((l->n_tiles + n_mxu - 1) / n_mxu) + nt / n_mxu) % 2;
+        uint32_t acc = (uint32_t)((mxu * 2 + block) * l->mrows);
+        emit(e, TPU_INSN_LD_WEIGHTS, (uint32_t)k_used, (uint32_t)n_used, 0, 0, (uint16_t)mxu, 0);
+        s->in_fifo[mxu]--;
+        top_up(e, s, mxu);
+        emit(e, TPU_INSN_MATMUL, (uint32_t)(kt * rows * R * elem), acc, (uint32_t)rows, 0,
+             (uint16_t)mxu, kt > 0);
+        if (kt == l->k_tiles - 1)
+            emit(e, TPU_INSN_ACTIVATE, acc, ub_out + (uint32_t)(nt * rows * C * 4), (uint32_t)rows,
+                 0, TPU_ACT_NONE, 1);
+    }
+    if (d->resident) return;                 /* nothing leaves the chip: no barrier */
+    emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
+    if (l->single_chunk) emit(e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0, 0);
+    emit(e, TPU_INSN_WR_HOST, (uint32_t)(l->host_out_off + pass * out_bytes(c, l, l->mrows)),
+         ub_out, (uint32_t)out_bytes(c, l, rows), 0, 0, 0);
+    emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_HOST), 0);
+}
+
+static void emit_all(struct emitter *e, struct tile_use *uses)
+{
+    struct tpu_lowered *l = e->l;
+    int64_t per_pass = l->k_tiles * l->n_tiles, n = 0;
+    for (int64_t g = 0; g < l->d.groups; g++)
+        for (int64_t mc = 0; mc < l->n_chunks; mc++) n += list_uses(l, e->chip->mxu_count, g, uses + n);
+    struct stream s = { uses, n, { 0 }, { 0 } };
+    for (int64_t g = 0, u0 = 0; g < l->d.groups && !e->rc; g++)
+        for (int64_t mc = 0; mc < l->n_chunks && !e->rc; mc++, u0 += per_pass) emit_pass(e, g, mc, &s, u0);
+    if (l->d.resident) emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
+}
+
+enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
+                             const struct tpu_mm_desc *d, const float *weights,
+                             struct tpu_lowered *out)
+{
+    memset(out, 0, sizeof *out);
+    out->d = *d;
+    enum tpu_status rc = plan(ctx, chip, out);
+    if (rc) return rc;
+    out->prog = tpu_program_new(ctx);
+    if (!out->prog) return TPU_ERR_NOMEM;
+    snprintf(out->prog->chip, sizeof out->prog->chip, "%s", chip->name);
+    out->prog->array_rows = (uint32_t)chip->array_rows;
+    out->prog->array_cols = (uint32_t)chip->array_cols;
+    rc = build_weights(ctx, chip, out, weights);
+    size_t n_uses = (size_t)(d->groups * out->n_chunks * out->k_tiles * out->n_tiles);
+    struct tile_use *uses = rc ? NULL : tpu_malloc(ctx, n_uses * sizeof *uses);
+    if (!rc && !uses) rc = TPU_ERR_NOMEM;
+    struct emitter e = { ctx, chip, out, rc };
+    if (!out->single_chunk) emit(&e, TPU_INSN_DEBUG, TPU_TAG_HOST_IN, 0, 0, 0, 0, 0);
+    if (!e.rc) emit_all(&e, uses);
+    if (!out->single_chunk) emit(&e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0, 0);
+    emit(&e, TPU_INSN_DEBUG, TPU_TAG_HOST_OUT, 0, 0, 0, 0, 0);
+    emit(&e, TPU_INSN_HALT, 0, 0, 0, 0, 0, 0);
+    free(uses);
+    if (e.rc) tpu_lowered_free(out);
+    return e.rc;
+}
+
+void tpu_lowered_free(struct tpu_lowered *l)
+{
+    if (!l) return;
+    tpu_program_free(l->prog);
+    free(l->w_scale);
+    l->prog = NULL;
+    l->w_scale = NULL;
+}

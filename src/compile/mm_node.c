@@ -1,0 +1,171 @@
+/*
+** compile/mm_node.c: reads a Gemm, MatMul or Conv node of the IR into the
+** grouped-GEMM description lower.c tiles (compile/compile.h), checking the
+** shapes and attributes it relies on, and gathers its weights as [g][K][N].
+**
+** In:  tpu_graph + node (ir/), shapes known, weights constant or valued.
+** Out: struct tpu_mm_desc, fp32 weights.
+*/
+#include "compile/compile.h"
+#include <string.h>
+
+static enum tpu_status need_rank(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *t,
+                                 const char *what, int lo, int hi)
+{
+    if (!t) return tpu_node_err(g, n, TPU_ERR_SHAPE, "missing input %s", what);
+    if (t->n_dims < lo || t->n_dims > hi)
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "input %s has rank %d; the chip lowering "
+                            "takes rank %d..%d", what, t->n_dims, lo, hi);
+    for (int i = 0; i < t->n_dims; i++)
+        if (t->dims[i] <= 0)
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "input %s dimension %d is %lld (unknown or "
+                                "empty)", what, i, (long long)t->dims[i]);
+    if (t->dtype != TPU_DTYPE_F32)
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "input %s is %s; the chip lowering takes "
+                            "float32", what, tpu_dtype_name(t->dtype));
+    return TPU_STATUS_OK;
+}
+
+static enum tpu_status get_weights(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *w,
+                                   int64_t count, float **out)
+{
+    if (!w->data)
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "weight input '%s' has no values (the chip "
+                            "keeps weights in weight memory)", w->name);
+    *out = tpu_malloc(g->ctx, (size_t)count * sizeof(float));
+    return *out ? TPU_STATUS_OK : TPU_ERR_NOMEM;
+}
+
+static void set_name(struct tpu_mm_desc *d, const struct tpu_node *n)
+{
+    snprintf(d->name, sizeof d->name, "%s", n->name);
+    snprintf(d->op, sizeof d->op, "%s", n->op_type);
+    d->groups = 1;
+    d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
+}
+
+/* ONNX Gemm: Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A. */
+static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                 float **weights, int want)
+{
+    struct tpu_tensor *a = tpu_in(g, n, 0), *b = tpu_in(g, n, 1);
+    enum tpu_status rc = need_rank(g, n, a, "A", 2, 2);
+    if (!rc) rc = need_rank(g, n, b, "B", 2, 2);
+    if (rc) return rc;
+    int ta = tpu_attr_int(n, "transA", 0) != 0, tb = tpu_attr_int(n, "transB", 0) != 0;
+    d->M = a->dims[ta ? 1 : 0];
+    d->K = a->dims[ta ? 0 : 1];
+    d->N = b->dims[tb ? 0 : 1];
+    if (b->dims[tb ? 1 : 0] != d->K)
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "A' is %lldx%lld but B' has %lld rows",
+                            (long long)d->M, (long long)d->K, (long long)b->dims[tb ? 1 : 0]);
+    d->batch = d->M;
+    if (!want) return TPU_STATUS_OK;
+    if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
+    for (int64_t k = 0; k < d->K; k++)
+        for (int64_t j = 0; j < d->N; j++)
+            (*weights)[k * d->N + j] = ((const float *)b->data)[tb ? j * d->K + k : k * d->N + j];
+    return TPU_STATUS_OK;
+}
+
+/* ONNX MatMul (numpy semantics) with a 2-D second operand: leading dims of A fold into M. */
+static enum tpu_status from_matmul(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                   float **weights, int want)
+{
+    struct tpu_tensor *a = tpu_in(g, n, 0), *b = tpu_in(g, n, 1);
+    enum tpu_status rc = need_rank(g, n, a, "A", 1, TPU_MAX_DIMS);
+    if (!rc) rc = need_rank(g, n, b, "B", 2, 2);
+    if (rc) return rc;
+    d->K = a->dims[a->n_dims - 1];
+    d->M = 1;
+    for (int i = 0; i < a->n_dims - 1; i++) d->M *= a->dims[i];
+    d->N = b->dims[1];
+    if (b->dims[0] != d->K)
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "A has K=%lld but B has %lld rows",
+                            (long long)d->K, (long long)b->dims[0]);
+    d->batch = a->n_dims > 1 ? a->dims[0] : 1;
+    if (!want) return TPU_STATUS_OK;
+    if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
+    memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
+    return TPU_STATUS_OK;
+}
+
+static int64_t ints_at(const struct tpu_node *n, const char *name, int i, int64_t def)
+{
+    const int64_t *v;
+    int cnt = tpu_attr_ints(n, name, &v);
+    return i < cnt ? v[i] : def;
+}
+
+/* Output size and begin padding along one axis (ONNX Conv, auto_pad included). */
+static int conv_axis(const char *auto_pad, int64_t in, int64_t k, int64_t s, int64_t dil,
+                     int64_t pb, int64_t pe, int64_t *out, int64_t *pad_begin)
+{
+    int64_t ke = (k - 1) * dil + 1;
+    if (strcmp(auto_pad, "NOTSET") == 0) {
+        *pad_begin = pb;
+        *out = (in + pb + pe - ke) / s + 1;
+    } else if (strcmp(auto_pad, "VALID") == 0) {
+        *pad_begin = 0;
+        *out = (in - ke) / s + 1;
+    } else {                                   /* SAME_UPPER / SAME_LOWER */
+        *out = (in + s - 1) / s;
+        int64_t total = (*out - 1) * s + ke - in;
+        if (total < 0) total = 0;
+        *pad_begin = strcmp(auto_pad, "SAME_LOWER") == 0 ? (total + 1) / 2 : total / 2;
+    }
+    return *out >= 1 && s >= 1 && dil >= 1 && pb >= 0 && pe >= 0;
+}
+
+/* ONNX Conv, 2-D: X [N,C,H,W], W [M, C/group, kH, kW]. */
+static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                 float **weights, int want)
+{
+    struct tpu_tensor *x = tpu_in(g, n, 0), *w = tpu_in(g, n, 1);
+    enum tpu_status rc = need_rank(g, n, x, "X", 4, 4);
+    if (!rc) rc = need_rank(g, n, w, "W", 4, 4);
+    if (rc) return rc;
+    d->is_conv = 1;
+    d->groups = tpu_attr_int(n, "group", 1);
+    d->batch = x->dims[0]; d->c_in = x->dims[1]; d->h = x->dims[2]; d->w = x->dims[3];
+    d->c_out = w->dims[0]; d->kh = w->dims[2]; d->kw = w->dims[3];
+    if (d->groups < 1 || d->c_in % d->groups || d->c_out % d->groups || w->dims[1] != d->c_in / d->groups)
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "group %lld does not fit X channels %lld, W %lldx%lld",
+                            (long long)d->groups, (long long)d->c_in, (long long)w->dims[0],
+                            (long long)w->dims[1]);
+    const char *ap = tpu_attr_str(n, "auto_pad", "NOTSET");
+    d->sh = ints_at(n, "strides", 0, 1); d->sw = ints_at(n, "strides", 1, 1);
+    d->dh = ints_at(n, "dilations", 0, 1); d->dw = ints_at(n, "dilations", 1, 1);
+    if (!conv_axis(ap, d->h, d->kh, d->sh, d->dh, ints_at(n, "pads", 0, 0), ints_at(n, "pads", 2, 0),
+                   &d->oh, &d->pt) ||
+        !conv_axis(ap, d->w, d->kw, d->sw, d->dw, ints_at(n, "pads", 1, 0), ints_at(n, "pads", 3, 0),
+                   &d->ow, &d->pl))
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "strides/pads/dilations give an empty output");
+    d->M = d->batch * d->oh * d->ow;
+    d->K = d->c_in / d->groups * d->kh * d->kw;
+    d->N = d->c_out / d->groups;
+    if (!want) return TPU_STATUS_OK;
+    if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights))) return rc;
+    const float *wv = w->data;
+    for (int64_t gi = 0; gi < d->groups; gi++)          /* W[g*N + j][k] → [g][k][j] */
+        for (int64_t k = 0; k < d->K; k++)
+            for (int64_t j = 0; j < d->N; j++)
+                (*weights)[(gi * d->K + k) * d->N + j] = wv[(gi * d->N + j) * d->K + k];
+    return TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                 float **weights, int want_weights)
+{
+    memset(d, 0, sizeof *d);
+    if (weights) *weights = NULL;
+    set_name(d, n);
+    switch (n->op) {
+    case TPU_OP_GEMM:   return from_gemm(g, n, d, weights, want_weights);
+    case TPU_OP_MATMUL: return from_matmul(g, n, d, weights, want_weights);
+    case TPU_OP_CONV:   return from_conv(g, n, d, weights, want_weights);
+    default:
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
+                            "lowering covers Gemm, MatMul and Conv)");
+    }
+}

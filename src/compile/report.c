@@ -1,0 +1,166 @@
+/*
+** compile/report.c: the chip report for humans (a per-layer table, totals,
+** Table-3 percentages, energy) and for tools (JSON, same numbers), and
+** tpu_chip_run_program for running a bare program.
+**
+** In:  struct tpu_chip_report (compile/run.c).
+** Out: text on a FILE, a JSON file.
+*/
+#include "compile/compile.h"
+#include <errno.h>
+#include <string.h>
+
+static double pct(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * (double)part / (double)whole : 0; }
+
+static double report_seconds(const struct tpu_chip_report *r) { return (double)r->cycles / (r->clock_mhz * 1e6); }
+
+static double mxu_utilization(const struct tpu_chip_report *r)
+{
+    double slots = (double)r->cycles * (double)(r->array_rows * r->array_cols * r->mxu_count);
+    return slots > 0 ? (double)r->macs / slots : 0;
+}
+
+void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
+{
+    fprintf(f, "chip %s: %lld MXU x %lldx%lld %s, %.0f MHz; schedule %s%s; batch %lld\n", r->chip,
+            (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
+            r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
+            r->timing_only ? " (timing only)" : "", (long long)r->batch);
+    fprintf(f, "%-40s %-8s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
+            "MACs", "util%", "actv%", "wstl%", "wsft%", "nmse");
+    int n_untimed = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        const struct tpu_layer_row *w = &r->rows[i];
+        double slots = (double)w->cycles * (double)(r->array_rows * r->array_cols * r->mxu_count);
+        char nmse[32] = "n/a";
+        if (w->compared) snprintf(nmse, sizeof nmse, "%.2e", w->nmse);
+        char cyc[32];
+        snprintf(cyc, sizeof cyc, w->untimed ? "untimed" : "%lld", (long long)w->cycles);
+        int64_t mc = w->cycles * r->mxu_count;
+        int split = strcmp(w->unit, "mxu") == 0 && !r->scalesim;
+        fprintf(f, "%-40.40s %-8.8s %-6s %12s %14lld %6.1f", w->name, w->op, w->unit, cyc,
+                (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0);
+        if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
+                           pct(w->shift_cycles, mc));
+        else fprintf(f, " %6s %6s %6s", "", "", "");
+        fprintf(f, " %9s\n", strcmp(w->unit, "mxu") == 0 ? nmse : "");
+        n_untimed += w->untimed;
+    }
+    if (n_untimed)
+        fprintf(f, "(%d untimed rows: ops the chip lowering lacks, run on the host CPU by the "
+                "reference kernels; not in the cycles)\n", n_untimed);
+    double s = report_seconds(r);
+    fprintf(f, "total: %lld cycles (%lld on chip), %.3f us, %lld MACs, %.2f TOPS, MXU utilization %.1f%%\n",
+            (long long)r->cycles, (long long)r->device_cycles, s * 1e6, (long long)r->macs,
+            s > 0 ? 2.0 * (double)r->macs / s / 1e12 : 0.0, 100.0 * mxu_utilization(r));
+    fprintf(f, "energy: %.6f J (MAC %.6f, SRAM %.6f, DRAM %.6f, host %.6f, static %.6f), average %.1f W\n",
+            r->energy.total_j, r->energy.mac_j, r->energy.sram_j, r->energy.dram_j, r->energy.host_j,
+            r->energy.static_j, r->energy.average_watts);
+    const struct tpu_sim_counters *k = &r->ctr;
+    int64_t mc = k->cycles * r->mxu_count, peak = k->useful_macs + k->unused_macs;
+    fprintf(f, "Table 3 (simulated tpu schedule, %% of %lld MXU-cycles): array active %.1f, useful MACs %.1f, "
+            "unused MACs %.1f, weight stall %.1f, weight shift %.1f, non-matrix %.1f, RAW stall %.1f, "
+            "host-input stall %.1f\n", (long long)mc, pct(k->array_active_cycles, mc),
+            pct(k->useful_macs, mc * r->array_rows * r->array_cols), pct(k->unused_macs, mc * r->array_rows * r->array_cols),
+            pct(k->weight_stall_cycles, mc), pct(k->weight_shift_cycles, mc), pct(k->non_matrix_cycles, mc),
+            pct(k->raw_stall_cycles, k->cycles), pct(k->host_input_stall_cycles, k->cycles));
+    (void)peak;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_counters(FILE *f, const struct tpu_sim_counters *k)
+{
+    fprintf(f, "  \"simulated_cycles\": %lld,\n  \"array_active_cycles\": %lld,\n"
+            "  \"useful_macs\": %lld,\n  \"unused_macs\": %lld,\n  \"weight_stall_cycles\": %lld,\n"
+            "  \"weight_shift_cycles\": %lld,\n  \"non_matrix_cycles\": %lld,\n  \"raw_stall_cycles\": %lld,\n"
+            "  \"host_input_stall_cycles\": %lld,\n  \"host_output_stall_cycles\": %lld,\n"
+            "  \"dram_bytes_read\": %lld,\n  \"host_bytes_in\": %lld,\n"
+            "  \"host_bytes_out\": %lld,\n",
+            (long long)k->cycles, (long long)k->array_active_cycles, (long long)k->useful_macs,
+            (long long)k->unused_macs, (long long)k->weight_stall_cycles, (long long)k->weight_shift_cycles,
+            (long long)k->non_matrix_cycles, (long long)k->raw_stall_cycles,
+            (long long)k->host_input_stall_cycles, (long long)k->host_output_stall_cycles,
+            (long long)k->dram_bytes_read,
+            (long long)k->host_bytes_in, (long long)k->host_bytes_out);
+}
+
+enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
+                                           const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!f) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+    double s = report_seconds(r);
+    fprintf(f, "{\n  \"chip\": ");
+    json_str(f, r->chip);
+    fprintf(f, ",\n  \"schedule\": \"%s\",\n  \"timing_only\": %s,\n  \"array_rows\": %lld,\n"
+            "  \"array_cols\": %lld,\n  \"mxu_count\": %lld,\n  \"clock_mhz\": %.17g,\n  \"batch\": %lld,\n"
+            "  \"cycles\": %lld,\n  \"device_cycles\": %lld,\n  \"seconds\": %.17g,\n  \"macs\": %lld,\n"
+            "  \"ops_per_second\": %.17g,\n  \"mxu_utilization\": %.17g,\n  \"energy_joules\": %.17g,\n"
+            "  \"average_watts\": %.17g,\n",
+            r->scalesim ? "scalesim" : "tpu", r->timing_only ? "true" : "false",
+            (long long)r->array_rows, (long long)r->array_cols, (long long)r->mxu_count, r->clock_mhz,
+            (long long)r->batch, (long long)r->cycles, (long long)r->device_cycles, s,
+            (long long)r->macs, s > 0 ? 2.0 * (double)r->macs / s : 0.0, mxu_utilization(r),
+            r->energy.total_j, r->energy.average_watts);
+    json_counters(f, &r->ctr);
+    fprintf(f, "  \"layers\": [");
+    for (int i = 0; i < r->n_rows; i++) {
+        const struct tpu_layer_row *w = &r->rows[i];
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        json_str(f, w->name);
+        fprintf(f, ", \"op\": ");
+        json_str(f, w->op);
+        fprintf(f, ", \"unit\": \"%s\", \"cycles\": %lld, \"macs\": %lld", w->unit,
+                (long long)w->cycles, (long long)w->macs);
+        if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);
+        if (w->untimed) fprintf(f, ", \"untimed\": true");
+        if (!strcmp(w->unit, "mxu") && !r->scalesim)
+            fprintf(f, ", \"array_active_cycles\": %lld, \"weight_stall_cycles\": %lld, "
+                    "\"weight_shift_cycles\": %lld, \"non_matrix_cycles\": %lld",
+                    (long long)w->active_cycles, (long long)w->stall_cycles, (long long)w->shift_cycles,
+                    (long long)(w->cycles * r->mxu_count - w->active_cycles - w->stall_cycles - w->shift_cycles));
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ]\n}\n");
+    int bad = ferror(f);
+    if (f != stdout && fclose(f) != 0) bad = 1;
+    return bad ? tpu_err(ctx, TPU_ERR_IO, "%s: write failed", path) : TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_program *p,
+                                     const struct tpu_chip *chip, uint64_t host_bytes,
+                                     int timing_only, FILE *trace, struct tpu_chip_report **out)
+{
+    *out = NULL;
+    struct tpu_chip_report *r = tpu_calloc(ctx, 1, sizeof *r);
+    uint8_t *host = r && host_bytes ? tpu_calloc(ctx, 1, (size_t)host_bytes) : NULL;
+    struct tpu_sim *sim = r && (host || !host_bytes) ? tpu_sim_new(ctx, chip, timing_only) : NULL;
+    if (sim) sim->trace = trace;
+    if (trace) fprintf(trace, "#    issue      start       done  pc     instruction\n");
+    enum tpu_status rc = sim ? tpu_sim_run(sim, p, host, host_bytes) : (ctx->status ? ctx->status : TPU_ERR_NOMEM);
+    if (!rc) {
+        snprintf(r->chip, sizeof r->chip, "%s", chip->name);
+        r->array_rows = chip->array_rows; r->array_cols = chip->array_cols;
+        r->mxu_count = chip->mxu_count; r->bf16 = chip->mxu_dtype == TPU_MXU_BF16;
+        r->clock_mhz = chip->clock_mhz; r->timing_only = timing_only; r->batch = 1;
+        r->ctr = sim->ctr;
+        r->cycles = r->device_cycles = sim->ctr.cycles;
+        r->macs = sim->ctr.useful_macs;
+        tpu_sim_energy(chip, &r->ctr, &r->energy);
+    }
+    tpu_sim_free(sim);
+    free(host);
+    if (rc) { free(r); return rc; }
+    *out = r;
+    return TPU_STATUS_OK;
+}

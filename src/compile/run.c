@@ -1,0 +1,350 @@
+/*
+** compile/run.c: runs a model on a simulated chip — every Gemm/MatMul/Conv
+** node is lowered (compile/lower.c), its input packed by the host driver
+** (compile/driver.c), simulated (sim/), unpacked and, where the reference
+** executor implements the op, compared node by node with it (same inputs).
+**
+** In:  a loaded tpu_graph (onnx/), a chip, options (include/tpusim.h).
+** Out: struct tpu_chip_report (per-layer rows, counters, energy).
+*/
+#include "compile/compile.h"
+#include "sim/sim_systolic.h"
+#include <math.h>
+#include <string.h>
+
+struct runner {
+    struct tpu_ctx                  *ctx;
+    struct tpu_graph                *g;
+    const struct tpu_chip           *chip;
+    const struct tpu_chip_run_opts  *o;
+    struct tpu_sim                  *sim;
+    struct tpu_chip_report          *r;
+    uint64_t                         rng;
+};
+
+static struct tpu_layer_row *add_row(struct runner *u, const char *name, const char *op,
+                                     const char *unit, int64_t cycles, int64_t macs)
+{
+    struct tpu_chip_report *r = u->r;
+    if (r->n_rows == r->cap_rows) {
+        int cap = r->cap_rows ? 2 * r->cap_rows : 16;
+        struct tpu_layer_row *n = tpu_realloc(u->ctx, r->rows, (size_t)cap * sizeof *n);
+        if (!n) return NULL;
+        r->rows = n;
+        r->cap_rows = cap;
+    }
+    struct tpu_layer_row *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    snprintf(row->op, sizeof row->op, "%s", op);
+    row->unit = unit;
+    row->cycles = cycles;
+    row->macs = macs;
+    r->cycles += cycles;
+    if (strcmp(unit, "host") != 0) r->device_cycles += cycles;
+    return row;
+}
+
+/*---- Input values ----*/
+static float next_uniform(uint64_t *s)             /* xorshift64*, in [-1, 1) */
+{
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+    uint64_t v = *s * 0x2545F4914F6CDD1Dull;
+    return (float)((double)(v >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* Gives graph inputs without values seeded random values in [-1, 1). */
+static enum tpu_status fill_input(struct runner *u, struct tpu_tensor *t)
+{
+    if (t->data || t->producer >= 0) return TPU_STATUS_OK;
+    for (int i = 0; i < t->n_dims; i++) if (t->dims[i] < 0) t->dims[i] = 1;   /* symbolic → 1 */
+    if (t->dtype != TPU_DTYPE_F32)
+        return tpu_tensor_err(u->g, t, TPU_ERR_UNSUPPORTED, "chip runs take float32 inputs");
+    enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
+    if (rc) return rc;
+    int64_t n = tpu_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) ((float *)t->data)[i] = next_uniform(&u->rng);
+    return TPU_STATUS_OK;
+}
+
+/* A as an M x K fp32 matrix (Gemm transA handled); NULL data for conv (used as is). */
+static float *a_matrix(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d)
+{
+    const float *a = tpu_in(u->g, n, 0)->data;
+    float *m = tpu_malloc(u->ctx, (size_t)(d->M * d->K) * sizeof(float));
+    if (!m) return NULL;
+    int ta = n->op == TPU_OP_GEMM && tpu_attr_int(n, "transA", 0);
+    for (int64_t i = 0; i < d->M; i++)
+        for (int64_t k = 0; k < d->K; k++) m[i * d->K + k] = ta ? a[k * d->M + i] : a[i * d->K + k];
+    return m;
+}
+
+/* Output dims of the node as ONNX defines them. */
+static void out_dims(struct tpu_graph *g, struct tpu_node *n, const struct tpu_mm_desc *d,
+                     int *nd, int64_t *dims)
+{
+    if (d->is_conv) {
+        *nd = 4; dims[0] = d->batch; dims[1] = d->c_out; dims[2] = d->oh; dims[3] = d->ow;
+        return;
+    }
+    if (n->op == TPU_OP_MATMUL) {
+        const struct tpu_tensor *a = tpu_in(g, n, 0);
+        *nd = a->n_dims;
+        memcpy(dims, a->dims, sizeof(int64_t) * (size_t)a->n_dims);
+        dims[a->n_dims - 1] = d->N;
+        return;
+    }
+    *nd = 2; dims[0] = d->M; dims[1] = d->N;
+}
+
+/* beta * C broadcast onto the M x N result (ONNX Gemm, unidirectional broadcast). */
+static enum tpu_status add_gemm_c(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d,
+                                  float *y)
+{
+    const struct tpu_tensor *c = tpu_in(u->g, n, 2);
+    if (!c) return TPU_STATUS_OK;
+    float beta = tpu_attr_float(n, "beta", 1.0f);
+    int64_t cm = c->n_dims >= 2 ? c->dims[c->n_dims - 2] : 1, cn = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
+    if (!c->data || c->dtype != TPU_DTYPE_F32 || c->n_dims > 2 || (cm != 1 && cm != d->M) ||
+        (cn != 1 && cn != d->N))
+        return tpu_node_err(u->g, n, TPU_ERR_UNSUPPORTED, "input C must be a float32 constant "
+                            "broadcastable to %lldx%lld", (long long)d->M, (long long)d->N);
+    const float *cv = c->data;
+    for (int64_t i = 0; i < d->M; i++)
+        for (int64_t j = 0; j < d->N; j++)
+            y[i * d->N + j] += beta * cv[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+    return TPU_STATUS_OK;
+}
+
+/*---- One node ----*/
+/* The layer's rows: "input" (host), the op (mxu), "output" (host), from the
+** DEBUG marks the lowering put at section ends; the mxu row's Table-3 split
+** is the difference of the counters at its two ends. */
+static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int first_mark,
+                           const struct tpu_sim_counters *c0, int64_t t0, int64_t t_end,
+                           struct tpu_layer_row **mxu_row)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    struct tpu_sim_mark mark[4] = { { 0, t0, c0->array_active_cycles, c0->weight_stall_cycles,
+                                      c0->weight_shift_cycles } };
+    mark[1] = mark[0];
+    for (int i = first_mark; i < u->sim->n_marks; i++)
+        if (u->sim->marks[i].tag >= 1 && u->sim->marks[i].tag <= 3) mark[u->sim->marks[i].tag] = u->sim->marks[i];
+    int64_t macs = d->groups * d->M * d->K * d->N;
+    char name[200];
+    if (u->o->schedule_scalesim) {
+        int64_t cyc = 0;
+        for (int64_t g = 0; g < d->groups; g++)
+            cyc += tpu_scalesim_ws_cycles((int)u->chip->array_rows, (int)u->chip->array_cols, d->M, d->K, d->N);
+        *mxu_row = add_row(u, d->name, d->op, "mxu", cyc, macs);
+        return;
+    }
+    if (l->single_chunk) {
+        snprintf(name, sizeof name, "%s: input", d->name);
+        add_row(u, name, "RD_HOST", "host", mark[1].cycle - t0, 0);
+    }
+    const struct tpu_sim_mark *a = l->single_chunk ? &mark[1] : &mark[0];
+    struct tpu_layer_row *row = add_row(u, d->name, d->op, "mxu", mark[2].cycle - a->cycle, macs);
+    *mxu_row = row;
+    if (!row) return;
+    row->active_cycles = mark[2].active_cycles - a->active_cycles;
+    row->stall_cycles = mark[2].stall_cycles - a->stall_cycles;
+    row->shift_cycles = mark[2].shift_cycles - a->shift_cycles;
+    if (l->single_chunk) {
+        snprintf(name, sizeof name, "%s: output", d->name);
+        add_row(u, name, "WR_HOST", "host", t_end - mark[2].cycle, 0);
+    }
+}
+
+/* Reference output of node n on the same inputs, when ref/ implements it. */
+static void compare_ref(struct runner *u, struct tpu_node *n, const float *y, int64_t count,
+                        struct tpu_layer_row *row)
+{
+    struct tpu_tensor *t = tpu_out(u->g, n, 0);
+    enum tpu_status rc = tpu_op_shape_fn(n->op)(u->g, n);
+    if (!rc && tpu_tensor_numel(t) == count) rc = tpu_tensor_alloc(u->ctx, t);
+    else if (!rc) rc = TPU_ERR_SHAPE;
+    if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
+    if (rc) { tpu_err_clear(u->ctx); return; }           /* not comparable: row says n/a */
+    double err2 = 0, ref2 = 0, mx = 0;
+    const float *ref = t->data;
+    for (int64_t i = 0; i < count; i++) {
+        double e = (double)y[i] - ref[i];
+        err2 += e * e;
+        ref2 += (double)ref[i] * ref[i];
+        mx = fmax(mx, fabs(e));
+    }
+    row->compared = 1;
+    row->nmse = ref2 > 0 ? err2 / ref2 : err2;
+    row->max_abs_err = mx;
+}
+
+/* Functional run: values in, values out, output tensor set. */
+static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
+                                  uint8_t *host, float **y_out, int64_t *count)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    float *a = d->is_conv ? NULL : a_matrix(u, n, d);
+    if (!d->is_conv && !a) return TPU_ERR_NOMEM;
+    tpu_mm_pack_input(u->chip, l, d->is_conv ? tpu_in(u->g, n, 0)->data : a, host);
+    free(a);
+    enum tpu_status rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
+    if (rc) return rc;
+    *count = d->groups * d->M * d->N;
+    float *y = tpu_calloc(u->ctx, (size_t)*count, sizeof(float));
+    if (!y) return TPU_ERR_NOMEM;
+    const struct tpu_tensor *b = d->is_conv ? tpu_in(u->g, n, 2) : NULL;
+    float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
+    tpu_mm_unpack_output(u->chip, l, host, alpha, b && b->data ? b->data : NULL, y);
+    rc = n->op == TPU_OP_GEMM ? add_gemm_c(u, n, d, y) : TPU_STATUS_OK;
+    if (rc) { free(y); return rc; }
+    *y_out = y;
+    return TPU_STATUS_OK;
+}
+
+/* Puts the node's output values (the chip's result) in place for the nodes
+** downstream and for the caller. */
+static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d,
+                                  const float *y)
+{
+    struct tpu_tensor *t = tpu_out(u->g, n, 0);
+    int nd;
+    int64_t dims[TPU_MAX_DIMS];
+    out_dims(u->g, n, d, &nd, dims);
+    t->dtype = TPU_DTYPE_F32;
+    tpu_tensor_set_shape(t, nd, dims);
+    if (!y) return TPU_STATUS_OK;
+    enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
+    if (!rc) memcpy(t->data, y, (size_t)tpu_tensor_numel(t) * sizeof(float));
+    return rc;
+}
+
+static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
+{
+    for (int i = 0; i < n->n_inputs && !u->o->timing_only; i++) {
+        struct tpu_tensor *t = tpu_in(u->g, n, i);
+        enum tpu_status rc = t ? fill_input(u, t) : TPU_STATUS_OK;
+        if (rc) return rc;
+    }
+    struct tpu_mm_desc d;
+    float *w = NULL, *y = NULL;
+    enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
+    struct tpu_lowered l = { 0 };
+    if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
+    free(w);
+    uint8_t *host = NULL;
+    int64_t t0 = u->sim->end, count = 0;
+    struct tpu_sim_counters c0 = u->sim->ctr;
+    int first_mark = u->sim->n_marks;
+    if (!rc && !u->o->timing_only) {
+        host = tpu_malloc(u->ctx, (size_t)l.host_bytes);
+        rc = host ? run_values(u, n, &l, host, &y, &count) : TPU_ERR_NOMEM;
+    } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
+    struct tpu_layer_row *row = NULL;
+    if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
+    if (!rc && !row) rc = TPU_ERR_NOMEM;
+    if (!rc && y) compare_ref(u, n, y, count, row);
+    if (!rc) rc = set_output(u, n, &d, y);
+    free(host);
+    free(y);
+    tpu_lowered_free(&l);
+    return rc;
+}
+
+/*---- Ops the chip lowering does not cover ----*/
+/* Runs node n with the reference kernel on the host CPU (values only; the
+** chip's time does not include it: the row says "untimed"). */
+static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
+{
+    enum tpu_status rc = TPU_STATUS_OK;
+    if (!u->o->timing_only) {
+        rc = tpu_op_shape_fn(n->op)(u->g, n);
+        for (int i = 0; i < n->n_outputs && !rc; i++) {
+            struct tpu_tensor *t = tpu_out(u->g, n, i);
+            if (t) rc = tpu_tensor_alloc(u->ctx, t);
+        }
+        if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
+    }
+    if (rc) return rc;
+    struct tpu_layer_row *row = add_row(u, n->name, n->op_type, "host", 0, 0);
+    if (!row) return TPU_ERR_NOMEM;
+    row->untimed = 1;
+    return TPU_STATUS_OK;
+}
+
+static int chip_op(enum tpu_op op)
+{
+    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV;
+}
+
+/*---- The model ----*/
+static int64_t model_batch(struct tpu_graph *g)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        struct tpu_tensor *t = g->tensors[g->inputs[i]];
+        if (!t->is_const && t->n_dims >= 1) return t->dims[0] > 0 ? t->dims[0] : 1;
+    }
+    return 1;
+}
+
+static void bind_symbolic_dims(struct tpu_graph *g)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        struct tpu_tensor *t = g->tensors[g->inputs[i]];
+        for (int j = 0; j < t->n_dims; j++) if (t->dims[j] < 0) t->dims[j] = 1;
+    }
+}
+
+static void finish_report(struct runner *u)
+{
+    struct tpu_chip_report *r = u->r;
+    const struct tpu_chip *c = u->chip;
+    snprintf(r->chip, sizeof r->chip, "%s", c->name);
+    r->array_rows = c->array_rows;
+    r->array_cols = c->array_cols;
+    r->mxu_count = c->mxu_count;
+    r->bf16 = c->mxu_dtype == TPU_MXU_BF16;
+    r->clock_mhz = c->clock_mhz;
+    r->timing_only = u->o->timing_only;
+    r->scalesim = u->o->schedule_scalesim;
+    r->ctr = u->sim->ctr;
+    struct tpu_sim_counters k = r->ctr;
+    k.cycles = r->cycles;                    /* static energy over the reported time */
+    tpu_sim_energy(c, &k, &r->energy);
+    for (int i = 0; i < r->n_rows; i++) r->macs += r->rows[i].macs;
+}
+
+enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                   const struct tpu_chip_run_opts *opts, struct tpu_chip_report **out)
+{
+    *out = NULL;
+    struct tpu_chip_report *r = tpu_calloc(ctx, 1, sizeof *r);
+    struct tpu_sim *sim = r ? tpu_sim_new(ctx, chip, opts->timing_only) : NULL;
+    if (!sim) { free(r); return ctx->status ? ctx->status : TPU_ERR_NOMEM; }
+    struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull };
+    bind_symbolic_dims(g);
+    r->batch = model_batch(g);
+    enum tpu_status rc = tpu_graph_prepare(ctx, g, NULL, 0);
+    if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
+    for (int i = 0; i < g->n_nodes && !rc; i++) {
+        struct tpu_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        if (chip_op(n->op)) rc = run_node(&u, n);
+        else if (opts->host_fallback) rc = run_on_host(&u, n);
+        else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
+                               "lowering covers Gemm, MatMul and Conv; --host-ops runs the rest on "
+                               "the host CPU, untimed)");
+    }
+    if (!rc) finish_report(&u);
+    tpu_sim_free(sim);
+    if (rc) { tpu_chip_report_free(r); return rc; }
+    *out = r;
+    return TPU_STATUS_OK;
+}
+
+void tpu_chip_report_free(struct tpu_chip_report *r)
+{
+    if (!r) return;
+    free(r->rows);
+    free(r);
+}

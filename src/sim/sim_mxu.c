@@ -1,0 +1,320 @@
+/*
+** sim/sim_mxu.c: the matrix path of the block diagram — weight memory → weight
+** FIFO → the array's two weight buffers → MATMUL → accumulators → ACTIVATE →
+** unified buffer. Values through sim/sim_gemm.h, fill/drain through
+** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here.
+**
+** In:  decoded RD_WEIGHTS / LD_WEIGHTS / MATMUL / ACTIVATE (sim/sim_exec.c).
+** Out: accumulator and UB contents, s->start / s->done, counters.
+*/
+#include "sim/sim.h"
+#include "sim/sim_gemm.h"
+#include "sim/sim_systolic.h"
+#include <math.h>
+#include <string.h>
+
+static int64_t cycles_for(double bytes, double bytes_per_cycle)
+{
+    return (int64_t)ceil(bytes / bytes_per_cycle - 1e-9);
+}
+
+static struct sim_mxu *get_mxu(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    if (in->x >= s->chip->mxu_count) {
+        sim_fault(s, TPU_FAULT_BAD_OPERAND, "mxu %u, chip has %lld", in->x,
+                  (long long)s->chip->mxu_count);
+        return NULL;
+    }
+    return &s->mxu[in->x];
+}
+
+/*---- Weight memory → FIFO ----*/
+int sim_rd_weights(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    struct sim_mxu *m = get_mxu(s, in);
+    if (!m) return 1;
+    const struct tpu_chip *c = s->chip;
+    uint64_t tile = (uint64_t)tpu_chip_tile_bytes(c);
+    if (!sim_range_ok(in->a, (uint64_t)in->c * tile, s->dram_bytes))
+        return sim_fault(s, TPU_FAULT_DRAM_RANGE, "tiles [%u, %u + %u x %llu) beyond the %llu-byte "
+                         "weight image", in->a, in->a, in->c, (unsigned long long)tile,
+                         (unsigned long long)s->dram_bytes);
+    if (m->fifo_count + (int64_t)in->c > c->weight_fifo_tiles)
+        return sim_fault(s, TPU_FAULT_FIFO_OVERFLOW, "%d tiles queued + %u > depth %lld",
+                         m->fifo_count, in->c, (long long)c->weight_fifo_tiles);
+    double bpc = tpu_chip_dram_bytes_per_cycle(c);
+    for (uint32_t i = 0; i < in->c; i++) {
+        int slot = (int)((m->fifo_head + m->fifo_count) % c->weight_fifo_tiles);
+        int64_t t = sim_max(sim_max(s->issue, s->unit_free[TPU_UNIT_DRAM]), m->fifo_slot_free[slot]);
+        s->unit_free[TPU_UNIT_DRAM] = t + cycles_for((double)tile, bpc);
+        m->fifo_arrive[slot] = s->unit_free[TPU_UNIT_DRAM];
+        m->fifo_request[slot] = s->issue;
+        m->fifo_dram[slot] = in->a + i * tile;
+        m->fifo_count++;
+        s->ctr.dram_bytes_read += (int64_t)tile;
+        s->done = m->fifo_arrive[slot];
+    }
+    return 0;
+}
+
+/*---- FIFO → shadow weight buffer ----*/
+int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    struct sim_mxu *m = get_mxu(s, in);
+    if (!m) return 1;
+    const struct tpu_chip *c = s->chip;
+    if (in->a > c->array_rows || in->b > c->array_cols)
+        return sim_fault(s, TPU_FAULT_BAD_OPERAND, "tile %ux%u larger than the %lldx%lld array",
+                         in->a, in->b, (long long)c->array_rows, (long long)c->array_cols);
+    if (m->fifo_count == 0) return sim_fault(s, TPU_FAULT_FIFO_EMPTY, "no RD_WEIGHTS pending");
+    if (m->shadow_valid)
+        return sim_fault(s, TPU_FAULT_SHADOW_BUSY, "the previous tile was never multiplied");
+    int slot = m->fifo_head;
+    int64_t start = sim_max(sim_max(s->issue, m->fifo_arrive[slot]), m->shadow_free);
+    if (!s->timing_only)
+        memcpy(m->w_shadow, s->dram + m->fifo_dram[slot], (size_t)tpu_chip_tile_bytes(c));
+    m->fifo_slot_free[slot] = start;
+    m->fifo_head = (int)((m->fifo_head + 1) % c->weight_fifo_tiles);
+    m->fifo_count--;
+    m->shadow_valid = 1;
+    m->shadow_k = in->a;
+    m->shadow_n = in->b;
+    m->shadow_arrive = m->fifo_arrive[slot];
+    m->shadow_request = m->fifo_request[slot];
+    m->shadow_shift_start = start;
+    m->shadow_shift_done = start + c->array_rows;
+    s->start = start;
+    s->done = m->shadow_shift_done;
+    return 0;
+}
+
+/*---- MATMUL ----*/
+/* Splits the MXU's idle time before `start` into Table-3 classes: waiting
+** while the tile was requested but not yet delivered is weight stall, waiting
+** while it shifted in is weight shift, the rest (inputs, sync, drain) is
+** non-matrix. */
+static void account_gap(struct tpu_sim *s, struct sim_mxu *m, int64_t start, int promoted)
+{
+    int64_t g0 = m->free_at, gap = start - g0;
+    if (gap <= 0) return;
+    int64_t stall = 0, shift = 0;
+    if (promoted) {
+        stall = sim_max(0, sim_min(start, m->shadow_arrive) - sim_max(g0, m->shadow_request));
+        shift = sim_max(0, sim_min(start, m->shadow_shift_done) - sim_max(g0, m->shadow_shift_start));
+    }
+    s->ctr.weight_stall_cycles += stall;
+    s->ctr.weight_shift_cycles += shift;
+    s->ctr.non_matrix_cycles += gap - stall - shift;
+}
+
+static void promote(struct sim_mxu *m, int64_t start)
+{
+    uint8_t *t = m->w_active;
+    m->w_active = m->w_shadow;
+    m->w_shadow = t;
+    m->active_valid = 1;
+    m->shadow_valid = 0;
+    m->active_k = m->shadow_k;
+    m->active_n = m->shadow_n;
+    m->shadow_free = start;
+}
+
+/* int8 MATMUL with the overflow trap on: products into a scratch block, then
+** added with a check. */
+static int matmul_i8_trap(struct tpu_sim *s, const struct sim_mxu *m, const int8_t *a, int lda,
+                          int32_t *acc, int rows, int accumulate)
+{
+    int C = (int)s->chip->array_cols;
+    int32_t *tmp = tpu_malloc(s->ctx, (size_t)rows * (size_t)C * 4);
+    if (!tmp) return sim_fault(s, TPU_FAULT_BAD_OPERAND, "no memory for the overflow check");
+    tpu_gemm_i8(rows, C, (int)m->active_k, a, lda, (const int8_t *)m->w_active, C, tmp, C, 0);
+    int bad = -1;
+    for (int i = 0; i < rows * C && bad < 0; i++) {
+        int64_t v = (int64_t)tmp[i] + (accumulate ? acc[i] : 0);
+        if (v > INT32_MAX || v < INT32_MIN) bad = i;
+        else acc[i] = (int32_t)v;
+    }
+    free(tmp);
+    if (bad >= 0)
+        return sim_fault(s, TPU_FAULT_ACC_OVERFLOW, "int32 accumulator overflow at row %d column %d",
+                         bad / C, bad % C);
+    return 0;
+}
+
+static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struct tpu_insn *in,
+                         uint64_t stride)
+{
+    const struct tpu_chip *c = s->chip;
+    int C = (int)c->array_cols, rows = (int)in->c, accumulate = in->flags & 1;
+    int64_t elem = tpu_chip_elem_bytes(c);
+    uint8_t *acc = s->acc + (size_t)in->b * (size_t)C * 4;
+    if (c->mxu_dtype == TPU_MXU_BF16) {
+        tpu_gemm_bf16(rows, C, (int)m->active_k, (const uint16_t *)(s->ub + in->a),
+                      (int)(stride / 2), (const uint16_t *)m->w_active, C, (float *)acc, C,
+                      accumulate, (int)c->array_rows);
+        return 0;
+    }
+    if (c->acc_overflow_trap)
+        return matmul_i8_trap(s, m, (const int8_t *)(s->ub + in->a), (int)(stride / (uint64_t)elem),
+                              (int32_t *)acc, rows, accumulate);
+    tpu_gemm_i8(rows, C, (int)m->active_k, (const int8_t *)(s->ub + in->a), (int)stride,
+                (const int8_t *)m->w_active, C, (int32_t *)acc, C, accumulate);
+    return 0;
+}
+
+static int matmul_check(struct tpu_sim *s, const struct sim_mxu *m, const struct tpu_insn *in,
+                        uint64_t stride)
+{
+    const struct tpu_chip *c = s->chip;
+    uint64_t row_bytes = (uint64_t)(c->array_rows * tpu_chip_elem_bytes(c));
+    if (in->c == 0) return sim_fault(s, TPU_FAULT_BAD_OPERAND, "rows = 0");
+    if (in->a % (uint64_t)tpu_chip_elem_bytes(c) || stride % (uint64_t)tpu_chip_elem_bytes(c))
+        return sim_fault(s, TPU_FAULT_BAD_OPERAND, "ub %u / stride %llu not element-aligned", in->a,
+                         (unsigned long long)stride);
+    if (!sim_range_ok(in->a, (uint64_t)(in->c - 1) * stride + row_bytes, (uint64_t)c->unified_buffer_bytes))
+        return sim_fault(s, TPU_FAULT_UB_RANGE, "input rows end past the %lld-byte unified buffer",
+                         (long long)c->unified_buffer_bytes);
+    if (!sim_range_ok(in->b, in->c, (uint64_t)c->accumulator_rows))
+        return sim_fault(s, TPU_FAULT_ACC_RANGE, "accumulator rows [%u, %llu) beyond %lld", in->b,
+                         (unsigned long long)in->b + in->c, (long long)c->accumulator_rows);
+    if (!m->shadow_valid && !m->active_valid)
+        return sim_fault(s, TPU_FAULT_NO_WEIGHTS, "no LD_WEIGHTS before this MATMUL");
+    return 0;
+}
+
+int sim_matmul(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    struct sim_mxu *m = get_mxu(s, in);
+    if (!m) return 1;
+    const struct tpu_chip *c = s->chip;
+    uint64_t stride = in->d ? in->d : (uint64_t)(c->array_rows * tpu_chip_elem_bytes(c));
+    if (matmul_check(s, m, in, stride)) return 1;
+    int promoted = m->shadow_valid;
+    int64_t start = sim_max(s->issue, m->free_at);
+    if (promoted) start = sim_max(start, m->shadow_shift_done);
+    for (uint32_t r = 0; r < in->c; r++) start = sim_max(start, s->acc_read_done[in->b + r]);
+    account_gap(s, m, start, promoted);
+    if (promoted) promote(m, start);
+    if (!s->timing_only && matmul_values(s, m, in, stride)) return 1;
+    int64_t R = c->array_rows, C = c->array_cols, rows = in->c;
+    for (int64_t r = 0; r < rows; r++) s->acc_write_done[in->b + r] = start + r + R + C - 1;
+    m->free_at = start + rows;
+    s->start = start;
+    s->done = start + tpu_ws_fold_cycles((int)R, (int)C, (int)m->active_k, (int)m->active_n, rows, 1);
+    s->ctr.array_active_cycles += rows;
+    s->ctr.useful_macs += rows * m->active_k * m->active_n;
+    s->ctr.unused_macs += rows * (R * C - (int64_t)m->active_k * m->active_n);
+    s->ctr.ub_bytes_read += rows * R * tpu_chip_elem_bytes(c);
+    s->ctr.acc_bytes_written += rows * C * 4;
+    if (in->flags & 1) s->ctr.acc_bytes_read += rows * C * 4;
+    return 0;
+}
+
+/*---- ACTIVATE ----*/
+/* round(v / 2^sh) with ties to even, v any int64 with |v| < 2^62. */
+static int64_t shift_round_even(int64_t v, int sh)
+{
+    if (sh == 0) return v;
+    int64_t q = v >> sh;                          /* floor (arithmetic shift) */
+    int64_t rem = v - q * ((int64_t)1 << sh), half = (int64_t)1 << (sh - 1);
+    if (rem > half || (rem == half && (q & 1))) q++;
+    return q;
+}
+
+static float act_f32(float v, int func)
+{
+    switch (func) {
+    case TPU_ACT_RELU:    return v > 0 ? v : 0.0f;
+    case TPU_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case TPU_ACT_TANH:    return tanhf(v);
+    default:              return v;
+    }
+}
+
+/* Value of accumulator element (row r, column j) after requant and func, as
+** the output type's value held in a double (exact for int8/int32/fp32). */
+static double act_value(const struct tpu_sim *s, const struct tpu_insn *in, int64_t r, int64_t j)
+{
+    const uint8_t *row = s->acc + (size_t)r * (size_t)s->chip->array_cols * 4;
+    int func = in->x, raw = in->flags & 1;
+    if (s->chip->mxu_dtype == TPU_MXU_BF16) {
+        float v = act_f32(((const float *)row)[j], func);
+        return raw ? v : tpu_bf16_to_f32(tpu_f32_to_bf16(v));
+    }
+    int64_t v = ((const int32_t *)row)[j];
+    if (!raw) {
+        v = shift_round_even(v * s->cfg[TPU_CFG_REQUANT_MULT], s->cfg[TPU_CFG_REQUANT_SHIFT]);
+        v = v > 127 ? 127 : v < -128 ? -128 : v;
+    }
+    if (func == TPU_ACT_RELU && v < 0) v = 0;
+    return (double)v;
+}
+
+static void store_out(uint8_t *dst, int64_t elem, int is_bf16, int raw, double v)
+{
+    if (elem == 1) { *(int8_t *)dst = (int8_t)v; return; }
+    if (elem == 2) { uint16_t h = tpu_f32_to_bf16((float)v); memcpy(dst, &h, 2); return; }
+    if (is_bf16) { float f = (float)v; memcpy(dst, &f, 4); return; }
+    int32_t i = (int32_t)v;
+    memcpy(dst, &i, 4);
+    (void)raw;
+}
+
+static int64_t act_out_elem(const struct tpu_chip *c, int raw)
+{
+    return raw ? 4 : c->mxu_dtype == TPU_MXU_BF16 ? 2 : 1;
+}
+
+static int activate_check(struct tpu_sim *s, const struct tpu_insn *in, int64_t pool)
+{
+    const struct tpu_chip *c = s->chip;
+    int raw = in->flags & 1, is_bf16 = c->mxu_dtype == TPU_MXU_BF16;
+    int64_t elem = act_out_elem(c, raw);
+    if (in->x >= TPU_ACT_COUNT) return sim_fault(s, TPU_FAULT_BAD_OPERAND, "func %u undefined", in->x);
+    if (!is_bf16 && in->x >= TPU_ACT_SIGMOID)
+        return sim_fault(s, TPU_FAULT_BAD_OPERAND, "sigmoid/tanh need the fp32 (bf16 chip) path");
+    if (!is_bf16 && !raw && (s->cfg[TPU_CFG_REQUANT_SHIFT] < 0 || s->cfg[TPU_CFG_REQUANT_SHIFT] > 62))
+        return sim_fault(s, TPU_FAULT_BAD_OPERAND, "requant shift %d outside 0..62",
+                         s->cfg[TPU_CFG_REQUANT_SHIFT]);
+    if (in->c == 0 || in->c % pool)
+        return sim_fault(s, TPU_FAULT_BAD_OPERAND, "rows %u not a positive multiple of pool %lld",
+                         in->c, (long long)pool);
+    if (!sim_range_ok(in->a, in->c, (uint64_t)c->accumulator_rows))
+        return sim_fault(s, TPU_FAULT_ACC_RANGE, "accumulator rows [%u, %llu) beyond %lld", in->a,
+                         (unsigned long long)in->a + in->c, (long long)c->accumulator_rows);
+    if (in->b % (uint64_t)elem ||
+        !sim_range_ok(in->b, (uint64_t)(in->c / pool) * (uint64_t)c->array_cols * (uint64_t)elem,
+                      (uint64_t)c->unified_buffer_bytes))
+        return sim_fault(s, TPU_FAULT_UB_RANGE, "output [%u, +%llu bytes) unaligned or beyond the "
+                         "unified buffer", in->b,
+                         (unsigned long long)(in->c / pool) * (uint64_t)c->array_cols * (uint64_t)elem);
+    return 0;
+}
+
+int sim_activate(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    const struct tpu_chip *c = s->chip;
+    int64_t pool = in->d ? in->d : 1, C = c->array_cols, rows = in->c;
+    if (activate_check(s, in, pool)) return 1;
+    int raw = in->flags & 1;
+    int64_t elem = act_out_elem(c, raw);
+    if (!s->timing_only)
+        for (int64_t o = 0; o < rows / pool; o++)
+            for (int64_t j = 0; j < C; j++) {
+                double v = act_value(s, in, in->a + o * pool, j);
+                for (int64_t p = 1; p < pool; p++) v = fmax(v, act_value(s, in, in->a + o * pool + p, j));
+                store_out(s->ub + in->b + (size_t)(o * C + j) * (size_t)elem, elem,
+                          c->mxu_dtype == TPU_MXU_BF16, raw, v);
+            }
+    int64_t start = sim_max(s->issue, s->unit_free[TPU_UNIT_ACT]);
+    for (int64_t r = 0; r < rows; r++) start = sim_max(start, s->acc_write_done[in->a + r]);
+    int64_t busy = (rows * C + c->activation_lanes - 1) / c->activation_lanes;
+    s->unit_free[TPU_UNIT_ACT] = start + busy;
+    s->start = start;
+    s->done = start + busy + c->activation_latency_cycles;
+    for (int64_t r = 0; r < rows; r++) s->acc_read_done[in->a + r] = s->done;
+    s->ctr.acc_bytes_read += rows * C * 4;
+    s->ctr.ub_bytes_written += rows / pool * C * elem;
+    s->ctr.vector_elems += rows * C;
+    return 0;
+}
