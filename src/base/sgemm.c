@@ -18,6 +18,7 @@
 ** accumulators), AVX2+FMA 6x16 (12 ymm), portable C 4x8. No global state
 ** but the path override; buffers are malloc'd per call.
 */
+#include "tpu_impl.h"
 #include "base/sgemm.h"
 #include <immintrin.h>
 #include <math.h>
@@ -416,6 +417,10 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
                             lda, ldb, ldc, 0 };
     if (M <= 0 || N <= 0) return;
+    /* The callers are tpusim's own kernels, which size these from validated
+    ** shapes: a violation is our bug, not bad input. */
+    TPU_ASSERT(C && ldc >= N);
+    TPU_ASSERT(K <= 0 || alpha == 0.0f || (A && B && lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N)));
     if (K <= 0 || alpha == 0.0f) {
         sgemm_scale(&g);
         return;

@@ -28,7 +28,8 @@
 /* C (M x N, row stride ldc) = alpha * op(A) * op(B) + beta * C.
 ** op(A) is M x K: A is M x K (lda >= K) or, with trans_a, K x M (lda >= M).
 ** op(B) is K x N: B is K x N (ldb >= N) or, with trans_b, N x K (ldb >= K).
-** M, N <= 0: nothing. K == 0 or alpha == 0: C = beta * C without reading A, B. */
+** M, N <= 0: nothing. K == 0 or alpha == 0: C = beta * C without reading A, B.
+** Leading dimensions too small for the shape are a caller bug (TPU_ASSERT). */
 void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta,
                float *C, int ldc);
