@@ -34,10 +34,17 @@ typedef void (*sgemm_kernel_fn)(int kc, const float *a, const float *b, float *c
 
 struct sgemm_impl {
     const char     *name;
-    int             mr, nr;     /* micro-tile (mr <= 16, nr % 16 == 0 for fast_pack) */
+    int             mr, nr;     /* micro-tile                                 */
     int             mb, nb;     /* A block rows (multiple of mr), B block cols */
     sgemm_kernel_fn kernel;
     int           (*usable)(void);
+    /* Optional SIMD packs (NULL: scalar loops). transpose_block: dst[k*ld_dst
+    ** + r] = src[r*ld_src + k], r < rows <= tb_width, k < tb_width; needs
+    ** mr <= tb_width and nr % tb_width == 0. copy_rows: kc rows of cols <= nr
+    ** floats into an aligned, zero-padded nr-wide panel. */
+    void          (*transpose_block)(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst);
+    int             tb_width;
+    void          (*copy_rows)(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
 };
 
 struct sgemm_args {
@@ -46,7 +53,7 @@ struct sgemm_args {
     const float *A, *B;
     float       *C;
     ptrdiff_t    lda, ldb, ldc;
-    int          fast_pack;  /* the AVX-512 16x16 transposing packs apply */
+    const struct sgemm_impl *im;
 };
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -154,10 +161,17 @@ static int usable_always(void) { return 1; }
 /* Best first. Blocks: A micro-panel KC*MR*4 bytes in L1 (21 KiB for avx512),
 ** B block KC*NB*4 bytes in L2 (576 KiB of the 2 MiB on the machine in
 ** BENCHMARKS.md), A block KC*MB*4 bytes in L2/L3. */
+static void transpose_block16(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst);
+static void transpose_block8(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst);
+static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
+static void copy_rows16(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
 static const struct sgemm_impl sgemm_impls[] = {
-    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512 },
-    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2 },
-    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always },
+    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512,
+      transpose_block16, 16, copy_rows32 },
+    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2,
+      transpose_block8, 8, copy_rows16 },
+    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always,
+      NULL, 0, NULL },
 };
 #define SGEMM_N_IMPLS ((int)(sizeof sgemm_impls / sizeof sgemm_impls[0]))
 
@@ -192,7 +206,8 @@ void tpu_sgemm_force_portable(int on) { tpu_sgemm_force_impl(on ? "portable" : N
 
 /*---- Packing ----*/
 /* The transposing packs (op(A) from row-major A, op(B) from B^T) are the
-** costly ones: AVX-512 does them 16x16 at a time through registers. */
+** costly ones: AVX-512 does them 16x16 at a time through registers, AVX2
+** 8x8; the portable path and the leftover k < 16 (8) use scalar loops. */
 
 /* r[0..16) rows of 16 floats -> r[j] holds column j. */
 __attribute__((target("avx512f"), always_inline))
@@ -253,6 +268,49 @@ static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, fl
     }
 }
 
+/* AVX2 versions: 8x8 transposes, 16-column row copies (NR = 16). */
+__attribute__((target("avx2")))
+static void transpose_block8(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst)
+{
+    __m256 r[8], t[8];
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i++) r[i] = i < rows ? _mm256_loadu_ps(src + i * ld_src) : _mm256_setzero_ps();
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* r[4q + c]: column c (mod 4) of rows 4q..4q+3, one 128-bit lane per
+    ** group of four columns. */
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    _Pragma("GCC unroll 8")
+    for (int c = 0; c < 4; c++) {
+        t[c] = _mm256_permute2f128_ps(r[c], r[4 + c], 0x20);
+        t[4 + c] = _mm256_permute2f128_ps(r[c], r[4 + c], 0x31);
+    }
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - rows));
+    _Pragma("GCC unroll 8")
+    for (int k = 0; k < 8; k++) _mm256_maskstore_ps(dst + (size_t)k * ld_dst, mask, t[k]);
+}
+
+__attribute__((target("avx2")))
+static void copy_rows16(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst)
+{
+    int n0 = imin(cols, 8), n1 = cols > 8 ? imin(cols - 8, 8) : 0;
+    __m256i m0 = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - n0));
+    __m256i m1 = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - n1));
+    for (int k = 0; k < kc; k++, src += ld_src, dst += 16) {
+        _mm256_store_ps(dst, _mm256_maskload_ps(src, m0));
+        _mm256_store_ps(dst + 8, _mm256_maskload_ps(src + 8, m1));
+    }
+}
+
 /* op(A)[ic + i][pc + k] for i < mc, k < kc into MR-row panels of abuf. */
 static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, int kc, float *abuf)
 {
@@ -260,9 +318,10 @@ static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, i
         float *dst = abuf + (size_t)ir * kc;
         int rows = imin(mr, mc - ir);
         int k0 = 0;
-        if (!g->ta && g->fast_pack) {
+        if (!g->ta && g->im->transpose_block) {
             const float *src = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
-            for (; k0 + 16 <= kc; k0 += 16) transpose_block16(src + k0, g->lda, rows, dst + (size_t)k0 * mr, mr);
+            int w = g->im->tb_width;
+            for (; k0 + w <= kc; k0 += w) g->im->transpose_block(src + k0, g->lda, rows, dst + (size_t)k0 * mr, mr);
         }
         if (!g->ta) {
             for (int r = 0; r < rows; r++) {
@@ -286,8 +345,8 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
     for (int jr = 0; jr < nb; jr += nr) {
         float *dst = bbuf + (size_t)jr * kc;
         int cols = imin(nr, nb - jr);
-        if (!g->tb && g->fast_pack) {
-            copy_rows32(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
+        if (!g->tb && g->im->copy_rows) {
+            g->im->copy_rows(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
             continue;   /* zero-padded already */
         }
         if (!g->tb) {
@@ -296,12 +355,12 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
                 memcpy(dst + (size_t)k * nr, src, (size_t)cols * sizeof *src);
             }
         } else {
-            int k0 = 0;
-            if (g->fast_pack)
-                for (; k0 + 16 <= kc; k0 += 16)
-                    for (int j = 0; j < cols; j += 16)
-                        transpose_block16(g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc + k0, g->ldb,
-                                          imin(16, cols - j), dst + (size_t)k0 * nr + j, nr);
+            int k0 = 0, w = g->im->tb_width;
+            if (g->im->transpose_block)
+                for (; k0 + w <= kc; k0 += w)
+                    for (int j = 0; j < cols; j += w)
+                        g->im->transpose_block(g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc + k0, g->ldb,
+                                               imin(w, cols - j), dst + (size_t)k0 * nr + j, nr);
             for (int j = 0; j < cols; j++) {
                 const float *src = g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc;
                 for (int k = k0; k < kc; k++) dst[(size_t)k * nr + j] = src[k];
@@ -415,7 +474,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                float *C, int ldc)
 {
     struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
-                            lda, ldb, ldc, 0 };
+                            lda, ldb, ldc, NULL };
     if (M <= 0 || N <= 0) return;
     /* The callers are tpusim's own kernels, which size these from validated
     ** shapes: a violation is our bug, not bad input. */
@@ -434,7 +493,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
         sgemm_skinny_bt(&g);
         return;
     }
-    g.fast_pack = im->kernel == kernel_avx512;
+    g.im = im;
     int kc = imin(K, TPU_SGEMM_KC);
     float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
     float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
