@@ -239,26 +239,8 @@ static int cmd_conformance(struct tpu_ctx *ctx, const struct opts *o)
     return rc ? fail(ctx, rc) : 0;
 }
 
-/*---- OpenBLAS kernels (added by nn: the conv/matmul hot path is cblas_sgemm) ----*/
-/* OpenBLAS picks its kernels from the CPU model when it loads; on a CPU newer
-** than the library (here a Xeon of family 6 model 207 with OpenBLAS 0.3.21) it
-** falls back to its SSE3 "Prescott" kernels, 3-4x slower on ResNet-18. It reads
-** OPENBLAS_CORETYPE only at load time, so when detection failed on an AVX2 or
-** AVX-512 CPU, set it and re-exec once. A user's own OPENBLAS_CORETYPE wins. */
-char *openblas_get_corename(void);     /* OpenBLAS, no header needed */
-static void blas_kernels(char **argv)
-{
-    const char *core = openblas_get_corename();
-    if (getenv("OPENBLAS_CORETYPE") || !core || strcasecmp(core, "prescott") != 0) return;
-    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                     : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
-    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
-    execv("/proc/self/exe", argv);     /* returns only on failure: keep the default kernels */
-}
-
 int main(int argc, char **argv)
 {
-    blas_kernels(argv);
     if (argc < 2) return usage();
     if (tpu_cli_chip_handles(argc, argv)) return tpu_cli_chip_main(argc, argv);
     struct tpu_ctx *ctx = tpu_init();

@@ -4,7 +4,7 @@
 ** (Conv and pools: ref_nn_conv.c; Einsum: ref_nn_einsum.c.)
 **
 ** In:  a node whose shape function has run and whose outputs are allocated.
-** Out: the outputs' values. MatMul/Gemm on float32 call cblas_sgemm; other
+** Out: the outputs' values. MatMul/Gemm on float32 call tpu_sgemm; other
 **      dtypes and the normalisations compute in float64 (tpu_nn_to_f64).
 */
 #include "ref/ref_nn.h"
@@ -68,7 +68,7 @@ enum tpu_status ref_matmul(struct tpu_graph *g, struct tpu_node *n)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "matrix product too large for BLAS");
     if (tpu_tensor_numel(y) == 0) return TPU_STATUS_OK;
     if (a->dtype == TPU_DTYPE_F32) {
-        MATMUL_LOOP(float, cblas_sgemm, (const float *)a->data, (const float *)b->data, (float *)y->data);
+        MATMUL_LOOP(float, tpu_nn_sgemm, (const float *)a->data, (const float *)b->data, (float *)y->data);
         return TPU_STATUS_OK;
     }
     double *da = tpu_nn_to_f64(g->ctx, a), *db = tpu_nn_to_f64(g->ctx, b);
@@ -130,9 +130,9 @@ enum tpu_status ref_gemm(struct tpu_graph *g, struct tpu_node *n)
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < nn; j++)
             fy[i * nn + j] = c && beta != 0 ? (float)beta * ((const float *)c->data)[gemm_c_at(c, i, j)] : 0;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)nn,
-                (int)k, (float)alpha, a->data, (int)(ta ? m : k ? k : 1), b->data, (int)(tb ? (k ? k : 1) : nn),
-                1.0f, fy, (int)nn);
+    tpu_nn_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
+                 (int)nn, (int)k, (float)alpha, a->data, (int)(ta ? m : k ? k : 1), b->data,
+                 (int)(tb ? (k ? k : 1) : nn), 1.0f, fy, (int)nn);
     return TPU_STATUS_OK;
 }
 

@@ -4,7 +4,7 @@
 **
 ** In:  a node whose shape function (ir/shape_nn.c) has run and whose outputs
 **      the executor has allocated.
-** Out: the outputs' values. float32 runs on float loops and cblas_sgemm; every
+** Out: the outputs' values. float32 runs on float loops and tpu_sgemm; every
 **      other dtype is staged through float64 (tpu_nn_to_f64) and cblas_dgemm.
 */
 #include "ref/ref_nn.h"
@@ -14,7 +14,7 @@
 
 #define T float
 #define SFX f32
-#define GEMM cblas_sgemm
+#define GEMM tpu_nn_sgemm
 #include "ref/ref_nn_core.h"
 #undef T
 #undef SFX

@@ -1,11 +1,11 @@
 /*
 ** ref/ref_nn_core.h: the convolution and pooling loops, written once and
 ** included twice by ref/ref_nn_conv.c: with T = float (the float32 hot path,
-** cblas_sgemm) and T = double (every other dtype and the integer ops, which
+** tpu_sgemm) and T = double (every other dtype and the integer ops, which
 ** are exact in double, cblas_dgemm). Not a normal header: it defines static
 ** functions named <name>_<SFX>.
 **
-** Before including: #define T, SFX and GEMM (cblas_sgemm / cblas_dgemm).
+** Before including: #define T, SFX and GEMM (a cblas_?gemm-shaped function).
 */
 #define CORE_CAT2(a, b) a##_##b
 #define CORE_CAT(a, b) CORE_CAT2(a, b)

@@ -1,14 +1,15 @@
 /*
 ** ref/ref_nn_window.c: the sliding-window geometry of Conv, ConvTranspose,
 ** MaxPool and AveragePool (and their quantised forms) — attribute validation,
-** auto_pad, ceil_mode and output sizes — plus the small float64 staging and
-** MatMul-dims helpers the dense kernels share.
+** auto_pad, ceil_mode and output sizes — plus the small float64 staging,
+** MatMul-dims and float32 gemm (tpu_sgemm) helpers the dense kernels share.
 **
 ** In:  a node, its data input x and (convolutions) weight w.
 ** Out: struct tpu_nn_window, read by ir/shape_nn.c (output dims), the conv and
 **      pool kernels (ref/ref_nn_conv.c, ref/ref_quant.c) and ir/cost.c.
 */
 #include "ref/ref_nn.h"
+#include "base/sgemm.h"
 #include <string.h>
 
 /*---- Attribute helpers ----*/
@@ -306,4 +307,13 @@ int tpu_nn_matmul_dims(const struct tpu_tensor *a, const struct tpu_tensor *b,
     d->n_batch = tpu_broadcast_dims(ra - 2, da, rb - 2, db, d->batch);
     if (d->n_batch < 0) { *why = "batch dimensions do not broadcast"; return -1; }
     return 0;
+}
+
+/*---- float32 products ----*/
+void tpu_nn_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n,
+                  int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                  float *c, int ldc)
+{
+    TPU_ASSERT(order == CblasRowMajor);
+    tpu_sgemm(ta == CblasTrans, tb == CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
