@@ -381,7 +381,11 @@ enum tpu_status shape_depth_space(struct tpu_graph *g, struct tpu_node *n)
     if (x->n_dims < 0) return unknown_out(g, n, x->dtype, 4);
     if (x->n_dims != 4)
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "input must be 4-D (NCHW), has rank %d", x->n_dims);
-    int64_t d[4] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3] };
+    int64_t d[4] = { x->dims[0], x->dims[1], x->dims[2], x->dims[3] }, big;
+    for (int i = 1; i < 4; i++)
+        if (d[i] >= 0 && __builtin_mul_overflow(d[i], b * b, &big))
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "dim %d (%lld) times blocksize^2 overflows",
+                                i, (long long)d[i]);
     if (n->op == TPU_OP_DEPTH_TO_SPACE) {
         if (d[1] >= 0 && d[1] % (b * b))
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "channels %lld are not a multiple of blocksize^2 = %lld",
