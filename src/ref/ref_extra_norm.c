@@ -29,18 +29,30 @@ enum tpu_status ref_lrn(struct tpu_graph *g, struct tpu_node *n)
     double bias = tpu_attr_float(n, "bias", 1.0f);
     int64_t size = tpu_attr_int(n, "size", 1), lo = (size - 1) / 2, hi = size - 1 - lo;
     int64_t N = x->dims[0], C = x->dims[1], inner = tpu_ref_prod(x->dims, 2, x->n_dims);
+    double *sq = tpu_malloc(g->ctx, (size_t)(inner ? inner : 1) * sizeof *sq);
+    if (!sq) return tpu_node_err(g, n, TPU_ERR_NOMEM, "out of memory for %lld sums", (long long)inner);
+    /* Per (n, c): the window's sums of squares over a contiguous spatial row. */
     for (int64_t b = 0; b < N; b++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t i = 0; i < inner; i++) {
-                double sq = 0;
-                int64_t c0 = c - lo < 0 ? 0 : c - lo, c1 = c + hi >= C ? C - 1 : c + hi;
-                for (int64_t k = c0; k <= c1; k++) {
-                    double v = GET(x, (b * C + k) * inner + i);
-                    sq += v * v;
+        for (int64_t c = 0; c < C; c++) {
+            int64_t c0 = c - lo < 0 ? 0 : c - lo, c1 = c + hi >= C ? C - 1 : c + hi;
+            memset(sq, 0, (size_t)inner * sizeof *sq);
+            for (int64_t k = c0; k <= c1; k++) {
+                int64_t base = (b * C + k) * inner;
+                if (x->dtype == TPU_DTYPE_F32) {
+                    const float *xr = (const float *)x->data + base;
+                    for (int64_t i = 0; i < inner; i++) sq[i] += (double)xr[i] * xr[i];
+                } else {
+                    for (int64_t i = 0; i < inner; i++) {
+                        double v = GET(x, base + i);
+                        sq[i] += v * v;
+                    }
                 }
-                int64_t e = (b * C + c) * inner + i;
-                SET(y, e, GET(x, e) / pow(bias + alpha / (double)size * sq, beta));
             }
+            int64_t base = (b * C + c) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                SET(y, base + i, GET(x, base + i) / pow(bias + alpha / (double)size * sq[i], beta));
+        }
+    free(sq);
     return TPU_STATUS_OK;
 }
 
