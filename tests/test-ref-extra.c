@@ -637,6 +637,47 @@ static int test_losses(void)
     return 0;
 }
 
+/*---- Shape inference before values are known ----*/
+static int test_infer(void)
+{
+    struct rig r = rig_new("OneHot", 3, 1);               /* depth not known: that dim is -1 */
+    attr_int(&r, "axis", 1);
+    rig_in(&r, 0, TPU_DTYPE_I64, 2, D(2, 5), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 0, NULL, NULL);
+    rig_in(&r, 2, TPU_DTYPE_F16, 1, D(2), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), 2, -1, 5) && out(&r, 0)->dtype == TPU_DTYPE_F16, "onehot dims");
+    rig_free(&r);
+    r = rig_new("Compress", 2, 1);                        /* condition not known */
+    attr_int(&r, "axis", 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 3, D(2, 4, 3), NULL);
+    rig_in(&r, 1, TPU_DTYPE_BOOL, 1, D(4), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), 2, -1, 3), "compress dims");
+    rig_free(&r);
+    r = rig_new("GatherND", 2, 1);                        /* [2,3,4] by [2,5,1], batch_dims 1 */
+    attr_int(&r, "batch_dims", 1);
+    rig_in(&r, 0, TPU_DTYPE_F32, 3, D(2, 3, 4), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 3, D(2, 5, 1), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), 2, 5, 4), "gathernd dims");
+    rig_free(&r);
+    r = rig_new("SoftmaxCrossEntropyLoss", 2, 2);         /* none keeps the target's shape */
+    attr_str(&r, "reduction", "none");
+    rig_in(&r, 0, TPU_DTYPE_F32, 3, D(2, 7, 3), NULL);
+    rig_in(&r, 1, TPU_DTYPE_I64, 2, D(2, 3), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), 2, 3) && DIMS(out(&r, 1), 2, 7, 3), "sce dims");
+    rig_free(&r);
+    r = rig_new("SpaceToDepth", 1, 1);                    /* unknown batch stays unknown */
+    attr_int(&r, "blocksize", 3);
+    rig_in(&r, 0, TPU_DTYPE_F32, 4, D(-1, 2, 6, 9), NULL);
+    TEST_CHECK(tpu_op_shape_fn(r.n->op)(r.g, r.n) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(DIMS(out(&r, 0), -1, 18, 2, 3), "s2d dims");
+    rig_free(&r);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "extra-gather-elements-1.1", test_gather_elements },
     { "extra-scatter-elements-1.1", test_scatter_elements },
@@ -655,5 +696,6 @@ static const struct test_case cases[] = {
     { "extra-unary-1.1", test_unary },
     { "extra-norms-1.1", test_norms },
     { "extra-losses-1.1", test_losses },
+    { "extra-infer-1.1", test_infer },
 };
 TEST_MAIN(cases)
