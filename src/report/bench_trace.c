@@ -20,20 +20,35 @@ struct tracer {
     struct tpu_trace *t;
     int               track[TPU_UNIT_COUNT];
     int               layers, host_cpu;
+    int64_t           last_end[TPU_UNIT_COUNT];   /* latest slice end per unit */
+    int64_t           prev_issue;                 /* of the previous instruction */
 };
 
+/* Each instruction: a slice from start to done on its unit's track; the wait
+** before it (since its issue, or since the unit's previous slice ended) a
+** stall slice of category "stall". SYNC's stall is the issue gap it caused (the simulator has already
+** moved issue to its start when this runs). */
 static void on_insn(void *user, const struct tpu_sim *s, int64_t pc, const struct tpu_insn *in)
 {
     struct tracer *tr = user;
     const struct tpu_insn_info *info = tpu_insn_info(in->opcode);
+    int64_t prev = tr->prev_issue;
+    tr->prev_issue = s->issue;
     if (!info || in->opcode == TPU_INSN_DEBUG) return;
-    int track = tr->track[info->unit];
-    if (s->start > s->issue)
-        tpu_trace_stall(tr->t, track, in->opcode == TPU_INSN_SYNC ? "SYNC (issue stalled)" : "waiting to start",
-                        (uint64_t)s->issue, (uint64_t)(s->start - s->issue));
-    if (info->unit != TPU_UNIT_CTRL)
-        tpu_trace_slice(tr->t, track, info->name, "insn", (uint64_t)s->start,
-                        (uint64_t)(s->done > s->start ? s->done - s->start : 0), pc);
+    int u = info->unit, track = tr->track[u];
+    if (in->opcode == TPU_INSN_SYNC) {
+        if (s->start > prev + 1)
+            tpu_trace_stall(tr->t, track, "SYNC: issue stalled", (uint64_t)(prev + 1), (uint64_t)(s->start - prev - 1));
+        return;
+    }
+    int64_t from = s->issue > tr->last_end[u] ? s->issue : tr->last_end[u];
+    if (s->start > from) tpu_trace_stall(tr->t, track, "waiting to start", (uint64_t)from, (uint64_t)(s->start - from));
+    /* Pipelined instructions (MATMULs whose results land after the next one
+    ** started, weight reads queued behind each other) are drawn back to back:
+    ** a slice starts when the unit's previous slice ended. */
+    int64_t b = s->start > tr->last_end[u] ? s->start : tr->last_end[u];
+    tpu_trace_slice(tr->t, track, info->name, "insn", (uint64_t)b, (uint64_t)(s->done > b ? s->done - b : 0), pc);
+    if (s->done > tr->last_end[u]) tr->last_end[u] = s->done;
 }
 
 static void open_tracks(struct tracer *tr)
