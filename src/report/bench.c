@@ -213,6 +213,22 @@ static void layer_point(void *user, const struct tpu_graph *g, const struct tpu_
                   node_bytes(g, n, pc->s->b->prec[pc->ti]), (double)(t1 - t0) / pc->hz);
 }
 
+/* host_model: node_s[k] from the roofline model of the `cpu` target (fp32). */
+static enum tpu_status model_host(struct sweep *s, const struct tpu_graph *g, int64_t batch, struct host_times *h)
+{
+    const struct tpu_target *cpu = tpu_targets_find(s->b->ts, "cpu");
+    if (!cpu) return tpu_err(s->ctx, TPU_ERR_USAGE, "%s: no [cpu] target to price host ops with", s->b->ts->path);
+    struct tpu_gpu_options go = tpu_gpu_options_default();
+    go.precision = TPU_PREC_FP32, go.batch = batch, go.graph_batch = batch;
+    struct tpu_gpu_result r;
+    enum tpu_status rc = tpu_gpu_model_run(s->ctx, g, cpu, &go, &r);
+    if (rc) return rc;
+    for (int i = 0; i < r.n_nodes; i++)
+        if (r.nodes[i].node_index >= 0 && r.nodes[i].node_index < h->n_nodes) h->node_s[r.nodes[i].node_index] = r.nodes[i].time_s;
+    tpu_gpu_result_free(&r);
+    return TPU_STATUS_OK;
+}
+
 static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const struct host_times *h,
                                struct tpu_graph *g, int last_batch)
 {
@@ -322,13 +338,22 @@ static enum tpu_status one_batch(struct sweep *s, int bi)
 {
     struct tpu_bench *b = s->b;
     int64_t batch = b->batches[bi];
-    int last = bi == b->n_batches - 1, need_host = 0;
-    for (int i = 0; i < b->n_targets; i++) need_host |= b->t[i]->kind != TPU_TARGET_GPU;
+    int last = bi == b->n_batches - 1, need_host = 0, measure = 0;
+    for (int i = 0; i < b->n_targets; i++) {
+        need_host |= b->t[i]->kind != TPU_TARGET_GPU;
+        measure |= b->t[i]->kind == TPU_TARGET_CPU || (b->t[i]->kind == TPU_TARGET_TPU && !s->o->host_model);
+    }
     struct tpu_graph *g = NULL;
     struct host_times h = { 0, NULL, 0 };
     double t0 = now_s();
     enum tpu_status rc = load_at(s, batch, 1, &g);
-    if (!rc && need_host) rc = host_pass(s, g, &h);
+    if (!rc && measure) rc = host_pass(s, g, &h);
+    else if (!rc && need_host) {
+        h.n_nodes = tpu_graph_prep(g)->n_live;
+        h.node_s = tpu_calloc(s->ctx, (size_t)h.n_nodes + 1, sizeof *h.node_s);
+        if (!h.node_s) rc = TPU_ERR_NOMEM;
+    }
+    if (!rc && need_host && s->o->host_model) rc = model_host(s, g, batch, &h);
     if (rc) { tpu_graph_free(g); free(h.node_s); return rc; }
     double macs = graph_macs(g);
     for (int i = 0; i < b->n_targets && !rc; i++) {
@@ -391,6 +416,7 @@ enum tpu_status tpu_bench_run(struct tpu_ctx *ctx, const struct tpu_bench_opts *
     memcpy(b->batches, o->batches, sizeof b->batches);
     b->n_batches = o->n_batches;
     b->slo_s = o->slo_s;
+    b->host_model = o->host_model;
     set_model_name(&s);
     enum tpu_status rc = tpu_targets_load(ctx, o->targets_path ? o->targets_path : "data/targets.txt", &b->ts);
     for (int i = 0; !rc && i < o->n_overrides; i++) rc = tpu_targets_override(ctx, b->ts, o->overrides[i]);

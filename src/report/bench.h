@@ -13,7 +13,8 @@
 ** How each kind of target gets its latency (docs/cost-model.md section 5):
 **   tpu  the cycle simulator, timing-only, every Gemm/MatMul/Conv on the MXU;
 **        other ops run on the host CPU and are timed by running their reference
-**        kernels on this machine (measured, added to the latency);
+**        kernels on this machine (measured, added to the latency), or with
+**        host_model by the roofline model of the `cpu` target (deterministic);
 **        one functional run at the first batch checks values against ref/.
 **   gpu  the analytical roofline model (gpu_model.c), calibrated where a
 **        calibration file has the node; the rows say "modelled"/"calibrated".
@@ -43,6 +44,9 @@ struct tpu_bench_opts {
     const char *json, *csv, *svg_dir;  /* outputs, or NULL                      */
     int         no_verify;             /* 1: skip the functional TPU run        */
     int         progress;              /* 1: progress lines on stderr           */
+    int         host_model;            /* 1: host-CPU ops of TPU targets priced by the
+                                          roofline model on the `cpu` target instead
+                                          of measured (deterministic)            */
 };
 
 /* One (target, batch) result. */
@@ -92,6 +96,7 @@ struct tpu_bench {
     int                      n_verify;
     struct tpu_bench_verify  verify[TPU_BENCH_MAX_TARGETS];
     int                      calibrated_nodes;      /* over all GPU rows       */
+    int                      host_model;            /* opts.host_model         */
 };
 
 /* Runs the sweep. On success *out is the caller's (tpu_bench_free). */

@@ -52,9 +52,10 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
     fprintf(f, "notes (assumptions: docs/cost-model.md; prices, power, peaks: %s):\n", b->ts->path);
     if (tpu)
         fprintf(f, "  simulated: TPU latency = cycle simulator (timing only; Gemm/MatMul/Conv on the MXU,\n"
-                   "    host link transfers per layer) + the other ops on the host CPU, timed with the\n"
-                   "    reference kernels on this machine (measured); energy = simulator events + static\n"
-                   "    power, host ops at the cpu target's busy_w\n");
+                   "    host link transfers per layer) + the other ops on the host CPU (host%%), %s;\n"
+                   "    energy = simulator events + static power, host ops at the cpu target's busy_w\n",
+                b->host_model ? "priced by the roofline model of the cpu target (modelled)"
+                              : "timed with the\n    reference kernels on this machine (measured, wall clock)");
     if (gpu)
         fprintf(f, "  %s: GPU numbers from the analytical roofline model (report/gpu_model.c)%s\n",
                 b->calibrated_nodes ? "calibrated" : "modelled",
@@ -84,7 +85,7 @@ void tpu_bench_print(const struct tpu_bench *b, FILE *f)
         fprintf(f, "%-8s %6lld %-10s %11s %11s %12s %6s %11s %11s %11s %11s %6s\n", r->target,
                 (long long)r->batch, r->source, num(c[0], 32, "%.4f", r->latency_s * 1e3),
                 num(c[1], 32, "%.5f", r->m.latency_per_inf_s * 1e3), num(c[2], 32, "%.1f", r->m.inf_per_s),
-                num(c[3], 32, "%.1f", r->util * 100), num(c[4], 32, "%.3e", r->m.energy_per_inf_j),
+                num(c[3], 32, "%.2f", r->util * 100), num(c[4], 32, "%.3e", r->m.energy_per_inf_j),
                 num(c[5], 32, "%.4f", r->m.usd_per_million), num(c[6], 32, "%.1f", r->m.inf_per_j),
                 num(c[7], 32, "%.4g", r->m.inf_per_usd),
                 r->kind == TPU_TARGET_TPU ? num(c[8], 32, "%.1f", 100 * r->host_s / r->latency_s) : "");
@@ -164,8 +165,10 @@ enum tpu_status tpu_bench_write_json(struct tpu_ctx *ctx, const struct tpu_bench
     char tmp[4200], esc[512];
     FILE *f = open_tmp(ctx, path, tmp, sizeof tmp);
     if (!f) return TPU_ERR_IO;
-    fprintf(f, "{\n  \"model\": \"%s\",\n  \"targets_file\": \"%s\",\n  \"assumptions\": \"docs/cost-model.md\",\n",
-            b->model, b->ts->path);
+    fprintf(f, "{\n  \"model\": \"%s\",\n  \"targets_file\": \"%s\",\n  \"assumptions\": \"docs/cost-model.md\",\n"
+            "  \"tpu_host_ops_timing\": \"%s\",\n  \"gpu_timing\": \"%s\",\n", b->model, b->ts->path,
+            b->host_model ? "modelled (cpu roofline)" : "measured (reference kernels, this machine)",
+            b->calibrated_nodes ? "calibrated where measured, else modelled" : "modelled (roofline)");
     jnum(f, "slo_seconds", b->slo_s > 0 ? b->slo_s : NAN, ",\n  ");
     fprintf(f, "\"results\": [\n");
     for (int i = 0; i < b->n_rows; i++) { json_row(f, &b->rows[i]); fprintf(f, i + 1 < b->n_rows ? ",\n" : "\n"); }
