@@ -16,6 +16,9 @@
 #include <string.h>
 
 const char tpu_cli_bench_usage[] =
+    "  bench MODEL --chips T1,T2 --batch B1,B2 ...  compare targets (tpusim bench --help); run --trace FILE\n";
+
+static const char bench_usage_full[] =
     "  bench MODEL --chips tpu-v1,tpu-v5e,h100,cpu --batch 1,8,64 [--slo-ms X]\n"
     "        [--price NAME=USD_PER_HOUR] [--set NAME.KEY=VALUE] [--targets FILE] [--calib FILE]\n"
     "        [--json FILE] [--csv FILE] [--svg DIR] [--no-verify] [--quiet] [--host-model]\n"
@@ -25,7 +28,7 @@ const char tpu_cli_bench_usage[] =
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "tpusim: %s%s%s\nusage:\n%s", msg, arg ? " " : "", arg ? arg : "", tpu_cli_bench_usage);
+    fprintf(stderr, "tpusim: %s%s%s\nusage:\n%s", msg, arg ? " " : "", arg ? arg : "", bench_usage_full);
     return 2;
 }
 
@@ -91,6 +94,7 @@ static int parse(int argc, char **argv, struct cli *c)
     c->o.progress = 1;
     for (int i = 2; i < argc; i++) {
         const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) return usage_error("bench and run --trace", NULL);
         if (!strcmp(s, "--no-verify")) c->o.no_verify = 1;
         else if (!strcmp(s, "--quiet")) c->o.progress = 0;
         else if (!strcmp(s, "--host-model")) c->o.host_model = 1;
