@@ -4,7 +4,9 @@
 **            and MACs as compile/run.c's tpu_chip_run_model, timing-only;
 **   bench-2  a GPU row equals what gpu_model.c and tpu_run_metrics give directly;
 **   bench-3  winners and the SLO choice on hand-made rows;
-**   bench-4  bad input: unknown target, no batches, missing model (no crash).
+**   bench-4  bad input: unknown target, no batches, missing model (no crash);
+**   bench-5  tpu-v1's TOPS for the paper's MLP0 and LSTM0 stand-ins within 15%
+**            of the measured 12.3 and 3.7 (SKIP until make_apps.py has run).
 ** Models: tests/models/bench/ (make_bench_models.py). Run from the repo root.
 */
 #include "testlib.h"
@@ -14,6 +16,7 @@
 #include "ir/passes.h"
 #include "tpusim.h"
 #include <math.h>
+#include <stdlib.h>
 
 #define MLP "tests/models/bench/mlp_dyn.onnx"
 #define CNN "tests/models/bench/cnn_dyn.onnx"
@@ -22,8 +25,10 @@ static struct tpu_graph *load_batch(struct tpu_ctx *ctx, const char *path, int64
 {
     struct tpu_graph *g = NULL;
     if (tpu_load_onnx(ctx, path, &g)) return NULL;
-    struct tpu_tensor *x = g->tensors[g->inputs[0]];
-    x->dims[0] = batch;
+    for (int i = 0; i < g->n_inputs; i++) {
+        struct tpu_tensor *x = g->tensors[g->inputs[i]];
+        if (!x->is_const && x->n_dims > 0 && x->dims[0] < 0) x->dims[0] = batch;
+    }
     if (tpu_graph_prepare(ctx, g, NULL, 0)) { tpu_graph_free(g); return NULL; }
     return g;
 }
@@ -39,7 +44,7 @@ static int cycles_match(const char *model, const char *chip_name, int64_t batch)
     TEST_CHECK(g, "%s", tpu_errmsg(ctx));
     struct tpu_sim *s = tpu_sim_new(ctx, chip, 1);
     struct tpu_bench_sim r;
-    TEST_CHECK(tpu_bench_sim_graph(ctx, g, chip, s, NULL, &r, NULL, NULL) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    TEST_CHECK(tpu_bench_sim_graph(ctx, g, chip, s, NULL, 0, &r, NULL, NULL) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     tpu_sim_free(s);
     tpu_graph_free(g);
     struct tpu_graph *g2 = NULL;
@@ -136,11 +141,46 @@ static int test_bad_input(void)
     return 0;
 }
 
+/* The TPU v1 paper's measured TOPS (Table 3 row 9) for MLP0 and LSTM0, against
+** the stand-ins of bench/tpu-v1-paper/make_apps.py (generated, ~290 MB, so a
+** SKIP when absent) simulated with activations resident, as the paper ran them. */
+static int paper_tops(const char *app, int64_t batch, double paper)
+{
+    char path[256];
+    snprintf(path, sizeof path, "build/tpu-v1-paper-sym/%s.onnx", app);
+    FILE *f = fopen(path, "rb");
+    if (!f) TEST_SKIP("%s missing: /usr/bin/python3 bench/tpu-v1-paper/make_apps.py --symbolic-batch "
+                      "-o build/tpu-v1-paper-sym", path);
+    fclose(f);
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_chip *chip = NULL;
+    TEST_CHECK(tpu_chip_load(ctx, "tpu-v1", &chip) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
+    struct tpu_graph *g = load_batch(ctx, path, batch);
+    TEST_CHECK(g, "%s", tpu_errmsg(ctx));
+    struct tpu_sim *s = tpu_sim_new(ctx, chip, 1);
+    struct tpu_bench_sim r;
+    TEST_CHECK(tpu_bench_sim_graph(ctx, g, chip, s, NULL, TPU_BENCH_RESIDENT, &r, NULL, NULL) == TPU_STATUS_OK,
+               "%s", tpu_errmsg(ctx));
+    double tops = 2.0 * (double)r.macs / ((double)r.cycles / (chip->clock_mhz * 1e6)) / 1e12;
+    TEST_CHECK(fabs(tops / paper - 1) <= 0.15, "%s: %.2f TOPS simulated, paper %.1f", app, tops, paper);
+    if (getenv("TPUSIM_VERBOSE")) printf("  %s: %.2f TOPS simulated, paper %.1f\n", app, tops, paper);
+    tpu_sim_free(s);
+    tpu_graph_free(g);
+    tpu_chip_free(chip);
+    tpu_free(ctx);
+    return 0;
+}
+
+static int test_paper_mlp0(void) { return paper_tops("mlp0", 200, 12.3); }
+static int test_paper_lstm0(void) { return paper_tops("lstm0", 64, 3.7); }
+
 static const struct test_case cases[] = {
     { "bench-1.1-sim-loop-matches-runner-mlp-v1", test_sim_mlp_v1 },
     { "bench-1.2-sim-loop-matches-runner-cnn-v5e", test_sim_cnn_v5e },
     { "bench-2.1-gpu-row", test_gpu_row },
     { "bench-3.1-winners", test_winners },
     { "bench-4.1-bad-input", test_bad_input },
+    { "bench-5.1-paper-mlp0-tops", test_paper_mlp0 },
+    { "bench-5.2-paper-lstm0-tops", test_paper_lstm0 },
 };
 TEST_MAIN(cases)

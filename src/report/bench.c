@@ -169,8 +169,8 @@ static double node_bytes(const struct tpu_graph *g, const struct tpu_node *n, en
 ** node_s[k] seconds (NULL: 0). layer(), when given, sees each node with its
 ** descriptor (NULL for host nodes) and its simulated cycles. */
 enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                                    struct tpu_sim *s, const double *node_s, struct tpu_bench_sim *out,
-                                    tpu_bench_layer_fn layer, void *user)
+                                    struct tpu_sim *s, const double *node_s, unsigned flags,
+                                    struct tpu_bench_sim *out, tpu_bench_layer_fn layer, void *user)
 {
     memset(out, 0, sizeof *out);
     const struct tpu_prep *p = tpu_graph_prep(g);
@@ -182,6 +182,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         int on_chip = 0;
         if (chip_op(n->op)) {
             rc = tpu_mm_from_node(g, n, &d, NULL, 0);
+            if (!rc) d.resident = (flags & TPU_BENCH_RESIDENT) != 0;
             if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
             on_chip = !rc;
             if (rc == TPU_ERR_UNSUPPORTED) { rc = TPU_STATUS_OK; tpu_err_clear(ctx); }   /* host op */
@@ -237,7 +238,7 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     if (!sim) return s->ctx->status ? s->ctx->status : TPU_ERR_NOMEM;
     struct tpu_bench_sim r;
     struct point_ctx pc = { s, ti, c->clock_mhz * 1e6 };
-    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, &r, last_batch ? layer_point : NULL, &pc);
+    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, 0, &r, last_batch ? layer_point : NULL, &pc);
     struct tpu_sim_energy e;
     if (!rc) tpu_sim_energy(c, &sim->ctr, &e);
     tpu_sim_free(sim);

@@ -128,11 +128,16 @@ struct tpu_chip;
 struct tpu_sim;
 struct tpu_mm_desc;
 struct tpu_bench_sim { int64_t cycles, macs; int n_chip, n_host; double host_s; };
+/* flags: TPU_BENCH_RESIDENT keeps every layer's activations in the unified
+** buffer (no host-link transfer per layer; the TPU v1 paper's way of running
+** its apps, timing only). 0: each layer reads its input from and writes its
+** output to host memory (the compiler's default). */
+enum { TPU_BENCH_RESIDENT = 1 };
 typedef void (*tpu_bench_layer_fn)(void *user, const struct tpu_graph *g, const struct tpu_node *n,
                                    const struct tpu_mm_desc *d, int64_t t0, int64_t t1);
 enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                                    struct tpu_sim *s, const double *node_s, struct tpu_bench_sim *out,
-                                    tpu_bench_layer_fn layer, void *user);
+                                    struct tpu_sim *s, const double *node_s, unsigned flags,
+                                    struct tpu_bench_sim *out, tpu_bench_layer_fn layer, void *user);
 
 /* bench_trace.c: a timing-only run of model on chip at batch written as a
 ** Chrome trace to path; one summary line on summary (may be NULL). */

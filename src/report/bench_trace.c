@@ -94,7 +94,7 @@ enum tpu_status tpu_bench_trace(struct tpu_ctx *ctx, const char *model, const ch
         s->on_insn_user = &tr;
     }
     struct tpu_bench_sim r = { 0 };
-    if (!rc) rc = tpu_bench_sim_graph(ctx, g, chip, s, NULL, &r, trace_layer, &tr);
+    if (!rc) rc = tpu_bench_sim_graph(ctx, g, chip, s, NULL, 0, &r, trace_layer, &tr);
     uint64_t n_events = tr.t ? tpu_trace_n_events(tr.t) : 0;
     enum tpu_status rc2 = tpu_trace_close(tr.t);
     if (!rc) rc = rc2;
