@@ -3,7 +3,7 @@
 **   tpusim bench MODEL --chips T1,T2,... --batch B1,B2,... [--slo-ms X]
 **         [--price NAME=USD_PER_HOUR]... [--set NAME.KEY=VALUE]... [--targets FILE]
 **         [--calib FILE] [--json FILE] [--csv FILE] [--svg DIR] [--no-verify] [--quiet]
-**         [--host-model]
+**         [--host-model] [--resident] [--node-times]
 **   tpusim run MODEL --chip C --trace FILE [--batch N]
 ** over report/bench.h. Exit codes: 0 ok, 2 bad input or usage.
 */
@@ -21,9 +21,11 @@ const char tpu_cli_bench_usage[] =
 static const char bench_usage_full[] =
     "  bench MODEL --chips tpu-v1,tpu-v5e,h100,cpu --batch 1,8,64 [--slo-ms X]\n"
     "        [--price NAME=USD_PER_HOUR] [--set NAME.KEY=VALUE] [--targets FILE] [--calib FILE]\n"
-    "        [--json FILE] [--csv FILE] [--svg DIR] [--no-verify] [--quiet] [--host-model]\n"
+    "        [--json FILE] [--csv FILE] [--svg DIR] [--no-verify] [--quiet] [--host-model] [--resident] [--node-times]\n"
     "        latency, throughput, energy and cost per target and batch (docs/cost-model.md);\n"
-    "        --host-model: TPU host ops priced by the cpu roofline (deterministic), not measured\n"
+    "        --host-model: TPU host ops priced by the cpu roofline (deterministic), not measured;\n"
+    "        --resident: activations stay on chip between layers (no host link per layer);\n"
+    "        --node-times: every node's measured host time on stderr\n"
     "  run MODEL --chip C --trace FILE [--batch N]   Chrome/Perfetto trace of a simulated run\n";
 
 static int usage_error(const char *msg, const char *arg)
@@ -98,6 +100,8 @@ static int parse(int argc, char **argv, struct cli *c)
         if (!strcmp(s, "--no-verify")) c->o.no_verify = 1;
         else if (!strcmp(s, "--quiet")) c->o.progress = 0;
         else if (!strcmp(s, "--host-model")) c->o.host_model = 1;
+        else if (!strcmp(s, "--resident")) c->o.resident = 1;
+        else if (!strcmp(s, "--node-times")) c->o.node_times = 1;
         else if (s[0] == '-' && s[1]) {
             if (i + 1 >= argc) return usage_error("missing value after", s);
             int rc = parse_value(c, s, argv[++i]);

@@ -103,6 +103,8 @@ static enum tpu_status host_pass(struct sweep *s, struct tpu_graph *g, struct ho
         else rc = run_timed_node(g, n, &dt);
         h->total_s += dt;
         h->node_s[k] = dt;
+        if (s->o->node_times)
+            fprintf(stderr, "tpusim bench: node %-40.40s %-12s %10.3f ms\n", n->name, n->op_type, dt * 1e3);
         for (int i = 0; !rc && i < n->n_inputs; i++) {
             int t = n->inputs[i];
             if (t >= 0 && last[t] == k && releasable(g->tensors[t])) tpu_tensor_drop_data(g->tensors[t]);
@@ -238,7 +240,7 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     if (!sim) return s->ctx->status ? s->ctx->status : TPU_ERR_NOMEM;
     struct tpu_bench_sim r;
     struct point_ctx pc = { s, ti, c->clock_mhz * 1e6 };
-    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, 0, &r, last_batch ? layer_point : NULL, &pc);
+    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, s->o->resident ? TPU_BENCH_RESIDENT : 0, &r, last_batch ? layer_point : NULL, &pc);
     struct tpu_sim_energy e;
     if (!rc) tpu_sim_energy(c, &sim->ctr, &e);
     tpu_sim_free(sim);
@@ -418,6 +420,7 @@ enum tpu_status tpu_bench_run(struct tpu_ctx *ctx, const struct tpu_bench_opts *
     b->n_batches = o->n_batches;
     b->slo_s = o->slo_s;
     b->host_model = o->host_model;
+    b->resident = o->resident;
     set_model_name(&s);
     enum tpu_status rc = tpu_targets_load(ctx, o->targets_path ? o->targets_path : "data/targets.txt", &b->ts);
     for (int i = 0; !rc && i < o->n_overrides; i++) rc = tpu_targets_override(ctx, b->ts, o->overrides[i]);

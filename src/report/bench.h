@@ -44,6 +44,9 @@ struct tpu_bench_opts {
     const char *json, *csv, *svg_dir;  /* outputs, or NULL                      */
     int         no_verify;             /* 1: skip the functional TPU run        */
     int         progress;              /* 1: progress lines on stderr           */
+    int         node_times;            /* 1: each node's measured time on stderr */
+    int         resident;              /* 1: activations stay in the unified buffer
+                                          between layers (TPU_BENCH_RESIDENT)   */
     int         host_model;            /* 1: host-CPU ops of TPU targets priced by the
                                           roofline model on the `cpu` target instead
                                           of measured (deterministic)            */
@@ -97,6 +100,7 @@ struct tpu_bench {
     struct tpu_bench_verify  verify[TPU_BENCH_MAX_TARGETS];
     int                      calibrated_nodes;      /* over all GPU rows       */
     int                      host_model;            /* opts.host_model         */
+    int                      resident;              /* opts.resident           */
 };
 
 /* Runs the sweep. On success *out is the caller's (tpu_bench_free). */

@@ -52,8 +52,10 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
     fprintf(f, "notes (assumptions: docs/cost-model.md; prices, power, peaks: %s):\n", b->ts->path);
     if (tpu)
         fprintf(f, "  simulated: TPU latency = cycle simulator (timing only; Gemm/MatMul/Conv on the MXU,\n"
-                   "    host link transfers per layer) + the other ops on the host CPU (host%%), %s;\n"
+                   "    %s) + the other ops on the host CPU (host%%), %s;\n"
                    "    energy = simulator events + static power, host ops at the cpu target's busy_w\n",
+                b->resident ? "activations resident in the unified buffer between layers (--resident)"
+                            : "each layer's input and output over the host link",
                 b->host_model ? "priced by the roofline model of the cpu target (modelled)"
                               : "timed with the\n    reference kernels on this machine (measured, wall clock)");
     if (gpu)
@@ -166,7 +168,9 @@ enum tpu_status tpu_bench_write_json(struct tpu_ctx *ctx, const struct tpu_bench
     FILE *f = open_tmp(ctx, path, tmp, sizeof tmp);
     if (!f) return TPU_ERR_IO;
     fprintf(f, "{\n  \"model\": \"%s\",\n  \"targets_file\": \"%s\",\n  \"assumptions\": \"docs/cost-model.md\",\n"
+            "  \"tpu_activations_resident\": %s,\n"
             "  \"tpu_host_ops_timing\": \"%s\",\n  \"gpu_timing\": \"%s\",\n", b->model, b->ts->path,
+            b->resident ? "true" : "false",
             b->host_model ? "modelled (cpu roofline)" : "measured (reference kernels, this machine)",
             b->calibrated_nodes ? "calibrated where measured, else modelled" : "modelled (roofline)");
     jnum(f, "slo_seconds", b->slo_s > 0 ? b->slo_s : NAN, ",\n  ");
