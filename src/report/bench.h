@@ -10,7 +10,7 @@
 ** Out: struct tpu_bench (rows per target x batch); bench_out.c prints the
 **      aligned table and writes JSON, CSV and SVG charts (report/svg.h).
 **
-** How each kind of target gets its latency (docs/cost-model.md section 5):
+** How each kind of target gets its latency (docs/cost-model.md section 6):
 **   tpu  the cycle simulator, timing-only, every Gemm/MatMul/Conv on the MXU;
 **        other ops run on the host CPU and are timed by running their reference
 **        kernels on this machine (measured, added to the latency), or with
