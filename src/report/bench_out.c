@@ -164,12 +164,13 @@ static const char *json_safe(const char *s, char *buf, size_t n)
 
 enum tpu_status tpu_bench_write_json(struct tpu_ctx *ctx, const struct tpu_bench *b, const char *path)
 {
-    char tmp[4200], esc[512];
+    char tmp[4200], esc[512], esc2[512];
     FILE *f = open_tmp(ctx, path, tmp, sizeof tmp);
     if (!f) return TPU_ERR_IO;
     fprintf(f, "{\n  \"model\": \"%s\",\n  \"targets_file\": \"%s\",\n  \"assumptions\": \"docs/cost-model.md\",\n"
             "  \"tpu_activations_resident\": %s,\n"
-            "  \"tpu_host_ops_timing\": \"%s\",\n  \"gpu_timing\": \"%s\",\n", b->model, b->ts->path,
+            "  \"tpu_host_ops_timing\": \"%s\",\n  \"gpu_timing\": \"%s\",\n", json_safe(b->model, esc, sizeof esc),
+            json_safe(b->ts->path, esc2, sizeof esc2),
             b->resident ? "true" : "false",
             b->host_model ? "modelled (cpu roofline)" : "measured (reference kernels, this machine)",
             b->calibrated_nodes ? "calibrated where measured, else modelled" : "modelled (roofline)");
