@@ -119,7 +119,9 @@ int main(int argc, char **argv)
     if (tpu_chip_load(ctx, "tpu-v1", &chip)) { fprintf(stderr, "%s\n", tpu_errmsg(ctx)); return 2; }
     printf("TPU v1 (chips/tpu-v1.chip), timing-only simulation, activations resident in the unified buffer\n"
            "between layers (the paper's way); cells: simulated (paper Table 3). Rows 1-6 %% of MXU cycles,\n"
-           "7-8 %% of cycles. 'host I/O per layer': the same with every layer's input/output over the host link.\n\n");
+           "7-8 %% of cycles. 'host I/O per layer': the same with every layer's input/output over the host link.\n"
+           "Assumptions (layer shapes, what is not simulated): bench/tpu-v1-paper/README.md; chip numbers and\n"
+           "their sources: chips/tpu-v1.chip; paper values: /work/shared/REFERENCE.md section 1.\n\n");
     table3(ctx, chip, dir);
     table4(ctx, chip, dir);
     tpu_chip_free(chip);
