@@ -17,7 +17,9 @@
 #include "tpusim.h"
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 struct sweep {
     struct tpu_ctx              *ctx;
@@ -336,6 +338,54 @@ static void run_cpu(struct sweep *s, int ti, int64_t batch, const struct host_ti
     finish_row(s, ti, row);
 }
 
+/* ONNX Runtime on this machine: the graph's (seeded) inputs go to a temp
+** folder, bench/ort_run.js runs the model there (best of 3 after a warm-up). */
+static double ort_best_ms(const char *json)
+{
+    FILE *f = fopen(json, "r");
+    char buf[4096] = "";
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    const char *p = strstr(buf, "\"ort_ms_best\":");
+    return p ? strtod(p + strlen("\"ort_ms_best\":"), NULL) : NAN;
+}
+
+static enum tpu_status run_ort(struct sweep *s, int ti, int64_t batch, struct tpu_graph *g, double macs)
+{
+    char dir[] = "/tmp/tpusim-bench-XXXXXX", path[4300], cmd[9000];
+    if (strchr(s->o->model, '\''))
+        return tpu_err(s->ctx, TPU_ERR_USAGE, "ort: model path must not contain a quote");
+    if (!mkdtemp(dir)) return tpu_err(s->ctx, TPU_ERR_IO, "ort: cannot create a temp folder");
+    enum tpu_status rc = TPU_STATUS_OK;
+    int n_in = tpu_graph_n_inputs(g);
+    for (int i = 0; i < n_in && !rc; i++) {
+        snprintf(path, sizeof path, "%s/input_%d.pb", dir, i);
+        rc = tpu_tensor_save_pb(s->ctx, path, tpu_graph_input(g, i));
+    }
+    double ms = NAN;
+    if (!rc) {
+        snprintf(cmd, sizeof cmd, "node bench/ort_run.js '%s' %s --repeat 3 --json %s/ort.json >%s/ort.log 2>&1",
+                 s->o->model, dir, dir, dir);
+        int st = system(cmd);
+        snprintf(path, sizeof path, "%s/ort.json", dir);
+        ms = st == 0 ? ort_best_ms(path) : NAN;
+        if (!(ms > 0))
+            rc = tpu_err(s->ctx, TPU_ERR_UNSUPPORTED, "ort: ONNX Runtime did not run the model (is node installed, "
+                         "and onnxruntime-node by `sh tools/npm_install.sh build`? see bench/ort_run.js)");
+    }
+    for (int i = 0; i < n_in; i++) { snprintf(path, sizeof path, "%s/input_%d.pb", dir, i); remove(path); }
+    snprintf(path, sizeof path, "%s/ort.json", dir); remove(path);
+    snprintf(path, sizeof path, "%s/ort.log", dir); remove(path);
+    rmdir(dir);
+    if (rc) return rc;
+    struct tpu_bench_row *row = new_row(s, ti, batch, "measured");
+    row->device_s = ms * 1e-3;
+    row->ops = 2.0 * macs;
+    finish_row(s, ti, row);
+    return TPU_STATUS_OK;
+}
+
 /*---- The sweep ----*/
 static enum tpu_status one_batch(struct sweep *s, int bi)
 {
@@ -365,6 +415,7 @@ static enum tpu_status one_batch(struct sweep *s, int bi)
                     now_s() - t0);
         if (b->t[i]->kind == TPU_TARGET_TPU) rc = run_tpu(s, i, batch, &h, g, last);
         else if (b->t[i]->kind == TPU_TARGET_GPU) rc = run_gpu(s, i, batch, g, last);
+        else if (b->t[i] == &b->ort) rc = run_ort(s, i, batch, g, macs);
         else run_cpu(s, i, batch, &h, macs);
         if (!rc && bi == 0 && b->t[i]->kind == TPU_TARGET_TPU && !s->o->no_verify) {
             if (s->o->progress) fprintf(stderr, "tpusim bench: functional check on %s\n", b->t[i]->name);
@@ -381,6 +432,12 @@ static enum tpu_status resolve_targets(struct sweep *s)
     struct tpu_bench *b = s->b;
     for (int i = 0; i < s->o->n_targets; i++) {
         const struct tpu_target *t = tpu_targets_find(b->ts, s->o->targets[i]);
+        if (!t && !strcmp(s->o->targets[i], "ort") && (t = tpu_targets_find(b->ts, "cpu"))) {
+            b->ort = *t;
+            snprintf(b->ort.name, sizeof b->ort.name, "ort");
+            snprintf(b->ort.desc, sizeof b->ort.desc, "ONNX Runtime CPU, this machine (price and power of [cpu])");
+            t = &b->ort;
+        }
         if (!t) return tpu_err(s->ctx, TPU_ERR_USAGE, "unknown target '%s' (see %s)", s->o->targets[i], b->ts->path);
         b->t[b->n_targets] = t;
         enum tpu_precision p = TPU_PREC_FP32;

@@ -19,6 +19,9 @@
 **   gpu  the analytical roofline model (gpu_model.c), calibrated where a
 **        calibration file has the node; the rows say "modelled"/"calibrated".
 **   cpu  measured: the reference executor on this machine, one thread.
+**   ort  measured: ONNX Runtime's CPU provider on this machine, one thread
+**        (bench/ort_run.js; needs node and tools/npm_install.sh), priced with
+**        the `cpu` section's price and power.
 */
 #ifndef TPU_REPORT_BENCH_H
 #define TPU_REPORT_BENCH_H
@@ -101,6 +104,8 @@ struct tpu_bench {
     int                      calibrated_nodes;      /* over all GPU rows       */
     int                      host_model;            /* opts.host_model         */
     int                      resident;              /* opts.resident           */
+    struct tpu_target        ort;                   /* the `ort` target: [cpu]'s
+                                                       numbers, ONNX Runtime's time */
 };
 
 /* Runs the sweep. On success *out is the caller's (tpu_bench_free). */

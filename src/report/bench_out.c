@@ -62,9 +62,13 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
         fprintf(f, "  %s: GPU numbers from the analytical roofline model (report/gpu_model.c)%s\n",
                 b->calibrated_nodes ? "calibrated" : "modelled",
                 b->calibrated_nodes ? ", calibrated nodes from the measurement file" : "; not measured on a GPU");
+    int ort = 0;
+    for (int i = 0; i < b->n_targets; i++) ort |= b->t[i] == &b->ort;
     if (cpu)
-        fprintf(f, "  measured: cpu = the reference executor on this machine, one thread (wall clock; varies\n"
-                   "    run to run); its price and power are the cpu target's in %s\n", b->ts->path);
+        fprintf(f, "  measured: %s on this machine, one thread (wall clock; varies\n"
+                   "    run to run); price and power are the cpu target's in %s\n",
+                ort ? "cpu = the reference executor, ort = ONNX Runtime (best of 3)" : "cpu = the reference executor",
+                b->ts->path);
     fprintf(f, "  cost = price_usd_per_hour x latency (one chip, back to back); energy = busy_w x latency\n");
     for (int i = 0; i < b->n_verify; i++)
         if (b->verify[i].note[0])

@@ -107,6 +107,14 @@ for tid, l in by.items():          # slices on one track never partly overlap
 PYEOF
 ); then pass cli-bench-5.3-trace-json; else fail cli-bench-5.3-trace-json "$(echo "$msg" | tail -1)"; fi
 
+# ONNX Runtime as a measured CPU target, where node and onnxruntime-node are installed.
+if command -v node >/dev/null 2>&1 && [ -d "${TPUSIM_ORT:-build/ort/node_modules}/onnxruntime-node" ]; then
+    expect cli-bench-5.4-ort 0 '^ort +8 measured' \
+        "$T" bench "$B/cnn_dyn.onnx" --chips cpu,ort --batch 1,8 --quiet
+else
+    echo "SKIP cli-bench-5.4-ort: node or onnxruntime-node missing (sh tools/npm_install.sh build)"
+fi
+
 # Bad input: clear messages, exit 2, never a crash.
 expect cli-bench-6.1-unknown-target 2 "unknown target 'tpu-v9'" "$T" bench "$B/mlp_dyn.onnx" --chips tpu-v9 --quiet
 expect cli-bench-6.2-bad-batch 2 'batch expects numbers' "$T" bench "$B/mlp_dyn.onnx" --chips h100 --batch 1,x
