@@ -391,17 +391,20 @@ static enum tpu_status one_batch(struct sweep *s, int bi)
 {
     struct tpu_bench *b = s->b;
     int64_t batch = b->batches[bi];
-    int last = bi == b->n_batches - 1, need_host = 0, measure = 0;
+    int last = bi == b->n_batches - 1, need_host = 0, measure = 0, ort = 0;
     for (int i = 0; i < b->n_targets; i++) {
-        need_host |= b->t[i]->kind != TPU_TARGET_GPU;
-        measure |= b->t[i]->kind == TPU_TARGET_CPU || (b->t[i]->kind == TPU_TARGET_TPU && !s->o->host_model);
+        ort |= b->t[i] == &b->ort;
+        need_host |= b->t[i]->kind == TPU_TARGET_TPU;
+        measure |= (b->t[i]->kind == TPU_TARGET_CPU && b->t[i] != &b->ort) ||
+                   (b->t[i]->kind == TPU_TARGET_TPU && !s->o->host_model);
     }
     struct tpu_graph *g = NULL;
     struct host_times h = { 0, NULL, 0 };
     double t0 = now_s();
     enum tpu_status rc = load_at(s, batch, 1, &g);
     if (!rc && measure) rc = host_pass(s, g, &h);
-    else if (!rc && need_host) {
+    else if (!rc && ort) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
+    if (!rc && !measure && need_host) {
         h.n_nodes = tpu_graph_prep(g)->n_live;
         h.node_s = tpu_calloc(s->ctx, (size_t)h.n_nodes + 1, sizeof *h.node_s);
         if (!h.node_s) rc = TPU_ERR_NOMEM;
