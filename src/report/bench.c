@@ -1,43 +1,23 @@
 /*
 ** report/bench.c: the `tpusim bench` sweep — for each batch, the model is
-** loaded with that batch, the host CPU pass times every node with the
-** reference kernels (the `cpu` target's latency and the host-op time of the
-** TPU targets), each TPU target is simulated timing-only (compile/run.c), each
-** GPU target is priced by the roofline model (gpu_model.c). bench_out.c prints
-** and writes the result.
+** loaded with that batch, the host CPU pass (bench_host.c) times every node
+** with the reference kernels (the `cpu` target's latency and the host-op time
+** of the TPU targets), each TPU target is simulated timing-only node by node
+** (tpu_bench_sim_graph), each GPU target is priced by the roofline model
+** (gpu_model.c). bench_out.c prints and writes the result.
 **
 ** In:  struct tpu_bench_opts (report/bench.h).
 ** Out: struct tpu_bench. Wall-clock time enters only the rows marked
 **      "measured" (the cpu target and the host-op part of TPU rows).
 */
-#include "report/bench.h"
-#include "report/gpu_model.h"
+#include "report/bench_impl.h"
 #include "compile/compile.h"
 #include "ir/passes.h"
 #include "tpusim.h"
 #include <math.h>
 #include <string.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 
-struct sweep {
-    struct tpu_ctx              *ctx;
-    const struct tpu_bench_opts *o;
-    struct tpu_bench            *b;
-    struct tpu_chip             *chip[TPU_BENCH_MAX_TARGETS];
-    struct tpu_calib            *calib;
-    char                         model_name[64];
-};
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int chip_op(enum tpu_op op) { return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV; }
 
 /*---- Loading the model at one batch ----*/
 /* Binds dim 0 of every non-constant graph input to batch. */
@@ -67,57 +47,8 @@ static enum tpu_status load_at(struct sweep *s, int64_t batch, int prepare, stru
     return rc;
 }
 
-/*---- The host CPU pass: every node timed with its reference kernel ----*/
-struct host_times { double total_s; double *node_s; int n_nodes; };   /* node_s[k]: live node k */
-
-static enum tpu_status run_timed_node(struct tpu_graph *g, struct tpu_node *n, double *dt)
-{
-    enum tpu_status rc = tpu_op_shape_fn(n->op)(g, n);
-    for (int o = 0; o < n->n_outputs && !rc; o++) {
-        struct tpu_tensor *t = tpu_out(g, n, o);
-        if (t) rc = tpu_tensor_alloc(g->ctx, t);
-    }
-    double t0 = now_s();
-    if (!rc) rc = tpu_op_ref_fn(n->op)(g, n);
-    *dt = now_s() - t0;
-    if (rc && !*tpu_errmsg(g->ctx)) tpu_node_err(g, n, rc, "reference kernel failed");
-    return rc;
-}
-
-static int releasable(const struct tpu_tensor *t) { return !t->is_const && !t->is_input && !t->is_output; }
-
-static enum tpu_status host_pass(struct sweep *s, struct tpu_graph *g, struct host_times *h)
-{
-    const struct tpu_prep *p = tpu_graph_prep(g);
-    h->node_s = tpu_calloc(s->ctx, (size_t)p->n_live + 1, sizeof *h->node_s);
-    h->n_nodes = p->n_live;
-    enum tpu_status rc = h->node_s ? tpu_graph_fill_random_inputs(s->ctx, g, 1) : TPU_ERR_NOMEM;
-    int *last = rc ? NULL : tpu_malloc(s->ctx, ((size_t)g->n_tensors + 1) * sizeof *last);
-    if (!rc && !last) rc = TPU_ERR_NOMEM;
-    for (int t = 0; !rc && t < g->n_tensors; t++) last[t] = -1;
-    for (int k = 0; !rc && k < p->n_live; k++)
-        for (int i = 0; i < g->nodes[k].n_inputs; i++)
-            if (g->nodes[k].inputs[i] >= 0) last[g->nodes[k].inputs[i]] = k;
-    for (int k = 0; !rc && k < p->n_live; k++) {
-        struct tpu_node *n = &g->nodes[k];
-        double dt = 0;
-        if (n->op == TPU_OP_UNKNOWN) rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "op not supported by tpusim");
-        else rc = run_timed_node(g, n, &dt);
-        h->total_s += dt;
-        h->node_s[k] = dt;
-        if (s->o->node_times)
-            fprintf(stderr, "tpusim bench: node %-40.40s %-12s %10.3f ms\n", n->name, n->op_type, dt * 1e3);
-        for (int i = 0; !rc && i < n->n_inputs; i++) {
-            int t = n->inputs[i];
-            if (t >= 0 && last[t] == k && releasable(g->tensors[t])) tpu_tensor_drop_data(g->tensors[t]);
-        }
-    }
-    free(last);
-    return rc;
-}
-
 /*---- Rows ----*/
-static struct tpu_bench_row *new_row(struct sweep *s, int ti, int64_t batch, const char *source)
+struct tpu_bench_row *tpu_bench_new_row(struct sweep *s, int ti, int64_t batch, const char *source)
 {
     struct tpu_bench *b = s->b;
     struct tpu_bench_row *r = &b->rows[b->n_rows++];
@@ -130,7 +61,7 @@ static struct tpu_bench_row *new_row(struct sweep *s, int ti, int64_t batch, con
     return r;
 }
 
-static void finish_row(struct sweep *s, int ti, struct tpu_bench_row *r)
+void tpu_bench_finish_row(struct sweep *s, int ti, struct tpu_bench_row *r)
 {
     r->latency_s = r->device_s + r->host_s;
     if (r->latency_s <= 0) r->latency_s = 1e-12;       /* an empty model: keep the metrics finite */
@@ -184,7 +115,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         struct tpu_mm_desc d;
         struct tpu_lowered l = { 0 };
         int on_chip = 0;
-        if (chip_op(n->op)) {
+        if (tpu_bench_chip_op(n->op)) {
             rc = tpu_mm_from_node(g, n, &d, NULL, 0);
             if (!rc) d.resident = (flags & TPU_BENCH_RESIDENT) != 0;
             if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
@@ -218,22 +149,6 @@ static void layer_point(void *user, const struct tpu_graph *g, const struct tpu_
                   node_bytes(g, n, pc->s->b->prec[pc->ti]), (double)(t1 - t0) / pc->hz);
 }
 
-/* host_model: node_s[k] from the roofline model of the `cpu` target (fp32). */
-static enum tpu_status model_host(struct sweep *s, const struct tpu_graph *g, int64_t batch, struct host_times *h)
-{
-    const struct tpu_target *cpu = tpu_targets_find(s->b->ts, "cpu");
-    if (!cpu) return tpu_err(s->ctx, TPU_ERR_USAGE, "%s: no [cpu] target to price host ops with", s->b->ts->path);
-    struct tpu_gpu_options go = tpu_gpu_options_default();
-    go.precision = TPU_PREC_FP32, go.batch = batch, go.graph_batch = batch;
-    struct tpu_gpu_result r;
-    enum tpu_status rc = tpu_gpu_model_run(s->ctx, g, cpu, &go, &r);
-    if (rc) return rc;
-    for (int i = 0; i < r.n_nodes; i++)
-        if (r.nodes[i].node_index >= 0 && r.nodes[i].node_index < h->n_nodes) h->node_s[r.nodes[i].node_index] = r.nodes[i].time_s;
-    tpu_gpu_result_free(&r);
-    return TPU_STATUS_OK;
-}
-
 static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const struct host_times *h,
                                struct tpu_graph *g, int last_batch)
 {
@@ -247,14 +162,14 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     if (!rc) tpu_sim_energy(c, &sim->ctr, &e);
     tpu_sim_free(sim);
     if (rc) return rc;
-    struct tpu_bench_row *row = new_row(s, ti, batch, "simulated");
+    struct tpu_bench_row *row = tpu_bench_new_row(s, ti, batch, "simulated");
     row->device_s = (double)r.cycles / pc.hz;
     row->host_s = r.host_s;
     row->n_host_ops = r.n_host;
     row->ops = 2.0 * (double)r.macs;
     double slots = (double)r.cycles * (double)(c->array_rows * c->array_cols * c->mxu_count);
     row->util = slots > 0 ? (double)r.macs / slots : 0;
-    finish_row(s, ti, row);
+    tpu_bench_finish_row(s, ti, row);
     /* Energy: the simulator's (events + static power) plus the host ops at the
     ** cpu target's busy power. */
     const struct tpu_target *cpu = tpu_targets_find(s->b->ts, "cpu");
@@ -304,7 +219,7 @@ static enum tpu_status run_gpu(struct sweep *s, int ti, int64_t batch, const str
     struct tpu_gpu_result r;
     enum tpu_status rc = tpu_gpu_model_run(s->ctx, g, s->b->t[ti], &go, &r);
     if (rc) return rc;
-    struct tpu_bench_row *row = new_row(s, ti, batch, r.n_calibrated ? "calibrated" : "modelled");
+    struct tpu_bench_row *row = tpu_bench_new_row(s, ti, batch, r.n_calibrated ? "calibrated" : "modelled");
     s->b->calibrated_nodes += r.n_calibrated;
     row->device_s = r.time_s;
     double macs = 0;
@@ -312,7 +227,7 @@ static enum tpu_status run_gpu(struct sweep *s, int ti, int64_t batch, const str
     row->ops = 2.0 * macs;
     double peak = tpu_target_peak(s->b->t[ti], s->b->prec[ti]);
     row->util = r.time_s > 0 && isfinite(peak) ? row->ops / r.time_s / peak : NAN;
-    finish_row(s, ti, row);
+    tpu_bench_finish_row(s, ti, row);
     for (int i = 0; last_batch && i < r.n_nodes; i++) {
         const struct tpu_gpu_node *n = &r.nodes[i];
         if (n->matmul_like && n->time_s > 0)
@@ -330,62 +245,6 @@ static double graph_macs(const struct tpu_graph *g)
     return m;
 }
 
-static void run_cpu(struct sweep *s, int ti, int64_t batch, const struct host_times *h, double macs)
-{
-    struct tpu_bench_row *row = new_row(s, ti, batch, "measured");
-    row->device_s = h->total_s;
-    row->ops = 2.0 * macs;
-    finish_row(s, ti, row);
-}
-
-/* ONNX Runtime on this machine: the graph's (seeded) inputs go to a temp
-** folder, bench/ort_run.js runs the model there (best of 3 after a warm-up). */
-static double ort_best_ms(const char *json)
-{
-    FILE *f = fopen(json, "r");
-    char buf[4096] = "";
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = 0;
-    const char *p = strstr(buf, "\"ort_ms_best\":");
-    return p ? strtod(p + strlen("\"ort_ms_best\":"), NULL) : NAN;
-}
-
-static enum tpu_status run_ort(struct sweep *s, int ti, int64_t batch, struct tpu_graph *g, double macs)
-{
-    char dir[] = "/tmp/tpusim-bench-XXXXXX", path[4300], cmd[9000];
-    if (strchr(s->o->model, '\''))
-        return tpu_err(s->ctx, TPU_ERR_USAGE, "ort: model path must not contain a quote");
-    if (!mkdtemp(dir)) return tpu_err(s->ctx, TPU_ERR_IO, "ort: cannot create a temp folder");
-    enum tpu_status rc = TPU_STATUS_OK;
-    int n_in = tpu_graph_n_inputs(g);
-    for (int i = 0; i < n_in && !rc; i++) {
-        snprintf(path, sizeof path, "%s/input_%d.pb", dir, i);
-        rc = tpu_tensor_save_pb(s->ctx, path, tpu_graph_input(g, i));
-    }
-    double ms = NAN;
-    if (!rc) {
-        snprintf(cmd, sizeof cmd, "node bench/ort_run.js '%s' %s --repeat 3 --json %s/ort.json >%s/ort.log 2>&1",
-                 s->o->model, dir, dir, dir);
-        int st = system(cmd);
-        snprintf(path, sizeof path, "%s/ort.json", dir);
-        ms = st == 0 ? ort_best_ms(path) : NAN;
-        if (!(ms > 0))
-            rc = tpu_err(s->ctx, TPU_ERR_UNSUPPORTED, "ort: ONNX Runtime did not run the model (is node installed, "
-                         "and onnxruntime-node by `sh tools/npm_install.sh build`? see bench/ort_run.js)");
-    }
-    for (int i = 0; i < n_in; i++) { snprintf(path, sizeof path, "%s/input_%d.pb", dir, i); remove(path); }
-    snprintf(path, sizeof path, "%s/ort.json", dir); remove(path);
-    snprintf(path, sizeof path, "%s/ort.log", dir); remove(path);
-    rmdir(dir);
-    if (rc) return rc;
-    struct tpu_bench_row *row = new_row(s, ti, batch, "measured");
-    row->device_s = ms * 1e-3;
-    row->ops = 2.0 * macs;
-    finish_row(s, ti, row);
-    return TPU_STATUS_OK;
-}
-
 /*---- The sweep ----*/
 static enum tpu_status one_batch(struct sweep *s, int bi)
 {
@@ -400,26 +259,26 @@ static enum tpu_status one_batch(struct sweep *s, int bi)
     }
     struct tpu_graph *g = NULL;
     struct host_times h = { 0, NULL, 0 };
-    double t0 = now_s();
+    double t0 = tpu_bench_now_s();
     enum tpu_status rc = load_at(s, batch, 1, &g);
-    if (!rc && measure) rc = host_pass(s, g, &h);
+    if (!rc && measure) rc = tpu_bench_host_pass(s, g, &h);
     else if (!rc && ort) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
     if (!rc && !measure && need_host) {
         h.n_nodes = tpu_graph_prep(g)->n_live;
         h.node_s = tpu_calloc(s->ctx, (size_t)h.n_nodes + 1, sizeof *h.node_s);
         if (!h.node_s) rc = TPU_ERR_NOMEM;
     }
-    if (!rc && need_host && s->o->host_model) rc = model_host(s, g, batch, &h);
+    if (!rc && need_host && s->o->host_model) rc = tpu_bench_model_host(s, g, batch, &h);
     if (rc) { tpu_graph_free(g); free(h.node_s); return rc; }
     double macs = graph_macs(g);
     for (int i = 0; i < b->n_targets && !rc; i++) {
         if (s->o->progress)
             fprintf(stderr, "tpusim bench: batch %lld, %s (%.1f s)\n", (long long)batch, b->t[i]->name,
-                    now_s() - t0);
+                    tpu_bench_now_s() - t0);
         if (b->t[i]->kind == TPU_TARGET_TPU) rc = run_tpu(s, i, batch, &h, g, last);
         else if (b->t[i]->kind == TPU_TARGET_GPU) rc = run_gpu(s, i, batch, g, last);
-        else if (b->t[i] == &b->ort) rc = run_ort(s, i, batch, g, macs);
-        else run_cpu(s, i, batch, &h, macs);
+        else if (b->t[i] == &b->ort) rc = tpu_bench_run_ort(s, i, batch, g, macs);
+        else tpu_bench_run_cpu(s, i, batch, &h, macs);
         if (!rc && bi == 0 && b->t[i]->kind == TPU_TARGET_TPU && !s->o->no_verify) {
             if (s->o->progress) fprintf(stderr, "tpusim bench: functional check on %s\n", b->t[i]->name);
             rc = verify_tpu(s, i, batch);
