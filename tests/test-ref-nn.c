@@ -360,6 +360,23 @@ static int test_conv_depthwise(void)
     return run_conv(&w, 1, TPU_DTYPE_F32, NULL);
 }
 
+static int test_conv_depthwise_dil(void)
+{
+    struct win w;
+    win_init(&w, 2, 1, 3, 3, 3);            /* dilation, asymmetric pads, float64 */
+    w.in[0] = 8; w.in[1] = 9; w.k[0] = 3; w.k[1] = 2; w.d[0] = 2; w.d[1] = 3; w.s[1] = 2;
+    w.p0[0] = 2; w.p1[0] = 1; w.p0[1] = 0; w.p1[1] = 3;
+    if (run_conv(&w, 1, TPU_DTYPE_F64, NULL)) return 1;
+    win_init(&w, 2, 2, 6, 6, 6);            /* 3x3 stride 1: the fused three-tap rows */
+    w.in[0] = 9; w.in[1] = 11; w.k[0] = 3; w.k[1] = 3; w.p0[0] = w.p1[0] = 1; w.p0[1] = 2; w.p1[1] = 0;
+    if (run_conv(&w, 1, TPU_DTYPE_F32, NULL)) return 1;
+    w.d[1] = 2; w.s[1] = 2; w.p1[1] = 3;    /* with dilation and stride */
+    if (run_conv(&w, 1, TPU_DTYPE_F32, NULL)) return 1;
+    win_init(&w, 1, 2, 4, 4, 4);            /* 1-D depthwise, float32 */
+    w.in[0] = 13; w.k[0] = 5; w.s[0] = 3; w.p0[0] = 2; w.p1[0] = 2;
+    return run_conv(&w, 0, TPU_DTYPE_F32, NULL);
+}
+
 static int test_conv_pointwise(void)
 {
     struct win w;
@@ -452,6 +469,13 @@ static int test_conv_bad(void)
     int64_t zero[2] = { 0, 1 };
     tb_ints(&t, "strides", 2, zero);
     CHECK_SHAPE_ERR(&t, "'strides' value 0");
+    tb_free(&t);
+    tb_init(&t, "Conv", 2, 1, 17);                      /* huge dilation: refused before any overflow */
+    tb_in(&t, 0, TPU_DTYPE_F32, 4, xd, NULL);
+    tb_in(&t, 1, TPU_DTYPE_F32, 4, wd, NULL);
+    int64_t huge[2] = { (int64_t)1 << 62, 1 };
+    tb_ints(&t, "dilations", 2, huge);
+    CHECK_SHAPE_ERR(&t, "'dilations' value 4611686018427387904 is too large");
     tb_free(&t);
     return 0;
 }
@@ -598,6 +622,9 @@ static int test_maxpool(void)
     if (run_pool(&w, "MaxPool", 0, 0, 1, TPU_DTYPE_F32)) return 1;
     w.d[0] = 2; w.p1[1] = 0;                                        /* dilation */
     if (run_pool(&w, "MaxPool", 0, 0, 1, TPU_DTYPE_F32)) return 1;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;  /* no Indices: line kernel */
+    w.d[1] = 3; w.p0[1] = 2;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;
     win_init(&w, 2, 1, 2, 2, 1);                                    /* ceil_mode */
     w.in[0] = 6; w.in[1] = 7; w.k[0] = 3; w.k[1] = 2; w.s[0] = 2; w.s[1] = 2;
     if (run_pool(&w, "MaxPool", 1, 0, 1, TPU_DTYPE_F32)) return 1;
@@ -743,6 +770,26 @@ static int test_matmul(void)
     return run_matmul(3, fa, 2, fb, 3, fy, TPU_DTYPE_F64);
 }
 
+static int test_matmul_f16(void)
+{
+    /* float16 goes through the float64 path; these values and sums are exact in f16 */
+    static const float av[6] = { 1, 2, 0.5f, -1, 4, 0.25f }, bv[6] = { 2, -1, 0.5f, 3, 8, 0.125f };
+    uint16_t a[6], b[6];
+    for (int i = 0; i < 6; i++) a[i] = tpu_f32_to_f16(av[i]), b[i] = tpu_f32_to_f16(bv[i]);
+    int64_t ad[2] = { 2, 3 }, bd[2] = { 3, 2 };
+    struct tb t;
+    tb_init(&t, "MatMul", 2, 1, 13);
+    tb_in(&t, 0, TPU_DTYPE_F16, 2, ad, a);
+    tb_in(&t, 1, TPU_DTYPE_F16, 2, bd, b);
+    TEST_CHECK(tb_run(&t) == TPU_STATUS_OK, "%s", tpu_errmsg(t.ctx));
+    TEST_CHECK(tb_out(&t, 0)->dtype == TPU_DTYPE_F16, "dtype");
+    double want[4] = { 1 * 2 + 2 * 0.5 + 0.5 * 8, 1 * -1 + 2 * 3 + 0.5 * 0.125,
+                       -1 * 2 + 4 * 0.5 + 0.25 * 8, -1 * -1 + 4 * 3 + 0.25 * 0.125 };
+    CHECK_CLOSE(tb_out(&t, 0), want, 4, 0);
+    tb_free(&t);
+    return 0;
+}
+
 static int test_matmul_bad(void)
 {
     int64_t a[] = { 3, 4 }, b[] = { 5, 2 }, c[] = { 2, 4, 2 }, d[] = { 3, 4, 2 };
@@ -767,7 +814,8 @@ static int test_matmul_bad(void)
 }
 
 /* Gemm with every attribute against the formula in double. */
-static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alpha, float beta, int rc_, const int64_t *cd)
+static int run_gemm_dt(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alpha, float beta, int rc_,
+                       const int64_t *cd, enum tpu_dtype dt)
 {
     struct tb t;
     tb_init(&t, "Gemm", cd ? 3 : 2, 1, 13);
@@ -776,9 +824,10 @@ static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alph
     for (int i = 0; cd && i < rc_; i++) nc *= cd[i];
     double *xa, *xb, *xc, *want = own(&t, malloc((size_t)(M * N) * sizeof *want));
     float *fa = rnd_f32(&t, M * K, &xa), *fb = rnd_f32(&t, K * N, &xb), *fc = rnd_f32(&t, nc, &xc);
-    tb_in(&t, 0, TPU_DTYPE_F32, 2, ad, fa);
-    tb_in(&t, 1, TPU_DTYPE_F32, 2, bd, fb);
-    if (cd) tb_in(&t, 2, TPU_DTYPE_F32, rc_, cd, fc);
+    int f64 = dt == TPU_DTYPE_F64;
+    tb_in(&t, 0, dt, 2, ad, f64 ? (void *)xa : fa);
+    tb_in(&t, 1, dt, 2, bd, f64 ? (void *)xb : fb);
+    if (cd) tb_in(&t, 2, dt, rc_, cd, f64 ? (void *)xc : fc);
     if (ta) tb_int(&t, "transA", 1);
     if (tb_) tb_int(&t, "transB", 1);
     if (alpha != 1) tb_float(&t, "alpha", alpha);
@@ -803,6 +852,11 @@ static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alph
     return 0;
 }
 
+static int run_gemm(int64_t M, int64_t N, int64_t K, int ta, int tb_, float alpha, float beta, int rc_, const int64_t *cd)
+{
+    return run_gemm_dt(M, N, K, ta, tb_, alpha, beta, rc_, cd, TPU_DTYPE_F32);
+}
+
 static int test_gemm(void)
 {
     int64_t cmn[2] = { 7, 5 }, cn[1] = { 5 }, cm1[2] = { 7, 1 }, c1[1] = { 1 };
@@ -811,6 +865,7 @@ static int test_gemm(void)
     if (run_gemm(7, 5, 11, 0, 1, 1, 1, 1, cn)) return 1;
     if (run_gemm(7, 5, 11, 1, 1, -1.5f, 0.25f, 2, cm1)) return 1;
     if (run_gemm(7, 5, 11, 0, 0, 1, 1, 0, c1)) return 1;              /* scalar C */
+    if (run_gemm_dt(7, 5, 11, 1, 1, 0.5f, 2, 1, cn, TPU_DTYPE_F64)) return 1;
     return run_gemm(7, 5, 11, 0, 1, 1, 1, 1, c1);
 }
 
@@ -959,12 +1014,32 @@ static int test_batch_norm(void)
     for (int i = 1; i < 5; i++) tb_in(&t, i, TPU_DTYPE_F32, 1, i == 3 ? bad : cd, NULL);
     CHECK_SHAPE_ERR(&t, "input_mean has shape [4], expected [3]");
     tb_free(&t);
-    tb_init(&t, "BatchNormalization", 5, 1, 15);
-    tb_in(&t, 0, TPU_DTYPE_F32, 4, xd, NULL);
-    for (int i = 1; i < 5; i++) tb_in(&t, i, TPU_DTYPE_F32, 1, cd, NULL);
-    tb_int(&t, "training_mode", 1);
-    TEST_CHECK(tb_run(&t) == TPU_ERR_UNSUPPORTED, "training mode must be refused: %s", tpu_errmsg(t.ctx));
-    tb_free(&t);
+    {
+        /* training mode: batch statistics; running = input * momentum + batch * (1 - momentum) */
+        static const float xt[8] = { 1, 2, 3, 6, -1, -1, 5, 5 };      /* N=2, C=2, 2 values */
+        static const float one2[2] = { 1, 1 }, zero2[2] = { 0, 0 }, m2[2] = { 4, 0 }, v2[2] = { 2, 8 };
+        int64_t x2[3] = { 2, 2, 2 }, c2[1] = { 2 };
+        struct tb u;
+        tb_init(&u, "BatchNormalization", 5, 3, 15);
+        tb_in(&u, 0, TPU_DTYPE_F32, 3, x2, xt);
+        tb_in(&u, 1, TPU_DTYPE_F32, 1, c2, one2);
+        tb_in(&u, 2, TPU_DTYPE_F32, 1, c2, zero2);
+        tb_in(&u, 3, TPU_DTYPE_F32, 1, c2, m2);
+        tb_in(&u, 4, TPU_DTYPE_F32, 1, c2, v2);
+        tb_int(&u, "training_mode", 1);
+        tb_float(&u, "momentum", 0.75f);
+        tb_float(&u, "epsilon", 0);
+        TEST_CHECK(tb_run(&u) == TPU_STATUS_OK, "%s", tpu_errmsg(u.ctx));
+        /* channel 0: {1,2,-1,-1} mean 0.25 var 1.6875; channel 1: {3,6,5,5} mean 4.75 var 1.1875 */
+        double rm[2] = { 4 * 0.75 + 0.25 * 0.25, 0 * 0.75 + 4.75 * 0.25 };
+        double rv[2] = { 2 * 0.75 + 1.6875 * 0.25, 8 * 0.75 + 1.1875 * 0.25 };
+        double yt[8] = { 0.75 / sqrt(1.6875), 1.75 / sqrt(1.6875), -1.75 / sqrt(1.1875), 1.25 / sqrt(1.1875),
+                         -1.25 / sqrt(1.6875), -1.25 / sqrt(1.6875), 0.25 / sqrt(1.1875), 0.25 / sqrt(1.1875) };
+        CHECK_CLOSE(tb_out(&u, 0), yt, 8, 1e-6);
+        CHECK_CLOSE(tb_out(&u, 1), rm, 2, 1e-7);
+        CHECK_CLOSE(tb_out(&u, 2), rv, 2, 1e-7);
+        tb_free(&u);
+    }
     return 0;
 }
 
@@ -1470,7 +1545,7 @@ static int node_case_wanted(const char *name)
         "test_BatchNorm", "test_Linear", "test_Softmax", "test_LogSoftmax", "test_operator_conv",
         "test_operator_maxpool", "test_operator_mm", "test_operator_addmm", "test_GLU", "test_operator_basic",
     };
-    if (strstr(name, "_expanded") || strstr(name, "training_mode")) return 0;
+    if (strstr(name, "_expanded")) return 0;
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0) return 1;
     return 0;
@@ -1512,6 +1587,7 @@ static const struct test_case cases[] = {
     { "ref-nn-conv-1.4", test_conv_groups },
     { "ref-nn-conv-1.5", test_conv_depthwise },
     { "ref-nn-conv-1.6", test_conv_pointwise },
+    { "ref-nn-conv-1.10", test_conv_depthwise_dil },
     { "ref-nn-conv-1.7", test_conv_1d },
     { "ref-nn-conv-1.8", test_conv_3d },
     { "ref-nn-conv-1.9", test_conv_f64 },
@@ -1528,6 +1604,7 @@ static const struct test_case cases[] = {
     { "ref-nn-avgpool-1.1", test_avgpool },
     { "ref-nn-globalpool-1.1", test_global_pool },
     { "ref-nn-matmul-1.1", test_matmul },
+    { "ref-nn-matmul-1.2", test_matmul_f16 },
     { "ref-nn-matmul-2.1", test_matmul_bad },
     { "ref-nn-gemm-1.1", test_gemm },
     { "ref-nn-gemm-2.1", test_gemm_bad },

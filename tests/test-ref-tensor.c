@@ -800,12 +800,17 @@ static int test_resize_linear(void)
     /* x = 0.5*3 + o*1*3/2 = 1.5, 3, 4.5 (outside: extrapolation_value) */
     TEST_CHECK(first_diff_f32(out(&r, 0), F(25, 40, 7), 3, 1e-5f) < 0, "values");
     rig_free(&r);
+    /* 2026-11-22: cubic added. Impulse upsampled x2, asymmetric, A = -0.75:
+    ** x = o/2; at r = 0.5 the taps at distance 0.5 and 1.5 weigh w(0.5) = 0.5 - A/8 = 0.59375 and
+    ** w(1.5) = A/8 = -0.09375 (ONNX Resize cubic, Keys' kernel). */
     r = rig_new("Resize", 3, 1);
     attr_str(&r, "mode", "cubic");
-    rig_in(&r, 0, TPU_DTYPE_F32, 2, D(2, 2), F(1, 2, 3, 4));
-    rig_in(&r, 2, TPU_DTYPE_F32, 1, D(2), F(2, 2));
-    TEST_CHECK(rig_run(&r) == TPU_ERR_UNSUPPORTED && strstr(tpu_errmsg(r.ctx), "Resize mode cubic not supported"),
-               "%s", tpu_errmsg(r.ctx));
+    attr_str(&r, "coordinate_transformation_mode", "asymmetric");
+    rig_in(&r, 0, TPU_DTYPE_F32, 1, D(5), F(0, 0, 1, 0, 0));
+    rig_in(&r, 2, TPU_DTYPE_F32, 1, D(1), F(2));
+    TEST_CHECK(rig_run(&r) == TPU_STATUS_OK, "%s", tpu_errmsg(r.ctx));
+    TEST_CHECK(first_diff_f32(out(&r, 0), F(0, -0.09375f, 0, 0.59375f, 1, 0.59375f, 0, -0.09375f, 0, 0),
+                              10, 1e-6f) < 0, "values");
     rig_free(&r);
     return 0;
 }

@@ -13,6 +13,7 @@
 */
 #include "tpusim.h"
 #include "cli_chip.h"     /* chip subcommands: asm, disasm, sim, chip, run --chip NAME */
+#include "cli_bench.h"    /* bench; run --chip NAME --trace FILE */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static int usage(void)
         "  conformance ROOT... [--xfail FILE] [--out FILE] [--timeout S]\n"
         "        every ONNX backend-test case under each ROOT, one PASS/FAIL/SKIP line each\n");
     fputs(tpu_cli_chip_usage, stderr);
+    fputs(tpu_cli_bench_usage, stderr);
     return 2;
 }
 
@@ -242,6 +244,7 @@ static int cmd_conformance(struct tpu_ctx *ctx, const struct opts *o)
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
+    if (tpu_cli_bench_handles(argc, argv)) return tpu_cli_bench_main(argc, argv);
     if (tpu_cli_chip_handles(argc, argv)) return tpu_cli_chip_main(argc, argv);
     struct tpu_ctx *ctx = tpu_init();
     struct opts *o = calloc(1, sizeof *o);

@@ -153,7 +153,7 @@ static enum tpu_status window_out(struct tpu_graph *g, struct tpu_node *n, const
     enum tpu_status rc = tpu_nn_window(g, n, x, w, kind, win);
     if (rc) return rc;
     int64_t dims[5] = { win->n, win->m };
-    for (int i = 0; i < win->n_sp; i++) dims[2 + i] = win->out[i];
+    for (int i = 0; i < win->n_sp; i++) dims[2 + i] = win->out[3 - win->n_sp + i];
     set_out(y, out_dt, win->n_sp + 2, dims);
     return TPU_STATUS_OK;
 }
@@ -240,15 +240,14 @@ enum tpu_status shape_global_pool(struct tpu_graph *g, struct tpu_node *n)
 }
 
 /*---- Normalisation ----*/
-/* ONNX BatchNormalization (inference): X (N, C, D...), scale, B, mean, var (C). */
+/* ONNX BatchNormalization: X (N, C, D...), scale, B, mean, var (C); optional
+** running_mean, running_var (C) outputs (training_mode = 1). */
 enum tpu_status shape_batch_norm(struct tpu_graph *g, struct tpu_node *n)
 {
     static const char *names[5] = { "X", "scale", "B", "input_mean", "input_var" };
     enum tpu_status rc = need_inputs(g, n, 5);
     if (rc) return rc;
     const struct tpu_tensor *x = tpu_in(g, n, 0);
-    if (tpu_attr_int(n, "training_mode", 0))
-        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "training_mode = 1 is not supported (inference only)");
     if ((rc = want_float(g, n, x, "X"))) return rc;
     if (x->n_dims >= 0 && x->n_dims < 2)
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "X has rank %d, expected N x C x ... (>= 2)", x->n_dims);
@@ -314,6 +313,9 @@ enum tpu_status shape_layer_norm(struct tpu_graph *g, struct tpu_node *n)
 static enum tpu_status quant_params(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *x,
                                     const struct tpu_tensor *sc, const struct tpu_tensor *zp)
 {
+    if (tpu_attr_int(n, "block_size", 0) != 0)
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "blocked quantisation (block_size %lld) is not supported",
+                            (long long)tpu_attr_int(n, "block_size", 0));
     enum tpu_status rc = want_float(g, n, sc, "scale");
     if (rc || x->n_dims < 0 || sc->n_dims < 0) return rc;
     if (tpu_tensor_numel(sc) == 1 && sc->n_dims <= 1) return want_param(g, n, zp, "zero point", 1);

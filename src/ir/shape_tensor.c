@@ -759,9 +759,10 @@ static enum tpu_status resize_modes(const struct tpu_graph *g, const struct tpu_
     const char *mode = tpu_attr_str(n, "mode", "nearest");
     const char *cm = tpu_attr_str(n, "coordinate_transformation_mode", old ? "asymmetric" : "half_pixel");
     const char *nm = tpu_attr_str(n, "nearest_mode", "round_prefer_floor");
-    if (strcmp(mode, "cubic") == 0)
-        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "Resize mode cubic not supported");
-    p->linear = strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0 ||
+    p->cubic = strcmp(mode, "cubic") == 0 || strcmp(mode, "bicubic") == 0;
+    p->cubic_a = tpu_attr_float(n, "cubic_coeff_a", -0.75f);
+    p->exclude_outside = tpu_attr_int(n, "exclude_outside", 0) != 0;
+    p->linear = p->cubic || strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0 ||
                 strcmp(mode, "trilinear") == 0;
     if (!p->linear && strcmp(mode, "nearest") != 0)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "Resize mode '%s' not supported", mode);

@@ -4,7 +4,7 @@
 ** (Conv and pools: ref_nn_conv.c; Einsum: ref_nn_einsum.c.)
 **
 ** In:  a node whose shape function has run and whose outputs are allocated.
-** Out: the outputs' values. MatMul/Gemm on float32 call cblas_sgemm; other
+** Out: the outputs' values. MatMul/Gemm on float32 call tpu_sgemm; other
 **      dtypes and the normalisations compute in float64 (tpu_nn_to_f64).
 */
 #include "ref/ref_nn.h"
@@ -68,7 +68,7 @@ enum tpu_status ref_matmul(struct tpu_graph *g, struct tpu_node *n)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "matrix product too large for BLAS");
     if (tpu_tensor_numel(y) == 0) return TPU_STATUS_OK;
     if (a->dtype == TPU_DTYPE_F32) {
-        MATMUL_LOOP(float, cblas_sgemm, (const float *)a->data, (const float *)b->data, (float *)y->data);
+        MATMUL_LOOP(float, tpu_nn_sgemm, (const float *)a->data, (const float *)b->data, (float *)y->data);
         return TPU_STATUS_OK;
     }
     double *da = tpu_nn_to_f64(g->ctx, a), *db = tpu_nn_to_f64(g->ctx, b);
@@ -84,18 +84,37 @@ enum tpu_status ref_matmul(struct tpu_graph *g, struct tpu_node *n)
 }
 
 /*---- Gemm: Y = alpha * A' B' + beta * C ----*/
-/* Fills y (m x n) with beta * C broadcast (unidirectionally) to m x n. */
-static void gemm_fill_c(const struct tpu_tensor *c, double beta, int64_t m, int64_t n, double *y)
+/* Element (i, j) of C broadcast (unidirectionally) to m x n, as flat index. */
+static size_t gemm_c_at(const struct tpu_tensor *c, int64_t i, int64_t j)
 {
-    int64_t rows = c->n_dims == 2 ? c->dims[0] : 1;
-    int64_t cols = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++) {
-            size_t at = (size_t)((rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j));
-            y[i * n + j] = beta * tpu_get_f64(c->data, c->dtype, at);
-        }
+    int64_t rows = c->n_dims == 2 ? c->dims[0] : 1, cols = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
+    return (size_t)((rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j));
 }
 
+static enum tpu_status gemm_f64(struct tpu_graph *g, const struct tpu_tensor *a, const struct tpu_tensor *b,
+                                const struct tpu_tensor *c, struct tpu_tensor *y, bool ta, bool tb,
+                                double alpha, double beta, int64_t k)
+{
+    int64_t m = y->dims[0], nn = y->dims[1];
+    double *da = tpu_nn_to_f64(g->ctx, a), *db = tpu_nn_to_f64(g->ctx, b);
+    double *dy = tpu_malloc(g->ctx, (size_t)(m * nn) * sizeof *dy);
+    if (da && db && dy) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < nn; j++)
+                dy[i * nn + j] = c && beta != 0 ? beta * tpu_get_f64(c->data, c->dtype, gemm_c_at(c, i, j)) : 0;
+        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
+                    (int)nn, (int)k, alpha, da, (int)(ta ? m : k ? k : 1), db, (int)(tb ? (k ? k : 1) : nn),
+                    1.0, dy, (int)nn);
+        tpu_nn_from_f64(y, dy, m * nn);
+    }
+    bool ok = da && db && dy;
+    free(da);
+    free(db);
+    free(dy);
+    return ok ? TPU_STATUS_OK : TPU_ERR_NOMEM;
+}
+
+/* ONNX Gemm: Y = alpha * A' B' + beta * C, C broadcast one way to (M, N). */
 enum tpu_status ref_gemm(struct tpu_graph *g, struct tpu_node *n)
 {
     const struct tpu_tensor *a = tpu_in(g, n, 0), *b = tpu_in(g, n, 1), *c = tpu_in(g, n, 2);
@@ -106,39 +125,44 @@ enum tpu_status ref_gemm(struct tpu_graph *g, struct tpu_node *n)
     if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "matrix product too large for BLAS");
     if (m == 0 || nn == 0) return TPU_STATUS_OK;
-    double *dy = tpu_malloc(g->ctx, (size_t)(m * nn) * sizeof *dy);
-    if (!dy) return TPU_ERR_NOMEM;
-    if (c && beta != 0) gemm_fill_c(c, beta, m, nn, dy);
-    else memset(dy, 0, (size_t)(m * nn) * sizeof *dy);
-    enum CBLAS_TRANSPOSE cta = ta ? CblasTrans : CblasNoTrans, ctb = tb ? CblasTrans : CblasNoTrans;
-    int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : nn);
-    if (a->dtype == TPU_DTYPE_F32) {
-        float *fy = y->data;
-        for (int64_t i = 0; i < m * nn; i++) fy[i] = (float)dy[i];
-        cblas_sgemm(CblasRowMajor, cta, ctb, (int)m, (int)nn, (int)k, (float)alpha, a->data,
-                    lda ? lda : 1, b->data, ldb ? ldb : 1, 1.0f, fy, (int)nn);
-        free(dy);
-        return TPU_STATUS_OK;
-    }
-    double *da = tpu_nn_to_f64(g->ctx, a), *db = tpu_nn_to_f64(g->ctx, b);
-    if (da && db) {
-        cblas_dgemm(CblasRowMajor, cta, ctb, (int)m, (int)nn, (int)k, alpha, da, lda ? lda : 1,
-                    db, ldb ? ldb : 1, 1.0, dy, (int)nn);
-        tpu_nn_from_f64(y, dy, m * nn);
-    }
-    free(da);
-    free(db);
-    free(dy);
-    return da && db ? TPU_STATUS_OK : TPU_ERR_NOMEM;
+    if (a->dtype != TPU_DTYPE_F32) return gemm_f64(g, a, b, c, y, ta, tb, alpha, beta, k);
+    float *fy = y->data;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < nn; j++)
+            fy[i * nn + j] = c && beta != 0 ? (float)beta * ((const float *)c->data)[gemm_c_at(c, i, j)] : 0;
+    tpu_nn_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
+                 (int)nn, (int)k, (float)alpha, a->data, (int)(ta ? m : k ? k : 1), b->data,
+                 (int)(tb ? (k ? k : 1) : nn), 1.0f, fy, (int)nn);
+    return TPU_STATUS_OK;
 }
 
 /*---- Normalisations (float64) ----*/
-/* ONNX BatchNormalization (inference): y = scale * (x - mean) / sqrt(var + eps) + B. */
+/* Per-channel mean and (population) variance of x over N and the spatial dims. */
+static void channel_moments(const struct tpu_tensor *x, int64_t ch, int64_t c, int64_t sp,
+                            double *mean, double *var)
+{
+    double s = 0, ss = 0;
+    int64_t cnt = x->dims[0] * sp;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t i = 0; i < sp; i++) s += tpu_get_f64(x->data, x->dtype, (size_t)((b * c + ch) * sp + i));
+    *mean = cnt ? s / (double)cnt : 0;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t i = 0; i < sp; i++) {
+            double d = tpu_get_f64(x->data, x->dtype, (size_t)((b * c + ch) * sp + i)) - *mean;
+            ss += d * d;
+        }
+    *var = cnt ? ss / (double)cnt : 0;
+}
+
+/* ONNX BatchNormalization: y = scale * (x - mean) / sqrt(var + eps) + B with the
+** given mean/var (inference) or, with training_mode = 1, the batch's own; then
+** running_mean/var = input * momentum + batch * (1 - momentum). */
 enum tpu_status ref_batch_norm(struct tpu_graph *g, struct tpu_node *n)
 {
     const struct tpu_tensor *x = tpu_in(g, n, 0);
     struct tpu_tensor *y = tpu_out(g, n, 0);
-    double eps = tpu_attr_float(n, "epsilon", 1e-5f);
+    double eps = tpu_attr_float(n, "epsilon", 1e-5f), momentum = tpu_attr_float(n, "momentum", 0.9f);
+    bool training = tpu_attr_int(n, "training_mode", 0) != 0;
     int64_t nb = x->dims[0], c = x->n_dims > 1 ? x->dims[1] : 1;
     int64_t sp = nb * c > 0 ? tpu_tensor_numel(x) / (nb * c) : 0;
     for (int64_t ch = 0; ch < c; ch++) {
@@ -146,6 +170,14 @@ enum tpu_status ref_batch_norm(struct tpu_graph *g, struct tpu_node *n)
         double bias = tpu_get_f64(tpu_in(g, n, 2)->data, tpu_in(g, n, 2)->dtype, (size_t)ch);
         double mean = tpu_get_f64(tpu_in(g, n, 3)->data, tpu_in(g, n, 3)->dtype, (size_t)ch);
         double var = tpu_get_f64(tpu_in(g, n, 4)->data, tpu_in(g, n, 4)->dtype, (size_t)ch);
+        double stat[2] = { mean, var };
+        if (training) channel_moments(x, ch, c, sp, &mean, &var);
+        for (int i = 1; i <= 2; i++) {      /* running mean / var */
+            struct tpu_tensor *o = tpu_out(g, n, i);
+            double batch = i == 1 ? mean : var;
+            if (o) tpu_set_f64(o->data, o->dtype, (size_t)ch,
+                               training ? stat[i - 1] * momentum + batch * (1 - momentum) : stat[i - 1]);
+        }
         double mul = s / sqrt(var + eps), add = bias - mean * mul;
         for (int64_t b = 0; b < nb; b++) {
             size_t at = (size_t)((b * c + ch) * sp);
@@ -159,11 +191,6 @@ enum tpu_status ref_batch_norm(struct tpu_graph *g, struct tpu_node *n)
                                 tpu_get_f64(x->data, x->dtype, at + (size_t)i) * mul + add);
             }
         }
-    }
-    for (int i = 1; i <= 2; i++) {          /* running mean / var pass through */
-        struct tpu_tensor *o = tpu_out(g, n, i), *src = tpu_in(g, n, 2 + i);
-        for (int64_t ch = 0; o && ch < c; ch++)
-            tpu_set_f64(o->data, o->dtype, (size_t)ch, tpu_get_f64(src->data, src->dtype, (size_t)ch));
     }
     return TPU_STATUS_OK;
 }

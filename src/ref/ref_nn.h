@@ -12,11 +12,13 @@
 #define TPU_REF_NN_H
 
 #include "ir/ir.h"
+#include <cblas.h>
 
 /* Sliding-window geometry of Conv, ConvTranspose, MaxPool and AveragePool.
-** Spatial arrays are padded to 3 dims with in = k = out = stride = dil = 1 and
-** pads 0, so kernels can loop over three dims whatever the rank. A size of -1
-** means "not known yet" (shape inference on symbolic dims). */
+** Spatial arrays are padded to 3 dims at the front (ONNX spatial dim i is
+** slot 3 - n_sp + i) with in = k = out = stride = dil = 1 and pads 0, so
+** kernels loop over three dims whatever the rank, the last one innermost. A
+** size of -1 means "not known yet" (shape inference on symbolic dims). */
 struct tpu_nn_window {
     int     n_sp;                     /* spatial dims of the ONNX tensor, 1..3  */
     int64_t n, c, m, group;           /* batch, in channels, out channels, groups */
@@ -49,6 +51,13 @@ enum tpu_status tpu_nn_conv_f32(struct tpu_ctx *ctx, const struct tpu_nn_window 
                                 const float *x, const float *w, const float *bias, float *y);
 enum tpu_status tpu_nn_conv_f64(struct tpu_ctx *ctx, const struct tpu_nn_window *win,
                                 const double *x, const double *w, const double *bias, double *y);
+
+/* cblas_sgemm's shape (row-major only) over tpusim's own tpu_sgemm
+** (base/sgemm.c): every float32 product of the nn kernels goes through it,
+** so their speed does not hang on OpenBLAS recognising the CPU. */
+void tpu_nn_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n,
+                  int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                  float *c, int ldc);
 
 /* A tensor's values as a fresh float64 array (tpu_malloc'd; caller frees), or
 ** NULL with TPU_ERR_NOMEM recorded. t == NULL gives NULL without error. */

@@ -4,7 +4,7 @@
 **
 ** In:  a node whose shape function (ir/shape_nn.c) has run and whose outputs
 **      the executor has allocated.
-** Out: the outputs' values. float32 runs on float loops and cblas_sgemm; every
+** Out: the outputs' values. float32 runs on float loops and tpu_sgemm; every
 **      other dtype is staged through float64 (tpu_nn_to_f64) and cblas_dgemm.
 */
 #include "ref/ref_nn.h"
@@ -14,7 +14,7 @@
 
 #define T float
 #define SFX f32
-#define GEMM cblas_sgemm
+#define GEMM tpu_nn_sgemm
 #include "ref/ref_nn_core.h"
 #undef T
 #undef SFX
@@ -147,7 +147,26 @@ enum tpu_status ref_conv_transpose(struct tpu_graph *g, struct tpu_node *n)
 }
 
 /*---- Pools ----*/
-/* Runs fn on float32 data directly, or on float64 copies for other dtypes. */
+/* For each dim i and output o: the kernel taps [lo, hi) whose input position
+** o*s - pad0 + k*d lies inside [0, in). One table of 2*(out0+out1+out2). */
+static int64_t *tap_ranges(struct tpu_ctx *ctx, const struct tpu_nn_window *w, const int64_t *kr[3])
+{
+    int64_t *t = tpu_malloc(ctx, (size_t)(2 * (w->out[0] + w->out[1] + w->out[2]) + 1) * sizeof *t), *p = t;
+    if (!t) return NULL;
+    for (int i = 0; i < 3; i++) {
+        kr[i] = p;
+        for (int64_t o = 0; o < w->out[i]; o++, p += 2) {
+            int64_t st = o * w->stride[i] - w->pad0[i], d = w->dil[i];
+            int64_t lo = st >= 0 ? 0 : (-st + d - 1) / d, hi = w->in[i] - st > 0 ? (w->in[i] - st + d - 1) / d : 0;
+            p[0] = lo < w->k[i] ? lo : w->k[i];
+            p[1] = hi < w->k[i] ? hi : w->k[i];
+            if (p[1] < p[0]) p[1] = p[0];
+        }
+    }
+    return t;
+}
+
+/* MaxPool / AveragePool on float32 data directly, other dtypes via float64 copies. */
 static enum tpu_status pool_run(struct tpu_graph *g, struct tpu_node *n, const struct tpu_nn_window *w)
 {
     const struct tpu_tensor *x = tpu_in(g, n, 0);
@@ -155,20 +174,28 @@ static enum tpu_status pool_run(struct tpu_graph *g, struct tpu_node *n, const s
     bool is_max = n->op == TPU_OP_MAX_POOL, include_pad = tpu_attr_int(n, "count_include_pad", 0) != 0;
     int storage_order = (int)tpu_attr_int(n, "storage_order", 0);
     int64_t *iv = idx ? idx->data : NULL;
+    const int64_t *kr[3];
+    int64_t *table = tap_ranges(g->ctx, w, kr);
+    if (!table) return TPU_ERR_NOMEM;
     if (x->dtype == TPU_DTYPE_F32) {
-        if (is_max) max_pool_f32(w, x->data, y->data, iv, storage_order);
-        else avg_pool_f32(w, x->data, y->data, include_pad);
+        if (is_max && !iv) max_pool_lines_f32(w, x->data, y->data);
+        else if (is_max) max_pool_f32(w, x->data, y->data, iv, storage_order, kr);
+        else avg_pool_f32(w, x->data, y->data, include_pad, kr);
+        free(table);
         return TPU_STATUS_OK;
     }
     double *xb = tpu_nn_to_f64(g->ctx, x);
     double *yb = tpu_malloc(g->ctx, (size_t)(tpu_tensor_numel(y) + 1) * sizeof *yb);
-    if (!xb || !yb) { free(xb); free(yb); return TPU_ERR_NOMEM; }
-    if (is_max) max_pool_f64(w, xb, yb, iv, storage_order);
-    else avg_pool_f64(w, xb, yb, include_pad);
-    tpu_nn_from_f64(y, yb, tpu_tensor_numel(y));
+    if (xb && yb) {
+        if (is_max && !iv) max_pool_lines_f64(w, xb, yb);
+        else if (is_max) max_pool_f64(w, xb, yb, iv, storage_order, kr);
+        else avg_pool_f64(w, xb, yb, include_pad, kr);
+        tpu_nn_from_f64(y, yb, tpu_tensor_numel(y));
+    }
+    free(table);
     free(xb);
     free(yb);
-    return TPU_STATUS_OK;
+    return xb && yb ? TPU_STATUS_OK : TPU_ERR_NOMEM;
 }
 
 enum tpu_status ref_max_pool(struct tpu_graph *g, struct tpu_node *n)

@@ -5,7 +5,7 @@
 ** In:  an Einsum node: attribute 'equation' ("bij,bjk->bik", implicit output,
 **      '...' ellipsis broadcasting, repeated labels = diagonals), its inputs.
 ** Out: struct tpu_nn_einsum (labels, sizes, output labels), the output values
-**      (float64 accumulation, a plain loop over every label combination).
+**      (float64 accumulation, one loop over every label combination).
 */
 #include "ref/ref_nn.h"
 #include <ctype.h>
@@ -182,24 +182,37 @@ enum tpu_status ref_einsum(struct tpu_graph *g, struct tpu_node *n)
             s *= t->dims[k];
         }
     }
-    for (int l = 0; l < n_loop; l++) total *= e.size[loop[l]];
+    for (int l = 0; l < n_loop; l++) {
+        if (e.size[loop[l]] && total > ((int64_t)1 << 40) / e.size[loop[l]])
+            return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "more than 2^40 multiply-adds for the plain loop");
+        total *= e.size[loop[l]];
+    }
     struct tpu_tensor *y = tpu_out(g, n, 0);
     int64_t n_out = tpu_tensor_numel(y), n_red = n_out ? total / n_out : 0;
-    int64_t idx[TPU_NN_EINSUM_MAX_LABELS] = { 0 };
+    double *v[TPU_NN_EINSUM_MAX_OPS] = { NULL };
+    for (int o = 0; o < e.n_ops; o++)
+        if (!(v[o] = tpu_nn_to_f64(g->ctx, tpu_in(g, n, o)))) {
+            for (int k = 0; k < o; k++) free(v[k]);
+            return TPU_ERR_NOMEM;
+        }
+    /* odometer over all loop labels, the operands' offsets updated as it turns */
+    int64_t idx[TPU_NN_EINSUM_MAX_LABELS] = { 0 }, off[TPU_NN_EINSUM_MAX_OPS] = { 0 };
     for (int64_t oi = 0; oi < n_out; oi++) {
         double acc = 0;
         for (int64_t r = 0; r < n_red; r++) {
             double prod = 1;
-            for (int o = 0; o < e.n_ops; o++) {
-                int64_t off = 0;
-                for (int l = 0; l < n_loop; l++) off += idx[l] * stride[o][l];
-                const struct tpu_tensor *t = tpu_in(g, n, o);
-                prod *= tpu_get_f64(t->data, t->dtype, (size_t)off);
-            }
+            for (int o = 0; o < e.n_ops; o++) prod *= v[o][off[o]];
             acc += prod;
-            for (int l = n_loop - 1; l >= 0 && ++idx[l] == e.size[loop[l]]; l--) idx[l] = 0;
+            for (int l = n_loop - 1; l >= 0; l--) {
+                bool wrap = ++idx[l] == e.size[loop[l]];
+                for (int o = 0; o < e.n_ops; o++)
+                    off[o] += wrap ? -stride[o][l] * (e.size[loop[l]] - 1) : stride[o][l];
+                if (!wrap) break;
+                idx[l] = 0;
+            }
         }
         tpu_set_f64(y->data, y->dtype, (size_t)oi, acc);
     }
+    for (int o = 0; o < e.n_ops; o++) free(v[o]);
     return TPU_STATUS_OK;
 }

@@ -1,17 +1,22 @@
 /*
 ** ref/ref_nn_window.c: the sliding-window geometry of Conv, ConvTranspose,
 ** MaxPool and AveragePool (and their quantised forms) — attribute validation,
-** auto_pad, ceil_mode and output sizes — plus the small float64 staging and
-** MatMul-dims helpers the dense kernels share.
+** auto_pad, ceil_mode and output sizes — plus the small float64 staging,
+** MatMul-dims and float32 gemm (tpu_sgemm) helpers the dense kernels share.
 **
 ** In:  a node, its data input x and (convolutions) weight w.
 ** Out: struct tpu_nn_window, read by ir/shape_nn.c (output dims), the conv and
 **      pool kernels (ref/ref_nn_conv.c, ref/ref_quant.c) and ir/cost.c.
 */
 #include "ref/ref_nn.h"
+#include "base/sgemm.h"
 #include <string.h>
 
 /*---- Attribute helpers ----*/
+/* Largest stride, dilation, pad, kernel, group or output size accepted: keeps
+** the window arithmetic (s * in + d * k, with in below 2^35) far from overflow. */
+#define NN_ATTR_MAX ((int64_t)1 << 24)
+
 /* An INTS attribute of exactly `want` values, each >= lo, copied into out
 ** (left alone when the attribute is absent). */
 static enum tpu_status ints_attr(const struct tpu_graph *g, const struct tpu_node *n,
@@ -28,6 +33,9 @@ static enum tpu_status ints_attr(const struct tpu_graph *g, const struct tpu_nod
         if (a->ints[i] < lo)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute '%s' value %lld is below %lld",
                                 name, (long long)a->ints[i], (long long)lo);
+        if (a->ints[i] > NN_ATTR_MAX)
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute '%s' value %lld is too large",
+                                name, (long long)a->ints[i]);
         out[i] = a->ints[i];
     }
     return TPU_STATUS_OK;
@@ -114,9 +122,9 @@ static enum tpu_status conv_channels(const struct tpu_graph *g, const struct tpu
         return tpu_node_err(g, n, TPU_ERR_SHAPE, "weight has rank %d, expected %d (like the input)",
                             w ? w->n_dims : 0, r);
     win->group = tpu_attr_int(n, "group", 1);
-    if (win->group < 1)
-        return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'group' is %lld, must be >= 1",
-                            (long long)win->group);
+    if (win->group < 1 || win->group > NN_ATTR_MAX)
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'group' is %lld, must be in 1..%lld",
+                            (long long)win->group, (long long)NN_ATTR_MAX);
     for (int i = 0; i < win->n_sp; i++) win->k[i] = w->dims[2 + i];
     int64_t w_in = kind == TPU_NN_WIN_CONV ? w->dims[1] * win->group : w->dims[0];
     if (w->dims[0] >= 0 && w->dims[1] >= 0 && win->c >= 0 && w_in != win->c)
@@ -200,12 +208,24 @@ static enum tpu_status window_out(const struct tpu_graph *g, const struct tpu_no
                             n_os, win->n_sp);
     for (int i = 0; i < win->n_sp && n_os; i++) {
         os[i] = osv[n_os - win->n_sp + i];
-        if (os[i] < 1)
-            return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'output_shape' value %lld is below 1",
-                                (long long)os[i]);
+        if (os[i] < 1 || os[i] > NN_ATTR_MAX)
+            return tpu_node_err(g, n, TPU_ERR_SHAPE, "attribute 'output_shape' value %lld is out of "
+                                "range 1..%lld", (long long)os[i], (long long)NN_ATTR_MAX);
     }
     for (int i = 0; i < win->n_sp && !rc; i++) rc = tr_dim(g, n, win, i, pad_mode, op[i], os[i]);
     return rc;
+}
+
+/* Moves the n_sp spatial entries (computed in slots 0..n_sp-1) to the last
+** slots, so the innermost loop of every kernel runs over the last ONNX dim. */
+static void right_align(struct tpu_nn_window *win)
+{
+    int64_t *arrays[7] = { win->in, win->k, win->out, win->stride, win->dil, win->pad0, win->pad1 };
+    int shift = 3 - win->n_sp;
+    for (int a = 0; a < 7 && shift; a++) {
+        int64_t fill = a >= 5 ? 0 : 1;
+        for (int i = 2; i >= 0; i--) arrays[a][i] = i >= shift ? arrays[a][i - shift] : fill;
+    }
 }
 
 enum tpu_status tpu_nn_window(const struct tpu_graph *g, const struct tpu_node *n,
@@ -231,6 +251,7 @@ enum tpu_status tpu_nn_window(const struct tpu_graph *g, const struct tpu_node *
     enum tpu_status rc = window_kernel(g, n, w, kind, win);
     if (!rc) rc = window_attrs(g, n, win);
     if (!rc) rc = window_out(g, n, kind, pad_mode, win);
+    if (!rc) right_align(win);
     return rc;
 }
 
@@ -286,4 +307,13 @@ int tpu_nn_matmul_dims(const struct tpu_tensor *a, const struct tpu_tensor *b,
     d->n_batch = tpu_broadcast_dims(ra - 2, da, rb - 2, db, d->batch);
     if (d->n_batch < 0) { *why = "batch dimensions do not broadcast"; return -1; }
     return 0;
+}
+
+/*---- float32 products ----*/
+void tpu_nn_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int m, int n,
+                  int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                  float *c, int ldc)
+{
+    TPU_ASSERT(order == CblasRowMajor);
+    tpu_sgemm(ta == CblasTrans, tb == CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -48,7 +48,10 @@ enum tpu_resize_nearest {
 };
 struct tpu_resize_plan {
     int                     rank;
-    bool                    linear;         /* else nearest                 */
+    bool                    linear;         /* linear or cubic; else nearest */
+    bool                    cubic;          /* 4 taps: cubic_coeff_a, exclude_outside */
+    double                  cubic_a;        /* cubic_coeff_a (default -0.75) */
+    bool                    exclude_outside;
     enum tpu_resize_coord   coord;
     enum tpu_resize_nearest nearest;
     double                  extrapolation;  /* tf_crop_and_resize outside   */

@@ -121,9 +121,33 @@ static enum tpu_status resize_nearest(struct tpu_graph *g, struct tpu_node *n,
     return TPU_STATUS_OK;
 }
 
-/*---- Linear: one axis at a time ----*/
-/* Where output position o of one axis reads: w0 * in[i0] + w1 * in[i1]. */
-struct lin_tap { int64_t i0, i1; double w0, w1; bool extra; };
+/*---- Linear and cubic: one axis at a time ----*/
+/* Where output position o of one axis reads: sum of w[k] * in[i[k]], over 2
+** taps (linear) or 4 (cubic); `extra` marks tf_crop_and_resize's outside. */
+struct lin_tap { int64_t i[4]; double w[4]; int n; bool extra; };
+
+static int64_t clamp_index(int64_t i, int64_t in) { return i < 0 ? 0 : i > in - 1 ? in - 1 : i; }
+
+/* ONNX Resize cubic: Keys' kernel with coefficient A at offsets -1, 0, 1, 2 of
+** floor(x); the input is edge-extended, or with exclude_outside the taps that
+** fall outside get weight 0 and the rest are renormalised. */
+static void cubic_tap(const struct tpu_resize_plan *p, double x, int64_t in, struct lin_tap *t)
+{
+    double A = p->cubic_a, f = floor(x), r = x - f, sum = 0;
+    double d[4] = { r + 1, r, 1 - r, 2 - r };
+    t->n = 4;
+    for (int k = 0; k < 4; k++) {
+        double u = d[k];
+        t->w[k] = u <= 1 ? ((A + 2) * u - (A + 3)) * u * u + 1
+                         : ((A * u - 5 * A) * u + 8 * A) * u - 4 * A;
+        int64_t i = (int64_t)f - 1 + k;
+        if (p->exclude_outside && (i < 0 || i > in - 1)) t->w[k] = 0;
+        sum += t->w[k];
+        t->i[k] = clamp_index(i, in);
+    }
+    if (p->exclude_outside && sum != 0)
+        for (int k = 0; k < 4; k++) t->w[k] /= sum;
+}
 
 static void linear_taps(const struct tpu_resize_plan *p, int a, int64_t in, int64_t out,
                         struct lin_tap *taps)
@@ -132,14 +156,15 @@ static void linear_taps(const struct tpu_resize_plan *p, int a, int64_t in, int6
         double x = resize_coord(p, a, o, in);
         struct lin_tap *t = &taps[o];
         t->extra = outside(p, x, in);
-        x = t->extra ? 0 : x < -1 ? -1 : x > (double)in ? (double)in : x;
+        if (t->extra) x = 0;
+        if (p->cubic) { cubic_tap(p, x, in, t); continue; }
+        x = x < -1 ? -1 : x > (double)in ? (double)in : x;
         double f = floor(x);
-        t->i0 = (int64_t)f;
-        t->i1 = t->i0 + 1;
-        t->i0 = t->i0 < 0 ? 0 : t->i0 > in - 1 ? in - 1 : t->i0;
-        t->i1 = t->i1 < 0 ? 0 : t->i1 > in - 1 ? in - 1 : t->i1;
-        t->w1 = x - f;
-        t->w0 = 1 - t->w1;
+        t->n = 2;
+        t->i[0] = clamp_index((int64_t)f, in);
+        t->i[1] = clamp_index((int64_t)f + 1, in);
+        t->w[1] = x - f;
+        t->w[0] = 1 - t->w[1];
     }
 }
 
@@ -153,13 +178,18 @@ static void linear_axis(const struct tpu_resize_plan *p, const struct lin_tap *t
     for (int64_t b = 0; b < outer; b++, src += in * inner)
         for (int64_t o = 0; o < out; o++, dst += inner) {
             const struct lin_tap *t = &taps[o];
-            const double *s0 = src + t->i0 * inner, *s1 = src + t->i1 * inner;
-            if (inner == 1)
-                dst[0] = t->extra ? p->extrapolation : t->w0 * s0[0] + t->w1 * s1[0];
-            else if (t->extra)
+            if (t->extra) {
                 for (int64_t k = 0; k < inner; k++) dst[k] = p->extrapolation;
-            else
-                for (int64_t k = 0; k < inner; k++) dst[k] = t->w0 * s0[k] + t->w1 * s1[k];
+            } else if (t->n == 2) {
+                const double *s0 = src + t->i[0] * inner, *s1 = src + t->i[1] * inner;
+                for (int64_t k = 0; k < inner; k++) dst[k] = t->w[0] * s0[k] + t->w[1] * s1[k];
+            } else {
+                for (int64_t k = 0; k < inner; k++) {
+                    double v = 0;
+                    for (int j = 0; j < t->n; j++) v += t->w[j] * src[t->i[j] * inner + k];
+                    dst[k] = v;
+                }
+            }
         }
 }
 

@@ -115,6 +115,11 @@ struct tpu_sim {
     int64_t                  issue, start, done;          /* of the current instruction */
     int64_t                  host_rd_done;                /* latest RD_HOST completion */
     FILE                    *trace;                       /* one line per instruction, or NULL */
+    /* Optional observer called after every instruction, with s->issue/start/done
+    ** set (report/bench_trace.c writes the Chrome trace from it). NULL: none. */
+    void                   (*on_insn)(void *user, const struct tpu_sim *s, int64_t pc,
+                                      const struct tpu_insn *in);
+    void                    *on_insn_user;
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;

@@ -244,6 +244,7 @@ enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint
         s->end = sim_max(s->end, sim_max(s->done, s->issue + 1));
         s->ctr.n_insns++;
         if (s->trace) trace_line(s, pc, in);
+        if (s->on_insn) s->on_insn(s->on_insn_user, s, pc, in);
     }
     close_accounting(s, t0);
     return TPU_STATUS_OK;

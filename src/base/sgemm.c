@@ -1,0 +1,504 @@
+/*
+** base/sgemm.c: tpu_sgemm, a Goto/BLIS-style single-thread float32 GEMM
+** (row-major). Used by the reference executor (ref/) for MatMul, Gemm and
+** Conv-as-im2col; no ML knowledge here.
+**
+** Shape of the computation (C += A·B, C row-major, N along SIMD lanes):
+**   for ic in M step MB:              A block (MB x KC) packed once, in L2/L3
+**     for pc in K step KC:            K blocks in ascending order (see sgemm.h)
+**       pack op(A)[ic.., pc..] into MR-row panels, k-major (a[k*MR + r])
+**       for jc in N step NB:
+**         pack op(B)[pc.., jc..] into NR-column panels (b[k*NR + j]), in L2
+**         for ir in MC step MR:       A micro-panel (KC x MR) stays in L1
+**           for jr in NB step NR:     B micro-panels stream from L2
+**             micro-kernel: MR x NR accumulators in registers over kc steps
+** Panels are zero-padded to whole MR/NR; the kernels store only the m x n
+** corner that exists (AVX-512 lane masks, AVX2 maskstore, row guards).
+** Three micro-kernels, picked at run time: AVX-512F+FMA 14x32 (28 zmm
+** accumulators), AVX2+FMA 6x16 (12 ymm), portable C 4x8. No global state
+** but the path override; buffers are malloc'd per call.
+*/
+#include "tpu_impl.h"
+#include "base/sgemm.h"
+#include <immintrin.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* c[0..m) x [0..n) (row stride ldc) = alpha * (a-panel · b-panel) + beta * c;
+** beta == 0: c is not read. a: kc x MR k-major, b: kc x NR k-major. */
+typedef void (*sgemm_kernel_fn)(int kc, const float *a, const float *b, float *c,
+                                ptrdiff_t ldc, int m, int n, float alpha, float beta);
+
+struct sgemm_impl {
+    const char     *name;
+    int             mr, nr;     /* micro-tile                                 */
+    int             mb, nb;     /* A block rows (multiple of mr), B block cols */
+    sgemm_kernel_fn kernel;
+    int           (*usable)(void);
+    /* Optional SIMD packs (NULL: scalar loops). transpose_block: dst[k*ld_dst
+    ** + r] = src[r*ld_src + k], r < rows <= tb_width, k < tb_width; needs
+    ** mr <= tb_width and nr % tb_width == 0. copy_rows: kc rows of cols <= nr
+    ** floats into an aligned, zero-padded nr-wide panel. */
+    void          (*transpose_block)(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst);
+    int             tb_width;
+    void          (*copy_rows)(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
+};
+
+struct sgemm_args {
+    int          ta, tb, M, N, K;
+    float        alpha, beta;
+    const float *A, *B;
+    float       *C;
+    ptrdiff_t    lda, ldb, ldc;
+    const struct sgemm_impl *im;
+};
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/*---- AVX-512F + FMA: 14 x 32 ----*/
+#define K5_MR 14
+#define K5_NR 32
+#define K5_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+#define K5_STEP(r) do { __m512 av_ = _mm512_set1_ps(a[r]);                   \
+        c##r##0 = _mm512_fmadd_ps(av_, b0, c##r##0);                             \
+        c##r##1 = _mm512_fmadd_ps(av_, b1, c##r##1); } while (0)
+#define K5_UPD(acc, p, mask) do {                                                \
+        __m512 v_ = _mm512_mul_ps(valpha, (acc));                                \
+        if (beta != 0.0f)                                                        \
+            v_ = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps((mask), (p)), v_); \
+        _mm512_mask_storeu_ps((p), (mask), v_); } while (0)
+#define K5_STORE(r) do { if ((r) < m) {                                          \
+        float *cr_ = c + (r) * ldc;                                              \
+        K5_UPD(c##r##0, cr_, m0); K5_UPD(c##r##1, cr_ + 16, m1); } } while (0)
+#define K5_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+#define K5_ROWS_STMT(X) X(0); X(1); X(2); X(3); X(4); X(5); X(6); X(7); X(8); X(9); \
+        X(10); X(11); X(12); X(13)
+
+__attribute__((target("avx512f,fma")))
+static void kernel_avx512(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                          int m, int n, float alpha, float beta)
+{
+    K5_ROWS(K5_DECL)
+    for (int r = 0; r < m; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        K5_ROWS_STMT(K5_STEP);
+        a += K5_MR;
+        b += K5_NR;
+    }
+    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+    __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+    K5_ROWS_STMT(K5_STORE);
+}
+
+/*---- AVX2 + FMA: 6 x 16 ----*/
+#define K2_MR 6
+#define K2_NR 16
+static const int32_t k2_mask_src[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+#define K2_DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
+#define K2_STEP(r) do { __m256 av_ = _mm256_broadcast_ss(a + (r));                \
+        c##r##0 = _mm256_fmadd_ps(av_, b0, c##r##0);                             \
+        c##r##1 = _mm256_fmadd_ps(av_, b1, c##r##1); } while (0)
+#define K2_UPD(acc, p, mask) do {                                                \
+        __m256 v_ = _mm256_mul_ps(valpha, (acc));                                \
+        if (beta != 0.0f)                                                        \
+            v_ = _mm256_fmadd_ps(vbeta, _mm256_maskload_ps((p), (mask)), v_);    \
+        _mm256_maskstore_ps((p), (mask), v_); } while (0)
+#define K2_STORE(r) do { if ((r) < m) {                                          \
+        float *cr_ = c + (r) * ldc;                                              \
+        K2_UPD(c##r##0, cr_, m0); K2_UPD(c##r##1, cr_ + 8, m1); } } while (0)
+#define K2_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define K2_ROWS_STMT(X) X(0); X(1); X(2); X(3); X(4); X(5)
+
+__attribute__((target("avx2,fma")))
+static void kernel_avx2(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                        int m, int n, float alpha, float beta)
+{
+    K2_ROWS(K2_DECL)
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        K2_ROWS_STMT(K2_STEP);
+        a += K2_MR;
+        b += K2_NR;
+    }
+    __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
+    int n0 = imin(n, 8), n1 = n > 8 ? imin(n - 8, 8) : 0;
+    __m256i m0 = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - n0));
+    __m256i m1 = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - n1));
+    K2_ROWS_STMT(K2_STORE);
+}
+
+/*---- Portable C: 4 x 8 ----*/
+#define KP_MR 4
+#define KP_NR 8
+
+static void kernel_portable(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                            int m, int n, float alpha, float beta)
+{
+    float acc[KP_MR][KP_NR] = { { 0 } };
+    for (int k = 0; k < kc; k++, a += KP_MR, b += KP_NR)
+        for (int r = 0; r < KP_MR; r++)
+            for (int j = 0; j < KP_NR; j++) acc[r][j] += a[r] * b[j];
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) {
+            float v = alpha * acc[r][j];
+            c[r * ldc + j] = beta != 0.0f ? beta * c[r * ldc + j] + v : v;
+        }
+}
+
+/*---- Path selection ----*/
+static int usable_avx512(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"); }
+static int usable_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int usable_always(void) { return 1; }
+
+/* Best first. Blocks: A micro-panel KC*MR*4 bytes in L1 (21 KiB for avx512),
+** B block KC*NB*4 bytes in L2 (576 KiB of the 2 MiB on the machine in
+** BENCHMARKS.md), A block KC*MB*4 bytes in L2/L3. */
+static void transpose_block16(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst);
+static void transpose_block8(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst);
+static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
+static void copy_rows16(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
+static const struct sgemm_impl sgemm_impls[] = {
+    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512,
+      transpose_block16, 16, copy_rows32 },
+    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2,
+      transpose_block8, 8, copy_rows16 },
+    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always,
+      NULL, 0, NULL },
+};
+#define SGEMM_N_IMPLS ((int)(sizeof sgemm_impls / sizeof sgemm_impls[0]))
+
+static int sgemm_forced = -1;   /* index into sgemm_impls, or -1: best usable */
+
+static const struct sgemm_impl *sgemm_pick(void)
+{
+    if (sgemm_forced >= 0) return &sgemm_impls[sgemm_forced];
+    for (int i = 0; i < SGEMM_N_IMPLS; i++)
+        if (sgemm_impls[i].usable()) return &sgemm_impls[i];
+    return &sgemm_impls[SGEMM_N_IMPLS - 1];
+}
+
+const char *tpu_sgemm_impl_name(void) { return sgemm_pick()->name; }
+
+int tpu_sgemm_force_impl(const char *name)
+{
+    if (!name) {
+        sgemm_forced = -1;
+        return 0;
+    }
+    for (int i = 0; i < SGEMM_N_IMPLS; i++)
+        if (strcmp(name, sgemm_impls[i].name) == 0) {
+            if (!sgemm_impls[i].usable()) return -1;
+            sgemm_forced = i;
+            return 0;
+        }
+    return -1;
+}
+
+void tpu_sgemm_force_portable(int on) { tpu_sgemm_force_impl(on ? "portable" : NULL); }
+
+/*---- Packing ----*/
+/* The transposing packs (op(A) from row-major A, op(B) from B^T) are the
+** costly ones: AVX-512 does them 16x16 at a time through registers, AVX2
+** 8x8; the portable path and the leftover k < 16 (8) use scalar loops. */
+
+/* r[0..16) rows of 16 floats -> r[j] holds column j. */
+__attribute__((target("avx512f"), always_inline))
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    /* r[4q + c] now holds column c (mod 4) of rows 4q..4q+3, one 128-bit lane
+    ** per group of four columns: reassemble the lanes across row groups. */
+    _Pragma("GCC unroll 16")
+    for (int q = 0; q < 2; q++)
+        _Pragma("GCC unroll 16")
+        for (int c = 0; c < 4; c++) {
+            t[8 * q + c] = _mm512_shuffle_f32x4(r[8 * q + c], r[8 * q + 4 + c], 0x88);
+            t[8 * q + 4 + c] = _mm512_shuffle_f32x4(r[8 * q + c], r[8 * q + 4 + c], 0xdd);
+        }
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < 8; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+    }
+}
+
+/* dst[k*ld_dst + r] = src[r*ld_src + k] for r < rows (<= 16), k < 16. */
+__attribute__((target("avx512f")))
+static void transpose_block16(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst)
+{
+    __m512 r[16];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * ld_src) : _mm512_setzero_ps();
+    transpose16(r);
+    __mmask16 mask = (__mmask16)((1u << rows) - 1);
+    _Pragma("GCC unroll 16")
+    for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + (size_t)k * ld_dst, mask, r[k]);
+}
+
+/* pack_b without transposing, for AVX-512 (NR = 32): two masked loads and
+** stores per k instead of a memcpy call of 128 bytes. */
+__attribute__((target("avx512f")))
+static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst)
+{
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int k = 0; k < kc; k++, src += ld_src, dst += 32) {
+        _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+    }
+}
+
+/* AVX2 versions: 8x8 transposes, 16-column row copies (NR = 16). */
+__attribute__((target("avx2")))
+static void transpose_block8(const float *src, ptrdiff_t ld_src, int rows, float *dst, int ld_dst)
+{
+    __m256 r[8], t[8];
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i++) r[i] = i < rows ? _mm256_loadu_ps(src + i * ld_src) : _mm256_setzero_ps();
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* r[4q + c]: column c (mod 4) of rows 4q..4q+3, one 128-bit lane per
+    ** group of four columns. */
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    _Pragma("GCC unroll 8")
+    for (int c = 0; c < 4; c++) {
+        t[c] = _mm256_permute2f128_ps(r[c], r[4 + c], 0x20);
+        t[4 + c] = _mm256_permute2f128_ps(r[c], r[4 + c], 0x31);
+    }
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - rows));
+    _Pragma("GCC unroll 8")
+    for (int k = 0; k < 8; k++) _mm256_maskstore_ps(dst + (size_t)k * ld_dst, mask, t[k]);
+}
+
+__attribute__((target("avx2")))
+static void copy_rows16(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst)
+{
+    int n0 = imin(cols, 8), n1 = cols > 8 ? imin(cols - 8, 8) : 0;
+    __m256i m0 = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - n0));
+    __m256i m1 = _mm256_loadu_si256((const __m256i *)(k2_mask_src + 8 - n1));
+    for (int k = 0; k < kc; k++, src += ld_src, dst += 16) {
+        _mm256_store_ps(dst, _mm256_maskload_ps(src, m0));
+        _mm256_store_ps(dst + 8, _mm256_maskload_ps(src + 8, m1));
+    }
+}
+
+/* op(A)[ic + i][pc + k] for i < mc, k < kc into MR-row panels of abuf. */
+static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, int kc, float *abuf)
+{
+    for (int ir = 0; ir < mc; ir += mr) {
+        float *dst = abuf + (size_t)ir * kc;
+        int rows = imin(mr, mc - ir);
+        int k0 = 0;
+        if (!g->ta && g->im->transpose_block) {
+            const float *src = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
+            int w = g->im->tb_width;
+            for (; k0 + w <= kc; k0 += w) g->im->transpose_block(src + k0, g->lda, rows, dst + (size_t)k0 * mr, mr);
+        }
+        if (!g->ta) {
+            for (int r = 0; r < rows; r++) {
+                const float *src = g->A + (ptrdiff_t)(ic + ir + r) * g->lda + pc;
+                for (int k = k0; k < kc; k++) dst[(size_t)k * mr + r] = src[k];
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                const float *src = g->A + (ptrdiff_t)(pc + k) * g->lda + ic + ir;
+                for (int r = 0; r < rows; r++) dst[(size_t)k * mr + r] = src[r];
+            }
+        }
+        for (int k = 0; rows < mr && k < kc; k++)
+            for (int r = rows; r < mr; r++) dst[(size_t)k * mr + r] = 0.0f;
+    }
+}
+
+/* op(B)[pc + k][jc + j] for k < kc, j < nb into NR-column panels of bbuf. */
+static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, int nb, float *bbuf)
+{
+    for (int jr = 0; jr < nb; jr += nr) {
+        float *dst = bbuf + (size_t)jr * kc;
+        int cols = imin(nr, nb - jr);
+        if (!g->tb && g->im->copy_rows) {
+            g->im->copy_rows(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
+            continue;   /* zero-padded already */
+        }
+        if (!g->tb) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = g->B + (ptrdiff_t)(pc + k) * g->ldb + jc + jr;
+                memcpy(dst + (size_t)k * nr, src, (size_t)cols * sizeof *src);
+            }
+        } else {
+            int k0 = 0, w = g->im->tb_width;
+            if (g->im->transpose_block)
+                for (; k0 + w <= kc; k0 += w)
+                    for (int j = 0; j < cols; j += w)
+                        g->im->transpose_block(g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc + k0, g->ldb,
+                                               imin(w, cols - j), dst + (size_t)k0 * nr + j, nr);
+            for (int j = 0; j < cols; j++) {
+                const float *src = g->B + (ptrdiff_t)(jc + jr + j) * g->ldb + pc;
+                for (int k = k0; k < kc; k++) dst[(size_t)k * nr + j] = src[k];
+            }
+        }
+        for (int k = 0; cols < nr && k < kc; k++)
+            memset(dst + (size_t)k * nr + cols, 0, (size_t)(nr - cols) * sizeof *dst);
+    }
+}
+
+/*---- Drivers ----*/
+static void sgemm_blocked(const struct sgemm_args *g, const struct sgemm_impl *im,
+                          float *abuf, float *bbuf)
+{
+    for (int ic = 0; ic < g->M; ic += im->mb) {
+        int mc = imin(im->mb, g->M - ic);
+        for (int pc = 0; pc < g->K; pc += TPU_SGEMM_KC) {
+            int kc = imin(TPU_SGEMM_KC, g->K - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_a(g, im->mr, ic, mc, pc, kc, abuf);
+            for (int jc = 0; jc < g->N; jc += im->nb) {
+                int nb = imin(im->nb, g->N - jc);
+                pack_b(g, im->nr, pc, kc, jc, nb, bbuf);
+                for (int ir = 0; ir < mc; ir += im->mr) {
+                    float *crow = g->C + (ptrdiff_t)(ic + ir) * g->ldc + jc;
+                    const float *ap = abuf + (size_t)ir * kc;
+                    int m = imin(im->mr, mc - ir);
+                    for (int jr = 0; jr < nb; jr += im->nr)
+                        im->kernel(kc, ap, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
+                                   imin(im->nr, nb - jr), g->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+/* M <= SGEMM_SKINNY_M rows against op(B) = B^T (a fully connected layer at
+** batch 1..3): dot products of A's rows with B's rows, both contiguous, four
+** B rows at a time; B is read once per row of A, never packed (the packed
+** path would fill 1 of 14 kernel rows and transpose all of B). Per K block,
+** each dot product is 16 lane sums (lane l: k = l mod 16, ascending), added
+** by _mm512_reduce_add_ps's fixed tree; blocks go into C as on the main path. */
+#define SGEMM_SKINNY_M 3
+__attribute__((target("avx512f,fma")))
+static void sgemm_skinny_bt(const struct sgemm_args *g)
+{
+    for (int i = 0; i < g->M; i++) {
+        const float *a = g->A + (ptrdiff_t)i * g->lda;
+        float *c = g->C + (ptrdiff_t)i * g->ldc;
+        for (int j = 0; j < g->N; j += 4) {
+            int nj = imin(4, g->N - j);
+            for (int pc = 0; pc < g->K; pc += TPU_SGEMM_KC) {
+                int end = imin(g->K, pc + TPU_SGEMM_KC);
+                __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                  _mm512_setzero_ps() };
+                for (int k = pc; k < end; k += 16) {
+                    __mmask16 mask = (__mmask16)(end - k >= 16 ? 0xffff : (1u << (end - k)) - 1);
+                    __m512 av = _mm512_maskz_loadu_ps(mask, a + k);
+                    _Pragma("GCC unroll 4")
+                    for (int q = 0; q < 4; q++)
+                        if (q < nj)
+                            acc[q] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mask, g->B + (ptrdiff_t)(j + q) * g->ldb + k),
+                                                     acc[q]);
+                }
+                float beta = pc == 0 ? g->beta : 1.0f;
+                _Pragma("GCC unroll 4")
+                for (int q = 0; q < 4; q++)
+                    if (q < nj) {
+                        float v = g->alpha * _mm512_reduce_add_ps(acc[q]);
+                        c[j + q] = beta != 0.0f ? fmaf(beta, c[j + q], v) : v;
+                    }
+            }
+        }
+    }
+}
+
+/* One K block, no buffers: tiny products and the out-of-memory fallback. */
+static void sgemm_direct(const struct sgemm_args *g)
+{
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < g->K; k++) {
+                float a = g->ta ? g->A[(ptrdiff_t)k * g->lda + i] : g->A[(ptrdiff_t)i * g->lda + k];
+                float b = g->tb ? g->B[(ptrdiff_t)j * g->ldb + k] : g->B[(ptrdiff_t)k * g->ldb + j];
+                s += a * b;
+            }
+            float *c = g->C + (ptrdiff_t)i * g->ldc + j, v = g->alpha * s;
+            *c = g->beta != 0.0f ? g->beta * *c + v : v;
+        }
+}
+
+/* C = beta * C (K == 0 or alpha == 0: A and B are not read). */
+static void sgemm_scale(const struct sgemm_args *g)
+{
+    for (int i = 0; i < g->M; i++) {
+        float *c = g->C + (ptrdiff_t)i * g->ldc;
+        for (int j = 0; j < g->N; j++) c[j] = g->beta != 0.0f ? g->beta * c[j] : 0.0f;
+    }
+}
+
+static float *alloc_panel(int rows, int unit, int kc)
+{
+    size_t n = (size_t)((rows + unit - 1) / unit) * (size_t)unit * (size_t)kc * sizeof(float);
+    n = (n + 63) & ~(size_t)63;
+    return aligned_alloc(64, n);
+}
+
+void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+               const float *A, int lda, const float *B, int ldb, float beta,
+               float *C, int ldc)
+{
+    struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
+                            lda, ldb, ldc, NULL };
+    if (M <= 0 || N <= 0) return;
+    /* The callers are tpusim's own kernels, which size these from validated
+    ** shapes: a violation is our bug, not bad input. */
+    TPU_ASSERT(C && ldc >= N);
+    TPU_ASSERT(K <= 0 || alpha == 0.0f || (A && B && lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N)));
+    if (K <= 0 || alpha == 0.0f) {
+        sgemm_scale(&g);
+        return;
+    }
+    if ((double)M * N * K <= TPU_SGEMM_DIRECT_MAX) {
+        sgemm_direct(&g);
+        return;
+    }
+    const struct sgemm_impl *im = sgemm_pick();
+    if (M <= SGEMM_SKINNY_M && g.tb && !g.ta && im->kernel == kernel_avx512) {
+        sgemm_skinny_bt(&g);
+        return;
+    }
+    g.im = im;
+    int kc = imin(K, TPU_SGEMM_KC);
+    float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
+    float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
+    if (abuf && bbuf) sgemm_blocked(&g, im, abuf, bbuf);
+    else sgemm_direct(&g);
+    free(abuf);
+    free(bbuf);
+}
