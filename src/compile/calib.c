@@ -172,7 +172,7 @@ static enum tpu_status from_dir(struct calib *c, const char *dir)
     for (struct dirent *e; (e = readdir(d)) && n < 4096;) {
         char p[4200];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' && has_input0(p)) names[n++] = strdup(e->d_name);
+        if (e->d_name[0] != '.' && has_input0(p) && (names[n] = strdup(e->d_name))) n++;
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);

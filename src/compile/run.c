@@ -1,8 +1,11 @@
 /*
 ** compile/run.c: runs a model on a simulated chip — every Gemm/MatMul/Conv
-** node is lowered (compile/lower.c), its input packed by the host driver
-** (compile/driver.c), simulated (sim/), unpacked and, where the reference
-** executor implements the op, compared node by node with it (same inputs).
+** node the MXU lowering takes is lowered (compile/lower.c; narrow grouped
+** convs as block-diagonal GEMMs), its input packed by the host driver
+** (compile/driver.c) with calibrated or run-time int8 scales (compile/calib.c),
+** simulated (sim/), unpacked and, where the reference executor implements the
+** op, compared node by node with it (same inputs). Other nodes run on the
+** host with --host-ops. The graph outputs are verified by compile/verify.c.
 **
 ** In:  a loaded tpu_graph (onnx/), a chip, options (include/tpusim.h).
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).
