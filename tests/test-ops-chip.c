@@ -139,6 +139,45 @@ static const char *check(const struct tpu_chip *c, const struct tpu_lowered *l, 
     return NULL;
 }
 
+/* Lowers, packs, simulates, unpacks d into y; NULL or the failure. */
+static const char *chip_run(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct tpu_mm_desc *d,
+                            const float *x, const float *w, float *y, struct tpu_lowered *l, int64_t *cycles)
+{
+    const char *bad = NULL;
+    uint8_t *host = NULL;
+    struct tpu_sim *sim = NULL;
+    if (tpu_lower_mm(ctx, c, d, w, l)) bad = tpu_errmsg(ctx);
+    if (!bad && !(host = calloc(1, (size_t)l->host_bytes))) bad = "out of memory";
+    if (!bad) tpu_mm_pack_input(c, l, x, host);
+    if (!bad && !(sim = tpu_sim_new(ctx, c, 0))) bad = tpu_errmsg(ctx);
+    if (!bad && tpu_sim_run(sim, l->prog, host, l->host_bytes)) bad = tpu_errmsg(ctx);
+    if (!bad) { tpu_mm_unpack_output(c, l, host, 1.0f, NULL, y); *cycles = sim->ctr.cycles; }
+    tpu_sim_free(sim);
+    free(host);
+    return bad;
+}
+
+/* 2026-11-22: grouped convs narrower than the array run as one block-diagonal
+** GEMM (compile/mm_node.c); on int8 the results must not change by a bit. */
+static void block_diag_case(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct tpu_mm_desc *d,
+                            const float *x, const float *w, const float *y)
+{
+    struct tpu_mm_desc bd = *d;
+    int64_t nw = d->groups * d->K * d->N, ny = d->groups * d->M * d->N, cycles = 0;
+    float *bw = malloc((size_t)nw * sizeof *bw), *y2 = calloc((size_t)ny, sizeof *y2);
+    memcpy(bw, w, (size_t)nw * sizeof *bw);
+    struct tpu_lowered l = { 0 };
+    const char *bad = tpu_mm_block_diagonal(ctx, c, &bd, &bw) ? tpu_errmsg(ctx) : NULL;
+    if (!bad && bd.groups != 1) bad = "not rewritten";
+    if (!bad) bad = chip_run(ctx, c, &bd, x, bw, y2, &l, &cycles);
+    if (!bad && memcmp(y, y2, (size_t)ny * sizeof *y) != 0) bad = "results differ from the grouped lowering";
+    if (bad) { printf("FAIL ops-chip-blockdiag %s %s: %s\n", c->name, d->name, bad); n_fail++; }
+    else printf("PASS ops-chip-blockdiag %s %s: bit-identical, %lld cycles\n", c->name, d->name, (long long)cycles);
+    tpu_err_clear(ctx);
+    tpu_lowered_free(&l);
+    free(bw); free(y2);
+}
+
 static void run_case(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct tpu_mm_desc *d)
 {
     int64_t nx = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
@@ -148,24 +187,15 @@ static void run_case(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct
     for (int64_t i = 0; i < nw; i++) w[i] = uni() / sqrtf((float)d->K);
     struct tpu_lowered l = { 0 };
     char why[400] = "";
-    const char *bad = NULL;
-    uint8_t *host = NULL;
-    struct tpu_sim *sim = NULL;
-    if (tpu_lower_mm(ctx, c, d, w, &l)) bad = tpu_errmsg(ctx);
-    if (!bad && !(host = calloc(1, (size_t)l.host_bytes))) bad = "out of memory";
-    if (!bad) tpu_mm_pack_input(c, &l, x, host);
-    if (!bad && !(sim = tpu_sim_new(ctx, c, 0))) bad = tpu_errmsg(ctx);
-    if (!bad && tpu_sim_run(sim, l.prog, host, l.host_bytes)) bad = tpu_errmsg(ctx);
-    if (!bad) {
-        tpu_mm_unpack_output(c, &l, host, 1.0f, NULL, y);
-        bad = check(c, &l, x, nx, w, y, why, sizeof why);
-    }
+    int64_t cycles = 0;
+    const char *bad = chip_run(ctx, c, d, x, w, y, &l, &cycles);
+    if (!bad) bad = check(c, &l, x, nx, w, y, why, sizeof why);
     if (bad) { printf("FAIL ops-chip %s %s: %s\n", c->name, d->name, bad); n_fail++; }
-    else printf("PASS ops-chip %s %s: %s, %lld cycles\n", c->name, d->name, why, (long long)sim->ctr.cycles);
+    else printf("PASS ops-chip %s %s: %s, %lld cycles\n", c->name, d->name, why, (long long)cycles);
     tpu_err_clear(ctx);
-    tpu_sim_free(sim);
     tpu_lowered_free(&l);
-    free(host); free(x); free(w); free(y);
+    if (!bad && d->groups > 1 && c->mxu_dtype == TPU_MXU_INT8) block_diag_case(ctx, c, d, x, w, y);
+    free(x); free(w); free(y);
 }
 
 int main(void)

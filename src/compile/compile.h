@@ -75,6 +75,12 @@ void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered
 enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want_weights);
 
+/* A grouped Conv narrower than the array becomes one GEMM with block-
+** diagonal weights (d and *w rewritten, d->model_macs keeps the op's MACs;
+** w may point at NULL for timing only). No change when not worth it. */
+enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
+                                      float **w);
+
 #endif /* TPU_COMPILE_H */
 
 /*---- Running a model on a chip (compile/run.c) and its report (compile/report.c) ----*/

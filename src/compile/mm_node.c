@@ -169,3 +169,29 @@ enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct
                             "lowering covers Gemm, MatMul and Conv)");
     }
 }
+
+/* A grouped Conv whose groups are narrower than the array (depthwise: K =
+** kh x kw, N = 1) would pad every group to a full tile; as one GEMM with
+** block-diagonal weights (zeros between groups) it streams each input row
+** once. Same results: the zeros add nothing (int8 sums stay exact, the
+** per-column scales are the groups' own). w is replaced (freed). */
+enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
+                                      float **w)
+{
+    int64_t G = d->groups, K = d->K, N = d->N;
+    if (G == 1 || !d->is_conv || (K >= chip->array_rows && N >= chip->array_cols)) return TPU_STATUS_OK;
+    if (G * K > (1 << 20) || G * N > (1 << 16)) return TPU_STATUS_OK;        /* keep it grouped */
+    float *bw = NULL;
+    if (*w) {
+        bw = tpu_calloc(ctx, (size_t)(G * K * G * N), sizeof *bw);
+        if (!bw) return TPU_ERR_NOMEM;
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t k = 0; k < K; k++)
+                memcpy(bw + (g * K + k) * G * N + g * N, *w + (g * K + k) * N, (size_t)N * sizeof *bw);
+        free(*w);
+        *w = bw;
+    }
+    d->model_macs = G * d->M * K * N;
+    d->groups = 1; d->K = G * K; d->N = G * N;
+    return TPU_STATUS_OK;
+}

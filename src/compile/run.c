@@ -226,31 +226,6 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
     return rc;
 }
 
-/* A grouped Conv whose groups are narrower than the array (depthwise: K =
-** kh x kw, N = 1) would pad every group to a full tile; as one GEMM with
-** block-diagonal weights (zeros between groups) it streams each input row
-** once. Same results: the zeros add nothing (int8 sums stay exact, the
-** per-column scales are the groups' own). w is replaced (freed). */
-static enum tpu_status block_diagonal(struct runner *u, struct tpu_mm_desc *d, float **w)
-{
-    int64_t G = d->groups, K = d->K, N = d->N;
-    if (G == 1 || !d->is_conv || (K >= u->chip->array_rows && N >= u->chip->array_cols)) return TPU_STATUS_OK;
-    if (G * K > (1 << 20) || G * N > (1 << 16)) return TPU_STATUS_OK;        /* keep it grouped */
-    float *bw = NULL;
-    if (*w) {
-        bw = tpu_calloc(u->ctx, (size_t)(G * K * G * N), sizeof *bw);
-        if (!bw) return TPU_ERR_NOMEM;
-        for (int64_t g = 0; g < G; g++)
-            for (int64_t k = 0; k < K; k++)
-                memcpy(bw + (g * K + k) * G * N + g * N, *w + (g * K + k) * N, (size_t)N * sizeof *bw);
-        free(*w);
-        *w = bw;
-    }
-    d->model_macs = G * d->M * K * N;
-    d->groups = 1; d->K = G * K; d->N = G * N;
-    return TPU_STATUS_OK;
-}
-
 static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
 {
     for (int i = 0; i < n->n_inputs && !u->o->timing_only; i++) {
@@ -261,7 +236,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     struct tpu_mm_desc d;
     float *w = NULL, *y = NULL;
     enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
-    if (!rc) rc = block_diagonal(u, &d, &w);
+    if (!rc) rc = tpu_mm_block_diagonal(u->ctx, u->chip, &d, &w);
     struct tpu_lowered l = { 0 };
     if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
     if (!rc && u->scales) l.in_scale_fixed = u->scales[n - u->g->nodes];
