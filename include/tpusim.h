@@ -303,6 +303,31 @@ enum tpu_status tpu_chip_run_data(struct tpu_ctx *ctx, const char *model_path, c
 enum tpu_status tpu_chip_check(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                FILE *txt, const char *json_path);
 
+
+/*---- Saved chip programs (compile/prog_file.c): `tpusim compile MODEL --chip C
+** -o prog.tpu`, `tpusim run prog.tpu`. The file holds the resolved chip
+** description, the run options and the ONNX model bytes (docs/compiler.md,
+** "Program files"); running it lowers and runs exactly as `run MODEL --chip C`
+** with the same options. ----*/
+struct tpu_prog_opts {
+    int64_t  batch;              /* 0: the model's own                          */
+    int      host_ops, timing_only, schedule_scalesim;
+    int      calib_random, calib_percentile;
+    uint64_t seed;
+    int      n_shapes;
+    char     shapes[16][128];    /* --shape NAME=d0,d1,... bindings              */
+};
+/* 1 when path starts with the program-file magic "TPUPROG1". */
+int             tpu_prog_is_file(const char *path);
+enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const struct tpu_chip *chip,
+                              const struct tpu_prog_opts *o, const char *out_path);
+/* Reads and checks path (TPU_ERR_FORMAT on a corrupt or truncated file), loads
+** its chip, fills *o and writes the model to a fresh temp folder: dir_out gets
+** the folder, model_out its model.onnx path; tpu_prog_cleanup(dir_out) removes it. */
+enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_chip **chip,
+                              struct tpu_prog_opts *o, char *dir_out, char *model_out, size_t n);
+void            tpu_prog_cleanup(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,8 @@
 **   tpusim chip C [--array RxC] [--set k=v]   print a resolved chip description
 **   tpusim run MODEL --chip C [...]     lower, simulate, verify, report (C != ref)
 **   tpusim check MODEL --chip C [...]   compatibility report (compile/check.c)
+**   tpusim compile MODEL --chip C -o P  saved program file (compile/prog_file.c)
+**   tpusim run P.tpu [--data DIR]       runs a saved program file
 */
 #include "tpusim.h"
 #include "cli_chip.h"
@@ -30,6 +32,8 @@ static const char chip_usage_full[] =
     "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
     "  check MODEL --chip NAME|FILE [--batch N] [--json FILE]   where every node would run\n"
     "      (mxu, activation, vector, host, unsupported), why, shares of MACs and time\n"
+    "  compile MODEL --chip NAME|FILE [run options] -o PROG.tpu   save chip, options and model\n"
+    "  run PROG.tpu [--data DIR] [--outputs DIR] [--json FILE]   run it (same as run MODEL --chip)\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
     "  disasm FILE.tpu                       disassemble a chip program\n"
     "  sim PROGRAM --chip NAME|FILE [--host-bytes N] [--timing-only] [--trace] [--json FILE]\n"
@@ -174,17 +178,16 @@ static int run_result(struct tpu_ctx *ctx, const struct chip_args *a, enum tpu_s
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);
 }
 
-static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
+/* Runs a->input on chip (a->chip is loaded when chip is NULL); frees chip. */
+static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chip *chip)
 {
-    if (!a->input) return usage_error("run: no model given", NULL);
-    struct tpu_chip *chip = NULL;
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
                                    a->host_ops };
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0 };
-    enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
+    enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
         rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
         tpu_chip_free(chip);
@@ -198,6 +201,82 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
     tpu_graph_free(g);
     tpu_chip_free(chip);
     return run_result(ctx, a, rc, r);
+}
+
+/*---- Program files (compile/prog_file.c) ----*/
+static int is_tpu_name(const char *path)          /* "*.tpu": run it as a program file */
+{
+    size_t n = strlen(path);
+    return n > 4 && strcmp(path + n - 4, ".tpu") == 0;
+}
+
+/* run prog.tpu: the saved chip and options; --data, --outputs, --json from the line. */
+static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
+{
+    if (a->chip || a->array || a->n_sets || a->n_shapes || a->batch || a->calib || a->calib_random ||
+        a->calib_method || a->timing_only || a->host_ops || a->seed || strcmp(a->schedule, "tpu") != 0)
+        return usage_error("run PROG.tpu takes only --data, --outputs and --json; the rest is in", a->input);
+    struct tpu_prog_opts po;
+    struct tpu_chip *chip = NULL;
+    char dir[4096], model[4200];
+    enum tpu_status rc = tpu_prog_load(ctx, a->input, &chip, &po, dir, model, sizeof dir);
+    if (rc) return fail(ctx, rc);
+    struct chip_args b = *a;
+    b.input = model;
+    b.batch = po.batch;
+    b.host_ops = po.host_ops;
+    b.timing_only = po.timing_only;
+    b.schedule = po.schedule_scalesim ? "scalesim" : "tpu";
+    b.calib_random = po.calib_random;
+    b.calib_method = po.calib_percentile ? "percentile" : NULL;
+    b.seed = po.seed;
+    b.n_shapes = po.n_shapes;
+    for (int i = 0; i < po.n_shapes; i++) b.shapes[i] = po.shapes[i];
+    int ec = run_on(ctx, &b, chip);
+    tpu_prog_cleanup(dir);
+    return ec;
+}
+
+static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
+{
+    if (!a->input) return usage_error("run: no model given", NULL);
+    if (tpu_prog_is_file(a->input) || (!a->chip && is_tpu_name(a->input))) return run_prog(ctx, a);
+    return run_on(ctx, a, NULL);
+}
+
+/* compile MODEL --chip C [options] -o prog.tpu: checks the model binds and fits
+** the chip, then saves chip, options and model (run options as for run). */
+static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
+{
+    if (!a->input || !a->chip || !a->out) return usage_error("compile: needs MODEL, --chip and -o PROG.tpu", NULL);
+    if (a->calib || a->data || a->outputs || a->json)
+        return usage_error("compile: --calib DIR, --data, --outputs and --json are not saved in a program "
+                           "file (use --calib-random N; give --data/--outputs/--json to run)", NULL);
+    struct tpu_prog_opts po;
+    memset(&po, 0, sizeof po);
+    po.batch = a->batch;
+    po.host_ops = a->host_ops;
+    po.timing_only = a->timing_only;
+    po.schedule_scalesim = strcmp(a->schedule, "scalesim") == 0;
+    po.calib_random = a->calib_random;
+    po.calib_percentile = a->calib_method && strcmp(a->calib_method, "percentile") == 0;
+    po.seed = a->seed;
+    po.n_shapes = a->n_shapes;
+    for (int i = 0; i < a->n_shapes; i++) {
+        if (strlen(a->shapes[i]) >= sizeof po.shapes[0]) return usage_error("--shape too long:", a->shapes[i]);
+        snprintf(po.shapes[i], sizeof po.shapes[0], "%s", a->shapes[i]);
+    }
+    struct tpu_chip *chip = NULL;
+    struct tpu_graph *g = NULL;
+    enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
+    if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_shapes(ctx, a, g);
+    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
+    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
+    if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, a->out);
+    tpu_graph_free(g);
+    tpu_chip_free(chip);
+    return rc ? fail(ctx, rc) : 0;
 }
 
 /* check MODEL --chip NAME [--batch N] [--json FILE]: the compatibility report. */
@@ -283,6 +362,9 @@ int tpu_cli_chip_handles(int argc, char **argv)
 {
     if (argc < 2) return 0;
     const char *cmd = argv[1], *chip = chip_option(argc, argv);
+    if (strcmp(cmd, "run") == 0 && argc > 2 && (tpu_prog_is_file(argv[2]) || (!chip && is_tpu_name(argv[2]))))
+        return 1;
+    if (strcmp(cmd, "compile") == 0) return 1;
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0) return chip && strcmp(chip, "ref") != 0;
     return strcmp(cmd, "asm") == 0 || strcmp(cmd, "disasm") == 0 || strcmp(cmd, "sim") == 0 ||
            strcmp(cmd, "chip") == 0;
@@ -299,6 +381,7 @@ int tpu_cli_chip_main(int argc, char **argv)
     tpu_set_threads(1);            /* OpenBLAS (reference kernels): one thread, deterministic */
     if (strcmp(cmd, "run") == 0) rc = cmd_run(ctx, &a);
     else if (strcmp(cmd, "check") == 0) rc = cmd_check(ctx, &a);
+    else if (strcmp(cmd, "compile") == 0) rc = cmd_compile(ctx, &a);
     else if (strcmp(cmd, "sim") == 0) rc = cmd_sim(ctx, &a);
     else if (strcmp(cmd, "asm") == 0) rc = cmd_asm(ctx, &a);
     else if (strcmp(cmd, "disasm") == 0) rc = cmd_disasm(ctx, &a);
