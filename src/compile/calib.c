@@ -6,7 +6,8 @@
 ** seeded random inputs (--calib-random N), or the run's own inputs. The
 ** statistic is max |x| (min/max, symmetric) or the 99.99th percentile of |x|;
 ** scale = statistic / 127. Weights are quantised per output channel by the
-** lowering (compile/lower.c), not here.
+** lowering (compile/lower.c), not here. An input that is the output of a
+** DequantizeLinear of int8 values keeps the model's scale (compile/qdq.c).
 **
 ** In:  the run's prepared graph g (its inputs hold the run's values).
 ** Out: scales[node index] (0 for non-MXU nodes), used by compile/run.c.
@@ -202,7 +203,9 @@ enum tpu_status tpu_calibrate(struct tpu_ctx *ctx, struct tpu_graph *g, const st
     else if (!rc) rc = from_own_inputs(&c);
     for (int i = 0; !rc && i < g->n_nodes; i++) {
         if (g->nodes[i].dead || !is_mxu_op(g->nodes[i].op)) continue;
-        double s = statistic(&c, &c.st[i]);
+        float model_scale;
+        if (tpu_mm_qdq_input_scale(g, &g->nodes[i], &model_scale)) { scales[i] = model_scale; continue; }
+        double s = statistic(&c, &c.st[i]);            /* QDQ inputs keep the model's scale */
         scales[i] = s > 0 ? (float)(s / 127.0) : 1.0f;
     }
     for (int i = 0; c.st && i < g->n_nodes; i++) free(c.st[i].v);

@@ -165,3 +165,7 @@ double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int6
 #define TPU_VERIFY_BF16_MAX_REL_L2 1e-2
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */
+
+/* Pre-quantised models (compile/qdq.c): 1 and *scale when node n's input 0 is
+** DequantizeLinear(int8, scalar scale > 0, zero point 0 or absent). */
+int tpu_mm_qdq_input_scale(const struct tpu_graph *g, const struct tpu_node *n, float *scale);
