@@ -74,3 +74,28 @@ else fail prog-compile-calib-dir "rc $rc"; fi
 "$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --shape nosuch=1 -o "$out/s.tpu" >"$out/s.txt" 2>&1; rc=$?
 if [ "$rc" = 2 ] && [ ! -e "$out/s.tpu" ]; then pass prog-compile-bad-shape
 else fail prog-compile-bad-shape "rc $rc: $(head -c 200 "$out/s.txt")"; fi
+
+# Crafted files with a valid checksum: the structure checks behind it
+craft() {   # craft OUT PYTHON-EXPR-FOR-BODY (sections after the 16-byte header; n = their count)
+    /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys
+def sec(tag, data): return tag + struct.pack("<Q", len(data)) + data
+body, n = eval(sys.argv[2]), int(sys.argv[3])
+b = b"TPUPROG1" + struct.pack("<II", 1, n) + body
+h = 0xcbf29ce484222325
+for c in b: h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+open(sys.argv[1], "wb").write(b + struct.pack("<Q", h))
+PY
+}
+bad=""
+check_craft() {   # NAME BODY N EXPECTED-MESSAGE
+    craft "$out/k.tpu" "$2" "$3" || { bad="$bad $1(python)"; return; }
+    "$T" run "$out/k.tpu" >"$out/k.txt" 2>&1; rc=$?
+    if [ "$rc" != 2 ] || ! grep -q "$4" "$out/k.txt"; then bad="$bad $1(rc $rc: $(head -c 150 "$out/k.txt"))"; fi
+}
+check_craft length 'b"CHIP" + struct.pack("<Q", 1 << 40) + b"abc"' 1 "length 1099511627776 past the end"
+check_craft missing 'sec(b"CHIP", b"") + sec(b"OPTS", b"batch=1\n")' 2 "no MODL section"
+check_craft stray 'sec(b"CHIP", b"") + b"zz"' 1 "stray bytes"
+check_craft optkey 'sec(b"CHIP", b"") + sec(b"OPTS", b"warp=9\n") + sec(b"MODL", b"")' 3 "OPTS warp=9 unknown"
+check_craft header 'b""' 1 "section 0 header past the end"
+if [ -z "$bad" ]; then pass prog-crafted-structure; else fail prog-crafted-structure "$bad"; fi
