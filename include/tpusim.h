@@ -319,13 +319,24 @@ struct tpu_prog_opts {
 };
 /* 1 when path starts with the program-file magic "TPUPROG1". */
 int             tpu_prog_is_file(const char *path);
+/* layers: tpu_prog_lower_layers' bytes (LAYR section; may be empty). */
 enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const struct tpu_chip *chip,
-                              const struct tpu_prog_opts *o, const char *out_path);
+                              const struct tpu_prog_opts *o, const uint8_t *layers, size_t layers_len,
+                              const char *out_path);
+/* Every MXU layer of a prepared graph lowered for chip, as LAYR entries (name,
+** program in the .tpu format of docs/isa.md); *blob tpu_malloc'd. */
+enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                      uint8_t **blob, size_t *blob_len, int *n_layers);
+/* TPU_ERR_FORMAT naming the first layer whose saved program differs from now's. */
+enum tpu_status tpu_prog_check_layers(struct tpu_ctx *ctx, const char *path, const uint8_t *saved,
+                                      size_t saved_len, const uint8_t *now, size_t now_len);
 /* Reads and checks path (TPU_ERR_FORMAT on a corrupt or truncated file), loads
-** its chip, fills *o and writes the model to a fresh temp folder: dir_out gets
+** its chip, fills *o, gives the LAYR bytes (*layers, caller frees; NULL when
+** none) and writes the model to a fresh temp folder: dir_out gets
 ** the folder, model_out its model.onnx path; tpu_prog_cleanup(dir_out) removes it. */
 enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_chip **chip,
-                              struct tpu_prog_opts *o, char *dir_out, char *model_out, size_t n);
+                              struct tpu_prog_opts *o, uint8_t **layers, size_t *layers_len,
+                              char *dir_out, char *model_out, size_t n);
 void            tpu_prog_cleanup(const char *dir);
 
 #ifdef __cplusplus

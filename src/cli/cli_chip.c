@@ -204,6 +204,21 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
 }
 
 /*---- Program files (compile/prog_file.c) ----*/
+/* a->input loaded and bound as a run binds it (shapes, batch, chip placement),
+** its MXU layers lowered (none for --timing-only: no weight values). */
+static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
+                                      uint8_t **layers, size_t *len, int *n_layers)
+{
+    struct tpu_graph *g = NULL;
+    enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_shapes(ctx, a, g);
+    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
+    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
+    if (!rc && !a->timing_only) rc = tpu_prog_lower_layers(ctx, g, chip, layers, len, n_layers);
+    tpu_graph_free(g);
+    return rc;
+}
+
 static int is_tpu_name(const char *path)          /* "*.tpu": run it as a program file */
 {
     size_t n = strlen(path);
@@ -219,7 +234,10 @@ static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
     struct tpu_prog_opts po;
     struct tpu_chip *chip = NULL;
     char dir[4096], model[4200];
-    enum tpu_status rc = tpu_prog_load(ctx, a->input, &chip, &po, dir, model, sizeof dir);
+    uint8_t *saved = NULL, *now = NULL;
+    size_t saved_len = 0, now_len = 0;
+    int n_layers = 0;
+    enum tpu_status rc = tpu_prog_load(ctx, a->input, &chip, &po, &saved, &saved_len, dir, model, sizeof dir);
     if (rc) return fail(ctx, rc);
     struct chip_args b = *a;
     b.input = model;
@@ -232,6 +250,11 @@ static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
     b.seed = po.seed;
     b.n_shapes = po.n_shapes;
     for (int i = 0; i < po.n_shapes; i++) b.shapes[i] = po.shapes[i];
+    rc = lower_for_prog(ctx, &b, chip, &now, &now_len, &n_layers);      /* the saved programs are */
+    if (!rc) rc = tpu_prog_check_layers(ctx, a->input, saved, saved_len, now, now_len);  /* what runs */
+    free(saved);
+    free(now);
+    if (rc) { tpu_chip_free(chip); tpu_prog_cleanup(dir); return fail(ctx, rc); }
     int ec = run_on(ctx, &b, chip);
     tpu_prog_cleanup(dir);
     return ec;
@@ -267,14 +290,14 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
         snprintf(po.shapes[i], sizeof po.shapes[0], "%s", a->shapes[i]);
     }
     struct tpu_chip *chip = NULL;
-    struct tpu_graph *g = NULL;
+    uint8_t *layers = NULL;
+    size_t layers_len = 0;
+    int n_layers = 0;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
-    if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
-    if (!rc) rc = bind_shapes(ctx, a, g);
-    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
-    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
-    if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, a->out);
-    tpu_graph_free(g);
+    if (!rc) rc = lower_for_prog(ctx, a, chip, &layers, &layers_len, &n_layers);
+    if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, layers, layers_len, a->out);
+    if (!rc) printf("%s: %d MXU layer program(s), chip %s\n", a->out, n_layers, tpu_chip_name(chip));
+    free(layers);
     tpu_chip_free(chip);
     return rc ? fail(ctx, rc) : 0;
 }

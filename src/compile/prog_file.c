@@ -2,9 +2,10 @@
 ** compile/prog_file.c: saved chip programs (`tpusim compile MODEL --chip C
 ** -o prog.tpu`, `tpusim run prog.tpu`). The file keeps what a chip run needs
 ** without the original model or chip file: the resolved chip description, the
-** run options (batch, shapes, host ops, calibration, seed) and the ONNX model
-** bytes. Running it loads the model from those bytes and lowers it again
-** (lowering is deterministic), so outputs and cycles are bit-identical to
+** run options (batch, shapes, host ops, calibration, seed), the ONNX model
+** bytes and every MXU layer's lowered program (LAYR). Running it loads the
+** model from those bytes and lowers it again (lowering is deterministic; the
+** result is checked against LAYR), so outputs and cycles are bit-identical to
 ** `run MODEL --chip C` with the same options. Layout in docs/compiler.md
 ** ("Program files"); every length is checked and a 64-bit FNV-1a checksum
 ** covers the whole file, so a corrupt or truncated file is TPU_ERR_FORMAT.
@@ -12,7 +13,7 @@
 ** In:  a model path, a chip, options (compile); a .tpu path (run).
 ** Out: the file; or a chip, options and a temp copy of the model.
 */
-#include "tpu_impl.h"
+#include "compile/compile.h"
 #include "tpusim.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -74,6 +75,95 @@ int tpu_prog_is_file(const char *path)
     return ok;
 }
 
+/*---- The per-layer programs (section LAYR) ----*/
+static enum tpu_status append(struct tpu_ctx *ctx, uint8_t **b, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n) c *= 2;
+        uint8_t *q = tpu_realloc(ctx, *b, c);
+        if (!q) return TPU_ERR_NOMEM;
+        *b = q;
+        *cap = c;
+    }
+    memcpy(*b + *len, p, n);
+    *len += n;
+    return TPU_STATUS_OK;
+}
+
+/* One layer's program as .tpu bytes (isa/program.c's file format, through a temp file). */
+static enum tpu_status program_bytes(struct tpu_ctx *ctx, const struct tpu_program *prog, uint8_t **buf, size_t *len)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tpusim-layer-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) return tpu_err(ctx, TPU_ERR_IO, "%s: %s", path, strerror(errno));
+    close(fd);
+    enum tpu_status rc = tpu_program_write_file(ctx, prog, path);
+    if (!rc) rc = read_all(ctx, path, buf, len);
+    remove(path);
+    return rc;
+}
+
+enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                      uint8_t **blob, size_t *blob_len, int *n_layers)
+{
+    size_t cap = 0;
+    *blob = NULL;
+    *blob_len = 0;
+    *n_layers = 0;
+    enum tpu_status rc = TPU_STATUS_OK;
+    for (int i = 0; !rc && i < g->n_nodes; i++) {
+        struct tpu_node *n = &g->nodes[i];
+        if (n->dead || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV)) continue;
+        struct tpu_mm_desc d;
+        float *w = NULL;
+        if (tpu_mm_from_node(g, n, &d, &w, 1) != TPU_STATUS_OK) { free(w); continue; }  /* a host layer */
+        struct tpu_lowered l = { 0 };
+        rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);
+        if (!rc) rc = tpu_lower_mm(ctx, chip, &d, w, &l);
+        free(w);
+        uint8_t *pb = NULL, hdr[12];
+        size_t pl = 0, nl = strlen(d.name);
+        if (!rc) rc = program_bytes(ctx, l.prog, &pb, &pl);
+        tpu_lowered_free(&l);
+        put_le(hdr, nl, 4);
+        put_le(hdr + 4, pl, 8);
+        if (!rc) rc = append(ctx, blob, blob_len, &cap, hdr, 12);
+        if (!rc) rc = append(ctx, blob, blob_len, &cap, d.name, nl);
+        if (!rc) rc = append(ctx, blob, blob_len, &cap, pb, pl);
+        free(pb);
+        if (!rc) (*n_layers)++;
+    }
+    if (rc) { free(*blob); *blob = NULL; *blob_len = 0; }
+    return rc;
+}
+
+/* Checks the LAYR section entry by entry against this build's lowering. */
+enum tpu_status tpu_prog_check_layers(struct tpu_ctx *ctx, const char *path, const uint8_t *saved, size_t saved_len,
+                                      const uint8_t *now, size_t now_len)
+{
+    size_t a = 0, b = 0;
+    int k = 0;
+    for (; a < saved_len; k++) {
+        if (saved_len - a < 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: LAYR entry %d header past the end", path, k);
+        uint64_t nl = get_le(saved + a, 4), pl = get_le(saved + a + 4, 8);
+        if (nl > saved_len - a - 12 || pl > saved_len - a - 12 - nl)
+            return tpu_err(ctx, TPU_ERR_FORMAT, "%s: LAYR entry %d past the end", path, k);
+        size_t e = 12 + (size_t)nl + (size_t)pl;
+        if (b + e > now_len || memcmp(saved + a, now + b, e) != 0)
+            return tpu_err(ctx, TPU_ERR_FORMAT, "%s: saved program of layer %d ('%.*s') differs from this "
+                           "tpusim's lowering (file from another version?)", path, k, (int)(nl > 100 ? 100 : nl),
+                           (const char *)saved + a + 12);
+        a += e;
+        b += e;
+    }
+    if (b != now_len)
+        return tpu_err(ctx, TPU_ERR_FORMAT, "%s: this tpusim lowers more layers than the %d saved", path, k);
+    return TPU_STATUS_OK;
+}
+
 /*---- Writing ----*/
 struct section { char tag[4]; const void *data; size_t len; };
 
@@ -126,7 +216,8 @@ static enum tpu_status write_sections(struct tpu_ctx *ctx, const struct section 
 }
 
 enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const struct tpu_chip *chip,
-                              const struct tpu_prog_opts *o, const char *out_path)
+                              const struct tpu_prog_opts *o, const uint8_t *layers, size_t layers_len,
+                              const char *out_path)
 {
     uint8_t *model = NULL;
     size_t model_len = 0, chip_len = 0, opts_len = 0;
@@ -138,9 +229,9 @@ enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const
     if (!chip_txt) rc = tpu_err(ctx, TPU_ERR_NOMEM, "chip description text");
     if (!rc && !(opts = opts_text(ctx, o, &opts_len))) rc = TPU_ERR_NOMEM;
     if (!rc) {
-        struct section sec[3] = { { "CHIP", chip_txt, chip_len }, { "OPTS", opts, opts_len },
-                                  { "MODL", model, model_len } };
-        rc = write_sections(ctx, sec, 3, out_path);
+        struct section sec[4] = { { "CHIP", chip_txt, chip_len }, { "OPTS", opts, opts_len },
+                                  { "MODL", model, model_len }, { "LAYR", layers, layers_len } };
+        rc = write_sections(ctx, sec, 4, out_path);
     }
     free(model);
     free(chip_txt);
@@ -205,9 +296,9 @@ void tpu_prog_cleanup(const char *dir)
     rmdir(dir);
 }
 
-/* Finds the sections of a checked buffer; sec[] gets CHIP, OPTS, MODL. */
+/* Finds the sections of a checked buffer; sec[] gets CHIP, OPTS, MODL, LAYR. */
 static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_t *b, size_t len,
-                             struct section sec[3])
+                             struct section sec[4])
 {
     if (len < 24 || memcmp(b, PROG_MAGIC, 8) != 0)
         return tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a tpusim program file (no TPUPROG1 header)", path);
@@ -217,13 +308,13 @@ static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_
     if (ver != PROG_VERSION)
         return tpu_err(ctx, TPU_ERR_FORMAT, "%s: program file version %" PRIu64 ", this tpusim reads %u", path, ver, PROG_VERSION);
     size_t at = 16, end = len - 8;
-    memset(sec, 0, 3 * sizeof *sec);
-    static const char *tags[3] = { "CHIP", "OPTS", "MODL" };
+    memset(sec, 0, 4 * sizeof *sec);
+    static const char *tags[4] = { "CHIP", "OPTS", "MODL", "LAYR" };
     for (uint64_t i = 0; i < n; i++) {
         if (end - at < 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: section %" PRIu64 " header past the end", path, i);
         uint64_t sl = get_le(b + at + 4, 8);
         if (sl > end - at - 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: section %" PRIu64 " length %" PRIu64 " past the end", path, i, sl);
-        for (int t = 0; t < 3; t++)
+        for (int t = 0; t < 4; t++)
             if (memcmp(b + at, tags[t], 4) == 0) { memcpy(sec[t].tag, tags[t], 4); sec[t].data = b + at + 12; sec[t].len = sl; }
         at += 12 + sl;                            /* unknown tags are skipped */
     }
@@ -234,11 +325,14 @@ static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_
 }
 
 enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_chip **chip,
-                              struct tpu_prog_opts *o, char *dir_out, char *model_out, size_t n)
+                              struct tpu_prog_opts *o, uint8_t **layers, size_t *layers_len,
+                              char *dir_out, char *model_out, size_t n)
 {
     uint8_t *b = NULL;
     size_t len = 0;
-    struct section sec[3];
+    struct section sec[4];
+    *layers = NULL;
+    *layers_len = 0;
     dir_out[0] = model_out[0] = 0;
     *chip = NULL;
     enum tpu_status rc = read_all(ctx, path, &b, &len);
@@ -261,6 +355,10 @@ enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_
     }
     if (!rc) rc = write_file(ctx, model_out, sec[2].data, sec[2].len);
     if (!rc) rc = tpu_chip_load(ctx, chip_path, chip);
+    if (!rc && sec[3].len) {
+        if (!(*layers = tpu_malloc(ctx, sec[3].len))) rc = TPU_ERR_NOMEM;
+        else { memcpy(*layers, sec[3].data, sec[3].len); *layers_len = sec[3].len; }
+    }
     free(b);
     if (rc) { tpu_prog_cleanup(dir_out); dir_out[0] = model_out[0] = 0; }
     return rc;

@@ -38,7 +38,7 @@ same prog-gemm-scalesim tests/models/chip/gemm_small.onnx --chip tpu-v4 --schedu
 D=tests/models/fmnist/test_data_set_0
 if [ -f "$D/input_0.pb" ]; then
     d="$out/data"; mkdir -p "$d/a" "$d/b"
-    "$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 64 -o "$d/p.tpu" &&
+    "$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 64 -o "$d/p.tpu" >/dev/null &&
     "$T" run tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 64 --data "$D" \
         --outputs "$d/a" --json "$d/a.json" >/dev/null 2>&1 &&
     "$T" run "$d/p.tpu" --data "$D" --outputs "$d/b" --json "$d/b.json" >/dev/null 2>&1
@@ -99,3 +99,27 @@ check_craft stray 'sec(b"CHIP", b"") + b"zz"' 1 "stray bytes"
 check_craft optkey 'sec(b"CHIP", b"") + sec(b"OPTS", b"warp=9\n") + sec(b"MODL", b"")' 3 "OPTS warp=9 unknown"
 check_craft header 'b""' 1 "section 0 header past the end"
 if [ -z "$bad" ]; then pass prog-crafted-structure; else fail prog-crafted-structure "$bad"; fi
+
+# The saved per-layer programs (LAYR) are checked against the lowering before
+# the run: one changed program byte (checksum recomputed) is refused, naming the layer
+P="$out/prog-fmnist-tpu-v1-b4/p.tpu"
+/usr/bin/python3 - "$P" "$out/l.tpu" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+at, n = 16, struct.unpack_from("<I", b, 12)[0]
+for _ in range(n):
+    tag, ln = bytes(b[at:at + 4]), struct.unpack_from("<Q", b, at + 4)[0]
+    if tag == b"LAYR":
+        nl = struct.unpack_from("<I", b, at + 12)[0]
+        b[at + 12 + 12 + nl + 70] ^= 1          # inside layer 0's program
+    at += 12 + ln
+h = 0xcbf29ce484222325
+for c in b[:-8]: h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+struct.pack_into("<Q", b, len(b) - 8, h)
+open(sys.argv[2], "wb").write(b)
+PY
+"$T" run "$out/l.tpu" >"$out/l.txt" 2>&1; rc=$?
+n=$("$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 4 -o "$out/m.tpu" | sed -n 's/.*: \([0-9]*\) MXU layer.*/\1/p')
+if [ "$rc" = 2 ] && grep -q "saved program of layer 0 .* differs" "$out/l.txt" && [ "${n:-0}" -ge 3 ]
+then pass prog-layer-programs-checked
+else fail prog-layer-programs-checked "rc $rc layers '$n': $(head -c 200 "$out/l.txt")"; fi
