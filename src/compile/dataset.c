@@ -141,13 +141,31 @@ static enum tpu_status merge(struct dataset *s, struct tpu_chip_report *part)
 {
     struct tpu_chip_report *t = s->total;
     if (!t) { s->total = part; return TPU_STATUS_OK; }
-    if (t->n_rows != part->n_rows) {
-        tpu_chip_report_free(part);
-        return tpu_err(s->ctx, TPU_ERR_INTERNAL, "%s: chunks have different layer counts", s->model);
-    }
-    for (int i = 0; i < t->n_rows; i++) {
+    /* A shorter last chunk may be lowered into a different number of rows (a
+    ** layer whose host input/output rows split or merge): rows are matched by
+    ** name, op and unit in order; a row the total lacks is inserted after
+    ** the last matched one. */
+    int at = 0;
+    for (int j = 0; j < part->n_rows; j++) {
+        const struct tpu_layer_row *b = &part->rows[j];
+        int i = at;
+        while (i < t->n_rows && (strcmp(t->rows[i].name, b->name) != 0 || strcmp(t->rows[i].op, b->op) != 0 ||
+                                 strcmp(t->rows[i].unit, b->unit) != 0)) i++;
+        if (i == t->n_rows) {
+            if (t->n_rows == t->cap_rows) {
+                int cap = t->cap_rows ? 2 * t->cap_rows : 16;
+                struct tpu_layer_row *nr = tpu_realloc(s->ctx, t->rows, (size_t)cap * sizeof *nr);
+                if (!nr) { tpu_chip_report_free(part); return TPU_ERR_NOMEM; }
+                t->rows = nr;
+                t->cap_rows = cap;
+            }
+            memmove(&t->rows[at + 1], &t->rows[at], (size_t)(t->n_rows - at) * sizeof *t->rows);
+            t->rows[at++] = *b;                      /* after the last matched row */
+            t->n_rows++;
+            continue;
+        }
+        at = i + 1;
         struct tpu_layer_row *a = &t->rows[i];
-        const struct tpu_layer_row *b = &part->rows[i];
         a->cycles += b->cycles; a->macs += b->macs;
         a->active_cycles += b->active_cycles; a->stall_cycles += b->stall_cycles; a->shift_cycles += b->shift_cycles;
         if (b->compared && b->nmse > a->nmse) { a->nmse = b->nmse; a->max_abs_err = b->max_abs_err; }

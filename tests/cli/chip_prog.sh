@@ -123,3 +123,19 @@ n=$("$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 4
 if [ "$rc" = 2 ] && grep -q "saved program of layer 0 .* differs" "$out/l.txt" && [ "${n:-0}" -ge 3 ]
 then pass prog-layer-programs-checked
 else fail prog-layer-programs-checked "rc $rc layers '$n': $(head -c 200 "$out/l.txt")"; fi
+
+# --batch that does not divide the data set (256 rows in chunks of 50: the last
+# chunk of 6 splits a layer into other rows): runs, all rows verified, and the
+# program file gives the same report
+if [ -f "$D/input_0.pb" ]; then
+    d="$out/ragged"; mkdir -p "$d"
+    "$T" run tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 50 --data "$D" --json "$d/a.json" \
+        >"$d/a.txt" 2>&1; rc=$?
+    "$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --host-ops --batch 50 -o "$d/p.tpu" >/dev/null 2>&1 &&
+    "$T" run "$d/p.tpu" --data "$D" --json "$d/b.json" >"$d/b.txt" 2>&1
+    if [ "$rc" = 0 ] && grep -q "(256 rows): ok" "$d/a.txt" && cmp -s "$d/a.json" "$d/b.json" &&
+       awk 'match($0, / (mxu|host) +[0-9]+ /) { split(substr($0, RSTART, RLENGTH), f, " "); s += f[2] }
+            /^total:/ { t = $2 } END { exit !(s == t && t > 0) }' "$d/a.txt"
+    then pass prog-data-ragged-chunks
+    else fail prog-data-ragged-chunks "rc $rc: $(tail -n 1 "$d/a.txt")"; fi
+fi
