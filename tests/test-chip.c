@@ -334,6 +334,28 @@ static int cnn_nmse(const char *chip_name, double *nmse)
     int n_untimed = 0, n_mxu = 0;
     for (int i = 0; i < r->n_rows; i++) { n_untimed += r->rows[i].untimed; n_mxu += !strcmp(r->rows[i].unit, "mxu"); }
     TEST_CHECK(n_untimed == 5 && n_mxu == 3, "%d untimed, %d mxu rows", n_untimed, n_mxu);
+    /* Host rows carry the host-time estimate and the total includes them:
+    ** Relu reads and writes its tensor once (8 bytes per value), Flatten only
+    ** relabels dims (dispatch alone). */
+    int64_t sum = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        const struct tpu_layer_row *w = &r->rows[i];
+        sum += w->cycles;
+        int64_t want_cyc = -1;
+        if (!strcmp(w->op, "Flatten")) want_cyc = tpu_host_op_cycles(chip, 0);
+        else if (!strcmp(w->op, "Relu")) {
+            int t = -1;
+            for (int k = 0; k < g->n_nodes; k++)
+                if (!strcmp(g->nodes[k].name, w->name)) t = g->nodes[k].outputs[0];
+            TEST_CHECK(t >= 0, "node %s", w->name);
+            want_cyc = tpu_host_op_cycles(chip, 8 * tpu_tensor_numel(g->tensors[t]));
+        }
+        if (w->untimed) TEST_CHECK(w->cycles > 0, "host row %s has no time", w->name);
+        if (want_cyc >= 0) TEST_CHECK(w->cycles == want_cyc, "%s: %lld cycles, want %lld", w->name,
+                                      (long long)w->cycles, (long long)want_cyc);
+    }
+    TEST_CHECK(sum == r->cycles && r->device_cycles < r->cycles, "total %lld, rows %lld",
+               (long long)r->cycles, (long long)sum);
     TEST_CHECK(tpu_graph_prepare(ctx, ref, NULL, 0) == 0 &&
                tpu_graph_set_input(ctx, ref, 0, tpu_graph_input(g, 0)) == 0 && tpu_ref_run(ctx, ref) == 0,
                "%s", tpu_errmsg(ctx));

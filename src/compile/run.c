@@ -13,6 +13,7 @@
 #include "compile/compile.h"
 #include "sim/sim_systolic.h"
 #include "ir/passes.h"
+#include "report/gpu_model.h"
 #include <math.h>
 #include <string.h>
 
@@ -261,13 +262,42 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
 }
 
 /*---- Ops the chip lowering does not cover ----*/
-/* Runs node n with the reference kernel on the host CPU (values only; the
-** chip's time does not include it: the row says "untimed"). */
+/* Host time of an op the chip lowering lacks (an ESTIMATE, docs/compiler.md
+** "Host ops"): the kernel streams its operands through host memory once, so
+** time = TPU_CPU_LAUNCH_S + bytes / (TPU_HOST_MEM_GB_PER_S x TPU_CPU_EFF_MEM),
+** bytes = every input and output with a known shape (0 for the ops that only
+** relabel dims: Flatten, Reshape, Squeeze, Unsqueeze, Identity). 51 GB/s is the TPU v1
+** host's Haswell E5-2699 v3 (REFERENCE.md, TPU paper Table 2); dispatch and
+** memory efficiency are the cpu roofline's (report/gpu_model.h). No host-link
+** bytes are added: in this schedule every MXU layer's input and output cross
+** the host link anyway (RD_HOST/WR_HOST, counted by sim/). */
+#define TPU_HOST_MEM_GB_PER_S 51.0
+
+static int64_t tensor_bytes(const struct tpu_tensor *t)
+{
+    if (!t || t->n_dims < 0) return 0;
+    int64_t n = 1;
+    for (int i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0) return 0;
+        n *= t->dims[i];
+    }
+    return n * (int64_t)tpu_dtype_size(t->dtype);
+}
+
+int64_t tpu_host_op_cycles(const struct tpu_chip *chip, int64_t bytes)
+{
+    double s = TPU_CPU_LAUNCH_S + (double)bytes / (TPU_HOST_MEM_GB_PER_S * 1e9 * TPU_CPU_EFF_MEM);
+    return (int64_t)ceil(s * chip->clock_mhz * 1e6);
+}
+
+/* Runs node n with the reference kernel on the host CPU (values; timing-only
+** runs infer shapes only). Not simulated: the row's cycles are the estimate
+** above, counted in the total time (and so in static energy), not on chip. */
 static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
 {
-    enum tpu_status rc = TPU_STATUS_OK;
+    enum tpu_status rc = tpu_op_shape_fn(n->op)(u->g, n);
+    if (rc && u->o->timing_only) { tpu_err_clear(u->ctx); rc = TPU_STATUS_OK; }
     if (!u->o->timing_only) {
-        rc = tpu_op_shape_fn(n->op)(u->g, n);
         for (int i = 0; i < n->n_outputs && !rc; i++) {
             struct tpu_tensor *t = tpu_out(u->g, n, i);
             if (t) rc = tpu_tensor_alloc(u->ctx, t);
@@ -275,9 +305,15 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
         if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
     }
     if (rc) return rc;
-    struct tpu_layer_row *row = add_row(u, n->name, n->op_type, "host", 0, 0);
+    int64_t bytes = 0;
+    int view = n->op == TPU_OP_FLATTEN || n->op == TPU_OP_RESHAPE || n->op == TPU_OP_SQUEEZE ||
+               n->op == TPU_OP_UNSQUEEZE || n->op == TPU_OP_IDENTITY;
+    for (int i = 0; i < n->n_inputs && !view; i++) bytes += tensor_bytes(tpu_in(u->g, n, i));
+    for (int i = 0; i < n->n_outputs && !view; i++) bytes += tensor_bytes(tpu_out(u->g, n, i));
+    struct tpu_layer_row *row = add_row(u, n->name, n->op_type, "host", tpu_host_op_cycles(u->chip, bytes), 0);
     if (!row) return TPU_ERR_NOMEM;
     row->untimed = 1;
+    u->r->host_op_bytes += bytes;
     return TPU_STATUS_OK;
 }
 
