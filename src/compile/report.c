@@ -44,7 +44,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
             r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
-    fprintf(f, "%-40s %-8s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
+    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
             "MACs", "util%", "actv%", "wstl%", "wsft%", "nmse");
     int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
@@ -56,7 +56,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         snprintf(cyc, sizeof cyc, w->untimed ? "~%lld" : "%lld", (long long)w->cycles);
         int64_t mc = w->cycles * r->mxu_count;
         int split = strcmp(w->unit, "mxu") == 0 && !r->scalesim;
-        fprintf(f, "%-40.40s %-8.8s %-6s %12s %14lld %6.1f", w->name, w->op, w->unit, cyc,
+        fprintf(f, "%-40.40s %-10.10s %-6s %12s %14lld %6.1f", w->name, w->op, w->unit, cyc,
                 (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0);
         if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
                            pct(w->shift_cycles, mc));
