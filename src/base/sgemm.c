@@ -54,6 +54,11 @@ struct sgemm_args {
     float       *C;
     ptrdiff_t    lda, ldb, ldc;
     const struct sgemm_impl *im;
+    tpu_sgemm_pack_fn pack;    /* non-NULL: B is implicit, packed by pack */
+    const void  *pack_ctx;
+    int          n_batch;      /* B_b, C_b for b < n_batch (1 unless implicit) */
+    ptrdiff_t    c_batch;      /* C_b = C + b * c_batch                       */
+    int          batch;        /* the b being packed                          */
 };
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -345,6 +350,10 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
     for (int jr = 0; jr < nb; jr += nr) {
         float *dst = bbuf + (size_t)jr * kc;
         int cols = imin(nr, nb - jr);
+        if (g->pack) {
+            g->pack(g->pack_ctx, g->batch, pc, kc, jc + jr, cols, nr, dst);
+            continue;
+        }
         if (!g->tb && g->im->copy_rows) {
             g->im->copy_rows(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
             continue;   /* zero-padded already */
@@ -372,7 +381,7 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
 }
 
 /*---- Drivers ----*/
-static void sgemm_blocked(const struct sgemm_args *g, const struct sgemm_impl *im,
+static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
                           float *abuf, float *bbuf)
 {
     for (int ic = 0; ic < g->M; ic += im->mb) {
@@ -381,11 +390,12 @@ static void sgemm_blocked(const struct sgemm_args *g, const struct sgemm_impl *i
             int kc = imin(TPU_SGEMM_KC, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
             pack_a(g, im->mr, ic, mc, pc, kc, abuf);
+            for (g->batch = 0; g->batch < g->n_batch; g->batch++)
             for (int jc = 0; jc < g->N; jc += im->nb) {
                 int nb = imin(im->nb, g->N - jc);
                 pack_b(g, im->nr, pc, kc, jc, nb, bbuf);
                 for (int ir = 0; ir < mc; ir += im->mr) {
-                    float *crow = g->C + (ptrdiff_t)(ic + ir) * g->ldc + jc;
+                    float *crow = g->C + g->batch * g->c_batch + (ptrdiff_t)(ic + ir) * g->ldc + jc;
                     const float *ap = abuf + (size_t)ir * kc;
                     int m = imin(im->mr, mc - ir);
                     for (int jr = 0; jr < nb; jr += im->nr)
@@ -474,7 +484,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                float *C, int ldc)
 {
     struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
-                            lda, ldb, ldc, NULL };
+                            lda, ldb, ldc, NULL, NULL, NULL, 1, 0, 0 };
     if (M <= 0 || N <= 0) return;
     /* The callers are tpusim's own kernels, which size these from validated
     ** shapes: a violation is our bug, not bad input. */
@@ -501,4 +511,29 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     else sgemm_direct(&g);
     free(abuf);
     free(bbuf);
+}
+
+int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int lda,
+                         tpu_sgemm_pack_fn pack, const void *ctx, float beta, float *C, int ldc,
+                         int n_batch, ptrdiff_t c_batch)
+{
+    struct sgemm_args g = { 0, 0, M, N, K, alpha, beta, A, NULL, C, lda, 0, ldc, NULL, pack, ctx,
+                            n_batch, c_batch, 0 };
+    if (M <= 0 || N <= 0 || n_batch <= 0) return 0;
+    TPU_ASSERT(C && ldc >= N && pack);
+    TPU_ASSERT(K <= 0 || alpha == 0.0f || (A && lda >= K));
+    if (K <= 0 || alpha == 0.0f) {
+        for (int b = 0; b < n_batch; b++, g.C += c_batch) sgemm_scale(&g);
+        return 0;
+    }
+    const struct sgemm_impl *im = sgemm_pick();
+    g.im = im;
+    int kc = imin(K, TPU_SGEMM_KC);
+    float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
+    float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
+    int rc = abuf && bbuf ? 0 : -1;
+    if (!rc) sgemm_blocked(&g, im, abuf, bbuf);
+    free(abuf);
+    free(bbuf);
+    return rc;
 }

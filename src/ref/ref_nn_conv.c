@@ -8,7 +8,11 @@
 **      other dtype is staged through float64 (tpu_nn_to_f64) and cblas_dgemm.
 */
 #include "ref/ref_nn.h"
+#include "base/sgemm.h"
 #include <cblas.h>
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -28,9 +32,171 @@
 #undef SFX
 #undef GEMM
 
+/*---- float32 implicit-GEMM convolution ----*/
+/* Y_g = W_g x im2col(X_g) with im2col never stored: tpu_sgemm_implicit_b asks
+** for B (cg*K rows, one per (channel, tap); one column per output position)
+** a KC x NR panel at a time, and conv_pack gathers it from X straight into
+** the panel, zeros for the padding. Same blocking and summation order as
+** tpu_sgemm on the stored im2col, so the output is the same bits. Index
+** arithmetic is int32: conv_implicit_ok checks every offset fits. */
+struct conv_pack {
+    const float *x;                   /* batch 0, this group's channel 0 */
+    ptrdiff_t x_batch;                /* floats from one batch to the next */
+    int in_sp, taps;                  /* in[0]*in[1]*in[2], k[0]*k[1]*k[2] */
+    int in[3], out[3], k[3], s[3], d[3], p[3];
+};
+
+/* Row r of B -> channel c and tap (k0, k1, k2); the next row. */
+static void conv_row_at(const struct conv_pack *p, int r, int t[4])
+{
+    int tap = r % p->taps;
+    t[0] = r / p->taps;
+    t[3] = tap % p->k[2];
+    t[2] = (tap / p->k[2]) % p->k[1];
+    t[1] = tap / (p->k[2] * p->k[1]);
+}
+
+static void conv_row_next(const struct conv_pack *p, int t[4])
+{
+    if (++t[3] < p->k[2]) return;
+    t[3] = 0;
+    if (++t[2] < p->k[1]) return;
+    t[2] = 0;
+    if (++t[1] < p->k[0]) return;
+    t[1] = 0;
+    t[0]++;
+}
+
+/* Window origin of output position o along each dim (o*stride - pad0); a
+** position past the end gets an origin no tap reaches (INT32_MIN / 2). */
+static void conv_origin(const struct conv_pack *p, int o, int valid, int b[3])
+{
+    int o2 = o % p->out[2], t = o / p->out[2], o1 = t % p->out[1], o0 = t / p->out[1];
+    b[0] = valid ? o0 * p->s[0] - p->p[0] : INT32_MIN / 2;
+    b[1] = o1 * p->s[1] - p->p[1];
+    b[2] = o2 * p->s[2] - p->p[2];
+}
+
+static void conv_pack_scalar(const struct conv_pack *p, const float *x, int pc, int kc, int j0, int cols, int nr, float *dst)
+{
+    int b[32][3], t[4];
+    TPU_ASSERT(nr <= 32);
+    for (int j = 0; j < nr; j++) conv_origin(p, j0 + j, j < cols, b[j]);
+    conv_row_at(p, pc, t);
+    for (int k = 0; k < kc; k++, dst += nr, conv_row_next(p, t)) {
+        const float *xc = x + (ptrdiff_t)t[0] * p->in_sp;
+        int d0 = t[1] * p->d[0], d1 = t[2] * p->d[1], d2 = t[3] * p->d[2];
+        for (int j = 0; j < nr; j++) {
+            int i0 = b[j][0] + d0, i1 = b[j][1] + d1, i2 = b[j][2] + d2;
+            bool in = (unsigned)i0 < (unsigned)p->in[0] && (unsigned)i1 < (unsigned)p->in[1] &&
+                      (unsigned)i2 < (unsigned)p->in[2];
+            dst[j] = in ? xc[(i0 * p->in[1] + i1) * p->in[2] + i2] : 0.0f;
+        }
+    }
+}
+
+/* AVX-512, NR = 32: two 16-lane halves per row, each a masked gather, or a
+** masked contiguous load when its 16 positions lie on one output line at
+** stride 1 (the mask is the same validity test either way). */
+__attribute__((target("avx512f")))
+static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, int kc, int j0, int cols, float *dst)
+{
+    __m512i vb[2][3], vbase[2];
+    int line[2], t[4];
+    for (int h = 0; h < 2; h++) {
+        int b[16][3], o[3][16], base[16];
+        for (int j = 0; j < 16; j++) {
+            conv_origin(p, j0 + 16 * h + j, 16 * h + j < cols, b[j]);
+            for (int i = 0; i < 3; i++) o[i][j] = b[j][i];
+            base[j] = (b[j][0] * p->in[1] + b[j][1]) * p->in[2] + b[j][2];
+        }
+        for (int i = 0; i < 3; i++) vb[h][i] = _mm512_loadu_si512(o[i]);
+        vbase[h] = _mm512_loadu_si512(base);
+        int first = j0 + 16 * h, last = first + 15;
+        line[h] = p->s[2] == 1 && 16 * h + 16 <= cols && first / p->out[2] == last / p->out[2];
+    }
+    const __m512i vin0 = _mm512_set1_epi32(p->in[0]), vin1 = _mm512_set1_epi32(p->in[1]);
+    const __m512i vin2 = _mm512_set1_epi32(p->in[2]);
+    conv_row_at(p, pc, t);
+    for (int k = 0; k < kc; k++, dst += 32, conv_row_next(p, t)) {
+        int d0 = t[1] * p->d[0], d1 = t[2] * p->d[1], d2 = t[3] * p->d[2];
+        int off = t[0] * p->in_sp + (d0 * p->in[1] + d1) * p->in[2] + d2;
+        for (int h = 0; h < 2; h++) {
+            __mmask16 m = _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][0], _mm512_set1_epi32(d0)), vin0) &
+                          _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][1], _mm512_set1_epi32(d1)), vin1) &
+                          _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][2], _mm512_set1_epi32(d2)), vin2);
+            __m512i idx = _mm512_add_epi32(vbase[h], _mm512_set1_epi32(off));
+            __m512 v;
+            if (line[h]) {
+                int at = _mm_cvtsi128_si32(_mm512_castsi512_si128(idx));
+                v = _mm512_maskz_loadu_ps(m, (const char *)x + (ptrdiff_t)at * 4);
+            } else {
+                v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x, 4);
+            }
+            _mm512_store_ps(dst + 16 * h, v);
+        }
+    }
+}
+
+static void conv_pack(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, float *dst)
+{
+    const struct conv_pack *p = ctx;
+    const float *x = p->x + b * p->x_batch;
+    if (nr == 32) conv_pack_avx512(p, x, pc, kc, j0, cols, dst);
+    else conv_pack_scalar(p, x, pc, kc, j0, cols, nr, dst);
+}
+
+/* Whether every index the packer forms fits in int32. */
+static bool conv_implicit_ok(const struct tpu_nn_window *w)
+{
+    int64_t lim = INT32_MAX / 4, cg = w->c / w->group;
+    for (int i = 0; i < 3; i++)
+        if (w->in[i] > lim || w->out[i] > lim || w->k[i] > lim || w->stride[i] > lim ||
+            w->dil[i] > lim || w->pad0[i] > lim || (w->k[i] - 1) * w->dil[i] > lim ||
+            w->out[i] * w->stride[i] > lim)
+            return false;
+    return tpu_nn_window_in(w) * (cg + 1) < lim && tpu_nn_window_out(w) < lim &&
+           cg * tpu_nn_window_k(w) < lim;
+}
+
+/* 1: done; 0: not this path's case (caller takes conv_f32); <0: error status. */
+static int conv_implicit_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *w, const float *x,
+                             const float *wt, const float *bias, float *y, enum tpu_status *rc)
+{
+    int64_t cg = w->c / w->group, mg = w->m / w->group, K = tpu_nn_window_k(w);
+    int64_t in_sp = tpu_nn_window_in(w), out_sp = tpu_nn_window_out(w), kk = cg * K;
+    if ((cg == 1 && w->group > 1) || is_pointwise_f32(w) || !conv_implicit_ok(w) || mg > INT32_MAX ||
+        w->n > INT32_MAX)
+        return 0;
+    struct conv_pack p = { NULL, w->c * in_sp, (int)in_sp, (int)K, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 } };
+    for (int i = 0; i < 3; i++) {
+        p.in[i] = (int)w->in[i], p.out[i] = (int)w->out[i], p.k[i] = (int)w->k[i];
+        p.s[i] = (int)w->stride[i], p.d[i] = (int)w->dil[i], p.p[i] = (int)w->pad0[i];
+    }
+    for (int64_t b = 0; b < w->n; b++)
+    for (int64_t j = 0; j < w->m; j++) {
+        float v = bias ? bias[j] : 0, *yj = y + (b * w->m + j) * out_sp;
+        for (int64_t o = 0; o < out_sp; o++) yj[o] = v;
+    }
+    /* all batches in one call per group: the group's weights are packed once */
+    for (int64_t gi = 0; gi < w->group; gi++) {
+        p.x = x + gi * cg * in_sp;
+        if (tpu_sgemm_implicit_b((int)mg, (int)out_sp, (int)kk, 1.0f, wt + gi * mg * kk, (int)(kk ? kk : 1),
+                                 conv_pack, &p, 1.0f, y + gi * mg * out_sp, (int)(out_sp ? out_sp : 1),
+                                 (int)w->n, (ptrdiff_t)(w->m * out_sp))) {
+            *rc = tpu_err(ctx, TPU_ERR_NOMEM, "out of memory for convolution packing buffers");
+            return -1;
+        }
+    }
+    return 1;
+}
+
 enum tpu_status tpu_nn_conv_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *win,
                                 const float *x, const float *w, const float *bias, float *y)
 {
+    enum tpu_status rc = TPU_STATUS_OK;
+    int done = getenv("TPUSIM_CONV_IM2COL") ? 0 : conv_implicit_f32(ctx, win, x, w, bias, y, &rc);
+    if (done) return rc;
     return conv_f32(ctx, win, x, w, bias, y);
 }
 
