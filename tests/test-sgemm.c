@@ -234,6 +234,48 @@ static int test_impl_name(void)
     return 0;
 }
 
+/* tpu_sgemm_implicit_b with a pack callback reading stored B_b matrices:
+** each C_b bit-identical to tpu_sgemm on B_b (shapes above the direct-loop
+** size), C_b's gap columns untouched, every panel fully written (the
+** callback's destination is pre-poisoned with NaN by this test). */
+struct stored_b { const float *B; int ldb; size_t b_stride; int N; };
+
+static void pack_stored(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, float *dst)
+{
+    const struct stored_b *s = ctx;
+    for (int k = 0; k < kc; k++)
+        for (int j = 0; j < nr; j++) dst[k * nr + j] = NAN;
+    for (int k = 0; k < kc; k++)
+        for (int j = 0; j < nr; j++)
+            dst[k * nr + j] = j < cols ? s->B[b * s->b_stride + (size_t)(pc + k) * s->ldb + j0 + j] : 0.0f;
+}
+
+static int implicit_one(void)
+{
+    static const int shapes[][4] = {   /* M, N, K, batches */
+        { 19, 77, 45, 2 }, { 64, 200, 400, 1 }, { 5, 33, 800, 3 }, { 30, 1025, 17, 2 }, { 4, 9, 130, 1 },
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int M = shapes[t][0], N = shapes[t][1], K = shapes[t][2], nb = shapes[t][3], ldc = N + 3;
+        size_t b_stride = (size_t)K * N, c_stride = (size_t)M * ldc;
+        float *A = rnd_matrix((size_t)M * K), *B = rnd_matrix(b_stride * nb);
+        float *C = rnd_matrix(c_stride * nb), *W = malloc(c_stride * nb * sizeof *W);
+        TEST_CHECK(A && B && C && W, "out of memory");
+        memcpy(W, C, c_stride * nb * sizeof *W);
+        struct stored_b s = { B, N, b_stride, N };
+        int rc = tpu_sgemm_implicit_b(M, N, K, 1.0f, A, K, pack_stored, &s, 1.0f, C, ldc, nb, (ptrdiff_t)c_stride);
+        for (int b = 0; b < nb; b++)
+            tpu_sgemm(0, 0, M, N, K, 1.0f, A, K, B + b * b_stride, N, 1.0f, W + b * c_stride, ldc);
+        int same = !memcmp(C, W, c_stride * nb * sizeof *C);
+        free(A), free(B), free(C), free(W);
+        TEST_CHECK(rc == 0, "%s: implicit returned %d", tpu_sgemm_impl_name(), rc);
+        TEST_CHECK(same, "%s: M=%d N=%d K=%d batches=%d: implicit differs from tpu_sgemm",
+                   tpu_sgemm_impl_name(), M, N, K, nb);
+    }
+    return 0;
+}
+static int test_implicit(void) { return on_every_path(implicit_one); }
+
 static const struct test_case cases[] = {
     { "sgemm-impl-name", test_impl_name },
     { "sgemm-ragged-1..67", test_ragged },
@@ -242,5 +284,6 @@ static const struct test_case cases[] = {
     { "sgemm-nan-c-beta0", test_nan_beta0 },
     { "sgemm-alpha0", test_alpha0 },
     { "sgemm-deterministic", test_determinism },
+    { "sgemm-implicit-b", test_implicit },
 };
 TEST_MAIN(cases)
