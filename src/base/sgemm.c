@@ -22,6 +22,7 @@
 #include "base/sgemm.h"
 #include <immintrin.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ struct sgemm_impl {
     int             mb, nb;     /* A block rows (multiple of mr), B block cols */
     sgemm_kernel_fn kernel;
     int           (*usable)(void);
+    /* Optional kernel reading A unpacked (row-major, not transposed). */
+    void          (*kernel_ua)(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+                               ptrdiff_t ldc, int m, int n, float alpha, float beta);
     /* Optional SIMD packs (NULL: scalar loops). transpose_block: dst[k*ld_dst
     ** + r] = src[r*ld_src + k], r < rows <= tb_width, k < tb_width; needs
     ** mr <= tb_width and nr % tb_width == 0. copy_rows: kc rows of cols <= nr
@@ -97,6 +101,38 @@ static void kernel_avx512(int kc, const float *a, const float *b, float *c, ptrd
         a += K5_MR;
         b += K5_NR;
     }
+    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+    __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+    K5_ROWS_STMT(K5_STORE);
+}
+
+/* The same 14 x 32 tile reading op(A) unpacked from row-major A (row stride
+** lda): each k step broadcasts a[r*lda + k] for the 14 rows (rows past m
+** re-read row 0; their results are not stored). Same order of operations as
+** kernel_avx512, so the same bits; saves packing A, which for a weight-heavy
+** layer (M*K large, N small) costs as much as the product. */
+__attribute__((target("avx512f,fma")))
+static void kernel_avx512_ua(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+                             ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    ptrdiff_t off[K5_MR];
+    for (int r = 0; r < K5_MR; r++) off[r] = r < m ? r * lda : 0;
+    K5_ROWS(K5_DECL)
+    for (int r = 0; r < m; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
+#define K5U_STEP(r) do { __m512 av_ = _mm512_set1_ps(a[off[r]]);                 \
+        c##r##0 = _mm512_fmadd_ps(av_, b0, c##r##0);                             \
+        c##r##1 = _mm512_fmadd_ps(av_, b1, c##r##1); } while (0)
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        K5_ROWS_STMT(K5U_STEP);
+        a++;
+        b += K5_NR;
+    }
+#undef K5U_STEP
     __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
     __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
@@ -171,11 +207,11 @@ static void transpose_block8(const float *src, ptrdiff_t ld_src, int rows, float
 static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
 static void copy_rows16(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
 static const struct sgemm_impl sgemm_impls[] = {
-    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512,
+    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512, kernel_avx512_ua,
       transpose_block16, 16, copy_rows32 },
-    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2,
+    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2, NULL,
       transpose_block8, 8, copy_rows16 },
-    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always,
+    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always, NULL,
       NULL, 0, NULL },
 };
 #define SGEMM_N_IMPLS ((int)(sizeof sgemm_impls / sizeof sgemm_impls[0]))
@@ -381,6 +417,16 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
 }
 
 /*---- Drivers ----*/
+/* Whether the micro-kernel reads op(A) straight from A (kernel_avx512_ua):
+** only when few columns share each packed A block (packing A would cost a
+** large part of the product; with many columns the packed, contiguous A
+** panel streams faster, so the cost of packing is repaid). */
+#define SGEMM_UA_MAX_N 512
+static bool sgemm_unpacked_a(const struct sgemm_args *g, const struct sgemm_impl *im)
+{
+    return !g->ta && im->kernel_ua && (int64_t)g->N * g->n_batch <= SGEMM_UA_MAX_N;
+}
+
 static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
                           float *abuf, float *bbuf)
 {
@@ -389,7 +435,8 @@ static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
         for (int pc = 0; pc < g->K; pc += TPU_SGEMM_KC) {
             int kc = imin(TPU_SGEMM_KC, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            pack_a(g, im->mr, ic, mc, pc, kc, abuf);
+            bool ua = sgemm_unpacked_a(g, im);
+            if (!ua) pack_a(g, im->mr, ic, mc, pc, kc, abuf);
             for (g->batch = 0; g->batch < g->n_batch; g->batch++)
             for (int jc = 0; jc < g->N; jc += im->nb) {
                 int nb = imin(im->nb, g->N - jc);
@@ -398,9 +445,14 @@ static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
                     float *crow = g->C + g->batch * g->c_batch + (ptrdiff_t)(ic + ir) * g->ldc + jc;
                     const float *ap = abuf + (size_t)ir * kc;
                     int m = imin(im->mr, mc - ir);
+                    const float *au = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
                     for (int jr = 0; jr < nb; jr += im->nr)
-                        im->kernel(kc, ap, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
-                                   imin(im->nr, nb - jr), g->alpha, beta);
+                        if (ua)
+                            im->kernel_ua(kc, au, g->lda, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
+                                          imin(im->nr, nb - jr), g->alpha, beta);
+                        else
+                            im->kernel(kc, ap, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
+                                       imin(im->nr, nb - jr), g->alpha, beta);
                 }
             }
         }
