@@ -95,25 +95,44 @@ static void conv_pack_scalar(const struct conv_pack *p, const float *x, int pc, 
     }
 }
 
-/* AVX-512, NR = 32: two 16-lane halves per row, each a masked gather, or a
-** masked contiguous load when its 16 positions lie on one output line at
-** stride 1 (the mask is the same validity test either way). */
+/* AVX-512, NR = 32: two 16-lane halves per row. At stride 1 along the
+** last dim, a half's positions form at most CONV_SEGS runs on output lines,
+** each a contiguous stretch of input: one masked load per run (the mask:
+** lanes of the run whose tap lands inside the input). Otherwise a masked
+** gather. Both give 0 for padding and for lanes past cols. */
+#define CONV_SEGS 4
+struct conv_seg {
+    __mmask16 lanes;                  /* the run's lanes                       */
+    int b0, b1;                       /* the run's window origin, dims 0 and 1 */
+    int base;                         /* input offset of lane 0 (extrapolated) */
+};
+
 __attribute__((target("avx512f")))
 static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, int kc, int j0, int cols, float *dst)
 {
     __m512i vb[2][3], vbase[2];
-    int line[2], t[4];
+    struct conv_seg sg[2][CONV_SEGS];
+    int n_seg[2], t[4];
     for (int h = 0; h < 2; h++) {
         int b[16][3], o[3][16], base[16];
+        n_seg[h] = 0;
         for (int j = 0; j < 16; j++) {
-            conv_origin(p, j0 + 16 * h + j, 16 * h + j < cols, b[j]);
+            int valid = 16 * h + j < cols;
+            conv_origin(p, j0 + 16 * h + j, valid, b[j]);
             for (int i = 0; i < 3; i++) o[i][j] = b[j][i];
             base[j] = (b[j][0] * p->in[1] + b[j][1]) * p->in[2] + b[j][2];
+            if (!valid || n_seg[h] > CONV_SEGS) continue;
+            struct conv_seg *q = n_seg[h] ? &sg[h][n_seg[h] - 1] : NULL;
+            if (q && q->b0 == b[j][0] && q->b1 == b[j][1]) {
+                q->lanes |= (__mmask16)(1u << j);
+                continue;
+            }
+            if (++n_seg[h] > CONV_SEGS) continue;
+            sg[h][n_seg[h] - 1] = (struct conv_seg){ (__mmask16)(1u << j), b[j][0], b[j][1], base[j] - j };
         }
+        if (p->s[2] != 1) n_seg[h] = CONV_SEGS + 1;
         for (int i = 0; i < 3; i++) vb[h][i] = _mm512_loadu_si512(o[i]);
         vbase[h] = _mm512_loadu_si512(base);
-        int first = j0 + 16 * h, last = first + 15;
-        line[h] = p->s[2] == 1 && 16 * h + 16 <= cols && first / p->out[2] == last / p->out[2];
     }
     const __m512i vin0 = _mm512_set1_epi32(p->in[0]), vin1 = _mm512_set1_epi32(p->in[1]);
     const __m512i vin2 = _mm512_set1_epi32(p->in[2]);
@@ -122,16 +141,20 @@ static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, 
         int d0 = t[1] * p->d[0], d1 = t[2] * p->d[1], d2 = t[3] * p->d[2];
         int off = t[0] * p->in_sp + (d0 * p->in[1] + d1) * p->in[2] + d2;
         for (int h = 0; h < 2; h++) {
-            __mmask16 m = _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][0], _mm512_set1_epi32(d0)), vin0) &
-                          _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][1], _mm512_set1_epi32(d1)), vin1) &
-                          _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][2], _mm512_set1_epi32(d2)), vin2);
-            __m512i idx = _mm512_add_epi32(vbase[h], _mm512_set1_epi32(off));
-            __m512 v;
-            if (line[h]) {
-                int at = _mm_cvtsi128_si32(_mm512_castsi512_si128(idx));
-                v = _mm512_maskz_loadu_ps(m, (const char *)x + (ptrdiff_t)at * 4);
+            __mmask16 m2 = _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][2], _mm512_set1_epi32(d2)), vin2);
+            __m512 v = _mm512_setzero_ps();
+            if (n_seg[h] <= CONV_SEGS) {
+                for (int q = 0; q < n_seg[h]; q++) {   /* branch-free: a run off the input loads nothing */
+                    unsigned in = (unsigned)(sg[h][q].b0 + d0) < (unsigned)p->in[0] &&
+                                  (unsigned)(sg[h][q].b1 + d1) < (unsigned)p->in[1];
+                    __mmask16 m = (__mmask16)(sg[h][q].lanes & m2 & -in);
+                    v = _mm512_mask_loadu_ps(v, m, x + (ptrdiff_t)off + sg[h][q].base);
+                }
             } else {
-                v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x, 4);
+                __mmask16 m = m2 &
+                    _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][0], _mm512_set1_epi32(d0)), vin0) &
+                    _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][1], _mm512_set1_epi32(d1)), vin1);
+                v = _mm512_mask_i32gather_ps(v, m, _mm512_add_epi32(vbase[h], _mm512_set1_epi32(off)), x, 4);
             }
             _mm512_store_ps(dst + 16 * h, v);
         }
