@@ -239,15 +239,22 @@ static int test_impl_name(void)
 ** size), C_b's gap columns untouched, every panel fully written (the
 ** callback's destination is pre-poisoned with NaN by this test). */
 struct stored_b { const float *B; int ldb; size_t b_stride; int N; };
+static int pack_too_wide;   /* a pack call was given more than TPU_SGEMM_PACK_MAX_N columns */
+#define TEST_ASSERT_SOFT(c) do { if (!(c)) pack_too_wide = 1; } while (0)
 
 static void pack_stored(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, float *dst)
 {
     const struct stored_b *s = ctx;
-    for (int k = 0; k < kc; k++)
-        for (int j = 0; j < nr; j++) dst[k * nr + j] = NAN;
-    for (int k = 0; k < kc; k++)
-        for (int j = 0; j < nr; j++)
-            dst[k * nr + j] = j < cols ? s->B[b * s->b_stride + (size_t)(pc + k) * s->ldb + j0 + j] : 0.0f;
+    int n_panel = (cols + nr - 1) / nr;
+    TEST_ASSERT_SOFT(cols <= TPU_SGEMM_PACK_MAX_N);
+    for (size_t i = 0; i < (size_t)n_panel * kc * nr; i++) dst[i] = NAN;
+    for (int p = 0; p < n_panel; p++)
+        for (int k = 0; k < kc; k++)
+            for (int j = 0; j < nr; j++) {
+                int col = p * nr + j;
+                dst[((size_t)p * kc + k) * nr + j] =
+                    col < cols ? s->B[b * s->b_stride + (size_t)(pc + k) * s->ldb + j0 + col] : 0.0f;
+            }
 }
 
 static int implicit_one(void)
@@ -269,6 +276,7 @@ static int implicit_one(void)
         int same = !memcmp(C, W, c_stride * nb * sizeof *C);
         free(A), free(B), free(C), free(W);
         TEST_CHECK(rc == 0, "%s: implicit returned %d", tpu_sgemm_impl_name(), rc);
+        TEST_CHECK(!pack_too_wide, "%s: pack given more than %d columns", tpu_sgemm_impl_name(), TPU_SGEMM_PACK_MAX_N);
         TEST_CHECK(same, "%s: M=%d N=%d K=%d batches=%d: implicit differs from tpu_sgemm",
                    tpu_sgemm_impl_name(), M, N, K, nb);
     }

@@ -388,13 +388,13 @@ static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, i
 /* op(B)[pc + k][jc + j] for k < kc, j < nb into NR-column panels of bbuf. */
 static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, int nb, float *bbuf)
 {
+    if (g->pack) {
+        g->pack(g->pack_ctx, g->batch, pc, kc, jc, nb, nr, bbuf);
+        return;
+    }
     for (int jr = 0; jr < nb; jr += nr) {
         float *dst = bbuf + (size_t)jr * kc;
         int cols = imin(nr, nb - jr);
-        if (g->pack) {
-            g->pack(g->pack_ctx, g->batch, pc, kc, jc + jr, cols, nr, dst);
-            continue;
-        }
         if (!g->tb && g->im->copy_rows) {
             g->im->copy_rows(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
             continue;   /* zero-padded already */
@@ -578,6 +578,7 @@ int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int l
                             n_batch, c_batch, 0 };
     if (M <= 0 || N <= 0 || n_batch <= 0) return 0;
     TPU_ASSERT(C && ldc >= N && pack);
+    TPU_ASSERT(sgemm_pick()->nb <= TPU_SGEMM_PACK_MAX_N);
     TPU_ASSERT(K <= 0 || alpha == 0.0f || (A && lda >= K));
     if (K <= 0 || alpha == 0.0f) {
         for (int b = 0; b < n_batch; b++, g.C += c_batch) sgemm_scale(&g);

@@ -26,6 +26,7 @@
 
 #define TPU_SGEMM_KC         384      /* K block (floats)                    */
 #define TPU_SGEMM_DIRECT_MAX 4096     /* M*N*K at or below: no packing       */
+#define TPU_SGEMM_PACK_MAX_N 512      /* most columns one pack call is given */
 
 /* C (M x N, row stride ldc) = alpha * op(A) * op(B) + beta * C.
 ** op(A) is M x K: A is M x K (lda >= K) or, with trans_a, K x M (lda >= M).
@@ -38,9 +39,11 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 
 /* Implicit B, batched: for b < n_batch,
 **     C_b = alpha * A * B_b + beta * C_b,   C_b = C + b * c_batch (row stride ldc),
-** where the B_b (K x N) are never stored: the caller packs them.
-** pack(ctx, b, pc, kc, j0, cols, nr, dst) writes B_b[pc + k][j0 + j] to
-** dst[k*nr + j] for k < kc, j < nr (zero for j >= cols); dst is 64-byte
+** where the B_b (K x N) are never stored: the caller packs them, one block
+** of at most TPU_SGEMM_PACK_MAX_N columns at a time.
+** pack(ctx, b, pc, kc, j0, cols, nr, dst) writes B_b[pc + k][j0 + j], for
+** k < kc and j < cols, to panel j / nr: dst[(j / nr)*kc*nr + k*nr + j % nr],
+** zero in each panel's columns past cols; dst is 64-byte
 ** aligned; nr is the micro-tile width of the path in use (32 avx512, 16
 ** avx2, 8 portable). A (not transposed, lda >= K) is packed once per block
 ** for all b. Same blocking, kernels and summation order as tpu_sgemm's packed

@@ -95,68 +95,83 @@ static void conv_pack_scalar(const struct conv_pack *p, const float *x, int pc, 
     }
 }
 
-/* AVX-512, NR = 32: two 16-lane halves per row. At stride 1 along the
-** last dim, a half's positions form at most CONV_SEGS runs on output lines,
-** each a contiguous stretch of input: one masked load per run (the mask:
-** lanes of the run whose tap lands inside the input). Otherwise a masked
-** gather. Both give 0 for padding and for lanes past cols. */
-#define CONV_SEGS 4
-struct conv_seg {
+/* AVX-512, NR = 32, a block of up to TPU_SGEMM_PACK_MAX_N columns: row by
+** row (so the input is swept line by line), 16 lanes (half a panel) at a
+** time. At stride 1 along the last dim, a half's positions form runs on
+** output lines, each a contiguous stretch of input: with at most CONV_RUNS
+** runs, one masked load per run (mask: the run's lanes whose tap lands
+** inside the input); otherwise a masked gather. Both give 0 for padding and
+** for lanes past cols. */
+#define CONV_RUNS 4
+#define CONV_HALVES (TPU_SGEMM_PACK_MAX_N / 16)
+struct conv_run {
     __mmask16 lanes;                  /* the run's lanes                       */
     int b0, b1;                       /* the run's window origin, dims 0 and 1 */
     int base;                         /* input offset of lane 0 (extrapolated) */
 };
 
+struct conv_half {
+    __m512i b[3], base;               /* per lane: origins, input offset       */
+    int n_run;                        /* > CONV_RUNS: gather                   */
+    struct conv_run run[CONV_RUNS];
+};
+
+__attribute__((target("avx512f")))
+static void conv_half_init(const struct conv_pack *p, int j0, int n_valid, struct conv_half *hf)
+{
+    int o[3][16], base[16];
+    hf->n_run = p->s[2] == 1 ? 0 : CONV_RUNS + 1;
+    for (int j = 0; j < 16; j++) {
+        int b[3];
+        conv_origin(p, j0 + j, j < n_valid, b);
+        for (int i = 0; i < 3; i++) o[i][j] = b[i];
+        base[j] = (b[0] * p->in[1] + b[1]) * p->in[2] + b[2];
+        if (j >= n_valid || hf->n_run > CONV_RUNS) continue;
+        struct conv_run *q = hf->n_run ? &hf->run[hf->n_run - 1] : NULL;
+        if (q && q->b0 == b[0] && q->b1 == b[1]) {
+            q->lanes |= (__mmask16)(1u << j);
+            continue;
+        }
+        if (++hf->n_run > CONV_RUNS) continue;
+        hf->run[hf->n_run - 1] = (struct conv_run){ (__mmask16)(1u << j), b[0], b[1], base[j] - j };
+    }
+    for (int i = 0; i < 3; i++) hf->b[i] = _mm512_loadu_si512(o[i]);
+    hf->base = _mm512_loadu_si512(base);
+}
+
 __attribute__((target("avx512f")))
 static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, int kc, int j0, int cols, float *dst)
 {
-    __m512i vb[2][3], vbase[2];
-    struct conv_seg sg[2][CONV_SEGS];
-    int n_seg[2], t[4];
-    for (int h = 0; h < 2; h++) {
-        int b[16][3], o[3][16], base[16];
-        n_seg[h] = 0;
-        for (int j = 0; j < 16; j++) {
-            int valid = 16 * h + j < cols;
-            conv_origin(p, j0 + 16 * h + j, valid, b[j]);
-            for (int i = 0; i < 3; i++) o[i][j] = b[j][i];
-            base[j] = (b[j][0] * p->in[1] + b[j][1]) * p->in[2] + b[j][2];
-            if (!valid || n_seg[h] > CONV_SEGS) continue;
-            struct conv_seg *q = n_seg[h] ? &sg[h][n_seg[h] - 1] : NULL;
-            if (q && q->b0 == b[j][0] && q->b1 == b[j][1]) {
-                q->lanes |= (__mmask16)(1u << j);
-                continue;
-            }
-            if (++n_seg[h] > CONV_SEGS) continue;
-            sg[h][n_seg[h] - 1] = (struct conv_seg){ (__mmask16)(1u << j), b[j][0], b[j][1], base[j] - j };
-        }
-        if (p->s[2] != 1) n_seg[h] = CONV_SEGS + 1;
-        for (int i = 0; i < 3; i++) vb[h][i] = _mm512_loadu_si512(o[i]);
-        vbase[h] = _mm512_loadu_si512(base);
-    }
+    struct conv_half hv[CONV_HALVES];
+    int n_half = (cols + 31) / 32 * 2, t[4];
+    TPU_ASSERT(n_half <= CONV_HALVES);
+    for (int h = 0; h < n_half; h++) conv_half_init(p, j0 + 16 * h, cols - 16 * h, &hv[h]);
     const __m512i vin0 = _mm512_set1_epi32(p->in[0]), vin1 = _mm512_set1_epi32(p->in[1]);
     const __m512i vin2 = _mm512_set1_epi32(p->in[2]);
     conv_row_at(p, pc, t);
-    for (int k = 0; k < kc; k++, dst += 32, conv_row_next(p, t)) {
+    for (int k = 0; k < kc; k++, conv_row_next(p, t)) {
         int d0 = t[1] * p->d[0], d1 = t[2] * p->d[1], d2 = t[3] * p->d[2];
         int off = t[0] * p->in_sp + (d0 * p->in[1] + d1) * p->in[2] + d2;
-        for (int h = 0; h < 2; h++) {
-            __mmask16 m2 = _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][2], _mm512_set1_epi32(d2)), vin2);
+        const float *xo = x + (ptrdiff_t)off;
+        __m512i vd0 = _mm512_set1_epi32(d0), vd1 = _mm512_set1_epi32(d1), vd2 = _mm512_set1_epi32(d2);
+        float *row = dst + (size_t)k * 32;
+        for (int h = 0; h < n_half; h++) {
+            const struct conv_half *hf = &hv[h];
+            __mmask16 m2 = _mm512_cmplt_epu32_mask(_mm512_add_epi32(hf->b[2], vd2), vin2);
             __m512 v = _mm512_setzero_ps();
-            if (n_seg[h] <= CONV_SEGS) {
-                for (int q = 0; q < n_seg[h]; q++) {   /* branch-free: a run off the input loads nothing */
-                    unsigned in = (unsigned)(sg[h][q].b0 + d0) < (unsigned)p->in[0] &&
-                                  (unsigned)(sg[h][q].b1 + d1) < (unsigned)p->in[1];
-                    __mmask16 m = (__mmask16)(sg[h][q].lanes & m2 & -in);
-                    v = _mm512_mask_loadu_ps(v, m, x + (ptrdiff_t)off + sg[h][q].base);
+            if (hf->n_run <= CONV_RUNS) {
+                for (int q = 0; q < hf->n_run; q++) {   /* a run off the input loads nothing */
+                    const struct conv_run *r = &hf->run[q];
+                    unsigned in = (unsigned)(r->b0 + d0) < (unsigned)p->in[0] &&
+                                  (unsigned)(r->b1 + d1) < (unsigned)p->in[1];
+                    v = _mm512_mask_loadu_ps(v, (__mmask16)(r->lanes & m2 & -in), xo + r->base);
                 }
             } else {
-                __mmask16 m = m2 &
-                    _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][0], _mm512_set1_epi32(d0)), vin0) &
-                    _mm512_cmplt_epu32_mask(_mm512_add_epi32(vb[h][1], _mm512_set1_epi32(d1)), vin1);
-                v = _mm512_mask_i32gather_ps(v, m, _mm512_add_epi32(vbase[h], _mm512_set1_epi32(off)), x, 4);
+                __mmask16 m = m2 & _mm512_cmplt_epu32_mask(_mm512_add_epi32(hf->b[0], vd0), vin0) &
+                              _mm512_cmplt_epu32_mask(_mm512_add_epi32(hf->b[1], vd1), vin1);
+                v = _mm512_mask_i32gather_ps(v, m, _mm512_add_epi32(hf->base, _mm512_set1_epi32(off)), x, 4);
             }
-            _mm512_store_ps(dst + 16 * h, v);
+            _mm512_store_ps(row + (size_t)(h >> 1) * kc * 32 + (h & 1) * 16, v);
         }
     }
 }
@@ -165,8 +180,12 @@ static void conv_pack(const void *ctx, int b, int pc, int kc, int j0, int cols, 
 {
     const struct conv_pack *p = ctx;
     const float *x = p->x + b * p->x_batch;
-    if (nr == 32) conv_pack_avx512(p, x, pc, kc, j0, cols, dst);
-    else conv_pack_scalar(p, x, pc, kc, j0, cols, nr, dst);
+    if (nr == 32) {
+        conv_pack_avx512(p, x, pc, kc, j0, cols, dst);
+        return;
+    }
+    for (int jr = 0; jr < cols; jr += nr)
+        conv_pack_scalar(p, x, pc, kc, j0 + jr, cols - jr < nr ? cols - jr : nr, nr, dst + (size_t)jr * kc);
 }
 
 /* Whether every index the packer forms fits in int32. */
