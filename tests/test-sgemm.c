@@ -242,17 +242,19 @@ struct stored_b { const float *B; int ldb; size_t b_stride; int N; };
 static int pack_too_wide;   /* a pack call was given more than TPU_SGEMM_PACK_MAX_N columns */
 #define TEST_ASSERT_SOFT(c) do { if (!(c)) pack_too_wide = 1; } while (0)
 
-static void pack_stored(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, float *dst)
+static void pack_stored(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, ptrdiff_t ps,
+                        float *dst)
 {
     const struct stored_b *s = ctx;
     int n_panel = (cols + nr - 1) / nr;
     TEST_ASSERT_SOFT(cols <= TPU_SGEMM_PACK_MAX_N);
-    for (size_t i = 0; i < (size_t)n_panel * kc * nr; i++) dst[i] = NAN;
+    TEST_ASSERT_SOFT(ps >= (ptrdiff_t)kc * nr && ps % 16 == 0);
+    for (size_t i = 0; i < (size_t)n_panel * ps; i++) dst[i] = NAN;
     for (int p = 0; p < n_panel; p++)
         for (int k = 0; k < kc; k++)
             for (int j = 0; j < nr; j++) {
                 int col = p * nr + j;
-                dst[((size_t)p * kc + k) * nr + j] =
+                dst[(size_t)p * ps + (size_t)k * nr + j] =
                     col < cols ? s->B[b * s->b_stride + (size_t)(pc + k) * s->ldb + j0 + col] : 0.0f;
             }
 }

@@ -385,15 +385,21 @@ static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, i
     }
 }
 
+/* Floats from one B panel to the next: kc*nr plus a cache line, so that the
+** panels' rows k do not all fall in one L1 set (kc*nr*4 bytes is often a
+** multiple of 4 KiB) while a pack writes across them. */
+#define SGEMM_PANEL_PAD 16
+static size_t panel_stride(int kc, int nr) { return ((size_t)kc * nr + SGEMM_PANEL_PAD + 15) & ~(size_t)15; }
+
 /* op(B)[pc + k][jc + j] for k < kc, j < nb into NR-column panels of bbuf. */
 static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, int nb, float *bbuf)
 {
     if (g->pack) {
-        g->pack(g->pack_ctx, g->batch, pc, kc, jc, nb, nr, bbuf);
+        g->pack(g->pack_ctx, g->batch, pc, kc, jc, nb, nr, (ptrdiff_t)panel_stride(kc, nr), bbuf);
         return;
     }
     for (int jr = 0; jr < nb; jr += nr) {
-        float *dst = bbuf + (size_t)jr * kc;
+        float *dst = bbuf + (size_t)(jr / nr) * panel_stride(kc, nr);
         int cols = imin(nr, nb - jr);
         if (!g->tb && g->im->copy_rows) {
             g->im->copy_rows(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
@@ -453,10 +459,10 @@ static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
                     const float *au = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
                     for (int jr = 0; jr < nb; jr += im->nr)
                         if (ua)
-                            im->kernel_ua(kc, au, g->lda, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
+                            im->kernel_ua(kc, au, g->lda, bbuf + (size_t)(jr / im->nr) * panel_stride(kc, im->nr), crow + jr, g->ldc, m,
                                           imin(im->nr, nb - jr), g->alpha, beta);
                         else
-                            im->kernel(kc, ap, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
+                            im->kernel(kc, ap, bbuf + (size_t)(jr / im->nr) * panel_stride(kc, im->nr), crow + jr, g->ldc, m,
                                        imin(im->nr, nb - jr), g->alpha, beta);
                 }
             }
@@ -529,6 +535,12 @@ static void sgemm_scale(const struct sgemm_args *g)
     }
 }
 
+/* B panels for cols columns, panel_stride apart. */
+static float *alloc_bpanels(int cols, int nr, int kc)
+{
+    return aligned_alloc(64, (size_t)((cols + nr - 1) / nr) * panel_stride(kc, nr) * sizeof(float));
+}
+
 static float *alloc_panel(int rows, int unit, int kc)
 {
     size_t n = (size_t)((rows + unit - 1) / unit) * (size_t)unit * (size_t)kc * sizeof(float);
@@ -563,7 +575,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     g.im = im;
     int kc = imin(K, TPU_SGEMM_KC);
     float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
-    float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
+    float *bbuf = alloc_bpanels(imin(N, im->nb), im->nr, kc);
     if (abuf && bbuf) sgemm_blocked(&g, im, abuf, bbuf);
     else sgemm_direct(&g);
     free(abuf);
@@ -588,7 +600,7 @@ int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int l
     g.im = im;
     int kc = imin(K, TPU_SGEMM_KC);
     float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
-    float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
+    float *bbuf = alloc_bpanels(imin(N, im->nb), im->nr, kc);
     int rc = abuf && bbuf ? 0 : -1;
     if (!rc) sgemm_blocked(&g, im, abuf, bbuf);
     free(abuf);

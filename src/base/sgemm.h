@@ -41,9 +41,9 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 **     C_b = alpha * A * B_b + beta * C_b,   C_b = C + b * c_batch (row stride ldc),
 ** where the B_b (K x N) are never stored: the caller packs them, one block
 ** of at most TPU_SGEMM_PACK_MAX_N columns at a time.
-** pack(ctx, b, pc, kc, j0, cols, nr, dst) writes B_b[pc + k][j0 + j], for
-** k < kc and j < cols, to panel j / nr: dst[(j / nr)*kc*nr + k*nr + j % nr],
-** zero in each panel's columns past cols; dst is 64-byte
+** pack(ctx, b, pc, kc, j0, cols, nr, ps, dst) writes B_b[pc + k][j0 + j],
+** for k < kc and j < cols, to panel j / nr: dst[(j / nr)*ps + k*nr + j % nr],
+** zero in each panel's columns past cols (ps >= kc*nr); dst and ps*4 are 64-byte
 ** aligned; nr is the micro-tile width of the path in use (32 avx512, 16
 ** avx2, 8 portable). A (not transposed, lda >= K) is packed once per block
 ** for all b. Same blocking, kernels and summation order as tpu_sgemm's packed
@@ -52,7 +52,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 ** to tpu_sgemm on the materialised B_b. Returns 0, or -1 (C untouched) when
 ** its packing buffers cannot be allocated. */
 typedef void (*tpu_sgemm_pack_fn)(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr,
-                                  float *dst);
+                                  ptrdiff_t ps, float *dst);
 int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int lda,
                          tpu_sgemm_pack_fn pack, const void *ctx, float beta, float *C, int ldc,
                          int n_batch, ptrdiff_t c_batch);

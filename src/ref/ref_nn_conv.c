@@ -97,11 +97,12 @@ static void conv_pack_scalar(const struct conv_pack *p, const float *x, int pc, 
 
 /* AVX-512, NR = 32, a block of up to TPU_SGEMM_PACK_MAX_N columns: row by
 ** row (so the input is swept line by line), 16 lanes (half a panel) at a
-** time. At stride 1 along the last dim, a half's positions form runs on
-** output lines, each a contiguous stretch of input: with at most CONV_RUNS
-** runs, one masked load per run (mask: the run's lanes whose tap lands
-** inside the input); otherwise a masked gather. Both give 0 for padding and
-** for lanes past cols. */
+** time. At stride 1 or 2 along the last dim, a half's positions form runs
+** on output lines, each a stretch of input: with at most CONV_RUNS runs, one
+** masked load per run (mask: the run's lanes whose tap lands inside the
+** input), at stride 2 two loads of 16 and a permute keeping the even
+** floats; otherwise a masked gather. All give 0 for padding and for lanes
+** past cols. */
 #define CONV_RUNS 4
 #define CONV_HALVES (TPU_SGEMM_PACK_MAX_N / 16)
 struct conv_run {
@@ -120,7 +121,7 @@ __attribute__((target("avx512f")))
 static void conv_half_init(const struct conv_pack *p, int j0, int n_valid, struct conv_half *hf)
 {
     int o[3][16], base[16];
-    hf->n_run = p->s[2] == 1 ? 0 : CONV_RUNS + 1;
+    hf->n_run = p->s[2] <= 2 ? 0 : CONV_RUNS + 1;
     for (int j = 0; j < 16; j++) {
         int b[3];
         conv_origin(p, j0 + j, j < n_valid, b);
@@ -133,14 +134,15 @@ static void conv_half_init(const struct conv_pack *p, int j0, int n_valid, struc
             continue;
         }
         if (++hf->n_run > CONV_RUNS) continue;
-        hf->run[hf->n_run - 1] = (struct conv_run){ (__mmask16)(1u << j), b[0], b[1], base[j] - j };
+        hf->run[hf->n_run - 1] = (struct conv_run){ (__mmask16)(1u << j), b[0], b[1], base[j] - p->s[2] * j };
     }
     for (int i = 0; i < 3; i++) hf->b[i] = _mm512_loadu_si512(o[i]);
     hf->base = _mm512_loadu_si512(base);
 }
 
-__attribute__((target("avx512f")))
-static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, int kc, int j0, int cols, float *dst)
+__attribute__((target("avx512f,bmi2")))
+static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, int kc, int j0, int cols,
+                             ptrdiff_t ps, float *dst)
 {
     struct conv_half hv[CONV_HALVES];
     int n_half = (cols + 31) / 32 * 2, t[4];
@@ -148,6 +150,8 @@ static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, 
     for (int h = 0; h < n_half; h++) conv_half_init(p, j0 + 16 * h, cols - 16 * h, &hv[h]);
     const __m512i vin0 = _mm512_set1_epi32(p->in[0]), vin1 = _mm512_set1_epi32(p->in[1]);
     const __m512i vin2 = _mm512_set1_epi32(p->in[2]);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int s2 = p->s[2];
     conv_row_at(p, pc, t);
     for (int k = 0; k < kc; k++, conv_row_next(p, t)) {
         int d0 = t[1] * p->d[0], d1 = t[2] * p->d[1], d2 = t[3] * p->d[2];
@@ -159,33 +163,43 @@ static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, 
             const struct conv_half *hf = &hv[h];
             __mmask16 m2 = _mm512_cmplt_epu32_mask(_mm512_add_epi32(hf->b[2], vd2), vin2);
             __m512 v = _mm512_setzero_ps();
-            if (hf->n_run <= CONV_RUNS) {
+            if (hf->n_run <= CONV_RUNS && s2 == 1) {
                 for (int q = 0; q < hf->n_run; q++) {   /* a run off the input loads nothing */
                     const struct conv_run *r = &hf->run[q];
                     unsigned in = (unsigned)(r->b0 + d0) < (unsigned)p->in[0] &&
                                   (unsigned)(r->b1 + d1) < (unsigned)p->in[1];
                     v = _mm512_mask_loadu_ps(v, (__mmask16)(r->lanes & m2 & -in), xo + r->base);
                 }
+            } else if (hf->n_run <= CONV_RUNS) {        /* stride 2: 32 floats, even ones kept */
+                for (int q = 0; q < hf->n_run; q++) {
+                    const struct conv_run *r = &hf->run[q];
+                    unsigned in = (unsigned)(r->b0 + d0) < (unsigned)p->in[0] &&
+                                  (unsigned)(r->b1 + d1) < (unsigned)p->in[1];
+                    unsigned m = r->lanes & m2 & -in;
+                    __m512 lo = _mm512_maskz_loadu_ps((__mmask16)_pdep_u32(m & 0xff, 0x5555), xo + r->base);
+                    __m512 hi = _mm512_maskz_loadu_ps((__mmask16)_pdep_u32(m >> 8, 0x5555), xo + r->base + 16);
+                    v = _mm512_mask_mov_ps(v, (__mmask16)m, _mm512_permutex2var_ps(lo, even, hi));
+                }
             } else {
                 __mmask16 m = m2 & _mm512_cmplt_epu32_mask(_mm512_add_epi32(hf->b[0], vd0), vin0) &
                               _mm512_cmplt_epu32_mask(_mm512_add_epi32(hf->b[1], vd1), vin1);
                 v = _mm512_mask_i32gather_ps(v, m, _mm512_add_epi32(hf->base, _mm512_set1_epi32(off)), x, 4);
             }
-            _mm512_store_ps(row + (size_t)(h >> 1) * kc * 32 + (h & 1) * 16, v);
+            _mm512_store_ps(row + (h >> 1) * ps + (h & 1) * 16, v);
         }
     }
 }
 
-static void conv_pack(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, float *dst)
+static void conv_pack(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, ptrdiff_t ps, float *dst)
 {
     const struct conv_pack *p = ctx;
     const float *x = p->x + b * p->x_batch;
-    if (nr == 32) {
-        conv_pack_avx512(p, x, pc, kc, j0, cols, dst);
+    if (nr == 32 && __builtin_cpu_supports("bmi2")) {
+        conv_pack_avx512(p, x, pc, kc, j0, cols, ps, dst);
         return;
     }
     for (int jr = 0; jr < cols; jr += nr)
-        conv_pack_scalar(p, x, pc, kc, j0 + jr, cols - jr < nr ? cols - jr : nr, nr, dst + (size_t)jr * kc);
+        conv_pack_scalar(p, x, pc, kc, j0 + jr, cols - jr < nr ? cols - jr : nr, nr, dst + jr / nr * ps);
 }
 
 /* Whether every index the packer forms fits in int32. */
