@@ -272,14 +272,32 @@ static int implicit_one(void)
         TEST_CHECK(A && B && C && W, "out of memory");
         memcpy(W, C, c_stride * nb * sizeof *W);
         struct stored_b s = { B, N, b_stride, N };
-        int rc = tpu_sgemm_implicit_b(M, N, K, 1.0f, A, K, pack_stored, &s, 1.0f, C, ldc, nb, (ptrdiff_t)c_stride);
+        int rc = tpu_sgemm_implicit_b(M, N, K, 1.0f, A, K, pack_stored, &s, NULL, 1.0f, C, ldc, nb,
+                                      (ptrdiff_t)c_stride);
         for (int b = 0; b < nb; b++)
             tpu_sgemm(0, 0, M, N, K, 1.0f, A, K, B + b * b_stride, N, 1.0f, W + b * c_stride, ldc);
         int same = !memcmp(C, W, c_stride * nb * sizeof *C);
+        /* with a bias: C's rows filled with it and beta 1, C's old values (NaN) unread */
+        float *bias = rnd_matrix((size_t)M);
+        TEST_CHECK(bias, "out of memory");
+        for (size_t i = 0; i < c_stride * nb; i++) C[i] = (i % ldc) < (size_t)N ? NAN : 7.0f;
+        for (int b = 0; b < nb; b++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) W[b * c_stride + (size_t)i * ldc + j] = bias[i];
+        for (int b = 0; b < nb; b++)
+            tpu_sgemm(0, 0, M, N, K, 1.0f, A, K, B + b * b_stride, N, 1.0f, W + b * c_stride, ldc);
+        int rc2 = tpu_sgemm_implicit_b(M, N, K, 1.0f, A, K, pack_stored, &s, bias, 0.0f, C, ldc, nb,
+                                       (ptrdiff_t)c_stride);
+        int same_bias = 1;
+        for (size_t i = 0; i < c_stride * nb; i++)
+            if ((i % ldc) < (size_t)N ? memcmp(&C[i], &W[i], sizeof *C) != 0 : C[i] != 7.0f) same_bias = 0;
+        free(bias);
         free(A), free(B), free(C), free(W);
         TEST_CHECK(rc == 0, "%s: implicit returned %d", tpu_sgemm_impl_name(), rc);
         TEST_CHECK(!pack_too_wide, "%s: pack given more than %d columns", tpu_sgemm_impl_name(), TPU_SGEMM_PACK_MAX_N);
         TEST_CHECK(same, "%s: M=%d N=%d K=%d batches=%d: implicit differs from tpu_sgemm",
+                   tpu_sgemm_impl_name(), M, N, K, nb);
+        TEST_CHECK(rc2 == 0 && same_bias, "%s: M=%d N=%d K=%d batches=%d: implicit with bias differs",
                    tpu_sgemm_impl_name(), M, N, K, nb);
     }
     return 0;

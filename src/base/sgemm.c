@@ -55,6 +55,7 @@ struct sgemm_args {
     int          ta, tb, M, N, K;
     float        alpha, beta;
     const float *A, *B;
+    const float *bias;         /* implicit path: C_b rows start as bias[i]    */
     float       *C;
     ptrdiff_t    lda, ldb, ldc;
     const struct sgemm_impl *im;
@@ -428,6 +429,15 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
 }
 
 /*---- Drivers ----*/
+/* c rows [0, m) (stride ldc), n floats each = g->bias[i0 + r]: C's starting
+** value on the implicit path with a bias, written tile by tile just before
+** the kernel reads it back with beta = 1 (while in L1). */
+static void fill_bias(const struct sgemm_args *g, int i0, int m, float *c, int n)
+{
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) c[(ptrdiff_t)r * g->ldc + j] = g->bias[i0 + r];
+}
+
 /* Whether the micro-kernel reads op(A) straight from A (kernel_avx512_ua):
 ** only when few columns share each packed A block (packing A would cost a
 ** large part of the product; with many columns the packed, contiguous A
@@ -457,13 +467,15 @@ static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
                     const float *ap = abuf + (size_t)ir * kc;
                     int m = imin(im->mr, mc - ir);
                     const float *au = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
-                    for (int jr = 0; jr < nb; jr += im->nr)
+                    for (int jr = 0; jr < nb; jr += im->nr) {
+                        if (pc == 0 && g->bias) fill_bias(g, ic + ir, m, crow + jr, imin(im->nr, nb - jr));
                         if (ua)
                             im->kernel_ua(kc, au, g->lda, bbuf + (size_t)(jr / im->nr) * panel_stride(kc, im->nr), crow + jr, g->ldc, m,
                                           imin(im->nr, nb - jr), g->alpha, beta);
                         else
                             im->kernel(kc, ap, bbuf + (size_t)(jr / im->nr) * panel_stride(kc, im->nr), crow + jr, g->ldc, m,
                                        imin(im->nr, nb - jr), g->alpha, beta);
+                    }
                 }
             }
         }
@@ -552,7 +564,7 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta,
                float *C, int ldc)
 {
-    struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
+    struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, NULL, C,
                             lda, ldb, ldc, NULL, NULL, NULL, 1, 0, 0 };
     if (M <= 0 || N <= 0) return;
     /* The callers are tpusim's own kernels, which size these from validated
@@ -583,15 +595,20 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 }
 
 int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int lda,
-                         tpu_sgemm_pack_fn pack, const void *ctx, float beta, float *C, int ldc,
-                         int n_batch, ptrdiff_t c_batch)
+                         tpu_sgemm_pack_fn pack, const void *ctx, const float *bias, float beta,
+                         float *C, int ldc, int n_batch, ptrdiff_t c_batch)
 {
-    struct sgemm_args g = { 0, 0, M, N, K, alpha, beta, A, NULL, C, lda, 0, ldc, NULL, pack, ctx,
+    struct sgemm_args g = { 0, 0, M, N, K, alpha, bias ? 1.0f : beta, A, NULL, bias, C, lda, 0, ldc, NULL, pack, ctx,
                             n_batch, c_batch, 0 };
     if (M <= 0 || N <= 0 || n_batch <= 0) return 0;
     TPU_ASSERT(C && ldc >= N && pack);
     TPU_ASSERT(sgemm_pick()->nb <= TPU_SGEMM_PACK_MAX_N);
     TPU_ASSERT(K <= 0 || alpha == 0.0f || (A && lda >= K));
+    if (bias) {   /* tiny cases: fill all of C now (the blocked loop fills tile by tile) */
+        if (K <= 0 || alpha == 0.0f)
+            for (g.batch = 0; g.batch < n_batch; g.batch++)
+                for (int i = 0; i < M; i++) fill_bias(&g, i, 1, C + g.batch * c_batch + (ptrdiff_t)i * ldc, N);
+    }
     if (K <= 0 || alpha == 0.0f) {
         for (int b = 0; b < n_batch; b++, g.C += c_batch) sgemm_scale(&g);
         return 0;

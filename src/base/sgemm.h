@@ -39,6 +39,9 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 
 /* Implicit B, batched: for b < n_batch,
 **     C_b = alpha * A * B_b + beta * C_b,   C_b = C + b * c_batch (row stride ldc),
+** or with bias (M floats, non-NULL) C_b = alpha * A * B_b + bias (per row i:
+** exactly as if C_b's row i were filled with bias[i] and beta were 1; C's
+** old contents are not read),
 ** where the B_b (K x N) are never stored: the caller packs them, one block
 ** of at most TPU_SGEMM_PACK_MAX_N columns at a time.
 ** pack(ctx, b, pc, kc, j0, cols, nr, ps, dst) writes B_b[pc + k][j0 + j],
@@ -54,8 +57,8 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 typedef void (*tpu_sgemm_pack_fn)(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr,
                                   ptrdiff_t ps, float *dst);
 int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int lda,
-                         tpu_sgemm_pack_fn pack, const void *ctx, float beta, float *C, int ldc,
-                         int n_batch, ptrdiff_t c_batch);
+                         tpu_sgemm_pack_fn pack, const void *ctx, const float *bias, float beta,
+                         float *C, int ldc, int n_batch, ptrdiff_t c_batch);
 
 /* The path tpu_sgemm takes now: "avx512", "avx2" or "portable". */
 const char *tpu_sgemm_impl_name(void);

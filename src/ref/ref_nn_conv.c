@@ -37,7 +37,8 @@
 ** for B (cg*K rows, one per (channel, tap); one column per output position)
 ** a KC x NR panel at a time, and conv_pack gathers it from X straight into
 ** the panel, zeros for the padding. Same blocking and summation order as
-** tpu_sgemm on the stored im2col, so the output is the same bits. Index
+** tpu_sgemm on the stored im2col, so the output is the same bits (but for
+** the sign of an exact zero sum without bias). Index
 ** arithmetic is int32: conv_implicit_ok checks every offset fits. */
 struct conv_pack {
     const float *x;                   /* batch 0, this group's channel 0 */
@@ -229,16 +230,13 @@ static int conv_implicit_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *w,
         p.in[i] = (int)w->in[i], p.out[i] = (int)w->out[i], p.k[i] = (int)w->k[i];
         p.s[i] = (int)w->stride[i], p.d[i] = (int)w->dil[i], p.p[i] = (int)w->pad0[i];
     }
-    for (int64_t b = 0; b < w->n; b++)
-    for (int64_t j = 0; j < w->m; j++) {
-        float v = bias ? bias[j] : 0, *yj = y + (b * w->m + j) * out_sp;
-        for (int64_t o = 0; o < out_sp; o++) yj[o] = v;
-    }
-    /* all batches in one call per group: the group's weights are packed once */
+    /* all batches in one call per group: the group's weights are packed once;
+    ** the bias is C's starting value, written tile by tile inside the product */
     for (int64_t gi = 0; gi < w->group; gi++) {
         p.x = x + gi * cg * in_sp;
         if (tpu_sgemm_implicit_b((int)mg, (int)out_sp, (int)kk, 1.0f, wt + gi * mg * kk, (int)(kk ? kk : 1),
-                                 conv_pack, &p, 1.0f, y + gi * mg * out_sp, (int)(out_sp ? out_sp : 1),
+                                 conv_pack, &p, bias ? bias + gi * mg : NULL, 0.0f, y + gi * mg * out_sp,
+                                 (int)(out_sp ? out_sp : 1),
                                  (int)w->n, (ptrdiff_t)(w->m * out_sp))) {
             *rc = tpu_err(ctx, TPU_ERR_NOMEM, "out of memory for convolution packing buffers");
             return -1;
