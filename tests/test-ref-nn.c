@@ -725,6 +725,22 @@ static int test_maxpool(void)
     return run_pool(&w, "MaxPool", 1, 0, 0, TPU_DTYPE_F64);
 }
 
+/* Stride-2 rows longer than one 16-lane vector, ragged (the AVX-512 row
+** kernel of the no-Indices path), with pads and without. */
+static int test_maxpool_wide(void)
+{
+    struct win w;
+    win_init(&w, 2, 2, 3, 3, 1);
+    w.in[0] = 5; w.in[1] = 71; w.k[0] = 3; w.k[1] = 3; w.s[0] = w.s[1] = 2;
+    w.p0[0] = w.p1[0] = w.p0[1] = w.p1[1] = 1;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;
+    w.p0[1] = w.p1[1] = 0; w.in[1] = 66; w.k[1] = 2;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;
+    win_init(&w, 1, 1, 2, 2, 1);
+    w.in[0] = 35; w.k[0] = 1; w.s[0] = 2;
+    return run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32);
+}
+
 static int test_maxpool_1d_3d(void)
 {
     struct win w;
@@ -1696,6 +1712,7 @@ static const struct test_case cases[] = {
     { "ref-nn-maxpool-1.1", test_maxpool },
     { "ref-nn-maxpool-1.2", test_maxpool_1d_3d },
     { "ref-nn-maxpool-1.3", test_maxpool_hand },
+    { "ref-nn-maxpool-1.4", test_maxpool_wide },
     { "ref-nn-avgpool-1.1", test_avgpool },
     { "ref-nn-globalpool-1.1", test_global_pool },
     { "ref-nn-matmul-1.1", test_matmul },
