@@ -432,8 +432,21 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
 /* c rows [0, m) (stride ldc), n floats each = g->bias[i0 + r]: C's starting
 ** value on the implicit path with a bias, written tile by tile just before
 ** the kernel reads it back with beta = 1 (while in L1). */
+__attribute__((target("avx512f")))
+static void fill_bias_avx512(const float *bias, ptrdiff_t ldc, int m, float *c, int n)
+{
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 mask = (__mmask16)(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
+        for (int r = 0; r < m; r++) _mm512_mask_storeu_ps(c + r * ldc + j, mask, _mm512_set1_ps(bias[r]));
+    }
+}
+
 static void fill_bias(const struct sgemm_args *g, int i0, int m, float *c, int n)
 {
+    if (g->im && g->im->kernel == kernel_avx512) {
+        fill_bias_avx512(g->bias + i0, g->ldc, m, c, n);
+        return;
+    }
     for (int r = 0; r < m; r++)
         for (int j = 0; j < n; j++) c[(ptrdiff_t)r * g->ldc + j] = g->bias[i0 + r];
 }
