@@ -15,8 +15,13 @@
 ** Panels are zero-padded to whole MR/NR; the kernels store only the m x n
 ** corner that exists (AVX-512 lane masks, AVX2 maskstore, row guards).
 ** Three micro-kernels, picked at run time: AVX-512F+FMA 14x32 (28 zmm
-** accumulators), AVX2+FMA 6x16 (12 ymm), portable C 4x8. No global state
-** but the path override; buffers are malloc'd per call.
+** accumulators), AVX2+FMA 6x16 (12 ymm), portable C 4x8. On AVX-512, when
+** at most SGEMM_UA_MAX_N columns share an A block, a twin of the 14x32
+** kernel reads A unpacked (same operations, same bits) and A is not packed.
+** tpu_sgemm_implicit_b runs the same loops with B packed by a caller's
+** callback (the reference executor's implicit-GEMM convolution), several
+** B_b/C_b against one A, and optionally a per-row bias as C's start. No
+** global state but the path override; buffers are malloc'd per call.
 */
 #include "tpu_impl.h"
 #include "base/sgemm.h"
@@ -452,10 +457,10 @@ static void fill_bias(const struct sgemm_args *g, int i0, int m, float *c, int n
 }
 
 /* Whether the micro-kernel reads op(A) straight from A (kernel_avx512_ua):
-** only when few columns share each packed A block (packing A would cost a
+** only when at most SGEMM_UA_MAX_N columns share each packed A block (packing A would cost a
 ** large part of the product; with many columns the packed, contiguous A
 ** panel streams faster, so the cost of packing is repaid). */
-#define SGEMM_UA_MAX_N 512
+#define SGEMM_UA_MAX_N 256
 static bool sgemm_unpacked_a(const struct sgemm_args *g, const struct sgemm_impl *im)
 {
     return !g->ta && im->kernel_ua && (int64_t)g->N * g->n_batch <= SGEMM_UA_MAX_N;
