@@ -6,6 +6,12 @@
 **      the executor has allocated.
 ** Out: the outputs' values. float32 runs on float loops and tpu_sgemm; every
 **      other dtype is staged through float64 (tpu_nn_to_f64) and cblas_dgemm.
+**
+** float32 Conv (neither 1x1 nor depthwise) is an implicit GEMM: im2col is
+** never stored, conv_pack gathers its panels from the input inside
+** tpu_sgemm_implicit_b. The environment variable TPUSIM_CONV_IM2COL (any
+** value) selects the stored-im2col path of ref_nn_core.h instead: same
+** bits, slower; tests/test-ref-nn.c compares the two.
 */
 #include "ref/ref_nn.h"
 #include "base/sgemm.h"
