@@ -139,6 +139,7 @@ static void conv_pack_scalar(const struct conv_pack *p, const float *x, int pc, 
 ** floats; otherwise a masked gather. All give 0 for padding and for lanes
 ** past cols. */
 #define CONV_RUNS 4
+#define CONV_PREFETCH_MAX 4096        /* floats of a channel prefetched at most */
 #define CONV_HALVES (TPU_SGEMM_PACK_MAX_N / 16)
 struct conv_run {
     __mmask16 lanes;                  /* the run's lanes                       */
@@ -187,9 +188,24 @@ static void conv_pack_avx512(const struct conv_pack *p, const float *x, int pc, 
     const __m512i vin2 = _mm512_set1_epi32(p->in[2]);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const int s2 = p->s[2];
+    /* the input floats [lo, hi) of one channel this block reads: prefetched
+    ** for channel c + 1 when the rows of channel c begin */
+    int ob[3], oe[3];
+    conv_origin(p, j0, 1, ob);
+    conv_origin(p, j0 + cols - 1, 1, oe);
+    int pf_lo = (ob[0] * p->in[1] + ob[1]) * p->in[2] + ob[2];
+    int pf_hi = (((oe[0] + (p->k[0] - 1) * p->d[0]) * p->in[1] + oe[1] + (p->k[1] - 1) * p->d[1]) * p->in[2] +
+              oe[2] + (p->k[2] - 1) * p->d[2]) + 1;
+    pf_lo = pf_lo < 0 ? 0 : pf_lo;
+    pf_hi = pf_hi > p->in_sp ? p->in_sp : pf_hi;
+    bool pf = pf_hi > pf_lo && pf_hi - pf_lo <= CONV_PREFETCH_MAX;
     conv_row_at(p, pc, t);
     for (int k = 0; k < kc; k++, conv_row_next(p, t)) {
         int d0 = t[1] * p->d[0], d1 = t[2] * p->d[1], d2 = t[3] * p->d[2];
+        if (pf && !t[1] && !t[2] && !t[3]) {
+            const float *xn = x + (ptrdiff_t)(t[0] + 1) * p->in_sp;
+            for (int i = pf_lo; i < pf_hi; i += 16) _mm_prefetch((const char *)(xn + i), _MM_HINT_T0);
+        }
         int off = t[0] * p->in_sp + (d0 * p->in[1] + d1) * p->in[2] + d2;
         const float *xo = x + (ptrdiff_t)off;
         __m512i vd0 = _mm512_set1_epi32(d0), vd1 = _mm512_set1_epi32(d1), vd2 = _mm512_set1_epi32(d2);
@@ -246,6 +262,12 @@ static bool conv_implicit_ok(const struct tpu_nn_window *w)
             w->dil[i] > lim || w->pad0[i] > lim || (w->k[i] - 1) * w->dil[i] > lim ||
             w->out[i] * w->stride[i] > lim)
             return false;
+    /* every origin and tap offset, padding included, times the line sizes */
+    int64_t span = 1;
+    for (int i = 0; i < 3; i++) {
+        span *= w->in[i] + w->pad0[i] + w->pad1[i] + (w->k[i] - 1) * w->dil[i] + w->out[i] * w->stride[i] + 1;
+        if (span > lim) return false;
+    }
     return tpu_nn_window_in(w) * (cg + 1) < lim && tpu_nn_window_out(w) < lim &&
            cg * tpu_nn_window_k(w) < lim;
 }
