@@ -454,6 +454,21 @@ static int test_conv_depthwise(void)
     return run_conv(&w, 1, TPU_DTYPE_F32, NULL);
 }
 
+/* 3x3 depthwise rows wider than 16 lanes, ragged (the AVX-512 kernel):
+** stride 1 and 2 along the row, asymmetric pads, channel multiplier 3. */
+static int test_conv_depthwise_wide(void)
+{
+    struct win w;
+    win_init(&w, 2, 2, 4, 12, 4);
+    w.in[0] = 6; w.in[1] = 37; w.k[0] = 3; w.k[1] = 3; w.s[1] = 2;
+    w.p0[0] = 1; w.p1[0] = 2; w.p0[1] = 1; w.p1[1] = 0;
+    if (run_conv(&w, 1, TPU_DTYPE_F32, NULL)) return 1;
+    w.s[0] = 2; w.s[1] = 1; w.in[1] = 40; w.p0[1] = 2; w.p1[1] = 1;
+    if (run_conv(&w, 0, TPU_DTYPE_F32, NULL)) return 1;
+    w.p0[0] = w.p1[0] = w.p0[1] = w.p1[1] = 0; w.s[0] = 1;     /* no padding */
+    return run_conv(&w, 1, TPU_DTYPE_F32, NULL);
+}
+
 static int test_conv_depthwise_dil(void)
 {
     struct win w;
@@ -1699,6 +1714,7 @@ static const struct test_case cases[] = {
     { "ref-nn-conv-1.6", test_conv_pointwise },
     { "ref-nn-conv-1.10", test_conv_depthwise_dil },
     { "ref-nn-conv-1.11", test_conv_implicit },
+    { "ref-nn-conv-1.12", test_conv_depthwise_wide },
     { "ref-nn-conv-1.7", test_conv_1d },
     { "ref-nn-conv-1.8", test_conv_3d },
     { "ref-nn-conv-1.9", test_conv_f64 },

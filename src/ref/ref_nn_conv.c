@@ -301,10 +301,82 @@ static int conv_implicit_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *w,
     return 1;
 }
 
+/*---- float32 depthwise 3x3, stride 1 or 2, on AVX-512 ----*/
+/* Lanes o0 + l (l < 16) with o in [lo, hi). */
+static __mmask16 lanes_in(int64_t o0, int64_t lo, int64_t hi)
+{
+    int64_t a = lo - o0 < 0 ? 0 : lo - o0, b = hi - o0 > 16 ? 16 : hi - o0;
+    return b <= a ? 0 : (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
+}
+
+/* 16 outputs' inputs x[(o0 + l)*s] for the lanes in m (s = 1 or 2), 0 elsewhere. */
+__attribute__((target("avx512f,bmi2"), always_inline))
+static inline __m512 dw_load(const float *x, int s, __mmask16 m)
+{
+    if (s == 1) return _mm512_maskz_loadu_ps(m, x);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512 lo = _mm512_maskz_loadu_ps((__mmask16)_pdep_u32(m & 0xffu, 0x5555), x);
+    __m512 hi = _mm512_maskz_loadu_ps((__mmask16)_pdep_u32((unsigned)m >> 8, 0x5555), x + 16);
+    return _mm512_maskz_mov_ps(m, _mm512_permutex2var_ps(lo, even, hi));
+}
+
+/* Output line by output line, 16 outputs at a time: bias, then for each
+** kernel row whose input line exists, its three taps in order, one fused
+** multiply-add each (padding lanes load 0). */
+__attribute__((target("avx512f,fma,bmi2")))
+static void depthwise3x3_avx512(const struct tpu_nn_window *w, const float *x, const float *wt,
+                                const float *bias, float *y)
+{
+    int64_t mg = w->m / w->group, in_sp = tpu_nn_window_in(w), out_sp = tpu_nn_window_out(w);
+    int64_t lo2[3], hi2[3], s1 = w->stride[1], s2 = w->stride[2];
+    for (int k = 0; k < 3; k++) valid_range_f32(w->out[2], s2, k - w->pad0[2], w->in[2], &lo2[k], &hi2[k]);
+    for (int64_t b = 0; b < w->n; b++)
+    for (int64_t oc = 0; oc < w->m; oc++) {
+        const float *xc = x + (b * w->c + oc / mg) * in_sp, *wk = wt + oc * 9;
+        float *yr = y + (b * w->m + oc) * out_sp;
+        __m512 bv = _mm512_set1_ps(bias ? bias[oc] : 0.0f);
+        for (int64_t o1 = 0; o1 < w->out[1]; o1++, yr += w->out[2]) {
+            const float *xr[3];
+            for (int k1 = 0; k1 < 3; k1++) {
+                int64_t i1 = o1 * s1 + k1 - w->pad0[1];
+                xr[k1] = i1 >= 0 && i1 < w->in[1] ? xc + i1 * w->in[2] : NULL;
+            }
+            for (int64_t o0 = 0; o0 < w->out[2]; o0 += 16) {
+                __mmask16 mk[3], my = lanes_in(o0, 0, w->out[2]);
+                for (int k2 = 0; k2 < 3; k2++) mk[k2] = lanes_in(o0, lo2[k2], hi2[k2]);
+                __m512 acc = bv;
+                for (int k1 = 0; k1 < 3; k1++) {
+                    if (!xr[k1]) continue;
+                    for (int k2 = 0; k2 < 3; k2++) {
+                        const float *xp = xr[k1] + o0 * s2 + k2 - w->pad0[2];
+                        acc = _mm512_fmadd_ps(_mm512_set1_ps(wk[k1 * 3 + k2]), dw_load(xp, (int)s2, mk[k2]), acc);
+                    }
+                }
+                _mm512_mask_storeu_ps(yr + o0, my, acc);
+            }
+        }
+    }
+}
+
+/* The window depthwise3x3_avx512 covers: one input channel per group, a
+** 3x3 kernel over the last two dims (a 2-D conv), stride 1 or 2 along the
+** last, no dilation. */
+static bool dw3x3_ok(const struct tpu_nn_window *w)
+{
+    return w->c / w->group == 1 && w->group > 1 && w->in[0] == 1 && w->k[0] == 1 && w->out[0] == 1 &&
+           w->k[1] == 3 && w->k[2] == 3 && w->dil[1] == 1 && w->dil[2] == 1 &&
+           (w->stride[2] == 1 || w->stride[2] == 2) &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+}
+
 enum tpu_status tpu_nn_conv_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *win,
                                 const float *x, const float *w, const float *bias, float *y)
 {
     enum tpu_status rc = TPU_STATUS_OK;
+    if (dw3x3_ok(win)) {
+        depthwise3x3_avx512(win, x, w, bias, y);
+        return TPU_STATUS_OK;
+    }
     int done = getenv("TPUSIM_CONV_IM2COL") ? 0 : conv_implicit_f32(ctx, win, x, w, bias, y, &rc);
     if (done) return rc;
     return conv_f32(ctx, win, x, w, bias, y);
