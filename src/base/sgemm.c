@@ -92,10 +92,67 @@ static int imin(int a, int b) { return a < b ? a : b; }
 #define K5_ROWS_STMT(X) X(0); X(1); X(2); X(3); X(4); X(5); X(6); X(7); X(8); X(9); \
         X(10); X(11); X(12); X(13)
 
+/* A short tile (m <= R <= 8 rows: a block's last, e.g. 64 = 4*14 + 8) with
+** only R rows of accumulators, so no multiply-adds on rows that do not
+** exist. A's element (r, k) is a[off[r] + k*ks]. Per element the same
+** operations as the 14-row kernels, so the same bits. */
+__attribute__((target("avx512f,fma"), always_inline))
+static inline void k5_short(const int R, int kc, const float *a, const ptrdiff_t *off, ptrdiff_t ks,
+                            const float *b, float *c, ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    __m512 acc[8][2];
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 8; r++)
+        if (r < R) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++, a += ks, b += K5_NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < 8; r++)
+            if (r < R) {
+                __m512 av = _mm512_set1_ps(a[off[r]]);
+                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            }
+    }
+    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+    __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 8; r++)
+        if (r < R && r < m) {
+            float *cr = c + r * ldc;
+            K5_UPD(acc[r][0], cr, m0);
+            K5_UPD(acc[r][1], cr + 16, m1);
+        }
+}
+
+/* Rows past m read row 0 (ua: they may not exist). */
+__attribute__((target("avx512f,fma")))
+static void k5_short4(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float *c,
+                      ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    ptrdiff_t off[8];
+    for (int r = 0; r < 8; r++) off[r] = r < m ? r * rs : 0;
+    k5_short(4, kc, a, off, ks, b, c, ldc, m, n, alpha, beta);
+}
+
+__attribute__((target("avx512f,fma")))
+static void k5_short8(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float *c,
+                      ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    ptrdiff_t off[8];
+    for (int r = 0; r < 8; r++) off[r] = r < m ? r * rs : 0;
+    k5_short(8, kc, a, off, ks, b, c, ldc, m, n, alpha, beta);
+}
+
 __attribute__((target("avx512f,fma")))
 static void kernel_avx512(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                           int m, int n, float alpha, float beta)
 {
+    if (m <= 8) {
+        (m <= 4 ? k5_short4 : k5_short8)(kc, a, 1, K5_MR, b, c, ldc, m, n, alpha, beta);
+        return;
+    }
     K5_ROWS(K5_DECL)
     for (int r = 0; r < m; r++) {
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
@@ -122,6 +179,10 @@ __attribute__((target("avx512f,fma")))
 static void kernel_avx512_ua(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
                              ptrdiff_t ldc, int m, int n, float alpha, float beta)
 {
+    if (m <= 8) {
+        (m <= 4 ? k5_short4 : k5_short8)(kc, a, lda, 1, b, c, ldc, m, n, alpha, beta);
+        return;
+    }
     ptrdiff_t off[K5_MR];
     for (int r = 0; r < K5_MR; r++) off[r] = r < m ? r * lda : 0;
     K5_ROWS(K5_DECL)
