@@ -331,9 +331,55 @@ static int cnn_nmse(const char *chip_name, double *nmse)
     TEST_CHECK(tpu_load_onnx(ctx, m, &g) == 0 && tpu_load_onnx(ctx, m, &ref) == 0 &&
                tpu_chip_load(ctx, chip_name, &chip) == 0, "%s", tpu_errmsg(ctx));
     TEST_CHECK(tpu_chip_run_model(ctx, g, chip, &o, &r) == 0, "%s", tpu_errmsg(ctx));
-    int n_untimed = 0, n_mxu = 0;
-    for (int i = 0; i < r->n_rows; i++) { n_untimed += r->rows[i].untimed; n_mxu += !strcmp(r->rows[i].unit, "mxu"); }
-    TEST_CHECK(n_untimed == 5 && n_mxu == 3, "%d untimed, %d mxu rows", n_untimed, n_mxu);
+    /* Both Relus are fused into their Conv's output stage: 3 host rows left
+    ** (MaxPool, MaxPool, Flatten). */
+    int n_untimed = 0, n_mxu = 0, n_fused = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        n_untimed += r->rows[i].untimed;
+        n_mxu += !strcmp(r->rows[i].unit, "mxu");
+        n_fused += !strcmp(r->rows[i].op, "Conv+Relu");
+    }
+    TEST_CHECK(n_untimed == 3 && n_mxu == 3 && n_fused == 2, "%d untimed, %d mxu rows, %d fused",
+               n_untimed, n_mxu, n_fused);
+    /* Host rows carry the host-time estimate and the total includes them:
+    ** MaxPool reads its input and writes its output once (4 bytes a value),
+    ** Flatten only relabels dims (dispatch alone). */
+    int64_t sum = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        const struct tpu_layer_row *w = &r->rows[i];
+        sum += w->cycles;
+        int64_t want_cyc = -1;
+        if (!strcmp(w->op, "Flatten")) want_cyc = tpu_host_op_cycles(chip, 0);
+        else if (!strcmp(w->op, "MaxPool")) {
+            int ti = -1, to = -1;
+            for (int k = 0; k < g->n_nodes; k++)
+                if (!strcmp(g->nodes[k].name, w->name)) { ti = g->nodes[k].inputs[0]; to = g->nodes[k].outputs[0]; }
+            TEST_CHECK(ti >= 0 && to >= 0, "node %s", w->name);
+            want_cyc = tpu_host_op_cycles(chip, 4 * (tpu_tensor_numel(g->tensors[ti]) +
+                                                     tpu_tensor_numel(g->tensors[to])));
+        }
+        if (w->untimed) TEST_CHECK(w->cycles > 0, "host row %s has no time", w->name);
+        if (want_cyc >= 0) TEST_CHECK(w->cycles == want_cyc, "%s: %lld cycles, want %lld", w->name,
+                                      (long long)w->cycles, (long long)want_cyc);
+    }
+    TEST_CHECK(sum == r->cycles && r->device_cycles < r->cycles, "total %lld, rows %lld",
+               (long long)r->cycles, (long long)sum);
+    /* The fused Relu's output is exactly Relu of the Conv's chip output. */
+    int n_checked = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct tpu_node *nd = &g->nodes[k];
+        if (nd->op != TPU_OP_RELU) continue;
+        const struct tpu_tensor *x = g->tensors[nd->inputs[0]], *yr = g->tensors[nd->outputs[0]];
+        int64_t cnt = tpu_tensor_numel(x), bad = 0;
+        TEST_CHECK(x->data && yr->data && tpu_tensor_numel(yr) == cnt, "%s has no values", nd->name);
+        for (int64_t i = 0; i < cnt; i++) {
+            float a = ((const float *)x->data)[i], b = ((const float *)yr->data)[i];
+            bad += memcmp(&b, &(float){ a < 0 ? 0.0f : a }, sizeof b) != 0;
+        }
+        TEST_CHECK(bad == 0, "%s: %lld values differ from Relu(conv)", nd->name, (long long)bad);
+        n_checked++;
+    }
+    TEST_CHECK(n_checked == 2, "%d Relu nodes checked", n_checked);
     TEST_CHECK(tpu_graph_prepare(ctx, ref, NULL, 0) == 0 &&
                tpu_graph_set_input(ctx, ref, 0, tpu_graph_input(g, 0)) == 0 && tpu_ref_run(ctx, ref) == 0,
                "%s", tpu_errmsg(ctx));

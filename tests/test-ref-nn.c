@@ -7,10 +7,12 @@
 ** loops in double) or against hand-computed values. Bad-attribute cases must
 ** return TPU_ERR_SHAPE with a message naming what is wrong.
 */
+#include "base/sgemm.h"
 #include "ir/ir.h"
 #include "testlib.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*---- One-node graph builder ----*/
 struct tb {
@@ -276,6 +278,10 @@ static void win_dims(const struct win *w, int64_t a, int64_t b, const int64_t *s
 }
 
 /*---- Conv / ConvTranspose / pools: builders checked against the naive loops ----*/
+/* When set, run_conv copies its float32 output here (conv_capture_n floats). */
+static float *conv_capture;
+static int64_t conv_capture_n;
+
 /* Float Conv of dtype dt against naive_conv; w->out is computed here unless
 ** auto_pad is given (then the caller sets pads and out as the spec implies). */
 static int run_conv(struct win *w, int bias, enum tpu_dtype dt, const char *auto_pad)
@@ -311,9 +317,97 @@ static int run_conv(struct win *w, int bias, enum tpu_dtype dt, const char *auto
         TEST_CHECK(y->dims[i] == yd[i], "dim %d: %lld vs %lld", i, (long long)y->dims[i], (long long)yd[i]);
     naive_conv(w, dx, dw, bias ? db : NULL, want);
     CHECK_CLOSE(y, want, ny, 1e-5);
+    if (conv_capture && dt == TPU_DTYPE_F32 && ny <= conv_capture_n) memcpy(conv_capture, y->data, (size_t)ny * sizeof(float));
     int64_t macs = tpu_op_macs_fn(t.n->op)(t.g, t.n);
     TEST_CHECK(macs == ny * (w->c / w->group) * prod3(w->k), "macs %lld", (long long)macs);
     tb_free(&t);
+    return 0;
+}
+
+/*---- float32 implicit-GEMM convolution (ref_nn_conv.c: conv_implicit_f32) ----*/
+/* Shapes that cut the packed panels raggedly: output positions not a
+** multiple of the panel width, windows crossing output lines, pads, strides,
+** dilations, groups, batches, and channel*tap rows over one K block (384). */
+static void implicit_case(int i, struct win *w)
+{
+    switch (i) {
+    case 0: /* 2-D, batch 2, stride (2, 1), asymmetric pads, dilation (1, 2) */
+        win_init(w, 2, 2, 5, 19, 1);
+        w->in[0] = 13; w->in[1] = 11; w->k[0] = 3; w->k[1] = 3; w->s[0] = 2; w->d[1] = 2;
+        w->p0[0] = 1; w->p1[0] = 2; w->p1[1] = 1;
+        break;
+    case 1: /* 50 channels x 9 taps = 450 rows: two K blocks; 3 batches */
+        win_init(w, 2, 3, 50, 33, 1);
+        w->in[0] = 9; w->in[1] = 10; w->k[0] = 3; w->k[1] = 3;
+        w->p0[0] = w->p0[1] = w->p1[0] = w->p1[1] = 1;
+        break;
+    case 2: /* 2 groups of 4 -> 3 channels, 5x5 stride 2, pads 2 */
+        win_init(w, 2, 2, 8, 6, 2);
+        w->in[0] = 17; w->in[1] = 15; w->k[0] = 5; w->k[1] = 5; w->s[0] = w->s[1] = 2;
+        w->p0[0] = w->p0[1] = w->p1[0] = w->p1[1] = 2;
+        break;
+    case 3: /* 1-D, stride 3, dilation 2, pads 3 */
+        win_init(w, 1, 2, 7, 9, 1);
+        w->in[0] = 67; w->k[0] = 4; w->s[0] = 3; w->d[0] = 2; w->p0[0] = 3; w->p1[0] = 3;
+        break;
+    case 4: /* 3-D, pads and stride 2 on the middle dim */
+        win_init(w, 3, 1, 3, 4, 1);
+        w->in[0] = 5; w->in[1] = 8; w->in[2] = 9; w->k[0] = 2; w->k[1] = 3; w->k[2] = 3;
+        w->s[1] = 2; w->p0[1] = w->p1[1] = 1; w->p0[2] = 1;
+        break;
+    default: /* 7x7 stride 2 pad 3 (ResNet's stem), 36-wide output lines */
+        win_init(w, 2, 1, 3, 16, 1);
+        w->in[0] = 71; w->in[1] = 72; w->k[0] = 7; w->k[1] = 7; w->s[0] = w->s[1] = 2;
+        w->p0[0] = w->p0[1] = w->p1[0] = w->p1[1] = 3;
+        break;
+    }
+}
+#define N_IMPLICIT_CASES 6
+
+/* Every case on every sgemm path the CPU has: against the naive loops, and
+** bit-identical to the stored-im2col path (TPUSIM_CONV_IM2COL=1), which
+** shares tpu_sgemm's blocking and summation order. */
+static int test_conv_implicit(void)
+{
+    static const char *paths[] = { "avx512", "avx2", "portable" };
+    enum { CAP = 1 << 16 };
+    float *a = malloc(CAP * sizeof *a), *b = malloc(CAP * sizeof *b);
+    TEST_CHECK(a && b, "out of memory");
+    int ran = 0;
+    for (int pi = 0; pi < 3; pi++) {
+        if (tpu_sgemm_force_impl(paths[pi])) continue;
+        for (int i = 0; i < N_IMPLICIT_CASES; i++) {
+            struct win w;
+            implicit_case(i, &w);
+            uint32_t seed = rng_state;
+            conv_capture = a; conv_capture_n = CAP;
+            int rc = run_conv(&w, i != 3, TPU_DTYPE_F32, NULL);
+            int64_t ny = w.n * w.m * prod3(w.out);
+            rng_state = seed;
+            setenv("TPUSIM_CONV_IM2COL", "1", 1);
+            conv_capture = b;
+            if (!rc) rc = run_conv(&w, i != 3, TPU_DTYPE_F32, NULL);
+            unsetenv("TPUSIM_CONV_IM2COL");
+            conv_capture = NULL;
+            if (rc) { tpu_sgemm_force_impl(NULL); free(a); free(b); return rc; }
+            TEST_CHECK(ny <= CAP, "case %d too big for the capture", i);
+            int64_t diff = -1;
+            for (int64_t j = 0; j < ny && diff < 0; j++)
+                if (memcmp(&a[j], &b[j], sizeof *a)) diff = j;
+            if (diff >= 0) {
+                tpu_sgemm_force_impl(NULL);
+                float va = a[diff], vb = b[diff];
+                free(a); free(b);
+                TEST_CHECK(0, "%s case %d: implicit %.9g vs im2col %.9g at %lld", paths[pi], i, va, vb,
+                           (long long)diff);
+            }
+            ran++;
+        }
+    }
+    tpu_sgemm_force_impl(NULL);
+    free(a);
+    free(b);
+    TEST_CHECK(ran >= N_IMPLICIT_CASES, "ran %d", ran);
     return 0;
 }
 
@@ -357,6 +451,21 @@ static int test_conv_depthwise(void)
     win_init(&w, 2, 2, 5, 10, 5);           /* channel multiplier 2, stride 2 */
     w.in[0] = 9; w.in[1] = 7; w.k[0] = 3; w.k[1] = 3; w.s[0] = w.s[1] = 2;
     w.p0[0] = w.p1[0] = w.p0[1] = w.p1[1] = 1;
+    return run_conv(&w, 1, TPU_DTYPE_F32, NULL);
+}
+
+/* 3x3 depthwise rows wider than 16 lanes, ragged (the AVX-512 kernel):
+** stride 1 and 2 along the row, asymmetric pads, channel multiplier 3. */
+static int test_conv_depthwise_wide(void)
+{
+    struct win w;
+    win_init(&w, 2, 2, 4, 12, 4);
+    w.in[0] = 6; w.in[1] = 37; w.k[0] = 3; w.k[1] = 3; w.s[1] = 2;
+    w.p0[0] = 1; w.p1[0] = 2; w.p0[1] = 1; w.p1[1] = 0;
+    if (run_conv(&w, 1, TPU_DTYPE_F32, NULL)) return 1;
+    w.s[0] = 2; w.s[1] = 1; w.in[1] = 40; w.p0[1] = 2; w.p1[1] = 1;
+    if (run_conv(&w, 0, TPU_DTYPE_F32, NULL)) return 1;
+    w.p0[0] = w.p1[0] = w.p0[1] = w.p1[1] = 0; w.s[0] = 1;     /* no padding */
     return run_conv(&w, 1, TPU_DTYPE_F32, NULL);
 }
 
@@ -629,6 +738,22 @@ static int test_maxpool(void)
     w.in[0] = 6; w.in[1] = 7; w.k[0] = 3; w.k[1] = 2; w.s[0] = 2; w.s[1] = 2;
     if (run_pool(&w, "MaxPool", 1, 0, 1, TPU_DTYPE_F32)) return 1;
     return run_pool(&w, "MaxPool", 1, 0, 0, TPU_DTYPE_F64);
+}
+
+/* Stride-2 rows longer than one 16-lane vector, ragged (the AVX-512 row
+** kernel of the no-Indices path), with pads and without. */
+static int test_maxpool_wide(void)
+{
+    struct win w;
+    win_init(&w, 2, 2, 3, 3, 1);
+    w.in[0] = 5; w.in[1] = 71; w.k[0] = 3; w.k[1] = 3; w.s[0] = w.s[1] = 2;
+    w.p0[0] = w.p1[0] = w.p0[1] = w.p1[1] = 1;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;
+    w.p0[1] = w.p1[1] = 0; w.in[1] = 66; w.k[1] = 2;
+    if (run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32)) return 1;
+    win_init(&w, 1, 1, 2, 2, 1);
+    w.in[0] = 35; w.k[0] = 1; w.s[0] = 2;
+    return run_pool(&w, "MaxPool", 0, 0, 0, TPU_DTYPE_F32);
 }
 
 static int test_maxpool_1d_3d(void)
@@ -1588,6 +1713,8 @@ static const struct test_case cases[] = {
     { "ref-nn-conv-1.5", test_conv_depthwise },
     { "ref-nn-conv-1.6", test_conv_pointwise },
     { "ref-nn-conv-1.10", test_conv_depthwise_dil },
+    { "ref-nn-conv-1.11", test_conv_implicit },
+    { "ref-nn-conv-1.12", test_conv_depthwise_wide },
     { "ref-nn-conv-1.7", test_conv_1d },
     { "ref-nn-conv-1.8", test_conv_3d },
     { "ref-nn-conv-1.9", test_conv_f64 },
@@ -1601,6 +1728,7 @@ static const struct test_case cases[] = {
     { "ref-nn-maxpool-1.1", test_maxpool },
     { "ref-nn-maxpool-1.2", test_maxpool_1d_3d },
     { "ref-nn-maxpool-1.3", test_maxpool_hand },
+    { "ref-nn-maxpool-1.4", test_maxpool_wide },
     { "ref-nn-avgpool-1.1", test_avgpool },
     { "ref-nn-globalpool-1.1", test_global_pool },
     { "ref-nn-matmul-1.1", test_matmul },

@@ -234,6 +234,76 @@ static int test_impl_name(void)
     return 0;
 }
 
+/* tpu_sgemm_implicit_b with a pack callback reading stored B_b matrices:
+** each C_b bit-identical to tpu_sgemm on B_b (shapes above the direct-loop
+** size), C_b's gap columns untouched, every panel fully written (the
+** callback's destination is pre-poisoned with NaN by this test). */
+struct stored_b { const float *B; int ldb; size_t b_stride; int N; };
+static int pack_too_wide;   /* a pack call was given more than TPU_SGEMM_PACK_MAX_N columns */
+#define TEST_ASSERT_SOFT(c) do { if (!(c)) pack_too_wide = 1; } while (0)
+
+static void pack_stored(const void *ctx, int b, int pc, int kc, int j0, int cols, int nr, ptrdiff_t ps,
+                        float *dst)
+{
+    const struct stored_b *s = ctx;
+    int n_panel = (cols + nr - 1) / nr;
+    TEST_ASSERT_SOFT(cols <= TPU_SGEMM_PACK_MAX_N);
+    TEST_ASSERT_SOFT(ps >= (ptrdiff_t)kc * nr && ps % 16 == 0);
+    for (size_t i = 0; i < (size_t)n_panel * ps; i++) dst[i] = NAN;
+    for (int p = 0; p < n_panel; p++)
+        for (int k = 0; k < kc; k++)
+            for (int j = 0; j < nr; j++) {
+                int col = p * nr + j;
+                dst[(size_t)p * ps + (size_t)k * nr + j] =
+                    col < cols ? s->B[b * s->b_stride + (size_t)(pc + k) * s->ldb + j0 + col] : 0.0f;
+            }
+}
+
+static int implicit_one(void)
+{
+    static const int shapes[][4] = {   /* M, N, K, batches */
+        { 19, 77, 45, 2 }, { 64, 200, 400, 1 }, { 5, 33, 800, 3 }, { 30, 1025, 17, 2 }, { 4, 9, 130, 1 },
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int M = shapes[t][0], N = shapes[t][1], K = shapes[t][2], nb = shapes[t][3], ldc = N + 3;
+        size_t b_stride = (size_t)K * N, c_stride = (size_t)M * ldc;
+        float *A = rnd_matrix((size_t)M * K), *B = rnd_matrix(b_stride * nb);
+        float *C = rnd_matrix(c_stride * nb), *W = malloc(c_stride * nb * sizeof *W);
+        TEST_CHECK(A && B && C && W, "out of memory");
+        memcpy(W, C, c_stride * nb * sizeof *W);
+        struct stored_b s = { B, N, b_stride, N };
+        int rc = tpu_sgemm_implicit_b(M, N, K, 1.0f, A, K, pack_stored, &s, NULL, 1.0f, C, ldc, nb,
+                                      (ptrdiff_t)c_stride);
+        for (int b = 0; b < nb; b++)
+            tpu_sgemm(0, 0, M, N, K, 1.0f, A, K, B + b * b_stride, N, 1.0f, W + b * c_stride, ldc);
+        int same = !memcmp(C, W, c_stride * nb * sizeof *C);
+        /* with a bias: C's rows filled with it and beta 1, C's old values (NaN) unread */
+        float *bias = rnd_matrix((size_t)M);
+        TEST_CHECK(bias, "out of memory");
+        for (size_t i = 0; i < c_stride * nb; i++) C[i] = (i % ldc) < (size_t)N ? NAN : 7.0f;
+        for (int b = 0; b < nb; b++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) W[b * c_stride + (size_t)i * ldc + j] = bias[i];
+        for (int b = 0; b < nb; b++)
+            tpu_sgemm(0, 0, M, N, K, 1.0f, A, K, B + b * b_stride, N, 1.0f, W + b * c_stride, ldc);
+        int rc2 = tpu_sgemm_implicit_b(M, N, K, 1.0f, A, K, pack_stored, &s, bias, 0.0f, C, ldc, nb,
+                                       (ptrdiff_t)c_stride);
+        int same_bias = 1;
+        for (size_t i = 0; i < c_stride * nb; i++)
+            if ((i % ldc) < (size_t)N ? memcmp(&C[i], &W[i], sizeof *C) != 0 : C[i] != 7.0f) same_bias = 0;
+        free(bias);
+        free(A), free(B), free(C), free(W);
+        TEST_CHECK(rc == 0, "%s: implicit returned %d", tpu_sgemm_impl_name(), rc);
+        TEST_CHECK(!pack_too_wide, "%s: pack given more than %d columns", tpu_sgemm_impl_name(), TPU_SGEMM_PACK_MAX_N);
+        TEST_CHECK(same, "%s: M=%d N=%d K=%d batches=%d: implicit differs from tpu_sgemm",
+                   tpu_sgemm_impl_name(), M, N, K, nb);
+        TEST_CHECK(rc2 == 0 && same_bias, "%s: M=%d N=%d K=%d batches=%d: implicit with bias differs",
+                   tpu_sgemm_impl_name(), M, N, K, nb);
+    }
+    return 0;
+}
+static int test_implicit(void) { return on_every_path(implicit_one); }
+
 static const struct test_case cases[] = {
     { "sgemm-impl-name", test_impl_name },
     { "sgemm-ragged-1..67", test_ragged },
@@ -242,5 +312,6 @@ static const struct test_case cases[] = {
     { "sgemm-nan-c-beta0", test_nan_beta0 },
     { "sgemm-alpha0", test_alpha0 },
     { "sgemm-deterministic", test_determinism },
+    { "sgemm-implicit-b", test_implicit },
 };
 TEST_MAIN(cases)

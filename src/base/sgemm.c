@@ -15,13 +15,19 @@
 ** Panels are zero-padded to whole MR/NR; the kernels store only the m x n
 ** corner that exists (AVX-512 lane masks, AVX2 maskstore, row guards).
 ** Three micro-kernels, picked at run time: AVX-512F+FMA 14x32 (28 zmm
-** accumulators), AVX2+FMA 6x16 (12 ymm), portable C 4x8. No global state
-** but the path override; buffers are malloc'd per call.
+** accumulators), AVX2+FMA 6x16 (12 ymm), portable C 4x8. On AVX-512, when
+** at most SGEMM_UA_MAX_N columns share an A block, a twin of the 14x32
+** kernel reads A unpacked (same operations, same bits) and A is not packed.
+** tpu_sgemm_implicit_b runs the same loops with B packed by a caller's
+** callback (the reference executor's implicit-GEMM convolution), several
+** B_b/C_b against one A, and optionally a per-row bias as C's start. No
+** global state but the path override; buffers are malloc'd per call.
 */
 #include "tpu_impl.h"
 #include "base/sgemm.h"
 #include <immintrin.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +44,9 @@ struct sgemm_impl {
     int             mb, nb;     /* A block rows (multiple of mr), B block cols */
     sgemm_kernel_fn kernel;
     int           (*usable)(void);
+    /* Optional kernel reading A unpacked (row-major, not transposed). */
+    void          (*kernel_ua)(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+                               ptrdiff_t ldc, int m, int n, float alpha, float beta);
     /* Optional SIMD packs (NULL: scalar loops). transpose_block: dst[k*ld_dst
     ** + r] = src[r*ld_src + k], r < rows <= tb_width, k < tb_width; needs
     ** mr <= tb_width and nr % tb_width == 0. copy_rows: kc rows of cols <= nr
@@ -51,9 +60,15 @@ struct sgemm_args {
     int          ta, tb, M, N, K;
     float        alpha, beta;
     const float *A, *B;
+    const float *bias;         /* implicit path: C_b rows start as bias[i]    */
     float       *C;
     ptrdiff_t    lda, ldb, ldc;
     const struct sgemm_impl *im;
+    tpu_sgemm_pack_fn pack;    /* non-NULL: B is implicit, packed by pack */
+    const void  *pack_ctx;
+    int          n_batch;      /* B_b, C_b for b < n_batch (1 unless implicit) */
+    ptrdiff_t    c_batch;      /* C_b = C + b * c_batch                       */
+    int          batch;        /* the b being packed                          */
 };
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -77,10 +92,67 @@ static int imin(int a, int b) { return a < b ? a : b; }
 #define K5_ROWS_STMT(X) X(0); X(1); X(2); X(3); X(4); X(5); X(6); X(7); X(8); X(9); \
         X(10); X(11); X(12); X(13)
 
+/* A short tile (m <= R <= 8 rows: a block's last, e.g. 64 = 4*14 + 8) with
+** only R rows of accumulators, so no multiply-adds on rows that do not
+** exist. A's element (r, k) is a[off[r] + k*ks]. Per element the same
+** operations as the 14-row kernels, so the same bits. */
+__attribute__((target("avx512f,fma"), always_inline))
+static inline void k5_short(const int R, int kc, const float *a, const ptrdiff_t *off, ptrdiff_t ks,
+                            const float *b, float *c, ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    __m512 acc[8][2];
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 8; r++)
+        if (r < R) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++, a += ks, b += K5_NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        _Pragma("GCC unroll 8")
+        for (int r = 0; r < 8; r++)
+            if (r < R) {
+                __m512 av = _mm512_set1_ps(a[off[r]]);
+                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            }
+    }
+    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+    __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < 8; r++)
+        if (r < R && r < m) {
+            float *cr = c + r * ldc;
+            K5_UPD(acc[r][0], cr, m0);
+            K5_UPD(acc[r][1], cr + 16, m1);
+        }
+}
+
+/* Rows past m read row 0 (ua: they may not exist). */
+__attribute__((target("avx512f,fma")))
+static void k5_short4(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float *c,
+                      ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    ptrdiff_t off[8];
+    for (int r = 0; r < 8; r++) off[r] = r < m ? r * rs : 0;
+    k5_short(4, kc, a, off, ks, b, c, ldc, m, n, alpha, beta);
+}
+
+__attribute__((target("avx512f,fma")))
+static void k5_short8(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float *c,
+                      ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    ptrdiff_t off[8];
+    for (int r = 0; r < 8; r++) off[r] = r < m ? r * rs : 0;
+    k5_short(8, kc, a, off, ks, b, c, ldc, m, n, alpha, beta);
+}
+
 __attribute__((target("avx512f,fma")))
 static void kernel_avx512(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                           int m, int n, float alpha, float beta)
 {
+    if (m <= 8) {
+        (m <= 4 ? k5_short4 : k5_short8)(kc, a, 1, K5_MR, b, c, ldc, m, n, alpha, beta);
+        return;
+    }
     K5_ROWS(K5_DECL)
     for (int r = 0; r < m; r++) {
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
@@ -92,6 +164,47 @@ static void kernel_avx512(int kc, const float *a, const float *b, float *c, ptrd
         a += K5_MR;
         b += K5_NR;
     }
+    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+    __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+    K5_ROWS_STMT(K5_STORE);
+}
+
+/* The same 14 x 32 tile reading op(A) unpacked from row-major A (row stride
+** lda): each k step broadcasts a[r*lda + k] for the 14 rows (rows past m
+** re-read row 0; their results are not stored). Same order of operations as
+** kernel_avx512, so the same bits; saves packing A, which for a weight-heavy
+** layer (M*K large, N small) costs as much as the product. */
+__attribute__((target("avx512f,fma")))
+static void kernel_avx512_ua(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+                             ptrdiff_t ldc, int m, int n, float alpha, float beta)
+{
+    if (m <= 8) {
+        (m <= 4 ? k5_short4 : k5_short8)(kc, a, lda, 1, b, c, ldc, m, n, alpha, beta);
+        return;
+    }
+    ptrdiff_t off[K5_MR];
+    for (int r = 0; r < K5_MR; r++) off[r] = r < m ? r * lda : 0;
+    K5_ROWS(K5_DECL)
+    for (int r = 0; r < m; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
+#define K5U_STEP(r) do { __m512 av_ = _mm512_set1_ps(a[off[r]]);                 \
+        c##r##0 = _mm512_fmadd_ps(av_, b0, c##r##0);                             \
+        c##r##1 = _mm512_fmadd_ps(av_, b1, c##r##1); } while (0)
+    /* A's rows stream from memory (weights read once): prefetch each row two
+    ** cache lines ahead, once per 16 k steps */
+    for (int k0 = 0; k0 < kc; k0 += 16) {
+        for (int r = 0; r < K5_MR; r++) _mm_prefetch((const char *)(a + off[r] + 32), _MM_HINT_T0);
+        for (int k = k0; k < kc && k < k0 + 16; k++) {
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+            K5_ROWS_STMT(K5U_STEP);
+            a++;
+            b += K5_NR;
+        }
+    }
+#undef K5U_STEP
     __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
     __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n <= 16 ? 0 : (1u << (n - 16)) - 1);
@@ -166,11 +279,11 @@ static void transpose_block8(const float *src, ptrdiff_t ld_src, int rows, float
 static void copy_rows32(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
 static void copy_rows16(const float *src, ptrdiff_t ld_src, int cols, int kc, float *dst);
 static const struct sgemm_impl sgemm_impls[] = {
-    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512,
+    { "avx512",   K5_MR, K5_NR, 72 * K5_MR,  12 * K5_NR,  kernel_avx512,   usable_avx512, kernel_avx512_ua,
       transpose_block16, 16, copy_rows32 },
-    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2,
+    { "avx2",     K2_MR, K2_NR, 168 * K2_MR, 24 * K2_NR,  kernel_avx2,     usable_avx2, NULL,
       transpose_block8, 8, copy_rows16 },
-    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always,
+    { "portable", KP_MR, KP_NR, 64 * KP_MR,  64 * KP_NR,  kernel_portable, usable_always, NULL,
       NULL, 0, NULL },
 };
 #define SGEMM_N_IMPLS ((int)(sizeof sgemm_impls / sizeof sgemm_impls[0]))
@@ -339,11 +452,21 @@ static void pack_a(const struct sgemm_args *g, int mr, int ic, int mc, int pc, i
     }
 }
 
+/* Floats from one B panel to the next: kc*nr plus a cache line, so that the
+** panels' rows k do not all fall in one L1 set (kc*nr*4 bytes is often a
+** multiple of 4 KiB) while a pack writes across them. */
+#define SGEMM_PANEL_PAD 16
+static size_t panel_stride(int kc, int nr) { return ((size_t)kc * nr + SGEMM_PANEL_PAD + 15) & ~(size_t)15; }
+
 /* op(B)[pc + k][jc + j] for k < kc, j < nb into NR-column panels of bbuf. */
 static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, int nb, float *bbuf)
 {
+    if (g->pack) {
+        g->pack(g->pack_ctx, g->batch, pc, kc, jc, nb, nr, (ptrdiff_t)panel_stride(kc, nr), bbuf);
+        return;
+    }
     for (int jr = 0; jr < nb; jr += nr) {
-        float *dst = bbuf + (size_t)jr * kc;
+        float *dst = bbuf + (size_t)(jr / nr) * panel_stride(kc, nr);
         int cols = imin(nr, nb - jr);
         if (!g->tb && g->im->copy_rows) {
             g->im->copy_rows(g->B + (ptrdiff_t)pc * g->ldb + jc + jr, g->ldb, cols, kc, dst);
@@ -372,7 +495,39 @@ static void pack_b(const struct sgemm_args *g, int nr, int pc, int kc, int jc, i
 }
 
 /*---- Drivers ----*/
-static void sgemm_blocked(const struct sgemm_args *g, const struct sgemm_impl *im,
+/* c rows [0, m) (stride ldc), n floats each = g->bias[i0 + r]: C's starting
+** value on the implicit path with a bias, written tile by tile just before
+** the kernel reads it back with beta = 1 (while in L1). */
+__attribute__((target("avx512f")))
+static void fill_bias_avx512(const float *bias, ptrdiff_t ldc, int m, float *c, int n)
+{
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 mask = (__mmask16)(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
+        for (int r = 0; r < m; r++) _mm512_mask_storeu_ps(c + r * ldc + j, mask, _mm512_set1_ps(bias[r]));
+    }
+}
+
+static void fill_bias(const struct sgemm_args *g, int i0, int m, float *c, int n)
+{
+    if (g->im && g->im->kernel == kernel_avx512) {
+        fill_bias_avx512(g->bias + i0, g->ldc, m, c, n);
+        return;
+    }
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) c[(ptrdiff_t)r * g->ldc + j] = g->bias[i0 + r];
+}
+
+/* Whether the micro-kernel reads op(A) straight from A (kernel_avx512_ua):
+** only when at most SGEMM_UA_MAX_N columns share each packed A block (packing A would cost a
+** large part of the product; with many columns the packed, contiguous A
+** panel streams faster, so the cost of packing is repaid). */
+#define SGEMM_UA_MAX_N 256
+static bool sgemm_unpacked_a(const struct sgemm_args *g, const struct sgemm_impl *im)
+{
+    return !g->ta && im->kernel_ua && (int64_t)g->N * g->n_batch <= SGEMM_UA_MAX_N;
+}
+
+static void sgemm_blocked(struct sgemm_args *g, const struct sgemm_impl *im,
                           float *abuf, float *bbuf)
 {
     for (int ic = 0; ic < g->M; ic += im->mb) {
@@ -380,17 +535,26 @@ static void sgemm_blocked(const struct sgemm_args *g, const struct sgemm_impl *i
         for (int pc = 0; pc < g->K; pc += TPU_SGEMM_KC) {
             int kc = imin(TPU_SGEMM_KC, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            pack_a(g, im->mr, ic, mc, pc, kc, abuf);
+            bool ua = sgemm_unpacked_a(g, im);
+            if (!ua) pack_a(g, im->mr, ic, mc, pc, kc, abuf);
+            for (g->batch = 0; g->batch < g->n_batch; g->batch++)
             for (int jc = 0; jc < g->N; jc += im->nb) {
                 int nb = imin(im->nb, g->N - jc);
                 pack_b(g, im->nr, pc, kc, jc, nb, bbuf);
                 for (int ir = 0; ir < mc; ir += im->mr) {
-                    float *crow = g->C + (ptrdiff_t)(ic + ir) * g->ldc + jc;
+                    float *crow = g->C + g->batch * g->c_batch + (ptrdiff_t)(ic + ir) * g->ldc + jc;
                     const float *ap = abuf + (size_t)ir * kc;
                     int m = imin(im->mr, mc - ir);
-                    for (int jr = 0; jr < nb; jr += im->nr)
-                        im->kernel(kc, ap, bbuf + (size_t)jr * kc, crow + jr, g->ldc, m,
-                                   imin(im->nr, nb - jr), g->alpha, beta);
+                    const float *au = g->A + (ptrdiff_t)(ic + ir) * g->lda + pc;
+                    for (int jr = 0; jr < nb; jr += im->nr) {
+                        if (pc == 0 && g->bias) fill_bias(g, ic + ir, m, crow + jr, imin(im->nr, nb - jr));
+                        if (ua)
+                            im->kernel_ua(kc, au, g->lda, bbuf + (size_t)(jr / im->nr) * panel_stride(kc, im->nr), crow + jr, g->ldc, m,
+                                          imin(im->nr, nb - jr), g->alpha, beta);
+                        else
+                            im->kernel(kc, ap, bbuf + (size_t)(jr / im->nr) * panel_stride(kc, im->nr), crow + jr, g->ldc, m,
+                                       imin(im->nr, nb - jr), g->alpha, beta);
+                    }
                 }
             }
         }
@@ -462,6 +626,12 @@ static void sgemm_scale(const struct sgemm_args *g)
     }
 }
 
+/* B panels for cols columns, panel_stride apart. */
+static float *alloc_bpanels(int cols, int nr, int kc)
+{
+    return aligned_alloc(64, (size_t)((cols + nr - 1) / nr) * panel_stride(kc, nr) * sizeof(float));
+}
+
 static float *alloc_panel(int rows, int unit, int kc)
 {
     size_t n = (size_t)((rows + unit - 1) / unit) * (size_t)unit * (size_t)kc * sizeof(float);
@@ -473,8 +643,8 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta,
                float *C, int ldc)
 {
-    struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, C,
-                            lda, ldb, ldc, NULL };
+    struct sgemm_args g = { trans_a != 0, trans_b != 0, M, N, K, alpha, beta, A, B, NULL, C,
+                            lda, ldb, ldc, NULL, NULL, NULL, 1, 0, 0 };
     if (M <= 0 || N <= 0) return;
     /* The callers are tpusim's own kernels, which size these from validated
     ** shapes: a violation is our bug, not bad input. */
@@ -496,9 +666,40 @@ void tpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     g.im = im;
     int kc = imin(K, TPU_SGEMM_KC);
     float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
-    float *bbuf = alloc_panel(imin(N, im->nb), im->nr, kc);
+    float *bbuf = alloc_bpanels(imin(N, im->nb), im->nr, kc);
     if (abuf && bbuf) sgemm_blocked(&g, im, abuf, bbuf);
     else sgemm_direct(&g);
     free(abuf);
     free(bbuf);
+}
+
+int tpu_sgemm_implicit_b(int M, int N, int K, float alpha, const float *A, int lda,
+                         tpu_sgemm_pack_fn pack, const void *ctx, const float *bias, float beta,
+                         float *C, int ldc, int n_batch, ptrdiff_t c_batch)
+{
+    struct sgemm_args g = { 0, 0, M, N, K, alpha, bias ? 1.0f : beta, A, NULL, bias, C, lda, 0, ldc, NULL, pack, ctx,
+                            n_batch, c_batch, 0 };
+    if (M <= 0 || N <= 0 || n_batch <= 0) return 0;
+    TPU_ASSERT(C && ldc >= N && pack);
+    TPU_ASSERT(sgemm_pick()->nb <= TPU_SGEMM_PACK_MAX_N);
+    TPU_ASSERT(K <= 0 || alpha == 0.0f || (A && lda >= K));
+    if (bias) {   /* tiny cases: fill all of C now (the blocked loop fills tile by tile) */
+        if (K <= 0 || alpha == 0.0f)
+            for (g.batch = 0; g.batch < n_batch; g.batch++)
+                for (int i = 0; i < M; i++) fill_bias(&g, i, 1, C + g.batch * c_batch + (ptrdiff_t)i * ldc, N);
+    }
+    if (K <= 0 || alpha == 0.0f) {
+        for (int b = 0; b < n_batch; b++, g.C += c_batch) sgemm_scale(&g);
+        return 0;
+    }
+    const struct sgemm_impl *im = sgemm_pick();
+    g.im = im;
+    int kc = imin(K, TPU_SGEMM_KC);
+    float *abuf = alloc_panel(imin(M, im->mb), im->mr, kc);
+    float *bbuf = alloc_bpanels(imin(N, im->nb), im->nr, kc);
+    int rc = abuf && bbuf ? 0 : -1;
+    if (!rc) sgemm_blocked(&g, im, abuf, bbuf);
+    free(abuf);
+    free(bbuf);
+    return rc;
 }

@@ -26,7 +26,7 @@ static const char chip_usage_full[] =
     "      [--calib DIR | --calib-random N] [--calib-method minmax|percentile]\n"
     "      (int8 activation scales: calibrated over DIR/input_N.pb or DIR/*/input_N.pb, N random\n"
     "      inputs, or the run's own inputs; minmax = max |x|, percentile = 99.99th of |x|)\n"
-    "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU, untimed)\n"
+    "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU; time estimated)\n"
     "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
     "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"

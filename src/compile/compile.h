@@ -93,7 +93,8 @@ struct tpu_layer_row {
     int64_t  cycles, macs;
     int      compared;                    /* 1: nmse/max_abs_err against ref  */
     int      untimed;                     /* 1: ran on the host CPU (reference
-                                             kernel); cycles 0, not modelled   */
+                                             kernel), not simulated; cycles is
+                                             the host-time estimate (run.c)   */
     int64_t  active_cycles, stall_cycles, shift_cycles;   /* mxu rows: Table-3
                                              split of cycles x mxu_count; the
                                              rest is non-matrix                */
@@ -109,6 +110,7 @@ struct tpu_chip_report {
     int64_t  cycles;                      /* sum of the layer rows            */
     int64_t  device_cycles;               /* mxu/vector rows only (no host)   */
     int64_t  macs;                        /* useful MACs of the model         */
+    int64_t  host_op_bytes;               /* host-memory bytes of host-op rows */
     struct tpu_sim_counters ctr;          /* simulated counters (tpu schedule) */
     struct tpu_sim_energy   energy;
     int      n_rows, cap_rows;
@@ -165,6 +167,10 @@ double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int6
 #define TPU_VERIFY_BF16_MAX_REL_L2 1e-2
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */
+
+/* Estimated chip cycles of an op run on the host CPU touching `bytes` of
+** host memory (compile/run.c; docs/compiler.md "Host ops"). */
+int64_t tpu_host_op_cycles(const struct tpu_chip *chip, int64_t bytes);
 
 /* Pre-quantised models (compile/qdq.c): 1 and *scale when node n's input 0 is
 ** DequantizeLinear(int8, scalar scale > 0, zero point 0 or absent). */

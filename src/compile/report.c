@@ -44,7 +44,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
             r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
-    fprintf(f, "%-40s %-8s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
+    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
             "MACs", "util%", "actv%", "wstl%", "wsft%", "nmse");
     int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
@@ -53,10 +53,10 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         char nmse[32] = "n/a";
         if (w->compared) snprintf(nmse, sizeof nmse, "%.2e", w->nmse);
         char cyc[32];
-        snprintf(cyc, sizeof cyc, w->untimed ? "untimed" : "%lld", (long long)w->cycles);
+        snprintf(cyc, sizeof cyc, w->untimed ? "~%lld" : "%lld", (long long)w->cycles);
         int64_t mc = w->cycles * r->mxu_count;
         int split = strcmp(w->unit, "mxu") == 0 && !r->scalesim;
-        fprintf(f, "%-40.40s %-8.8s %-6s %12s %14lld %6.1f", w->name, w->op, w->unit, cyc,
+        fprintf(f, "%-40.40s %-10.10s %-6s %12s %14lld %6.1f", w->name, w->op, w->unit, cyc,
                 (long long)w->macs, slots > 0 ? 100.0 * (double)w->macs / slots : 0.0);
         if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
                            pct(w->shift_cycles, mc));
@@ -65,8 +65,10 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         n_untimed += w->untimed;
     }
     if (n_untimed)
-        fprintf(f, "(%d untimed rows: ops the chip lowering lacks, run on the host CPU by the "
-                "reference kernels; not in the cycles)\n", n_untimed);
+        fprintf(f, "(%d host rows (~): ops the chip lowering lacks, run on the host CPU by the "
+                "reference kernels, not simulated; their cycles are an estimate (%lld bytes of host "
+                "memory at 70%% of 51 GB/s + 1 us each), included in the total)\n", n_untimed,
+                (long long)r->host_op_bytes);
     double s = report_seconds(r);
     fprintf(f, "total: %lld cycles (%lld on chip), %.3f us, %lld MACs, %.2f TOPS, MXU utilization %.1f%%\n",
             (long long)r->cycles, (long long)r->device_cycles, s * 1e6, (long long)r->macs,
@@ -176,7 +178,7 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
         fprintf(f, ", \"unit\": \"%s\", \"cycles\": %lld, \"macs\": %lld", w->unit,
                 (long long)w->cycles, (long long)w->macs);
         if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);
-        if (w->untimed) fprintf(f, ", \"untimed\": true");
+        if (w->untimed) fprintf(f, ", \"untimed\": true, \"cycles_estimated\": true");
         if (!strcmp(w->unit, "mxu") && !r->scalesim)
             fprintf(f, ", \"array_active_cycles\": %lld, \"weight_stall_cycles\": %lld, "
                     "\"weight_shift_cycles\": %lld, \"non_matrix_cycles\": %lld",

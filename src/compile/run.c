@@ -13,6 +13,7 @@
 #include "compile/compile.h"
 #include "sim/sim_systolic.h"
 #include "ir/passes.h"
+#include "report/gpu_model.h"
 #include <math.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct runner {
     float                           *scales;   /* int8 calibration, [n_nodes], or NULL */
     const struct tpu_chip_calib     *calib;    /* may be NULL                 */
     int                              no_layer_compare;
+    uint8_t                         *fused;    /* [n_nodes]: 1 = run inside an MXU node */
 };
 
 static struct tpu_layer_row *add_row(struct runner *u, const char *name, const char *op,
@@ -226,6 +228,61 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
     return rc;
 }
 
+/*---- Activation fused into the output stage ----*/
+/* Clip(0, hi) with float32 scalar constant bounds (max omitted: +inf). */
+static int clip_zero_max(struct tpu_graph *g, struct tpu_node *f, float *hi)
+{
+    const struct tpu_tensor *lo = tpu_in(g, f, 1), *mx = f->n_inputs > 2 ? tpu_in(g, f, 2) : NULL;
+    if (!lo || !lo->data || lo->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(lo) != 1 ||
+        ((const float *)lo->data)[0] != 0.0f)
+        return 0;
+    if (!mx) { *hi = INFINITY; return 1; }
+    if (!mx->data || mx->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(mx) != 1) return 0;
+    *hi = ((const float *)mx->data)[0];
+    return *hi >= 0.0f;
+}
+
+/* The Relu or Clip(0, hi) that is the only reader of node n's output (not a
+** graph output), fused into n's output stage; NULL when none. Host-driver
+** fusion (docs/compiler.md "Fused activations"): only with --host-ops. */
+static struct tpu_node *fused_act(struct runner *u, struct tpu_node *n, float *hi)
+{
+    struct tpu_graph *g = u->g;
+    if (!u->o->host_fallback || n->n_outputs < 1 || n->outputs[0] < 0) return NULL;
+    int y = n->outputs[0], readers = 0;
+    if (g->tensors[y]->is_output) return NULL;
+    struct tpu_node *f = NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct tpu_node *m = &g->nodes[i];
+        if (m->dead) continue;
+        for (int k = 0; k < m->n_inputs; k++)
+            if (m->inputs[k] == y) { readers++; f = m; }
+    }
+    if (readers != 1 || f < n || f->n_outputs < 1 || f->outputs[0] < 0 || f->inputs[0] != y) return NULL;
+    if (f->op == TPU_OP_RELU) { *hi = INFINITY; return f; }
+    if (f->op == TPU_OP_CLIP && clip_zero_max(g, f, hi)) return f;
+    return NULL;
+}
+
+/* y = min(max(y, 0), hi) as ref Relu / Clip compute it, into f's output. */
+static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, struct tpu_node *f, float hi,
+                                 float *y, int64_t count)
+{
+    const struct tpu_tensor *src = tpu_out(u->g, n, 0);
+    struct tpu_tensor *t = tpu_out(u->g, f, 0);
+    t->dtype = TPU_DTYPE_F32;
+    tpu_tensor_set_shape(t, src->n_dims, src->dims);
+    u->fused[f - u->g->nodes] = 1;           /* done: the model loop skips it */
+    if (!y) return TPU_STATUS_OK;
+    for (int64_t i = 0; i < count; i++) {
+        float v = y[i] < 0 ? 0.0f : y[i];
+        y[i] = v > hi ? hi : v;
+    }
+    enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
+    if (!rc) memcpy(t->data, y, (size_t)count * sizeof(float));
+    return rc;
+}
+
 static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
 {
     for (int i = 0; i < n->n_inputs && !u->o->timing_only; i++) {
@@ -254,6 +311,12 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc && y && !u->no_layer_compare) compare_ref(u, n, y, count, row);
     if (!rc) rc = set_output(u, n, &d, y);
+    float hi = 0;
+    struct tpu_node *f = rc ? NULL : fused_act(u, n, &hi);
+    if (f) {
+        snprintf(row->op, sizeof row->op, "%s+%s", d.op, f->op_type);
+        rc = apply_act(u, n, f, hi, y, count);
+    }
     free(host);
     free(y);
     tpu_lowered_free(&l);
@@ -261,13 +324,42 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
 }
 
 /*---- Ops the chip lowering does not cover ----*/
-/* Runs node n with the reference kernel on the host CPU (values only; the
-** chip's time does not include it: the row says "untimed"). */
+/* Host time of an op the chip lowering lacks (an ESTIMATE, docs/compiler.md
+** "Host ops"): the kernel streams its operands through host memory once, so
+** time = TPU_CPU_LAUNCH_S + bytes / (TPU_HOST_MEM_GB_PER_S x TPU_CPU_EFF_MEM),
+** bytes = every input and output with a known shape (0 for the ops that only
+** relabel dims: Flatten, Reshape, Squeeze, Unsqueeze, Identity). 51 GB/s is the TPU v1
+** host's Haswell E5-2699 v3 (REFERENCE.md, TPU paper Table 2); dispatch and
+** memory efficiency are the cpu roofline's (report/gpu_model.h). No host-link
+** bytes are added: in this schedule every MXU layer's input and output cross
+** the host link anyway (RD_HOST/WR_HOST, counted by sim/). */
+#define TPU_HOST_MEM_GB_PER_S 51.0
+
+static int64_t tensor_bytes(const struct tpu_tensor *t)
+{
+    if (!t || t->n_dims < 0) return 0;
+    int64_t n = 1;
+    for (int i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0) return 0;
+        n *= t->dims[i];
+    }
+    return n * (int64_t)tpu_dtype_size(t->dtype);
+}
+
+int64_t tpu_host_op_cycles(const struct tpu_chip *chip, int64_t bytes)
+{
+    double s = TPU_CPU_LAUNCH_S + (double)bytes / (TPU_HOST_MEM_GB_PER_S * 1e9 * TPU_CPU_EFF_MEM);
+    return (int64_t)ceil(s * chip->clock_mhz * 1e6);
+}
+
+/* Runs node n with the reference kernel on the host CPU (values; timing-only
+** runs infer shapes only). Not simulated: the row's cycles are the estimate
+** above, counted in the total time (and so in static energy), not on chip. */
 static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
 {
-    enum tpu_status rc = TPU_STATUS_OK;
+    enum tpu_status rc = tpu_op_shape_fn(n->op)(u->g, n);
+    if (rc && u->o->timing_only) { tpu_err_clear(u->ctx); rc = TPU_STATUS_OK; }
     if (!u->o->timing_only) {
-        rc = tpu_op_shape_fn(n->op)(u->g, n);
         for (int i = 0; i < n->n_outputs && !rc; i++) {
             struct tpu_tensor *t = tpu_out(u->g, n, i);
             if (t) rc = tpu_tensor_alloc(u->ctx, t);
@@ -275,9 +367,15 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
         if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
     }
     if (rc) return rc;
-    struct tpu_layer_row *row = add_row(u, n->name, n->op_type, "host", 0, 0);
+    int64_t bytes = 0;
+    int view = n->op == TPU_OP_FLATTEN || n->op == TPU_OP_RESHAPE || n->op == TPU_OP_SQUEEZE ||
+               n->op == TPU_OP_UNSQUEEZE || n->op == TPU_OP_IDENTITY;
+    for (int i = 0; i < n->n_inputs && !view; i++) bytes += tensor_bytes(tpu_in(u->g, n, i));
+    for (int i = 0; i < n->n_outputs && !view; i++) bytes += tensor_bytes(tpu_out(u->g, n, i));
+    struct tpu_layer_row *row = add_row(u, n->name, n->op_type, "host", tpu_host_op_cycles(u->chip, bytes), 0);
     if (!row) return TPU_ERR_NOMEM;
     row->untimed = 1;
+    u->r->host_op_bytes += bytes;
     return TPU_STATUS_OK;
 }
 
@@ -382,15 +480,16 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     struct tpu_sim *sim = r ? tpu_sim_new(ctx, chip, opts->timing_only) : NULL;
     if (!sim) { free(r); return ctx->status ? ctx->status : TPU_ERR_NOMEM; }
     struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull,
-                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0 };
+                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0, NULL };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_chip_prepare(ctx, g);
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
     if (!rc) rc = calibrate(&u);
+    if (!rc && !(u.fused = tpu_calloc(ctx, (size_t)g->n_nodes + 1, 1))) rc = TPU_ERR_NOMEM;
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
-        if (n->dead) continue;
+        if (n->dead || u.fused[i]) continue;
         if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
         else if (opts->host_fallback) rc = run_on_host(&u, n);
         else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
@@ -400,6 +499,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     if (!rc) finish_report(&u);
     tpu_sim_free(sim);
     free(u.scales);
+    free(u.fused);
     if (rc) { tpu_chip_report_free(r); return rc; }
     *out = r;
     return TPU_STATUS_OK;

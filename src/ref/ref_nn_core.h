@@ -5,7 +5,8 @@
 ** are exact in double, cblas_dgemm). Not a normal header: it defines static
 ** functions named <name>_<SFX>.
 **
-** Before including: #define T, SFX and GEMM (a cblas_?gemm-shaped function).
+** Before including: #define T, SFX, GEMM (a cblas_?gemm-shaped function) and
+** MAX_ROW_S2 (see max_row).
 */
 #define CORE_CAT2(a, b) a##_##b
 #define CORE_CAT(a, b) CORE_CAT2(a, b)
@@ -220,9 +221,11 @@ static void CORE(max_pool)(const struct tpu_nn_window *w, const T *x, T *y, int6
     }
 }
 
-/* y[o] = max(y[o], x[o*s]) for o in [0, n). */
+/* y[o] = max(y[o], x[o*s]) for o in [0, n). MAX_ROW_S2(n, x, y) (defined by
+** the includer; 0 when it has none) may do the s = 2 case and return 1. */
 static inline void CORE(max_row)(int64_t n, const T *restrict x, int64_t s, T *restrict y)
 {
+    if (s == 2 && MAX_ROW_S2(n, x, y)) return;
     if (s == 1) for (int64_t o = 0; o < n; o++) y[o] = x[o] > y[o] ? x[o] : y[o];
     else for (int64_t o = 0; o < n; o++) y[o] = x[o * s] > y[o] ? x[o * s] : y[o];
 }
