@@ -16,7 +16,7 @@
 #include <string.h>
 
 const char tpu_cli_chip_usage[] =
-    "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; check --chip, asm, disasm, sim,\n"
+    "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; check --chip, compile, asm, disasm, sim,\n"
     "        chip: chip programs and descriptions (tpusim chip --help for all options)\n";
 
 static const char chip_usage_full[] =
