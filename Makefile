@@ -59,7 +59,7 @@ $(BUILD)/libtpusim.a: $(filter-out $(BUILD)/obj/cli/%,$(LIB_OBJ))
 $(BUILD)/tpusim: $(filter $(BUILD)/obj/cli/%,$(LIB_OBJ)) $(BUILD)/libtpusim.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/test-%: tests/test-%.c tests/testlib.h $(BUILD)/libtpusim.a
+$(BUILD)/test-%: tests/test-%.c $(wildcard tests/*.h) $(BUILD)/libtpusim.a
 	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libtpusim.a $(LDFLAGS) $(LDLIBS) -o $@
 
 test: all

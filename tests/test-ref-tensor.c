@@ -11,71 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 
-/*---- A one-node graph ----*/
-struct rig {
-    struct tpu_ctx   *ctx;
-    struct tpu_graph *g;
-    struct tpu_node  *n;
-};
-
-static void rig_free(struct rig *r)
-{
-    tpu_graph_free(r->g);
-    tpu_free(r->ctx);
-}
-
-static struct rig rig_new(const char *op, int n_in, int n_out)
-{
-    struct rig r = { tpu_init(), NULL, NULL };
-    r.g = tpu_graph_new(r.ctx, "test.onnx");
-    r.g->opset = 17;
-    r.n = tpu_graph_add_node(r.g, op, n_in, n_out);
-    for (int i = 0; i < n_out; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "out%d", i);
-        r.n->outputs[i] = tpu_graph_tensor_id(r.g, name);
-    }
-    return r;
-}
-
-/* Input i with dtype, dims and (optionally) values. */
-static void rig_in(struct rig *r, int i, enum tpu_dtype dt, int nd, const int64_t *dims, const void *vals)
-{
-    char name[16];
-    snprintf(name, sizeof name, "in%d", i);
-    int id = tpu_graph_tensor_id(r->g, name);
-    struct tpu_tensor *t = r->g->tensors[id];
-    t->dtype = dt;
-    tpu_tensor_set_shape(t, nd, dims);
-    if (vals && tpu_tensor_alloc(r->ctx, t) == TPU_STATUS_OK) {
-        size_t nb = 0;
-        tpu_tensor_nbytes(r->ctx, t, &nb);
-        memcpy(t->data, vals, nb);
-    }
-    r->n->inputs[i] = id;
-}
-
-static struct tpu_attr *rig_attr(struct rig *r, const char *name, enum tpu_attr_type type)
-{
-    struct tpu_attr *a = tpu_arena_alloc(&r->g->arena, (size_t)(r->n->n_attrs + 1) * sizeof *a);
-    if (r->n->n_attrs) memcpy(a, r->n->attrs, (size_t)r->n->n_attrs * sizeof *a);
-    r->n->attrs = a;
-    a += r->n->n_attrs++;
-    a->name = name;
-    a->type = type;
-    return a;
-}
-
-static void attr_int(struct rig *r, const char *name, int64_t v) { rig_attr(r, name, TPU_ATTR_INT)->i = v; }
-static void attr_float(struct rig *r, const char *name, float v) { rig_attr(r, name, TPU_ATTR_FLOAT)->f = v; }
-static void attr_str(struct rig *r, const char *name, const char *v) { rig_attr(r, name, TPU_ATTR_STRING)->s = v; }
-
-static void attr_ints(struct rig *r, const char *name, int k, const int64_t *v)
-{
-    struct tpu_attr *a = rig_attr(r, name, TPU_ATTR_INTS);
-    a->n = k;
-    a->ints = (int64_t *)v;
-}
+#include "testrig.h"
 
 static void attr_floats(struct rig *r, const char *name, int k, const float *v)
 {
