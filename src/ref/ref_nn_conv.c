@@ -162,7 +162,8 @@ static void conv_half_init(const struct conv_pack *p, int j0, int n_valid, struc
         int b[3];
         conv_origin(p, j0 + j, j < n_valid, b);
         for (int i = 0; i < 3; i++) o[i][j] = b[i];
-        base[j] = (b[0] * p->in[1] + b[1]) * p->in[2] + b[2];
+        /* lanes past n_valid carry a far-out origin (masked off); no offset for them */
+        base[j] = j < n_valid ? (b[0] * p->in[1] + b[1]) * p->in[2] + b[2] : 0;
         if (j >= n_valid || hf->n_run > CONV_RUNS) continue;
         struct conv_run *q = hf->n_run ? &hf->run[hf->n_run - 1] : NULL;
         if (q && q->b0 == b[0] && q->b1 == b[1]) {
