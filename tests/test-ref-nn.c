@@ -281,6 +281,8 @@ static void win_dims(const struct win *w, int64_t a, int64_t b, const int64_t *s
 /* When set, run_conv copies its float32 output here (conv_capture_n floats). */
 static float *conv_capture;
 static int64_t conv_capture_n;
+/* run_conv's tolerance (see close_to); only the Winograd test changes it. */
+static double conv_tol = 1e-5;
 
 /* Float Conv of dtype dt against naive_conv; w->out is computed here unless
 ** auto_pad is given (then the caller sets pads and out as the spec implies). */
@@ -316,7 +318,7 @@ static int run_conv(struct win *w, int bias, enum tpu_dtype dt, const char *auto
     for (int i = 0; i < w->nsp + 2; i++)
         TEST_CHECK(y->dims[i] == yd[i], "dim %d: %lld vs %lld", i, (long long)y->dims[i], (long long)yd[i]);
     naive_conv(w, dx, dw, bias ? db : NULL, want);
-    CHECK_CLOSE(y, want, ny, 1e-5);
+    CHECK_CLOSE(y, want, ny, conv_tol);
     if (conv_capture && dt == TPU_DTYPE_F32 && ny <= conv_capture_n) memcpy(conv_capture, y->data, (size_t)ny * sizeof(float));
     int64_t macs = tpu_op_macs_fn(t.n->op)(t.g, t.n);
     TEST_CHECK(macs == ny * (w->c / w->group) * prod3(w->k), "macs %lld", (long long)macs);
@@ -408,6 +410,42 @@ static int test_conv_implicit(void)
     free(a);
     free(b);
     TEST_CHECK(ran >= N_IMPLICIT_CASES, "ran %d", ran);
+    return 0;
+}
+
+/*---- float32 Winograd F(2x2,3x3) (ref_nn_winograd.c, TPUSIM_CONV_WINOGRAD=1) ----*/
+/* Against the naive float64 loops, |got - want| <= tol * (1 + |want|): the
+** transforms use only 0.5 and +-1 coefficients, but the 16 products sum
+** values up to ~4x larger than the direct taps, so the error is a small
+** multiple of a plain float dot product's. A numpy emulation of F(2x2,3x3)
+** on values in [-1, 1] gave worst 8e-7 at C = 9 (2000 tiles) and 2.7e-5 at
+** C = 400 (150 tiles; a sequential float dot product of the same 3600 terms:
+** 1.9e-5), so tol is 1e-5 (run_conv's usual) up to C*9 = 450 terms and
+** 1e-5 * C*9/450 beyond (8e-5 at C = 400).
+** Ragged channel counts, odd H/W (a half output tile at the edges), pads 0,
+** 1 and asymmetric, batches 1..3, C over one sgemm K block (384). */
+static int test_conv_winograd(void)
+{
+    static const int cases[][8] = {      /* n, c, m, h, w, pad0 (both), pad1 (both), bias */
+        { 1, 8, 8, 4, 4, 0, 0, 1 },
+        { 2, 9, 11, 7, 9, 1, 1, 1 },
+        { 3, 13, 8, 9, 6, 0, 1, 0 },
+        { 1, 400, 10, 5, 5, 1, 1, 1 },
+        { 2, 16, 17, 11, 3, 1, 0, 1 },
+    };
+    setenv("TPUSIM_CONV_WINOGRAD", "1", 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        struct win w;
+        win_init(&w, 2, c[0], c[1], c[2], 1);
+        w.in[0] = c[3]; w.in[1] = c[4]; w.k[0] = 3; w.k[1] = 3;
+        w.p0[0] = w.p0[1] = c[5]; w.p1[0] = w.p1[1] = c[6];
+        conv_tol = c[1] * 9 <= 450 ? 1e-5 : 1e-5 * c[1] * 9 / 450;
+        int rc = run_conv(&w, c[7], TPU_DTYPE_F32, NULL);
+        conv_tol = 1e-5;
+        if (rc) { unsetenv("TPUSIM_CONV_WINOGRAD"); return rc; }
+    }
+    unsetenv("TPUSIM_CONV_WINOGRAD");
     return 0;
 }
 
@@ -1714,6 +1752,7 @@ static const struct test_case cases[] = {
     { "ref-nn-conv-1.6", test_conv_pointwise },
     { "ref-nn-conv-1.10", test_conv_depthwise_dil },
     { "ref-nn-conv-1.11", test_conv_implicit },
+    { "ref-nn-conv-winograd", test_conv_winograd },
     { "ref-nn-conv-1.12", test_conv_depthwise_wide },
     { "ref-nn-conv-1.7", test_conv_1d },
     { "ref-nn-conv-1.8", test_conv_3d },

@@ -5,8 +5,11 @@
 **
 ** In:  a graph prepared by ir/passes.c whose inputs have values
 **      (tpu_graph_set_input, tpu_graph_fill_random_inputs, ref/ref_data.c).
-** Out: values of the graph outputs; intermediates are freed after their last
-**      consumer has run, so peak memory stays near what the model needs.
+** Out: values of the graph outputs; intermediates are released after their
+**      last consumer has run, so peak memory stays near what the model needs.
+**      A released buffer goes to a small per-run pool and is handed, zeroed
+**      again (the calloc semantics kernels may rely on), to a later output of
+**      the same byte size: that saves the page faults of fresh big blocks.
 */
 #include "ref/ref.h"
 #include <math.h>
@@ -143,21 +146,77 @@ static bool releasable(const struct tpu_tensor *t)
     return !t->is_const && !t->is_input && !t->is_output;
 }
 
-/* Frees the node's inputs nobody reads later, and its outputs nobody reads. */
-static void release_after(struct tpu_graph *g, const struct tpu_node *n, int k, const int *last)
+/* Released intermediate buffers of this run, reused for same-size outputs. */
+#define POOL_MAX 32
+struct buf_pool {
+    int    n;
+    void  *data[POOL_MAX];
+    size_t nbytes[POOL_MAX];
+};
+
+/* t's byte size, or 0 when unknown or over size_t (no error is recorded). */
+static size_t value_bytes(const struct tpu_tensor *t)
+{
+    int64_t n = tpu_tensor_numel(t);
+    size_t es = tpu_dtype_size(t->dtype), nbytes;
+    return n < 0 || !es || tpu_mul_size((size_t)n, es, &nbytes) ? 0 : nbytes;
+}
+
+/* Releases t's values: into the pool when t owns a heap block, else dropped. */
+static void release_tensor(struct tpu_graph *g, struct tpu_tensor *t, struct buf_pool *pool)
+{
+    size_t nbytes = value_bytes(t);
+    if (t->owner == TPU_DATA_HEAP && t->data && pool->n < POOL_MAX && nbytes >= 4096) {
+        pool->data[pool->n] = t->data;
+        pool->nbytes[pool->n++] = nbytes;
+        t->data = NULL;
+        t->owner = TPU_DATA_NONE;
+        return;
+    }
+    tpu_tensor_drop_data(t);
+}
+
+/* Gives t a zeroed block: a pooled one of exactly its size, else a new one. */
+static enum tpu_status alloc_output(struct tpu_ctx *ctx, struct tpu_tensor *t, struct buf_pool *pool)
+{
+    size_t nbytes = value_bytes(t);
+    if (nbytes >= 4096 && nbytes <= tpu_alloc_limit(ctx))
+        for (int i = pool->n - 1; i >= 0; i--) {
+            if (pool->nbytes[i] != nbytes) continue;
+            tpu_tensor_drop_data(t);
+            t->data = pool->data[i];
+            t->owner = TPU_DATA_HEAP;
+            memset(t->data, 0, nbytes);
+            pool->n--;
+            pool->data[i] = pool->data[pool->n];
+            pool->nbytes[i] = pool->nbytes[pool->n];
+            return TPU_STATUS_OK;
+        }
+    return tpu_tensor_alloc(ctx, t);
+}
+
+static void pool_free(struct buf_pool *pool)
+{
+    for (int i = 0; i < pool->n; i++) free(pool->data[i]);
+    pool->n = 0;
+}
+
+/* Releases the node's inputs nobody reads later, and its outputs nobody reads. */
+static void release_after(struct tpu_graph *g, const struct tpu_node *n, int k, const int *last,
+                          struct buf_pool *pool)
 {
     for (int i = 0; i < n->n_inputs; i++) {
         int t = n->inputs[i];
-        if (t >= 0 && last[t] == k && releasable(g->tensors[t])) tpu_tensor_drop_data(g->tensors[t]);
+        if (t >= 0 && last[t] == k && releasable(g->tensors[t])) release_tensor(g, g->tensors[t], pool);
     }
     for (int o = 0; o < n->n_outputs; o++) {
         int t = n->outputs[o];
-        if (t >= 0 && last[t] < k && releasable(g->tensors[t])) tpu_tensor_drop_data(g->tensors[t]);
+        if (t >= 0 && last[t] < k && releasable(g->tensors[t])) release_tensor(g, g->tensors[t], pool);
     }
 }
 
 /* Shape function, output allocation, kernel: one node. */
-static enum tpu_status run_node(struct tpu_graph *g, struct tpu_node *n)
+static enum tpu_status run_node(struct tpu_graph *g, struct tpu_node *n, struct buf_pool *pool)
 {
     if (n->op == TPU_OP_UNKNOWN)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "op %s is not supported by tpusim", n->op_type);
@@ -165,7 +224,7 @@ static enum tpu_status run_node(struct tpu_graph *g, struct tpu_node *n)
     if (rc) return *tpu_errmsg(g->ctx) ? rc : tpu_node_err(g, n, rc, "shape inference failed");
     for (int o = 0; o < n->n_outputs; o++) {
         struct tpu_tensor *t = tpu_out(g, n, o);
-        if (!t || !(rc = tpu_tensor_alloc(g->ctx, t))) continue;
+        if (!t || !(rc = alloc_output(g->ctx, t, pool))) continue;
         if (rc == TPU_ERR_NOMEM && g->ctx->status == TPU_ERR_NOMEM) return rc;
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", tpu_errmsg(g->ctx));
@@ -197,12 +256,14 @@ enum tpu_status tpu_ref_run(struct tpu_ctx *ctx, struct tpu_graph *g)
     drop_runtime_values(g);
     int *last = last_uses(g, p->n_live);
     if (!last) return TPU_ERR_NOMEM;
+    struct buf_pool pool = { 0 };
     for (int k = 0; k < p->n_live && !rc; k++) {
         struct tpu_node *n = &g->nodes[k];
         TPU_ASSERT(!n->dead);
-        rc = run_node(g, n);
-        release_after(g, n, k, last);
+        rc = run_node(g, n, &pool);
+        release_after(g, n, k, last, &pool);
     }
+    pool_free(&pool);
     free(last);
     for (int i = 0; i < g->n_outputs && !rc; i++) {
         struct tpu_tensor *t = g->tensors[g->outputs[i]];

@@ -49,6 +49,13 @@ int64_t tpu_nn_window_out(const struct tpu_nn_window *win);    /* out[0]*out[1]*
 ** Returns TPU_ERR_NOMEM (recorded in ctx) if the column buffer cannot be had. */
 enum tpu_status tpu_nn_conv_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *win,
                                 const float *x, const float *w, const float *bias, float *y);
+/* Winograd F(2x2,3x3) for float32 2-D 3x3 stride-1 dilation-1 group-1
+** convolutions with at least 8 input and output channels (ref_nn_winograd.c):
+** 1 done, 0 not its case, -1 out of memory (*rc set). Opt-in: tpu_nn_conv_f32
+** takes it first only when TPUSIM_CONV_WINOGRAD is set (and TPUSIM_CONV_IM2COL
+** is not); its scalar transforms make it slower than the implicit GEMM. */
+int tpu_nn_conv_winograd_f32(struct tpu_ctx *ctx, const struct tpu_nn_window *w, const float *x,
+                             const float *wt, const float *bias, float *y, enum tpu_status *rc);
 enum tpu_status tpu_nn_conv_f64(struct tpu_ctx *ctx, const struct tpu_nn_window *win,
                                 const double *x, const double *w, const double *bias, double *y);
 

@@ -378,7 +378,10 @@ enum tpu_status tpu_nn_conv_f32(struct tpu_ctx *ctx, const struct tpu_nn_window 
         depthwise3x3_avx512(win, x, w, bias, y);
         return TPU_STATUS_OK;
     }
-    int done = getenv("TPUSIM_CONV_IM2COL") ? 0 : conv_implicit_f32(ctx, win, x, w, bias, y, &rc);
+    int done = getenv("TPUSIM_CONV_WINOGRAD") && !getenv("TPUSIM_CONV_IM2COL") ?
+               tpu_nn_conv_winograd_f32(ctx, win, x, w, bias, y, &rc) : 0;
+    if (done) return rc;
+    done = getenv("TPUSIM_CONV_IM2COL") ? 0 : conv_implicit_f32(ctx, win, x, w, bias, y, &rc);
     if (done) return rc;
     return conv_f32(ctx, win, x, w, bias, y);
 }
