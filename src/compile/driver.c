@@ -30,7 +30,10 @@ static float input_scale(const struct tpu_mm_desc *d, const float *x)
 {
     int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
     float mx = 0;
-    for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(x[i]));
+    for (int64_t i = 0; i < n; i++) {                  /* fmaxf(mx, |x|) without the call; */
+        float v = fabsf(x[i]);                         /* a NaN is skipped as fmaxf skips it */
+        if (v > mx) mx = v;
+    }
     return mx > 0 ? mx / 127.0f : 1.0f;
 }
 
@@ -128,21 +131,27 @@ static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, con
             memcpy(dst + (k0 / R) * tile, a + k0 * elem, (size_t)((d->K - k0 < R ? d->K - k0 : R) * elem));
         return;
     }
+    /* locals: the byte stores below may alias anything, so fields read in
+    ** the loops would be reloaded every element */
+    const int64_t H = d->h, Wd = d->w, kh = d->kh, kw = d->kw, dh = d->dh, dw = d->dw;
     int64_t ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
     int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, cg = d->c_in / d->groups;
     uint8_t *t = dst;
     int64_t kr = 0;
     for (int64_t ch = 0; ch < cg; ch++) {
-        const uint8_t *plane = q + (uint64_t)(((b * d->c_in + g * cg + ch) * d->h) * d->w) * elem;
-        for (int64_t ky = 0; ky < d->kh; ky++) {
-            int64_t iy = y0 + ky * d->dh;
-            int row_in = iy >= 0 && iy < d->h;
-            for (int64_t kx = 0; kx < d->kw; kx++) {
-                int64_t ix = x0 + kx * d->dw;
-                if (row_in && ix >= 0 && ix < d->w) {
-                    const uint8_t *s = plane + (iy * d->w + ix) * elem;
-                    if (elem == 1) t[kr] = *s;
-                    else memcpy(t + kr * elem, s, (size_t)elem);
+        const uint8_t *plane = q + (uint64_t)(((b * d->c_in + g * cg + ch) * H) * Wd) * elem;
+        for (int64_t ky = 0; ky < kh; ky++) {
+            int64_t iy = y0 + ky * dh;
+            if (iy < 0 || iy >= H) {                          /* whole kernel row is padding */
+                kr += kw;
+                while (kr >= R) { kr -= R; t += tile; }
+                continue;
+            }
+            const uint8_t *line = plane + iy * Wd * elem;
+            for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw) {
+                if (ix >= 0 && ix < Wd) {
+                    if (elem == 1) t[kr] = line[ix];
+                    else memcpy(t + kr * elem, line + ix * elem, (size_t)elem);
                 }
                 if (++kr == R) { kr = 0; t += tile; }
             }
