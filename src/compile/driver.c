@@ -138,6 +138,7 @@ static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, con
     int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, cg = d->c_in / d->groups;
     uint8_t *t = dst;
     int64_t kr = 0;
+    int inside = x0 >= 0 && x0 + (kw - 1) * dw < Wd;           /* every kx lands in the row */
     for (int64_t ch = 0; ch < cg; ch++) {
         const uint8_t *plane = q + (uint64_t)(((b * d->c_in + g * cg + ch) * H) * Wd) * elem;
         for (int64_t ky = 0; ky < kh; ky++) {
@@ -148,6 +149,11 @@ static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, con
                 continue;
             }
             const uint8_t *line = plane + iy * Wd * elem;
+            if (elem == 1 && inside && kr + kw < R) {         /* common case: no checks */
+                for (int64_t kx = 0; kx < kw; kx++) t[kr + kx] = line[x0 + kx * dw];
+                kr += kw;
+                continue;
+            }
             for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw) {
                 if (ix >= 0 && ix < Wd) {
                     if (elem == 1) t[kr] = line[ix];
