@@ -177,8 +177,10 @@ static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int fi
     row->stall_cycles = mark[2].stall_cycles - a->stall_cycles;
     row->shift_cycles = mark[2].shift_cycles - a->shift_cycles;
     if (l->single_chunk) {
+        int at = (int)(row - u->r->rows);
         snprintf(name, sizeof name, "%s: output", d->name);
         add_row(u, name, "WR_HOST", "host", t_end - mark[2].cycle, 0);
+        *mxu_row = &u->r->rows[at];                 /* add_row may have moved the rows */
     }
 }
 
