@@ -65,6 +65,9 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
 /* Packs x into host memory (im2col, quantisation with l->in_scale). */
 void  tpu_mm_pack_input(const struct tpu_chip *chip, struct tpu_lowered *l, const float *x,
                         uint8_t *host);
+/* The same bytes, element by element (the old path; tests compare the two). */
+void  tpu_mm_pack_input_ref(const struct tpu_chip *chip, struct tpu_lowered *l, const float *x,
+                            uint8_t *host);
 /* Unpacks the raw results into y (ONNX layout), y = alpha * acc (dequantised)
 ** + bias[column] (bias NULL: none). */
 void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered *l,

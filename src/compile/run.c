@@ -29,7 +29,24 @@ struct runner {
     const struct tpu_chip_calib     *calib;    /* may be NULL                 */
     int                              no_layer_compare;
     uint8_t                         *fused;    /* [n_nodes]: 1 = run inside an MXU node */
+    uint8_t                         *host;     /* host memory reused across layers (packing
+                                                  clears the input part; the chip writes the
+                                                  output part unpacking reads) */
+    uint64_t                         host_cap;
 };
+
+/* The host buffer for l, grown when a layer needs more: no fresh pages to
+** fault in and zero per layer. */
+static uint8_t *host_buffer(struct runner *u, uint64_t bytes)
+{
+    if (bytes <= u->host_cap) return u->host;
+    uint8_t *h = tpu_malloc(u->ctx, (size_t)bytes);
+    if (!h) return NULL;
+    free(u->host);
+    u->host = h;
+    u->host_cap = bytes;
+    return h;
+}
 
 static struct tpu_layer_row *add_row(struct runner *u, const char *name, const char *op,
                                      const char *unit, int64_t cycles, int64_t macs)
@@ -160,8 +177,10 @@ static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int fi
     row->stall_cycles = mark[2].stall_cycles - a->stall_cycles;
     row->shift_cycles = mark[2].shift_cycles - a->shift_cycles;
     if (l->single_chunk) {
+        int at = (int)(row - u->r->rows);
         snprintf(name, sizeof name, "%s: output", d->name);
         add_row(u, name, "WR_HOST", "host", t_end - mark[2].cycle, 0);
+        *mxu_row = &u->r->rows[at];                 /* add_row may have moved the rows */
     }
 }
 
@@ -303,7 +322,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     struct tpu_sim_counters c0 = u->sim->ctr;
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
-        host = tpu_malloc(u->ctx, (size_t)l.host_bytes);
+        host = host_buffer(u, (uint64_t)l.host_bytes);
         rc = host ? run_values(u, n, &l, host, &y, &count) : TPU_ERR_NOMEM;
     } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
     struct tpu_layer_row *row = NULL;
@@ -317,7 +336,6 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
         snprintf(row->op, sizeof row->op, "%s+%s", d.op, f->op_type);
         rc = apply_act(u, n, f, hi, y, count);
     }
-    free(host);
     free(y);
     tpu_lowered_free(&l);
     return rc;
@@ -480,7 +498,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     struct tpu_sim *sim = r ? tpu_sim_new(ctx, chip, opts->timing_only) : NULL;
     if (!sim) { free(r); return ctx->status ? ctx->status : TPU_ERR_NOMEM; }
     struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull,
-                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0, NULL };
+                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0, NULL, NULL, 0 };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_chip_prepare(ctx, g);
@@ -500,6 +518,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     tpu_sim_free(sim);
     free(u.scales);
     free(u.fused);
+    free(u.host);
     if (rc) { tpu_chip_report_free(r); return rc; }
     *out = r;
     return TPU_STATUS_OK;
