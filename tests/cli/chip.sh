@@ -88,6 +88,15 @@ c=$("$T" run $M/gemm_256x2048x2048.onnx --chip tpu-v1 --timing-only --schedule s
 c=$("$T" run $M/gemm_256x2048x2048.onnx --chip tpu-v1 --timing-only | awk '$3 == "mxu" { print $4 }')
 if [ -n "$c" ] && [ "$c" -ge 86360 ] && [ "$c" -le 88360 ]; then pass chip-cli-tpu-weight-bound
 else fail chip-cli-tpu-weight-bound "Gemm layer '$c' cycles, want 86360..88360"; fi
+# The run's MXU-layer Table 3 (host-link transfers left out, as in the paper):
+# weight stall + weight shift, not array active, dominate the weight-bound Gemm.
+"$T" run $M/gemm_256x2048x2048.onnx --chip tpu-v1 --timing-only --json "$out/wb.json" >/dev/null 2>&1
+if /usr/bin/python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['mxu_layers_table3']
+ok = 86360 <= t['mxu_cycles'] <= 88360 and t['weight_stall_cycles'] + t['weight_shift_cycles'] > 3 * t['array_active_cycles']
+sys.exit(0 if ok else 1)" "$out/wb.json" 2>/dev/null; then pass chip-cli-tpu-table3-weight-dominated
+else fail chip-cli-tpu-table3-weight-dominated "$(grep -A1 mxu_layers_table3 "$out/wb.json" | head -c 300)"; fi
 
 # unsupported op: exit 2 naming the node
 "$T" run $M/gemm_relu.onnx --chip tpu-v4 >"$out/o" 2>"$out/e"; rc=$?
