@@ -7,19 +7,8 @@
 # expected outputs, and replaces the "Every model" section of BENCHMARKS.md
 # (between its markers) unless --no-update. Run `make models` first (or let
 # tests/cli/models.sh generate the models). Environment: TPUSIM, BUILD.
-TPUSIM=${TPUSIM:-build/tpusim}
-BUILD=${BUILD:-build}
-PY=${PYTHON:-/usr/bin/python3}
-REPEAT=3
-UPDATE=yes
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --repeat) REPEAT=$2; shift 2 ;;
-        --no-update) UPDATE=no; shift ;;
-        *) echo "usage: bench/models_vs_ort.sh [--repeat N] [--no-update]" >&2; exit 2 ;;
-    esac
-done
-die() { echo "models_vs_ort.sh: $*" >&2; exit 1; }
+NAME=models_vs_ort.sh REPEAT=3
+. "$(dirname "$0")/lib.inc"
 [ -x "$TPUSIM" ] || die "$TPUSIM not built (make)"
 [ -d "$BUILD/ort/node_modules/onnxruntime-node" ] || die "no ORT in $BUILD/ort (sh tools/npm_install.sh)"
 export TPUSIM_ORT="$BUILD/ort/node_modules"

@@ -14,19 +14,8 @@
 # "Reference executor vs ONNX Runtime" section of BENCHMARKS.md (between its
 # markers) unless --no-update.
 # Environment: TPUSIM (default build/tpusim), BUILD (default build).
-TPUSIM=${TPUSIM:-build/tpusim}
-BUILD=${BUILD:-build}
-PY=${PYTHON:-/usr/bin/python3}
-REPEAT=5
-UPDATE=yes
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --repeat) REPEAT=$2; shift 2 ;;
-        --no-update) UPDATE=no; shift ;;
-        *) echo "usage: bench/ref_vs_ort.sh [--repeat N] [--no-update]" >&2; exit 2 ;;
-    esac
-done
-die() { echo "ref_vs_ort.sh: $*" >&2; exit 1; }
+NAME=ref_vs_ort.sh REPEAT=5
+. "$(dirname "$0")/lib.inc"
 [ -x "$TPUSIM" ] || die "$TPUSIM not built (make)"
 sh tools/npm_install.sh "$BUILD" || die "onnxruntime-node not available"
 export TPUSIM_ORT="$BUILD/ort/node_modules"

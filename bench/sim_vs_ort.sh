@@ -10,19 +10,8 @@
 # (between its markers) unless --no-update. Needs build/models (make models or
 # /usr/bin/python3 tools/export_models.py build/models) and build/ort
 # (sh tools/npm_install.sh). Environment: TPUSIM, BUILD.
-TPUSIM=${TPUSIM:-build/tpusim}
-BUILD=${BUILD:-build}
-PY=${PYTHON:-/usr/bin/python3}
-REPEAT=3
-UPDATE=yes
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --repeat) REPEAT=$2; shift 2 ;;
-        --no-update) UPDATE=no; shift ;;
-        *) echo "usage: bench/sim_vs_ort.sh [--repeat N] [--no-update]" >&2; exit 2 ;;
-    esac
-done
-die() { echo "sim_vs_ort.sh: $*" >&2; exit 1; }
+NAME=sim_vs_ort.sh REPEAT=3
+. "$(dirname "$0")/lib.inc"
 M="$BUILD/models/resnet18_op13_dyn/model.onnx"
 [ -x "$TPUSIM" ] || die "$TPUSIM not built (make)"
 [ -f "$M" ] || die "no $M (/usr/bin/python3 tools/export_models.py $BUILD/models)"
