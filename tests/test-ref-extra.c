@@ -14,25 +14,6 @@
 #define RIG_OPSET 18
 #include "testrig.h"
 
-/* Shape function, allocation of every output, reference kernel. */
-static enum tpu_status rig_run(struct rig *r)
-{
-    enum tpu_status rc = tpu_op_shape_fn(r->n->op)(r->g, r->n);
-    for (int i = 0; i < r->n->n_outputs && !rc; i++)
-        if (tpu_out(r->g, r->n, i)) rc = tpu_tensor_alloc(r->ctx, tpu_out(r->g, r->n, i));
-    return rc ? rc : tpu_op_ref_fn(r->n->op)(r->g, r->n);
-}
-
-static struct tpu_tensor *out(struct rig *r, int i) { return tpu_out(r->g, r->n, i); }
-
-static int dims_are(const struct tpu_tensor *t, int nd, const int64_t *dims)
-{
-    if (t->n_dims != nd) return 0;
-    for (int i = 0; i < nd; i++)
-        if (t->dims[i] != dims[i]) return 0;
-    return 1;
-}
-
 /* Index of the first element that differs (by more than tol), or -1. */
 static long first_diff_f(const struct tpu_tensor *t, const float *want, long k, double tol)
 {

@@ -32,25 +32,6 @@ static void attr_tensor(struct rig *r, const char *name, enum tpu_dtype dt, int 
     rig_attr(r, name, TPU_ATTR_TENSOR)->t = t;
 }
 
-/* Shape function, allocation of every output, reference kernel. */
-static enum tpu_status rig_run(struct rig *r)
-{
-    enum tpu_status rc = tpu_op_shape_fn(r->n->op)(r->g, r->n);
-    for (int i = 0; i < r->n->n_outputs && !rc; i++)
-        if (tpu_out(r->g, r->n, i)) rc = tpu_tensor_alloc(r->ctx, tpu_out(r->g, r->n, i));
-    return rc ? rc : tpu_op_ref_fn(r->n->op)(r->g, r->n);
-}
-
-static struct tpu_tensor *out(struct rig *r, int i) { return tpu_out(r->g, r->n, i); }
-
-static int dims_are(const struct tpu_tensor *t, int nd, const int64_t *dims)
-{
-    if (t->n_dims != nd) return 0;
-    for (int i = 0; i < nd; i++)
-        if (t->dims[i] != dims[i]) return 0;
-    return 1;
-}
-
 /* Index of the first element that differs, or -1. */
 static long first_diff_f32(const struct tpu_tensor *t, const float *want, long k, float tol)
 {

@@ -1,7 +1,8 @@
 /*
 ** tests/testrig.h: a one-node graph built by hand, for the kernel tests
 ** (tests/test-ref-*.c): rig_new(op, n_in, n_out), rig_in() for each input
-** (dtype, dims, values), attr_*() for attributes. The including file sets
+** (dtype, dims, values), attr_*() for attributes, rig_run() (shape +
+** allocation + kernel), out() and dims_are(). The including file sets
 ** RIG_OPSET (the node's opset) first when 17 is not what it wants.
 */
 #ifndef TPU_TESTRIG_H
@@ -76,6 +77,25 @@ static inline void attr_ints(struct rig *r, const char *name, int k, const int64
     struct tpu_attr *a = rig_attr(r, name, TPU_ATTR_INTS);
     a->n = k;
     a->ints = (int64_t *)v;
+}
+
+/* Shape function, allocation of every output, reference kernel. */
+static inline enum tpu_status rig_run(struct rig *r)
+{
+    enum tpu_status rc = tpu_op_shape_fn(r->n->op)(r->g, r->n);
+    for (int i = 0; i < r->n->n_outputs && !rc; i++)
+        if (tpu_out(r->g, r->n, i)) rc = tpu_tensor_alloc(r->ctx, tpu_out(r->g, r->n, i));
+    return rc ? rc : tpu_op_ref_fn(r->n->op)(r->g, r->n);
+}
+
+static inline struct tpu_tensor *out(struct rig *r, int i) { return tpu_out(r->g, r->n, i); }
+
+static inline int dims_are(const struct tpu_tensor *t, int nd, const int64_t *dims)
+{
+    if (t->n_dims != nd) return 0;
+    for (int i = 0; i < nd; i++)
+        if (t->dims[i] != dims[i]) return 0;
+    return 1;
 }
 
 #endif
