@@ -33,6 +33,8 @@ struct tpu_mm_desc {
                                              groups x M x K x N                */
     int     resident;                     /* 1: activations stay in the UB (no
                                              host DMA); timing-only use        */
+    int     passes;                       /* bf16 passes (compile/precision.c):
+                                             0 or 1 one; 3 or 6: K holds them  */
 };
 
 struct tpu_lowered {
@@ -83,6 +85,17 @@ enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct
 ** w may point at NULL for timing only). No change when not worth it. */
 enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
                                       float **w);
+
+/*---- Multi-pass bf16 (compile/precision.c) ----*/
+/* tpu_precision_passes, tpu_chip_is_bf16: include/tpusim.h. "default", "high", "highest". */
+const char *tpu_passes_name(int passes);
+/* Rewrites d (K, and c_in of a conv, times passes; d->passes set) and *w
+** ([groups][K][N] -> [groups][passes*K][N] of bf16 parts; w or *w may be NULL
+** for timing only). passes other than 3 or 6: no change. */
+enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, float **w, int passes);
+/* The op's fp32 input expanded to match a rewritten d (tpu_malloc'd; NULL on
+** allocation failure). */
+float *tpu_mm_split_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
 #endif /* TPU_COMPILE_H */
 

@@ -93,15 +93,17 @@ static enum tpu_status fill_input(struct runner *u, struct tpu_tensor *t)
     return TPU_STATUS_OK;
 }
 
-/* A as an M x K fp32 matrix (Gemm transA handled); NULL data for conv (used as is). */
-static float *a_matrix(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d)
+/* A as an M x K fp32 matrix (Gemm transA handled; K of the op before a
+** multi-pass split, d->K / passes); NULL data for conv (used as is). */
+static float *a_matrix(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d, int passes)
 {
     const float *a = tpu_in(u->g, n, 0)->data;
-    float *m = tpu_malloc(u->ctx, (size_t)(d->M * d->K) * sizeof(float));
+    int64_t K = d->K / passes;
+    float *m = tpu_malloc(u->ctx, (size_t)(d->M * K) * sizeof(float));
     if (!m) return NULL;
     int ta = n->op == TPU_OP_GEMM && tpu_attr_int(n, "transA", 0);
     for (int64_t i = 0; i < d->M; i++)
-        for (int64_t k = 0; k < d->K; k++) m[i * d->K + k] = ta ? a[k * d->M + i] : a[i * d->K + k];
+        for (int64_t k = 0; k < K; k++) m[i * K + k] = ta ? a[k * d->M + i] : a[i * K + k];
     return m;
 }
 
@@ -212,9 +214,13 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
                                   uint8_t *host, float **y_out, int64_t *count)
 {
     const struct tpu_mm_desc *d = &l->d;
-    float *a = d->is_conv ? NULL : a_matrix(u, n, d);
+    float *a = d->is_conv ? NULL : a_matrix(u, n, d, d->passes > 1 ? d->passes : 1);
     if (!d->is_conv && !a) return TPU_ERR_NOMEM;
-    tpu_mm_pack_input(u->chip, l, d->is_conv ? tpu_in(u->g, n, 0)->data : a, host);
+    const float *x = d->is_conv ? tpu_in(u->g, n, 0)->data : a;
+    float *split = d->passes > 1 ? tpu_mm_split_input(u->ctx, d, x) : NULL;
+    if (d->passes > 1 && !split) { free(a); return TPU_ERR_NOMEM; }
+    tpu_mm_pack_input(u->chip, l, split ? split : x, host);
+    free(split);
     free(a);
     enum tpu_status rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
     if (rc) return rc;
@@ -313,6 +319,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     float *w = NULL, *y = NULL;
     enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
     if (!rc) rc = tpu_mm_block_diagonal(u->ctx, u->chip, &d, &w);
+    if (!rc && u->chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(u->ctx, &d, &w, u->o->bf16_passes);
     struct tpu_lowered l = { 0 };
     if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
     if (!rc && u->scales) l.in_scale_fixed = u->scales[n - u->g->nodes];
@@ -459,7 +466,12 @@ static enum tpu_status calibrate(struct runner *u)
     const struct tpu_chip_calib *k = u->calib ? u->calib : &none;
     char *s = u->r->calib;
     size_t n = sizeof u->r->calib;
-    if (u->chip->mxu_dtype != TPU_MXU_INT8) { snprintf(s, n, "bf16: no calibration"); return TPU_STATUS_OK; }
+    if (u->chip->mxu_dtype != TPU_MXU_INT8) {
+        int p = o->bf16_passes > 1 ? o->bf16_passes : 1;
+        snprintf(s, n, "bf16, %d pass%s per matrix product (--precision %s), no calibration", p, p > 1 ? "es" : "",
+                 tpu_passes_name(p));
+        return TPU_STATUS_OK;
+    }
     if (o->timing_only) { snprintf(s, n, "int8: timing only, no values"); return TPU_STATUS_OK; }
     if (!k->dir && !k->n_random && !k->percentile) {
         snprintf(s, n, "int8 min/max on the run's own inputs (each MXU input's max |x|, at run time)");
