@@ -468,7 +468,7 @@ static enum tpu_status calibrate(struct runner *u)
     size_t n = sizeof u->r->calib;
     if (u->chip->mxu_dtype != TPU_MXU_INT8) {
         int p = o->bf16_passes > 1 ? o->bf16_passes : 1;
-        snprintf(s, n, "bf16, %d pass%s per matrix product (--precision %s), no calibration", p, p > 1 ? "es" : "",
+        snprintf(s, n, "bf16: no calibration; %d pass%s per matrix product (--precision %s)", p, p > 1 ? "es" : "",
                  tpu_passes_name(p));
         return TPU_STATUS_OK;
     }

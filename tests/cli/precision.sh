@@ -7,11 +7,11 @@
 F=$M/fmnist_cnn.onnx
 relf() { sed -n "s/.*rel_l2 \([0-9.e+-]*\),.*/\1/p" "$1" | head -n 1; }
 cyc() { sed -n 's/^total: \([0-9]*\) cycles.*/\1/p' "$1"; }
-expect precision-default 0 "bf16, 1 pass per matrix product \(--precision default\)" "$T" run $F --chip tpu-v5e --host-ops --batch 8
+expect precision-default 0 "bf16: no calibration; 1 pass per matrix product \(--precision default\)" "$T" run $F --chip tpu-v5e --host-ops --batch 8
 cp "$tmp/all" "$tmp/p1"
-expect precision-high 0 "bf16, 3 passes per matrix product \(--precision high\)" "$T" run $F --chip tpu-v5e --host-ops --batch 8 --precision high
+expect precision-high 0 "bf16: no calibration; 3 passes per matrix product \(--precision high\)" "$T" run $F --chip tpu-v5e --host-ops --batch 8 --precision high
 cp "$tmp/all" "$tmp/p3"
-expect precision-highest 0 "bf16, 6 passes" "$T" run $F --chip tpu-v5e --host-ops --batch 8 --precision highest
+expect precision-highest 0 "bf16: no calibration; 6 passes" "$T" run $F --chip tpu-v5e --host-ops --batch 8 --precision highest
 cp "$tmp/all" "$tmp/p6"
 r1=$(relf "$tmp/p1") r3=$(relf "$tmp/p3") r6=$(relf "$tmp/p6")
 check precision-error-falls "awk -v a=$r1 -v b=$r3 -v c=$r6 'BEGIN { exit !(a > 10 * b && b > c && b < 1e-4) }'" \
