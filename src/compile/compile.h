@@ -35,6 +35,10 @@ struct tpu_mm_desc {
                                              host DMA); timing-only use        */
     int     passes;                       /* bf16 passes (compile/precision.c):
                                              0 or 1 one; 3 or 6: K holds them  */
+    int64_t up_h, up_w;                   /* ConvTranspose (compile/mm_convt.c):
+                                             the input's zero-insertion factors
+                                             (h, w above are after it); 0 or 1:
+                                             a plain Conv                      */
 };
 
 struct tpu_lowered {
@@ -85,6 +89,14 @@ enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct
 ** w may point at NULL for timing only). No change when not worth it. */
 enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
                                       float **w);
+
+/*---- ConvTranspose as a Conv (compile/mm_convt.c) ----*/
+/* The Conv that equals ConvTranspose node n (called by tpu_mm_from_node). */
+enum tpu_status tpu_mm_from_conv_transpose(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                           float **weights, int want);
+/* The zero-inserted input ([batch][c_in][h][w] of d) of the node's input x
+** (tpu_calloc'd; NULL on allocation failure). */
+float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
 /*---- Multi-pass bf16 (compile/precision.c) ----*/
 /* tpu_precision_passes, tpu_chip_is_bf16: include/tpusim.h. "default", "high", "highest". */

@@ -217,10 +217,15 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     float *a = d->is_conv ? NULL : a_matrix(u, n, d, d->passes > 1 ? d->passes : 1);
     if (!d->is_conv && !a) return TPU_ERR_NOMEM;
     const float *x = d->is_conv ? tpu_in(u->g, n, 0)->data : a;
-    float *split = d->passes > 1 ? tpu_mm_split_input(u->ctx, d, x) : NULL;
-    if (d->passes > 1 && !split) { free(a); return TPU_ERR_NOMEM; }
-    tpu_mm_pack_input(u->chip, l, split ? split : x, host);
+    float *up = d->up_h > 1 || d->up_w > 1 ? tpu_mm_convt_input(u->ctx, d, x) : NULL;
+    float *split = d->passes > 1 ? tpu_mm_split_input(u->ctx, d, up ? up : x) : NULL;
+    if (((d->up_h > 1 || d->up_w > 1) && !up) || (d->passes > 1 && !split)) {
+        free(up); free(a);
+        return TPU_ERR_NOMEM;
+    }
+    tpu_mm_pack_input(u->chip, l, split ? split : up ? up : x, host);
     free(split);
+    free(up);
     free(a);
     enum tpu_status rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
     if (rc) return rc;
@@ -406,7 +411,7 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
 
 static int chip_op(enum tpu_op op)
 {
-    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV;
+    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV || op == TPU_OP_CONV_TRANSPOSE;
 }
 
 /* Whether the MXU lowering takes node n (shapes, dtypes, ranks); with
