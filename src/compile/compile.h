@@ -98,6 +98,16 @@ enum tpu_status tpu_mm_from_conv_transpose(struct tpu_graph *g, struct tpu_node 
 ** (tpu_calloc'd; NULL on allocation failure). */
 float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
+/*---- Per-channel int8 scales for depthwise convs (compile/dw_scale.c) ----*/
+/* 1: d (before any block-diagonal rewrite) is a depthwise Conv on an int8 chip. */
+int    tpu_dw_per_channel(const struct tpu_chip *c, const struct tpu_mm_desc *d);
+/* x with channel c divided by its max |x_c| (kept in chan_max[c], 1 for an
+** all-zero channel); tpu_malloc'd, NULL on allocation failure. */
+float *tpu_dw_scale_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x, float *chan_max);
+/* l's input scale to the unit 1/127 and each column's dequantisation scale
+** times its channel's max (d: the op before a block-diagonal rewrite). */
+void   tpu_dw_fold_scales(struct tpu_lowered *l, const struct tpu_mm_desc *d, const float *chan_max);
+
 /*---- Multi-pass bf16 (compile/precision.c) ----*/
 /* tpu_precision_passes, tpu_chip_is_bf16: include/tpusim.h. "default", "high", "highest". */
 const char *tpu_passes_name(int passes);

@@ -219,11 +219,21 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     const float *x = d->is_conv ? tpu_in(u->g, n, 0)->data : a;
     float *up = d->up_h > 1 || d->up_w > 1 ? tpu_mm_convt_input(u->ctx, d, x) : NULL;
     float *split = d->passes > 1 ? tpu_mm_split_input(u->ctx, d, up ? up : x) : NULL;
-    if (((d->up_h > 1 || d->up_w > 1) && !up) || (d->passes > 1 && !split)) {
-        free(up); free(a);
+    float *dw = NULL, *chan_max = NULL;
+    struct tpu_mm_desc d0;                       /* the op before a block-diagonal rewrite */
+    if (l->in_scale_fixed <= 0 && tpu_mm_from_node(u->g, n, &d0, NULL, 0) == TPU_STATUS_OK &&
+        tpu_dw_per_channel(u->chip, &d0)) {      /* depthwise, run-time scales: per channel */
+        chan_max = tpu_malloc(u->ctx, (size_t)d0.c_in * sizeof *chan_max);
+        dw = chan_max ? tpu_dw_scale_input(u->ctx, &d0, up ? up : x, chan_max) : NULL;
+        if (dw) tpu_dw_fold_scales(l, &d0, chan_max);
+    } else tpu_err_clear(u->ctx);
+    if (((d->up_h > 1 || d->up_w > 1) && !up) || (d->passes > 1 && !split) || (chan_max && !dw)) {
+        free(up); free(a); free(chan_max);
         return TPU_ERR_NOMEM;
     }
-    tpu_mm_pack_input(u->chip, l, split ? split : up ? up : x, host);
+    tpu_mm_pack_input(u->chip, l, dw ? dw : split ? split : up ? up : x, host);
+    free(dw);
+    free(chan_max);
     free(split);
     free(up);
     free(a);
