@@ -39,6 +39,11 @@ save("conv_small", [helper.make_node("Conv", ["X", "W", "B"], ["Y"], name="conv"
 # Conv: groups 2, dilation 2, asymmetric padding.
 save("conv_group", [helper.make_node("Conv", ["X", "W"], ["Y"], name="conv_g", group=2, dilations=[2, 2], pads=[1, 0, 2, 1])],
      [vi("X", [1, 4, 9, 9])], [vi("Y", [1, 6, 8, 6])], [const("W", [6, 2, 3, 3])])
-# Not supported on the chip: a Relu after the Gemm.
+# A Relu after the Gemm (fused into ACTIVATE; before that: not supported on the chip).
 save("gemm_relu", [helper.make_node("Gemm", ["A", "W"], ["H"], name="fc"), helper.make_node("Relu", ["H"], ["Y"], name="act")],
      [vi("A", [4, 8])], [vi("Y", [4, 8])], [const("W", [8, 8])])
+# Sigmoid after a Gemm with a bias row: ACTIVATE fuses it on bf16 chips; on
+# int8 chips it has no chip lowering (run without --host-ops: an error naming it).
+save("gemm_sigmoid", [helper.make_node("Gemm", ["A", "W", "C"], ["H"], name="fc"),
+                      helper.make_node("Sigmoid", ["H"], ["Y"], name="act")],
+     [vi("A", [5, 9])], [vi("Y", [5, 7])], [const("W", [9, 7]), const("C", [7])])
