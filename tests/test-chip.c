@@ -273,11 +273,11 @@ static int test_tpu_schedule_weight_bound(void)
     return 0;
 }
 
-/* 2026-11-22: a Relu after an MXU op runs in ACTIVATE (no --host-ops needed):
-** row "Gemm+Relu", compared with the reference Relu of the reference Gemm,
-** output >= 0. Sigmoid is on bf16 chips only: on tpu-v1 without --host-ops
+/* 2026-11-22: a Relu / Clip (inputs or opset < 11 attributes) after an MXU
+** op runs in ACTIVATE (no --host-ops needed): row "Gemm+Relu", compared with
+** the reference activation of the reference Gemm, output within the bounds. Sigmoid is on bf16 chips only: on tpu-v1 without --host-ops
 ** the error names the node; on tpu-v5e it is fused. */
-static int run_act_model(const char *model, const char *chip_name, double max_nmse, float hi,
+static int run_act_model(const char *model, const char *chip_name, double max_nmse, float lo, float hi,
                          const char *want_err)
 {
     struct tpu_ctx *ctx = tpu_init();
@@ -300,7 +300,7 @@ static int run_act_model(const char *model, const char *chip_name, double max_nm
         const struct tpu_tensor *y = g->tensors[g->outputs[0]];
         const float *v = y->data;
         for (int64_t i = 0; i < tpu_tensor_numel(y); i++)
-            TEST_CHECK(v[i] >= 0 && v[i] <= hi, "%s on %s: y[%lld] = %g", model, chip_name, (long long)i, v[i]);
+            TEST_CHECK(v[i] >= lo && v[i] <= hi, "%s on %s: y[%lld] = %g", model, chip_name, (long long)i, v[i]);
     }
     tpu_chip_report_free(r);
     tpu_chip_free(chip);
@@ -311,9 +311,11 @@ static int run_act_model(const char *model, const char *chip_name, double max_nm
 
 static int test_unsupported_op(void)
 {
-    if (run_act_model(MODELS "gemm_sigmoid.onnx", "tpu-v1", 0, 1, "node 'act' (Sigmoid)")) return 1;
-    if (run_act_model(MODELS "gemm_sigmoid.onnx", "tpu-v5e", 3e-5, 1, NULL)) return 1;
-    return run_act_model(MODELS "gemm_relu.onnx", "tpu-v1", 2e-4, INFINITY, NULL);
+    if (run_act_model(MODELS "gemm_sigmoid.onnx", "tpu-v1", 0, 0, 1, "node 'act' (Sigmoid)")) return 1;
+    if (run_act_model(MODELS "gemm_sigmoid.onnx", "tpu-v5e", 3e-5, 0, 1, NULL)) return 1;
+    if (run_act_model(MODELS "gemm_clip_attr.onnx", "tpu-v1", 2e-4, -0.25f, 0.5f, NULL)) return 1;
+    if (run_act_model(MODELS "gemm_clip_attr.onnx", "tpu-v5e", 3e-5, -0.25f, 0.5f, NULL)) return 1;
+    return run_act_model(MODELS "gemm_relu.onnx", "tpu-v1", 2e-4, 0, INFINITY, NULL);
 }
 
 /* --timing-only gives the same cycle counts and counters as a run with values. */

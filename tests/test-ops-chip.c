@@ -227,16 +227,17 @@ static float host_act(int act, float v, float lo, float hi)
 }
 
 /* int32 table entry as the chip's int8 arithmetic defines it: v / scale
-** rounded half to even, saturated (+-inf: the int32 limits). */
-static int64_t q32(double v, double scale)
+** rounded (dir 0: half to even; -1 down, +1 up: the clamp bounds, inward),
+** saturated (+-inf: the int32 limits). */
+static int64_t q32(double v, double scale, int dir)
 {
     if (isinf(v)) return v > 0 ? INT32_MAX : INT32_MIN;
-    double q = nearbyint(v / scale);
+    double q = dir < 0 ? floor(v / scale) : dir > 0 ? ceil(v / scale) : nearbyint(v / scale);
     return q > INT32_MAX ? INT32_MAX : q < INT32_MIN ? INT32_MIN : (int64_t)q;
 }
 
 /* int8: bit-exact against acc + bias_q, relu/clip in int32 (bounds
-** quantised like the bias), then dequantised; cosine >= 0.99 against fp64
+** quantised inward), then dequantised; cosine >= 0.99 against fp64
 ** act(sum + bias). bf16: bit-exact against the previous host path (chip
 ** without bias/act, host bias add and activation), rel_l2 <= 1e-2 vs fp64. */
 static const char *check_act(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct tpu_lowered *l,
@@ -276,9 +277,9 @@ static const char *check_act(struct tpu_ctx *ctx, const struct tpu_chip *c, cons
                 float got = y[y_at(d, g, m, n)], want;
                 if (int8) {
                     double sc = (double)in_s * w_s[g * d->N + n];
-                    int64_t v = acc + (bias ? q32(bias[g * d->N + n], sc) : 0);
-                    int64_t qlo = act == TPU_ACT_RELU ? 0 : act == TPU_ACT_CLIP ? q32(lo, sc) : INT64_MIN;
-                    int64_t qhi = act == TPU_ACT_CLIP ? q32(hi, sc) : INT64_MAX;
+                    int64_t v = acc + (bias ? q32(bias[g * d->N + n], sc, 0) : 0);
+                    int64_t qlo = act == TPU_ACT_RELU ? 0 : act == TPU_ACT_CLIP ? q32(lo, sc, 1) : INT64_MIN;
+                    int64_t qhi = act == TPU_ACT_CLIP ? q32(hi, sc, -1) : INT64_MAX;
                     v = v < qlo ? qlo : v > qhi ? qhi : v;
                     v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
                     want = (float)((double)v * in_s * w_s[g * d->N + n]);

@@ -87,9 +87,10 @@ void  tpu_mm_pack_input_ref(const struct tpu_chip *chip, struct tpu_lowered *l, 
                             uint8_t *host);
 /* ACTIVATE's tables into host memory (after tpu_mm_pack_input: int8 tables
 ** depend on l->in_scale): bias [groups][N] fp32 (NULL: zero) and the clip
-** bounds lo, hi. int8 chips: bias / (in_scale x w_scale[col]) and the bounds
-** likewise, rounded to nearest even, saturated to int32 (+-inf: the int32
-** limits); bf16 chips: the fp32 values. No-op when l->tab_bytes is 0. */
+** bounds lo, hi. int8 chips: bias / (in_scale x w_scale[col]) rounded to
+** nearest even, the bounds likewise rounded inward (ceil lo, floor hi: the
+** output stays in [lo, hi]), saturated to int32 (+-inf: the int32 limits);
+** bf16 chips: the fp32 values. No-op when l->tab_bytes is 0. */
 void  tpu_mm_pack_tables(const struct tpu_chip *chip, const struct tpu_lowered *l, const float *bias,
                          float lo, float hi, uint8_t *host);
 /* Unpacks the raw results into y (ONNX layout), y = alpha * acc (dequantised)

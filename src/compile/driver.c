@@ -195,20 +195,22 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
     free(q);
 }
 
-/* One int8 table entry: v / (in_scale x w_scale) rounded to nearest even
-** (rint, default rounding mode), saturated to int32 (+-inf: the limits). */
-static int32_t q_acc(double v, double scale)
+/* One int8 table entry: v / (in_scale x w_scale) rounded (round: rint, to
+** nearest even in the default mode; ceil / floor for the clamp bounds, so
+** the clamped values stay inside [lo, hi]), saturated to int32 (+-inf: the
+** limits). */
+static int32_t q_acc(double v, double scale, double (*round)(double))
 {
-    double q = rint(v / scale);
+    double q = round(v / scale);
     if (!(q > INT32_MIN)) return isnan(q) ? 0 : INT32_MIN;
     return q >= INT32_MAX ? INT32_MAX : (int32_t)q;
 }
 
 static void put_word(const struct tpu_chip *c, const struct tpu_lowered *l, int64_t g, int64_t n, float v,
-                     uint8_t *dst)
+                     double (*round)(double), uint8_t *dst)
 {
     if (c->mxu_dtype == TPU_MXU_BF16) { memcpy(dst, &v, 4); return; }
-    int32_t q = q_acc(v, (double)l->in_scale * l->w_scale[g * l->d.N + n]);
+    int32_t q = q_acc(v, (double)l->in_scale * l->w_scale[g * l->d.N + n], round);
     memcpy(dst, &q, 4);
 }
 
@@ -223,10 +225,10 @@ void tpu_mm_pack_tables(const struct tpu_chip *c, const struct tpu_lowered *l, c
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t n = 0; n < d->N; n++) {
             uint8_t *w = t + g * l->tab_bytes + (uint64_t)((n / C) * words + n % C) * 4;
-            if (d->bias) { put_word(c, l, g, n, bias ? bias[g * d->N + n] : 0.0f, w); w += C * 4; }
+            if (d->bias) { put_word(c, l, g, n, bias ? bias[g * d->N + n] : 0.0f, rint, w); w += C * 4; }
             if (d->act != TPU_ACT_CLIP) continue;
-            put_word(c, l, g, n, lo, w);
-            put_word(c, l, g, n, hi, w + C * 4);
+            put_word(c, l, g, n, lo, ceil, w);
+            put_word(c, l, g, n, hi, floor, w + C * 4);
         }
 }
 

@@ -274,18 +274,22 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
 }
 
 /*---- Bias and activation in the ACTIVATE stage ----*/
-/* Clip with float32 scalar constant bounds (an absent bound: +-inf). */
+/* Clip with float32 scalar constant bounds: inputs 1 and 2 (opset 11+), or
+** the min / max attributes (opset < 11); an absent bound is -inf / +inf. */
 static int clip_bounds(struct tpu_graph *g, struct tpu_node *f, float *lo, float *hi)
 {
+    static const char *attr[2] = { "min", "max" };
     float v[2] = { -INFINITY, INFINITY };
     for (int k = 1; k <= 2; k++) {
+        if (f->n_inputs < 2) {                                   /* attribute form */
+            if (tpu_attr_find(f, attr[k - 1])) v[k - 1] = tpu_attr_float(f, attr[k - 1], 0);
+            continue;
+        }
         const struct tpu_tensor *t = f->n_inputs > k && f->inputs[k] >= 0 ? tpu_in(g, f, k) : NULL;
         if (!t) continue;
         if (!t->data || t->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(t) != 1) return 0;
         v[k - 1] = ((const float *)t->data)[0];
     }
-    if (f->n_inputs < 2 && (tpu_attr_float(f, "min", 0) != 0 || tpu_attr_float(f, "max", 0) != 0))
-        return 0;                                /* opset < 11 attribute form: not fused */
     *lo = v[0];
     *hi = v[1];
     return !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
