@@ -4,8 +4,11 @@
 ** convs as block-diagonal GEMMs), its input packed by the host driver
 ** (compile/driver.c) with calibrated or run-time int8 scales (compile/calib.c),
 ** simulated (sim/), unpacked and, where the reference executor implements the
-** op, compared node by node with it (same inputs). Other nodes run on the
-** host with --host-ops. The graph outputs are verified by compile/verify.c.
+** op, compared node by node with it (same inputs). The layer's bias and a
+** Relu / Clip / Sigmoid / Tanh that alone reads its output run in the chip's
+** ACTIVATE stage (fused: the activation has no row of its own). Other nodes
+** run on the host with --host-ops. The graph outputs are verified by
+** compile/verify.c.
 **
 ** In:  a loaded tpu_graph (onnx/), a chip, options (include/tpusim.h).
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).

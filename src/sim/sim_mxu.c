@@ -1,7 +1,8 @@
 /*
 ** sim/sim_mxu.c: the matrix path of the block diagram — weight memory → weight
 ** FIFO → the array's two weight buffers → MATMUL → accumulators → ACTIVATE →
-** unified buffer. Values through sim/sim_gemm.h, fill/drain through
+** unified buffer (ACTIVATE: per-column bias, relu / clip / sigmoid / tanh,
+** requant, pooling). Values through sim/sim_gemm.h, fill/drain through
 ** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here.
 **
 ** In:  decoded RD_WEIGHTS / LD_WEIGHTS / MATMUL / ACTIVATE (sim/sim_exec.c).
