@@ -39,7 +39,19 @@ struct tpu_mm_desc {
                                              the input's zero-insertion factors
                                              (h, w above are after it); 0 or 1:
                                              a plain Conv                      */
+    int     bias;                         /* 1: ACTIVATE adds a per-column bias
+                                             (table from tpu_mm_pack_tables)   */
+    int     act;                          /* ACTIVATE func (enum tpu_act_func):
+                                             0 none, relu, sigmoid/tanh (bf16
+                                             chips), clip (lo/hi table)        */
 };
+
+/* 32-bit words of ACTIVATE's tables for one n-tile: bias[C] with d->bias,
+** then lo[C], hi[C] with func clip (compile/lower.c, compile/driver.c). */
+static inline int64_t tpu_mm_tab_words(const struct tpu_mm_desc *d, int64_t cols)
+{
+    return (d->bias ? cols : 0) + (d->act == TPU_ACT_CLIP ? 2 * cols : 0);
+}
 
 struct tpu_lowered {
     struct tpu_program *prog;
@@ -52,6 +64,11 @@ struct tpu_lowered {
     float    in_scale;                    /* int8: per-tensor input scale      */
     float    in_scale_fixed;              /* int8: calibrated scale; 0: max|x|
                                              of this input at run time         */
+    uint64_t host_tab_off;                /* ACTIVATE tables in host memory,
+                                             tab_bytes per group after the
+                                             results                           */
+    uint64_t tab_bytes;                   /* one group's tables: n_tiles x
+                                             tpu_mm_tab_words x 4 (0: none)    */
 };
 
 /* DEBUG tags the lowering puts at section ends (the report's layer rows). */
@@ -74,8 +91,16 @@ void  tpu_mm_pack_input(const struct tpu_chip *chip, struct tpu_lowered *l, cons
 /* The same bytes, element by element (the old path; tests compare the two). */
 void  tpu_mm_pack_input_ref(const struct tpu_chip *chip, struct tpu_lowered *l, const float *x,
                             uint8_t *host);
+/* ACTIVATE's tables into host memory (after tpu_mm_pack_input: int8 tables
+** depend on l->in_scale): bias [groups][N] fp32 (NULL: zero) and the clip
+** bounds lo, hi. int8 chips: bias / (in_scale x w_scale[col]) rounded to
+** nearest even, the bounds likewise rounded inward (ceil lo, floor hi: the
+** output stays in [lo, hi]), saturated to int32 (+-inf: the int32 limits);
+** bf16 chips: the fp32 values. No-op when l->tab_bytes is 0. */
+void  tpu_mm_pack_tables(const struct tpu_chip *chip, const struct tpu_lowered *l, const float *bias,
+                         float lo, float hi, uint8_t *host);
 /* Unpacks the raw results into y (ONNX layout), y = alpha * acc (dequantised)
-** + bias[column] (bias NULL: none). */
+** + bias[column] (bias NULL: none, or added on chip by ACTIVATE). */
 void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered *l,
                            const uint8_t *host, float alpha, const float *bias, float *y);
 
@@ -205,6 +230,13 @@ double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int6
 #define TPU_VERIFY_BF16_MAX_REL_L2 1e-2
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */
+
+/* What ACTIVATE does after MXU node n as tpu_chip_run_model runs it
+** (compile/run.c): sets d->bias (Conv's B, Gemm's per-column beta*C) and
+** d->act (the Relu / Clip / Sigmoid / Tanh fused into it); for timing-only
+** loops that lower nodes themselves (report/bench.c). */
+void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                          struct tpu_mm_desc *d);
 
 /* Estimated chip cycles of an op run on the host CPU touching `bytes` of
 ** host memory (compile/run.c; docs/compiler.md "Host ops"). */

@@ -118,6 +118,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         if (tpu_bench_chip_op(n->op)) {
             rc = tpu_mm_from_node(g, n, &d, NULL, 0);
             if (!rc) d.resident = (flags & TPU_BENCH_RESIDENT) != 0;
+            if (!rc) tpu_mm_activate_plan(g, n, chip, &d);      /* bias, fused act: as run.c */
             if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
             on_chip = !rc;
             if (rc == TPU_ERR_UNSUPPORTED) { rc = TPU_STATUS_OK; tpu_err_clear(ctx); }   /* host op */
