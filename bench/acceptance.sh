@@ -1,0 +1,168 @@
+#!/bin/sh
+# bench/acceptance.sh [--only REGEX] [--no-update]: the issue's acceptance
+# matrix. Every model x {tpu-v1 int8, tpu-v5e bf16} x batch {1, 8} through
+# `tpusim run MODEL --chip C --host-ops`, which compiles, simulates and
+# verifies the chip's outputs (int8 cosine >= 0.99, bf16 rel_l2 <= 1e-2).
+# Prints one row per cell (model, chip, batch, metric, bound, ok, wall seconds,
+# simulated ms, energy per inference), exits 1 if any cell is outside its bound
+# or fails to run, and rewrites the "Acceptance matrix" section of
+# BENCHMARKS.md (between its markers) unless --no-update or --only.
+# --only REGEX keeps the cells whose "model chip bN" label matches (grep -E).
+#
+# Cells and what they are verified against:
+#   fmnist             tests/models/fmnist_cnn.onnx, --batch B, seeded random
+#                      inputs, against the reference executor (fp32)
+#   MODEL_opN          BUILD/models/MODEL_opN_dyn (tools/export_models.py:
+#                      resnet18, mobilenet_v2, transformer, gpt2_block; opset
+#                      13 and 17), --batch B, as fmnist
+#   ocr_det/rec/cls    BUILD/ocr/NAME (trained PaddleOCR models): batch 1 on the
+#                      data set's real image, against ONNX Runtime's output
+#                      (--data); batch 8 on 8 seeded random images of the same
+#                      shape (--shape x=8,3,H,W), against the reference executor
+# Needs build/models (make models) and build/ocr (make models); cells whose
+# model is missing are reported as "missing" and fail the run.
+# Environment: TPUSIM, BUILD, PYTHON. Results: BUILD/bench/acceptance/.
+NAME=acceptance.sh
+TPUSIM=${TPUSIM:-build/tpusim}
+BUILD=${BUILD:-build}
+PY=${PYTHON:-/usr/bin/python3}
+UPDATE=yes
+ONLY=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) ONLY=$2; UPDATE=no; shift 2 ;;
+        --no-update) UPDATE=no; shift ;;
+        *) echo "usage: bench/$NAME [--only REGEX] [--no-update]" >&2; exit 2 ;;
+    esac
+done
+die() { echo "$NAME: $*" >&2; exit 2; }
+[ -x "$TPUSIM" ] || die "$TPUSIM not built (make)"
+W="$BUILD/bench/acceptance"
+rm -rf "$W" && mkdir -p "$W" || die "cannot make $W"
+: >"$W/cells.txt"
+
+# cell LABEL CHIP BATCH MODEL ARGS...: runs one cell; one line in cells.txt
+cell() {
+    label=$1 chip=$2 b=$3 model=$4
+    shift 4
+    tag="$label.$chip.b$b"
+    if [ -n "$ONLY" ] && ! echo "$label $chip b$b" | grep -Eq -- "$ONLY"; then return 0; fi
+    if [ ! -f "$model" ]; then
+        echo "$label $chip $b missing 0 $W/$tag.json $model" >>"$W/cells.txt"
+        return 0
+    fi
+    t0=$(date +%s.%N)
+    "$TPUSIM" run "$model" --chip "$chip" --host-ops "$@" --json "$W/$tag.json" \
+        >"$W/$tag.log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    wall=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
+    echo "$label $chip $b $rc $wall $W/$tag.json $W/$tag.log" >>"$W/cells.txt"
+}
+
+# The OCR models' real image shapes (their test_data_set_0/input_0.pb, 1x3xHxW).
+ocr_shape() {
+    case "$1" in det) echo 160,256 ;; rec) echo 48,320 ;; cls) echo 48,192 ;; esac
+}
+for chip in tpu-v1 tpu-v5e; do
+    for b in 1 8; do
+        cell fmnist $chip $b tests/models/fmnist_cnn.onnx --batch $b
+        for m in resnet18 mobilenet_v2 transformer gpt2_block; do
+            for op in 13 17; do
+                cell ${m}_op$op $chip $b "$BUILD/models/${m}_op${op}_dyn/model.onnx" --batch $b
+            done
+        done
+        for o in det rec cls; do
+            d="$BUILD/ocr/ocr_$o"
+            if [ $b -eq 1 ]; then
+                cell ocr_$o $chip $b "$d/model.onnx" --data "$d/test_data_set_0"
+            else
+                cell ocr_$o $chip $b "$d/model.onnx" --shape x=$b,3,$(ocr_shape $o)
+            fi
+        done
+    done
+done
+
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
+"$PY" - "$W/cells.txt" "$UPDATE" "${cpu:-unknown}" "$(date -u +%Y-%m-%d)" \
+    "$(git rev-parse --short HEAD 2>/dev/null)" <<'PYEOF'
+import json, re, sys
+cells, update, cpu, date, rev = sys.argv[1:6]
+rows, bad = [], 0
+for line in open(cells):
+    label, chip, b, rc, wall, js, log = line.split(None, 6)
+    log = log.strip()
+    r = {"model": label, "chip": chip, "batch": int(b), "wall_s": float(wall),
+         "metric": "", "value": None, "bound": "", "ok": False, "vs": "",
+         "sim_ms": None, "mj_per_inf": None, "why": ""}
+    if rc == "missing":
+        r["why"] = "no " + log
+    else:
+        try:
+            d = json.load(open(js))
+        except (OSError, ValueError):
+            d = None
+        if d is None:
+            tail = open(log).read().strip().splitlines()
+            r["why"] = "exit %s: %s" % (rc, tail[-1] if tail else "no output")
+        else:
+            outs = d.get("outputs", [])
+            worst = None
+            for o in outs:               # the output furthest from its bound
+                m, bound = o["bound"].split()[0], float(o["bound"].split()[-1])
+                v = o[m]
+                slack = (v - bound) if m == "cosine" else (bound - v)
+                if worst is None or slack < worst[0]:
+                    worst = (slack, m, v, o["bound"])
+            if worst:
+                r["metric"], r["value"], r["bound"] = worst[1], worst[2], worst[3]
+            r["ok"] = rc == "0" and bool(d.get("verify_ok")) and worst is not None
+            r["vs"] = "ORT (--data)" if "expected" in d.get("verified_against", "") else "reference"
+            r["sim_ms"] = 1e3 * d.get("seconds", 0.0)
+            r["mj_per_inf"] = 1e3 * d.get("energy_joules", 0.0) / max(1, d.get("batch", 1))
+            if not r["ok"]:
+                r["why"] = "exit %s" % rc
+    bad += not r["ok"]
+    rows.append(r)
+
+def fmt(r):
+    v = "%.6f" % r["value"] if r["value"] is not None else "-"
+    sm = "%.3f" % r["sim_ms"] if r["sim_ms"] is not None else "-"
+    e = "%.3f" % r["mj_per_inf"] if r["mj_per_inf"] is not None else "-"
+    ok = "ok" if r["ok"] else "FAIL" + (" (%s)" % r["why"] if r["why"] else "")
+    return [r["model"], r["chip"], str(r["batch"]), r["metric"] or "-", v, r["bound"] or "-",
+            ok, "%.2f" % r["wall_s"], sm, e, r["vs"] or "-"]
+
+head = ["model", "chip", "batch", "metric", "value", "bound", "ok", "wall s",
+        "simulated ms", "mJ / inference", "verified against"]
+table = [head] + [fmt(r) for r in rows]
+w = [max(len(t[i]) for t in table) for i in range(len(head))]
+for t in table:
+    print("  ".join(c.ljust(w[i]) for i, c in enumerate(t)).rstrip())
+print("%d cells, %d ok, %d failed" % (len(rows), len(rows) - bad, bad))
+json.dump(rows, open(cells.rsplit("/", 1)[0] + "/results.json", "w"), indent=1)
+if update == "yes":
+    md = "\n".join(["| " + " | ".join(head) + " |",
+                    "|---|---|---:|---|---:|---|---|---:|---:|---:|---|"] +
+                   ["| " + " | ".join(fmt(r)) + " |" for r in rows])
+    section = f"""<!-- acceptance:begin (written by bench/acceptance.sh; do not edit by hand) -->
+## Acceptance matrix
+
+Command: `sh bench/acceptance.sh`. Each cell is `tpusim run MODEL --chip C --host-ops`
+(compile, cycle-level simulation, verification; `--batch B`, or for the OCR models
+batch 1 on the data set's real image against ONNX Runtime's output and batch 8 on
+8 seeded random images of that shape against the reference executor). Bounds: int8
+(tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model.
+Wall s: the whole command on this shared machine; simulated ms and energy: the
+chip model's. {len(rows) - bad} of {len(rows)} cells within their bounds.
+Machine: {cpu}. Date: {date}. Commit: {rev}.
+
+{md}
+<!-- acceptance:end -->"""
+    b = open("BENCHMARKS.md").read()
+    m = re.search(r"<!-- acceptance:begin.*?<!-- acceptance:end -->", b, re.S)
+    b = b[:m.start()] + section + b[m.end():] if m else b.rstrip("\n") + "\n\n" + section + "\n"
+    open("BENCHMARKS.md", "w").write(b)
+    print("BENCHMARKS.md updated")
+sys.exit(1 if bad else 0)
+PYEOF
