@@ -14,8 +14,10 @@ block-diagonal layout: each output column sees one input channel's scale).
 
 Ops: Conv, ConvTranspose, Gemm, MatMul, Relu, Clip, Sigmoid, HardSigmoid, Add,
 Sub, Mul, Div, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool,
-Flatten, Reshape, Concat, Resize (nearest), Softmax, Shape, Cast, Slice, Constant
-(MobileNetV2 / ResNet exports, PaddleOCR det and cls). The input: --input FILE.pb, else a
+Flatten, Reshape, Concat, Resize (nearest), Softmax, Shape, Cast, Slice, Pow,
+Sqrt, ReduceMean, Transpose, Squeeze, Unsqueeze, Constant (MobileNetV2 / ResNet
+exports, PaddleOCR det, rec and cls). A MatMul of two activations is rounded on
+both sides the same way (bf16; int8 per tensor / per column). The input: --input FILE.pb, else a
 seeded uniform [-1, 1) image of shape (1, 3, 224, 224); it is written as
 INPUT_DIR/input_0.pb so `tpusim run MODEL --chip C --host-ops --data INPUT_DIR`
 can be compared with it (docs/compiler.md, "MobileNetV2 accuracy").
@@ -139,6 +141,22 @@ def node(n, i, a, mode):
             raise SystemExit("quant_emulate.py: Resize other than nearest with scales")
         return F.interpolate(i[0], scale_factor=[float(s) for s in i[2][2:]], mode="nearest")
     if op == "Softmax": return torch.softmax(i[0], a.get("axis", -1))
+    if op == "Pow": return torch.pow(i[0], i[1])
+    if op == "Sqrt": return torch.sqrt(i[0])
+    if op == "ReduceMean":
+        axes = a.get("axes", list(range(i[0].dim())))
+        return i[0].mean([int(d) for d in axes], keepdim=bool(a.get("keepdims", 1)))
+    if op == "Transpose": return i[0].permute(*a.get("perm", list(range(i[0].dim() - 1, -1, -1))))
+    if op == "Squeeze":
+        axes = a.get("axes") if len(i) < 2 else [int(d) for d in i[1]]
+        t = i[0]
+        for ax in sorted([d % t.dim() for d in axes], reverse=True): t = t.squeeze(ax)
+        return t
+    if op == "Unsqueeze":
+        axes = a.get("axes") if len(i) < 2 else [int(d) for d in i[1]]
+        t = i[0]
+        for ax in sorted(axes): t = t.unsqueeze(ax)
+        return t
     if op == "Shape": return torch.tensor(i[0].shape)
     if op == "Cast":
         to = {onnx.TensorProto.FLOAT: torch.float32, onnx.TensorProto.INT64: torch.int64,
