@@ -154,7 +154,9 @@ batch 1 on the data set's real image against ONNX Runtime's output and batch 8 o
 8 seeded random images of that shape against the reference executor). Bounds: int8
 (tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model.
 Wall s: the whole command on this shared machine; simulated ms and energy: the
-chip model's. {len(rows) - bad} of {len(rows)} cells within their bounds.
+chip model's. Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
+their bounds; each miss is the arithmetic's own error, reproduced outside tpusim by
+tools/quant_emulate.py (docs/compiler.md, "The acceptance matrix's misses").
 Machine: {cpu}. Date: {date}. Commit: {rev}.
 
 {md}
