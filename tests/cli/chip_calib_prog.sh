@@ -4,8 +4,9 @@
 # the program file (SCAL section, compile/calib.c + compile/prog_file.c) and
 # `run prog.tpu` uses them as they are: the same outputs as `run --calib`;
 # scales calibrated on inputs 100x too small stay too small on run (exit 1, so
-# the run does not calibrate again); a SCAL line that names another node is a
-# format error (exit 2); a bf16 chip saves none.
+# the run does not calibrate again); crafted SCAL lines (another node, an index
+# out of range, a scale <= 0, no how= line) are format errors (exit 2); a bf16
+# chip saves none.
 . tests/cli/lib.inc
 F=$M/fmnist_cnn.onnx
 D=$M/fmnist/test_data_set_0
@@ -41,10 +42,14 @@ else
     echo "SKIP calib-prog-saved-applied: /usr/bin/python3 with onnx not available"
 fi
 
-# A SCAL line naming another node, with a valid checksum: refused, exit 2.
-/usr/bin/python3 - "$tmp/c.tpu" "$tmp/t.tpu" <<'PY'
+# Crafted SCAL sections with a valid checksum: refused, exit 2 naming the line.
+# scal IN OUT MODE: MODE name (line 2 names another node), index (out of range),
+# scale (not > 0), how (no how= line first).
+scal() {
+    /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
 import struct, sys
 b = open(sys.argv[1], "rb").read()[:-8]
+mode = sys.argv[3]
 n = struct.unpack_from("<I", b, 12)[0]
 at, out = 16, bytearray(b[:16])
 for _ in range(n):
@@ -53,7 +58,10 @@ for _ in range(n):
     if tag == b"SCAL":
         lines = data.decode().split("\n")
         i, s, name = lines[1].split("\t")
-        lines[1] = "\t".join([i, s, "nosuch"])
+        if mode == "name": lines[1] = "\t".join([i, s, "nosuch"])
+        if mode == "index": lines[1] = "\t".join(["99999", s, name])
+        if mode == "scale": lines[1] = "\t".join([i, "-0x1p-3", name])
+        if mode == "how": lines[0] = "calibrated"
         data = "\n".join(lines).encode()
     out += tag + struct.pack("<Q", len(data)) + data
     at += 12 + ln
@@ -61,6 +69,13 @@ h = 0xcbf29ce484222325
 for c in out: h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
 open(sys.argv[2], "wb").write(bytes(out) + struct.pack("<Q", h))
 PY
-expect calib-prog-scal-mismatch 2 "saved calibration \(SCAL\) line 2: saved for node 'nosuch'" \
-    "$T" run "$tmp/t.tpu" --data $D
+}
+scal "$tmp/c.tpu" "$tmp/t1.tpu" name
+expect calib-prog-scal-name 2 "saved calibration \(SCAL\) line 2: saved for node 'nosuch'" "$T" run "$tmp/t1.tpu" --data $D
+scal "$tmp/c.tpu" "$tmp/t2.tpu" index
+expect calib-prog-scal-index 2 "SCAL\) line 2: node index out of range" "$T" run "$tmp/t2.tpu" --data $D
+scal "$tmp/c.tpu" "$tmp/t3.tpu" scale
+expect calib-prog-scal-scale 2 "SCAL\) line 2: scale not a number > 0" "$T" run "$tmp/t3.tpu" --data $D
+scal "$tmp/c.tpu" "$tmp/t4.tpu" how
+expect calib-prog-scal-how 2 "SCAL\) line 1: no how= line first" "$T" run "$tmp/t4.tpu" --data $D
 exit 0
