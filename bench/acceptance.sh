@@ -16,9 +16,12 @@
 #                      resnet18, mobilenet_v2, transformer, gpt2_block; opset
 #                      13 and 17), --batch B, as fmnist
 #   ocr_det/rec/cls    BUILD/ocr/NAME (trained PaddleOCR models): batch 1 on the
-#                      data set's real image, against ONNX Runtime's output
-#                      (--data); batch 8 on 8 seeded random images of the same
-#                      shape (--shape x=8,3,H,W), against the reference executor
+#                      data set's document image (tools/ocr_input.py), against
+#                      ONNX Runtime's output (--data); batch 8 on 8 more seeded
+#                      document images of that shape (tools/ocr_input.py --seed
+#                      12) against ONNX Runtime's outputs for them (bench/ort_run.js,
+#                      needs node and BUILD/ort); without ORT, on 8 seeded random
+#                      images (--shape x=8,3,H,W) against the reference executor
 # Needs build/models (make models) and build/ocr (make models); cells whose
 # model is missing are reported as "missing" and fail the run.
 # Environment: TPUSIM, BUILD, PYTHON. Results: BUILD/bench/acceptance/.
@@ -60,9 +63,21 @@ cell() {
     echo "$label $chip $b $rc $wall $W/$tag.json $W/$tag.log" >>"$W/cells.txt"
 }
 
-# The OCR models' real image shapes (their test_data_set_0/input_0.pb, 1x3xHxW).
+# The OCR models' image shapes and normalisations (tools/make_ort_testset.sh).
 ocr_shape() {
     case "$1" in det) echo 160,256 ;; rec) echo 48,320 ;; cls) echo 48,192 ;; esac
+}
+ocr_norm() { case "$1" in det) echo imagenet ;; *) echo half ;; esac; }
+# ocr_set8 NAME: W/ocr8/NAME holds 8 document images and ORT's outputs (status 0)
+ocr_set8() {
+    od="$W/ocr8/$1" om="$BUILD/ocr/ocr_$1/model.onnx"   # not d: the loop's
+    [ -f "$om" ] && command -v node >/dev/null 2>&1 &&
+        [ -d "$BUILD/ort/node_modules/onnxruntime-node" ] || return 1
+    mkdir -p "$od" &&
+    "$PY" tools/ocr_input.py "$od/input_0.pb" --shape 8,3,$(ocr_shape $1) --norm $(ocr_norm $1) \
+        --seed 12 >"$od/input.log" 2>&1 &&
+    TPUSIM_ORT="$BUILD/ort/node_modules" node bench/ort_run.js "$om" "$od" --out "$od/ort" >"$od/ort.log" 2>&1 &&
+    cp "$od/ort/"output_*.pb "$od/"
 }
 for chip in tpu-v1 tpu-v5e; do
     for b in 1 8; do
@@ -76,6 +91,8 @@ for chip in tpu-v1 tpu-v5e; do
             d="$BUILD/ocr/ocr_$o"
             if [ $b -eq 1 ]; then
                 cell ocr_$o $chip $b "$d/model.onnx" --data "$d/test_data_set_0"
+            elif [ -f "$W/ocr8/$o/output_0.pb" ] || ocr_set8 $o; then
+                cell ocr_$o $chip $b "$d/model.onnx" --data "$W/ocr8/$o" --batch $b
             else
                 cell ocr_$o $chip $b "$d/model.onnx" --shape x=$b,3,$(ocr_shape $o)
             fi
@@ -149,9 +166,9 @@ if update == "yes":
 ## Acceptance matrix
 
 Command: `sh bench/acceptance.sh`. Each cell is `tpusim run MODEL --chip C --host-ops`
-(compile, cycle-level simulation, verification; `--batch B`, or for the OCR models
-batch 1 on the data set's real image against ONNX Runtime's output and batch 8 on
-8 seeded random images of that shape against the reference executor). Bounds: int8
+(compile, cycle-level simulation, verification; `--batch B`; the OCR models run on
+seeded synthetic document images, tools/ocr_input.py: batch 1 the data set's, batch 8
+eight more, against ONNX Runtime's outputs for them). Bounds: int8
 (tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model.
 Wall s: the whole command on this shared machine; simulated ms and energy: the
 chip model's. Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
