@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/acceptance.sh [--only REGEX] [--no-update]: the issue's acceptance
+# bench/acceptance.sh [--only REGEX] [--no-update] [--precision P]: the issue's acceptance
 # matrix. Every model x {tpu-v1 int8, tpu-v5e bf16} x batch {1, 8} through
 # `tpusim run MODEL --chip C --host-ops`, which compiles, simulates and
 # verifies the chip's outputs (int8 cosine >= 0.99, bf16 rel_l2 <= 1e-2).
@@ -8,6 +8,10 @@
 # or fails to run, and rewrites the "Acceptance matrix" section of
 # BENCHMARKS.md (between its markers) unless --no-update or --only.
 # --only REGEX keeps the cells whose "model chip bN" label matches (grep -E).
+# --precision high|highest runs only the bf16 cells, with 3 or 6 bf16 passes per
+# matrix product (`run --precision`, compile/precision.c, as XLA's Precision on
+# TPUs; the default is one pass), into its own section "Acceptance matrix, bf16
+# --precision P".
 #
 # Cells and what they are verified against:
 #   fmnist             tests/models/fmnist_cnn.onnx, --batch B, seeded random
@@ -31,11 +35,13 @@ BUILD=${BUILD:-build}
 PY=${PYTHON:-/usr/bin/python3}
 UPDATE=yes
 ONLY=""
+PREC=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) ONLY=$2; UPDATE=no; shift 2 ;;
         --no-update) UPDATE=no; shift ;;
-        *) echo "usage: bench/$NAME [--only REGEX] [--no-update]" >&2; exit 2 ;;
+        --precision) PREC=$2; shift 2 ;;
+        *) echo "usage: bench/$NAME [--only REGEX] [--no-update] [--precision P]" >&2; exit 2 ;;
     esac
 done
 die() { echo "$NAME: $*" >&2; exit 2; }
@@ -50,12 +56,15 @@ cell() {
     shift 4
     tag="$label.$chip.b$b"
     if [ -n "$ONLY" ] && ! echo "$label $chip b$b" | grep -Eq -- "$ONLY"; then return 0; fi
+    if [ -n "$PREC" ] && [ "$chip" != tpu-v5e ]; then return 0; fi    # int8: no passes
     if [ ! -f "$model" ]; then
         echo "$label $chip $b missing 0 $W/$tag.json $model" >>"$W/cells.txt"
         return 0
     fi
+    prec=""
+    [ -n "$PREC" ] && [ "$chip" = tpu-v5e ] && prec="--precision $PREC"
     t0=$(date +%s.%N)
-    "$TPUSIM" run "$model" --chip "$chip" --host-ops "$@" --json "$W/$tag.json" \
+    "$TPUSIM" run "$model" --chip "$chip" --host-ops $prec "$@" --json "$W/$tag.json" \
         >"$W/$tag.log" 2>&1
     rc=$?
     t1=$(date +%s.%N)
@@ -102,13 +111,14 @@ done
 
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 "$PY" - "$W/cells.txt" "$UPDATE" "${cpu:-unknown}" "$(date -u +%Y-%m-%d)" \
-    "$(git rev-parse --short HEAD 2>/dev/null)" <<'PYEOF'
+    "$(git rev-parse --short HEAD 2>/dev/null)" "${PREC:-default}" <<'PYEOF'
 import json, re, sys
-cells, update, cpu, date, rev = sys.argv[1:6]
+cells, update, cpu, date, rev, prec = sys.argv[1:7]
 rows, bad = [], 0
 for line in open(cells):
     label, chip, b, rc, wall, js, log = line.split(None, 6)
     log = log.strip()
+    if prec != "default" and chip == "tpu-v5e": chip += " (%s)" % prec
     r = {"model": label, "chip": chip, "batch": int(b), "wall_s": float(wall),
          "metric": "", "value": None, "bound": "", "ok": False, "vs": "",
          "sim_ms": None, "mj_per_inf": None, "why": ""}
@@ -162,24 +172,29 @@ if update == "yes":
     md = "\n".join(["| " + " | ".join(head) + " |",
                     "|---|---|---:|---|---:|---|---|---:|---:|---:|---|"] +
                    ["| " + " | ".join(fmt(r)) + " |" for r in rows])
-    section = f"""<!-- acceptance:begin (written by bench/acceptance.sh; do not edit by hand) -->
-## Acceptance matrix
+    mark = "acceptance" if prec == "default" else "acceptance-" + prec
+    miss_txt = ("; each miss is the arithmetic's own error, reproduced outside tpusim by\n"
+                "tools/quant_emulate.py (docs/compiler.md, \"The acceptance matrix's misses\")") if bad else ""
+    title = "Acceptance matrix" if prec == "default" else "Acceptance matrix, bf16 --precision " + prec
+    cmd = "sh bench/acceptance.sh" + ("" if prec == "default" else " --precision " + prec)
+    section = f"""<!-- {mark}:begin (written by bench/acceptance.sh; do not edit by hand) -->
+## {title}
 
-Command: `sh bench/acceptance.sh`. Each cell is `tpusim run MODEL --chip C --host-ops`
+Command: `{cmd}`. Each cell is `tpusim run MODEL --chip C --host-ops`
 (compile, cycle-level simulation, verification; `--batch B`; the OCR models run on
 seeded synthetic document images, tools/ocr_input.py: batch 1 the data set's, batch 8
 eight more, against ONNX Runtime's outputs for them). Bounds: int8
-(tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model.
+(tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model;
+bf16 precision: {prec} (`--precision`; default: one bf16 pass per matrix product).
 Wall s: the whole command on this shared machine; simulated ms and energy: the
 chip model's. Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
-their bounds; each miss is the arithmetic's own error, reproduced outside tpusim by
-tools/quant_emulate.py (docs/compiler.md, "The acceptance matrix's misses").
+their bounds{miss_txt}.
 Machine: {cpu}. Date: {date}. Commit: {rev}.
 
 {md}
-<!-- acceptance:end -->"""
+<!-- {mark}:end -->"""
     b = open("BENCHMARKS.md").read()
-    m = re.search(r"<!-- acceptance:begin.*?<!-- acceptance:end -->", b, re.S)
+    m = re.search(r"<!-- %s:begin.*?<!-- %s:end -->" % (mark, mark), b, re.S)
     b = b[:m.start()] + section + b[m.end():] if m else b.rstrip("\n") + "\n\n" + section + "\n"
     open("BENCHMARKS.md", "w").write(b)
     print("BENCHMARKS.md updated")
