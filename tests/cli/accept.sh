@@ -5,7 +5,8 @@
 # verifies against the reference executor, int8 tpu-v1 cosine >= 0.99 and bf16
 # tpu-v5e rel_l2 <= 1e-2 (exit 1 outside). Cells: the Fashion-MNIST CNN at
 # batch 1 and 8 on both chips; the TransformerEncoder (opset 17) at batch 1 on
-# both; resnet18 (opset 13) at batch 1 on tpu-v1. The exported models need
+# both; resnet18 (opset 13) at batch 1 on tpu-v1; PaddleOCR's classifier at
+# batch 1 on tpu-v1 and on tpu-v5e with --precision high (needs BUILD/ocr). The exported models need
 # BUILD/models (make models, or exported here when missing and torch is
 # there, as tests/cli/models.sh does): SKIP with the reason without.
 # Also runs bench/acceptance.sh itself on the fmnist cells (its table and exit
@@ -40,6 +41,19 @@ else
     for c in transformer-op17-tpu-v1-b1 transformer-op17-tpu-v5e-b1 resnet18-op13-tpu-v1-b1; do
         echo "SKIP accept-$c: no $TR or $RN (make models)"
     done
+fi
+
+# A trained model we did not make (PaddleOCR angle classifier, its document
+# image, ONNX Runtime's output): int8, and bf16 with 3 passes (--precision high;
+# one pass misses: rel_l2 0.108, docs/compiler.md).
+OC=$B/ocr/ocr_cls
+if [ -f "$OC/model.onnx" ] && [ -f "$OC/test_data_set_0/output_0.pb" ]; then
+    expect accept-ocr-cls-tpu-v1-b1 0 "$ok_int8" \
+        "$T" run "$OC/model.onnx" --chip tpu-v1 --host-ops --data "$OC/test_data_set_0"
+    expect accept-ocr-cls-tpu-v5e-high-b1 0 "$ok_bf16" \
+        "$T" run "$OC/model.onnx" --chip tpu-v5e --host-ops --precision high --data "$OC/test_data_set_0"
+else
+    echo "SKIP accept-ocr-cls: no $OC test set (make models; needs node/npm)"
 fi
 
 # the matrix script: fmnist's four cells pass and are tabled; a missing model fails it
