@@ -17,7 +17,8 @@
 #   fmnist             tests/models/fmnist_cnn.onnx, --batch B, seeded random
 #                      inputs, against the reference executor (fp32)
 #   MODEL_opN          BUILD/models/MODEL_opN_dyn (tools/export_models.py:
-#                      resnet18, mobilenet_v2, transformer, gpt2_block; opset
+#                      resnet18, mobilenet_v2 (seeded random weights),
+#                      mobilenet_v2_fmnist (the same, briefly trained), transformer, gpt2_block; opset
 #                      13 and 17), --batch B, as fmnist
 #   ocr_det/rec/cls    BUILD/ocr/NAME (trained PaddleOCR models): batch 1 on the
 #                      data set's document image (tools/ocr_input.py), against
@@ -91,7 +92,7 @@ ocr_set8() {
 for chip in tpu-v1 tpu-v5e; do
     for b in 1 8; do
         cell fmnist $chip $b tests/models/fmnist_cnn.onnx --batch $b
-        for m in resnet18 mobilenet_v2 transformer gpt2_block; do
+        for m in resnet18 mobilenet_v2 mobilenet_v2_fmnist transformer gpt2_block; do
             for op in 13 17; do
                 cell ${m}_op$op $chip $b "$BUILD/models/${m}_op${op}_dyn/model.onnx" --batch $b
             done
