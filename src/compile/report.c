@@ -62,8 +62,8 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
             r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
-    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %9s %10s\n", "layer", "op", "unit", "cycles",
-            "MACs", "util%", "actv%", "wstl%", "wsft%", "nmse", "uJ");
+    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %10s %9s\n", "layer", "op", "unit", "cycles",
+            "MACs", "util%", "actv%", "wstl%", "wsft%", "uJ", "nmse");
     int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];
@@ -79,7 +79,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
                            pct(w->shift_cycles, mc));
         else fprintf(f, " %6s %6s %6s", "", "", "");
-        fprintf(f, " %9s %10.3f\n", strcmp(w->unit, "mxu") == 0 ? nmse : "", w->energy_j * 1e6);
+        fprintf(f, " %10.3f %9s\n", w->energy_j * 1e6, strcmp(w->unit, "mxu") == 0 ? nmse : "");
         n_untimed += w->untimed;
     }
     if (n_untimed)

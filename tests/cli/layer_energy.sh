@@ -6,7 +6,7 @@
 . tests/cli/lib.inc
 F=$M/fmnist_cnn.onnx
 for c in tpu-v1 tpu-v5e; do
-    expect layer-energy-$c 0 " uJ$" "$T" run $F --chip $c --host-ops --batch 2 --json "$tmp/$c.json"
+    expect layer-energy-$c 0 " uJ +nmse$" "$T" run $F --chip $c --host-ops --batch 2 --json "$tmp/$c.json"
     msg=$(/usr/bin/python3 - "$tmp/$c.json" "$c" <<'PY' 2>&1
 import json, sys
 j = json.load(open(sys.argv[1]))
