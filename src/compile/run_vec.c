@@ -1,0 +1,110 @@
+/*
+** compile/run_vec.c: the chip runner's entry for a node the vector lowering
+** takes (compile/lower_vec.c): lower it, pack its inputs into host memory,
+** simulate the program (sim/, bit-exact fp32 vector unit), unpack the rows
+** into the output tensor, add the "vector" layer row and compare it with the
+** reference kernel on the same inputs. Each node is a program of its own:
+** its input and output cross the host link (RD_HOST / WR_HOST, counted in
+** time and energy); keeping activations on chip is a later step.
+**
+** In:  a node of a prepared graph whose inputs have values (or shapes only in
+**      timing-only runs), the runner's simulator and report.
+** Out: the node's output tensor, a layer row in the report.
+*/
+#include "compile/compile.h"
+#include "compile/lower_vec.h"
+#include "ref/ref_elem.h"
+#include <math.h>
+#include <string.h>
+
+/* A layer row (as compile/run.c adds them). */
+static struct tpu_layer_row *add_row(const struct tpu_vec_run *v, const char *name, const char *op,
+                                     int64_t cycles)
+{
+    struct tpu_chip_report *r = v->r;
+    if (r->n_rows == r->cap_rows) {
+        int cap = r->cap_rows ? 2 * r->cap_rows : 16;
+        struct tpu_layer_row *n = tpu_realloc(v->ctx, r->rows, (size_t)cap * sizeof *n);
+        if (!n) return NULL;
+        r->rows = n;
+        r->cap_rows = cap;
+    }
+    struct tpu_layer_row *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    snprintf(row->op, sizeof row->op, "%s", op);
+    row->unit = "vector";
+    row->cycles = cycles;
+    r->cycles += cycles;
+    r->device_cycles += cycles;
+    return row;
+}
+
+/* The reference kernel's output into t (already shaped), compared with y. */
+static void compare_ref(const struct tpu_vec_run *v, struct tpu_node *n, struct tpu_tensor *t, const float *y,
+                        int64_t count, struct tpu_layer_row *row)
+{
+    enum tpu_status rc = tpu_op_ref_fn(n->op)(v->g, n);
+    if (rc) { tpu_err_clear(v->ctx); return; }     /* not comparable: row says n/a */
+    double err2 = 0, ref2 = 0, mx = 0;
+    const float *ref = t->data;
+    for (int64_t i = 0; i < count; i++) {
+        double e = (double)y[i] - ref[i];
+        err2 += e * e;
+        ref2 += (double)ref[i] * ref[i];
+        mx = fmax(mx, fabs(e));
+    }
+    row->compared = 1;
+    row->nmse = ref2 > 0 ? err2 / ref2 : err2;
+    row->max_abs_err = mx;
+}
+
+static enum tpu_status run_values(const struct tpu_vec_run *v, struct tpu_node *n, struct tpu_vec_plan *p,
+                                  const struct tpu_program *prog, float **y_out)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        const struct tpu_tensor *t = tpu_in(v->g, n, i);
+        if (t && !tpu_ir_omitted(t) && !t->data)
+            return tpu_node_err(v->g, n, TPU_ERR_UNSUPPORTED, "input %d ('%s') has no values", i, t->name);
+    }
+    uint8_t *host = tpu_calloc(v->ctx, (size_t)p->host_bytes, 1);
+    float *y = host ? tpu_malloc(v->ctx, (size_t)p->out_numel * sizeof(float)) : NULL;
+    if (!y) { free(host); return TPU_ERR_NOMEM; }
+    tpu_vec_pack(v->g, n, p, host);
+    enum tpu_status rc = tpu_sim_run(v->sim, prog, host, p->host_bytes);
+    if (!rc) tpu_vec_unpack(p, host, y);
+    free(host);
+    if (rc) { free(y); return rc; }
+    *y_out = y;
+    return TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n)
+{
+    struct tpu_vec_plan p;
+    char why[320];
+    if (!tpu_vec_plan_node(v->g, n, v->chip, &p, why, sizeof why))
+        return tpu_node_err(v->g, n, TPU_ERR_UNSUPPORTED, "%s", why);
+    enum tpu_status rc = tpu_op_shape_fn(n->op)(v->g, n);
+    struct tpu_tensor *t = tpu_out(v->g, n, 0);
+    if (!rc && tpu_tensor_numel(t) != p.out_numel)
+        rc = tpu_node_err(v->g, n, TPU_ERR_SHAPE, "vector lowering made %lld values, the output has %lld",
+                          (long long)p.out_numel, (long long)tpu_tensor_numel(t));
+    struct tpu_program *prog = NULL;
+    if (!rc) rc = tpu_lower_vec(v->ctx, v->chip, &p, &prog);
+    int64_t t0 = v->sim->end;
+    float *y = NULL;
+    if (!rc && v->timing_only) rc = tpu_sim_run(v->sim, prog, NULL, p.host_bytes);
+    else if (!rc) rc = run_values(v, n, &p, prog, &y);
+    tpu_program_free(prog);
+    struct tpu_layer_row *row = rc ? NULL : add_row(v, n->name, n->op_type, v->sim->end - t0);
+    if (!rc && !row) rc = TPU_ERR_NOMEM;
+    if (!rc && y) {
+        t->dtype = TPU_DTYPE_F32;
+        rc = tpu_tensor_alloc(v->ctx, t);
+        if (!rc && v->compare) compare_ref(v, n, t, y, p.out_numel, row);
+        if (!rc) memcpy(t->data, y, (size_t)p.out_numel * sizeof(float));
+    }
+    free(y);
+    return rc;
+}
