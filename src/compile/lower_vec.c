@@ -348,6 +348,22 @@ static void list_insns(struct tpu_vec_plan *p)
 
 static enum tpu_status layout(const struct tpu_chip *chip, struct tpu_vec_plan *p, char *why, size_t wn);
 
+int tpu_vec_covers(enum tpu_op op)
+{
+    switch (op) {
+    case TPU_OP_ADD: case TPU_OP_SUB: case TPU_OP_MUL: case TPU_OP_DIV: case TPU_OP_MAX:
+    case TPU_OP_MIN: case TPU_OP_POW:
+    case TPU_OP_RELU: case TPU_OP_SIGMOID: case TPU_OP_TANH: case TPU_OP_ERF: case TPU_OP_SQRT:
+    case TPU_OP_NEG: case TPU_OP_ABS: case TPU_OP_EXP: case TPU_OP_RECIPROCAL: case TPU_OP_CLIP:
+    case TPU_OP_HARD_SIGMOID: case TPU_OP_HARD_SWISH:
+    case TPU_OP_SOFTMAX: case TPU_OP_LAYER_NORM: case TPU_OP_REDUCE_MEAN: case TPU_OP_REDUCE_SUM:
+    case TPU_OP_REDUCE_MAX: case TPU_OP_GLOBAL_AVERAGE_POOL: case TPU_OP_BATCH_NORM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int tpu_vec_plan_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                       struct tpu_vec_plan *p, char *why, size_t wn)
 {
@@ -357,6 +373,7 @@ int tpu_vec_plan_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
     p->stride = p->outer = p->sub = 1;
     if (!chip->vector_unit) return no(why, wn, "no vector unit on %s: host", chip->name);
     if (n->n_outputs < 1 || n->outputs[0] < 0) return no(why, wn, "%s: no output: host", n->op_type);
+    if (!tpu_vec_covers(n->op)) return no(why, wn, "%s has no vector lowering: host", n->op_type);
     int ok;
     switch (n->op) {
     case TPU_OP_ADD: case TPU_OP_SUB: case TPU_OP_MUL: case TPU_OP_DIV: case TPU_OP_MAX:

@@ -65,6 +65,8 @@ struct tpu_vec_plan {
 int tpu_vec_plan_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                       struct tpu_vec_plan *p, char *why, size_t why_n);
 int tpu_vec_takes(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip);
+/* 1 for the ops tpu_vec_plan_node knows (whether or not a node's shapes fit). */
+int tpu_vec_covers(enum tpu_op op);
 
 /* The program of plan p (chunk sizes chosen here). */
 enum tpu_status tpu_lower_vec(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_vec_plan *p,
