@@ -472,6 +472,81 @@ static int t_gap_batchnorm(void)
     return 0;
 }
 
+/* MaxPool / AveragePool: random 1-, 2- and 3-D windows (kernel, strides,
+** pads, dilations, ceil_mode, count_include_pad). Max: exact; average: the
+** fp32 sum of the window's taps, (len + 1) u mean|x| + u |ref|. */
+static int pool_ran;
+
+static int pool_case(int is_max, int n_sp)
+{
+    struct rig r = rig_new(is_max ? "MaxPool" : "AveragePool", 1, 1);
+    int64_t dims[5] = { pick(1, 2), pick(1, 5) }, k[3], st[3], dl[3], pads[6];
+    for (int i = 0; i < n_sp; i++) {
+        dims[2 + i] = pick(1, 4) == 1 ? pick(1, 3) : pick(4, 19);
+        k[i] = pick(1, 3 < dims[2 + i] ? 3 : dims[2 + i]);
+        st[i] = pick(1, 2);
+        dl[i] = is_max && k[i] * 2 - 1 <= dims[2 + i] ? pick(1, 2) : 1;
+        pads[i] = pick(0, k[i] / 2);
+        pads[i + n_sp] = pick(0, k[i] / 2);
+    }
+    const float *x = in_f32(&r, 0, 2 + n_sp, dims, -4, 4, 0);
+    attr_ints(&r, "kernel_shape", n_sp, k);
+    attr_ints(&r, "strides", n_sp, st);
+    attr_ints(&r, "pads", 2 * n_sp, pads);
+    if (is_max) attr_ints(&r, "dilations", n_sp, dl);
+    int ceil = (int)pick(0, 1), incl = (int)pick(0, 1);
+    attr_int(&r, "ceil_mode", ceil);
+    if (!is_max) attr_int(&r, "count_include_pad", incl);
+    char what[160];
+    snprintf(what, sizeof what, "%s %dD in %lldx%lld k %lld s %lld p %lld/%lld d %lld ceil %d incl %d",
+             is_max ? "MaxPool" : "AveragePool", n_sp, (long long)dims[0], (long long)dims[1], (long long)k[0],
+             (long long)st[0], (long long)pads[0], (long long)pads[n_sp], (long long)dl[0], ceil, incl);
+    struct chip_out o;
+    const float *ref;
+    char why[320];
+    struct tpu_vec_plan p;
+    if (!tpu_vec_plan_node(r.g, r.n, chip_v5e, &p, why, sizeof why)) {     /* geometry ref/ refuses too */
+        int ref_rc = rig_run(&r);
+        rig_free(&r);
+        if (ref_rc) return 0;
+        TEST_FAIL("%s: refused (%s) but the reference runs it", what, why);
+    }
+    if (both(&r, chip_v5e, &o, &ref, what)) { rig_free(&r); return 1; }
+    pool_ran++;
+    double maxabs = 0;
+    int64_t nx = tpu_tensor_numel(tpu_in(r.g, r.n, 0));
+    for (int64_t i = 0; i < nx; i++) maxabs = fmax(maxabs, fabs(x[i]));
+    int64_t len = k[0] * (n_sp > 1 ? k[1] : 1) * (n_sp > 2 ? k[2] : 1);
+    for (int64_t i = 0; i < o.n; i++) {
+        int bad = is_max ? !same_bits(o.y[i], ref[i])
+                         : fabs((double)o.y[i] - ref[i]) > ((double)len + 1) * U * maxabs + U * fabs(ref[i]);
+        if (bad) {
+            float got = o.y[i], want = ref[i];
+            free(o.y); rig_free(&r);
+            TEST_FAIL("%s: element %lld: chip %.9g, reference %.9g", what, (long long)i, got, want);
+        }
+    }
+    free(o.y);
+    rig_free(&r);
+    return 0;
+}
+
+static int t_pool(void)
+{
+    for (int it = 0; it < 40; it++)
+        if (pool_case(it % 2, 1 + (it / 2) % 3)) return 1;
+    TEST_CHECK(pool_ran >= 30, "only %d of 40 random pools ran", pool_ran);
+    struct rig r = rig_new("MaxPool", 1, 2);          /* the Indices output: host */
+    int64_t d[4] = { 1, 2, 5, 5 }, k[2] = { 2, 2 };
+    in_f32(&r, 0, 4, d, -1, 1, 0);
+    attr_ints(&r, "kernel_shape", 2, k);
+    char why[320];
+    int takes = tpu_vec_plan_node(r.g, r.n, chip_v5e, &(struct tpu_vec_plan){ 0 }, why, sizeof why);
+    rig_free(&r);
+    TEST_CHECK(!takes && strstr(why, "Indices"), "takes %d: %s", takes, why);
+    return 0;
+}
+
 /*---- Tiling, refusals, determinism ----*/
 static int t_chunked(void)
 {
@@ -571,6 +646,7 @@ int main(int argc, char **argv)
         { "vec-3.2 LayerNormalization", t_layer_norm },
         { "vec-3.3 ReduceSum / ReduceMean / ReduceMax over contiguous axes", t_reduce },
         { "vec-3.4 GlobalAveragePool and BatchNormalization", t_gap_batchnorm },
+        { "vec-3.5 MaxPool / AveragePool 1-3D: pads, strides, dilations, ceil_mode, count_include_pad", t_pool },
         { "vec-4.1 tensor larger than the UB runs in chunks", t_chunked },
         { "vec-4.2 bad input: int64, no vector unit", t_bad_input },
         { "vec-4.3 deterministic cycles and values", t_deterministic },

@@ -12,10 +12,11 @@
 #include "compile/compile.h"
 #include "compile/lower_vec.h"
 #include "ref/ref_elem.h"
+#include "ref/ref_nn.h"
 #include <math.h>
 #include <string.h>
 
-enum vk { VK_BINARY, VK_UNARY, VK_SOFTMAX, VK_LAYER_NORM, VK_REDUCE, VK_GAP, VK_BATCH_NORM };
+enum vk { VK_BINARY, VK_UNARY, VK_SOFTMAX, VK_LAYER_NORM, VK_REDUCE, VK_GAP, VK_BATCH_NORM, VK_POOL };
 /* How a binary node's second operand reaches the unit. */
 enum { BIN_FULL, BIN_IMM, BIN_COL, BIN_ROW };
 
@@ -330,6 +331,36 @@ static int plan_batch_norm(struct tpu_graph *g, struct tpu_node *n, struct tpu_v
     return 1;
 }
 
+/* MaxPool / AveragePool: the host driver gathers each output's window into a
+** row (as im2col does; -inf padding for max, 0 for average), the unit takes
+** the row max, or the row sum divided by the row's tap count (per row: the
+** taps inside the input, or inside the padded input with count_include_pad). */
+static int plan_pool(struct tpu_graph *g, struct tpu_node *n, struct tpu_vec_plan *p, char *why, size_t wn)
+{
+    const struct tpu_tensor *x = tpu_in(g, n, 0);
+    struct tpu_nn_window w;
+    if (!known_f32(x) || x->n_dims < 3) return no(why, wn, "%s: needs a float32 N x C x ... input: host", n->op_type);
+    if (extra_outputs(n)) return no(why, wn, "%s: the Indices output is used: host", n->op_type);
+    if (tpu_nn_window(g, n, x, NULL, TPU_NN_WIN_POOL, &w)) {
+        tpu_err_clear(g->ctx);
+        return no(why, wn, "%s: window attributes the reference refuses: host", n->op_type);
+    }
+    p->kind = VK_POOL;
+    p->rows = p->out_numel = w.n * w.c * tpu_nn_window_out(&w);
+    p->len = p->in_w[0] = tpu_nn_window_k(&w);
+    p->out_w = 1;
+    p->n_in = 1;
+    if (n->op == TPU_OP_MAX_POOL) {
+        step(p, TPU_INSN_VRMAX, 0, TPU_VB_OUT, TPU_VB_IN0, 0, 0);
+        return 1;
+    }
+    p->n_in = 2;
+    p->in_w[1] = 1;
+    step(p, TPU_INSN_VRSUM, 0, TPU_VB_T1, TPU_VB_IN0, 0, 0);
+    step(p, TPU_INSN_VDIV, 0, TPU_VB_OUT, TPU_VB_T1, TPU_VB_IN1, 0);
+    return 1;
+}
+
 /* Instruction names of the steps, each once, for the placement reason. */
 static void list_insns(struct tpu_vec_plan *p)
 {
@@ -358,6 +389,7 @@ int tpu_vec_covers(enum tpu_op op)
     case TPU_OP_HARD_SIGMOID: case TPU_OP_HARD_SWISH:
     case TPU_OP_SOFTMAX: case TPU_OP_LAYER_NORM: case TPU_OP_REDUCE_MEAN: case TPU_OP_REDUCE_SUM:
     case TPU_OP_REDUCE_MAX: case TPU_OP_GLOBAL_AVERAGE_POOL: case TPU_OP_BATCH_NORM:
+    case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL:
         return 1;
     default:
         return 0;
@@ -393,6 +425,8 @@ int tpu_vec_plan_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
         ok = plan_gap(g, n, p, why, wn); break;
     case TPU_OP_BATCH_NORM:
         ok = plan_batch_norm(g, n, p, why, wn); break;
+    case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL:
+        ok = plan_pool(g, n, p, why, wn); break;
     default:
         return no(why, wn, "%s has no vector lowering: host", n->op_type);
     }
@@ -643,6 +677,49 @@ static void pack_batch_norm(struct tpu_graph *g, struct tpu_node *n, const struc
     }
 }
 
+/* Taps of a window starting at st (k taps, dilation d) inside [lo, hi). */
+static int64_t taps_in(int64_t st, int64_t k, int64_t d, int64_t lo, int64_t hi)
+{
+    int64_t c = 0;
+    for (int64_t i = 0; i < k; i++) c += st + i * d >= lo && st + i * d < hi;
+    return c;
+}
+
+/* Window rows of a pool (and each row's tap count for AveragePool). */
+static void pack_pool(struct tpu_graph *g, struct tpu_node *n, const struct tpu_vec_plan *p, float *rows, float *count)
+{
+    const struct tpu_tensor *x = tpu_in(g, n, 0);
+    struct tpu_nn_window w;
+    if (tpu_nn_window(g, n, x, NULL, TPU_NN_WIN_POOL, &w)) { tpu_err_clear(g->ctx); return; }  /* planned: cannot fail */
+    int is_max = n->op == TPU_OP_MAX_POOL, incl = tpu_attr_int(n, "count_include_pad", 0) != 0;
+    float pad = is_max ? -INFINITY : 0.0f;
+    const float *xv = x->data;
+    int64_t in_sp = tpu_nn_window_in(&w), r = 0;
+    float *d = rows;
+    for (int64_t nc = 0; nc < w.n * w.c; nc++) {
+        const float *xc = xv + nc * in_sp;
+        for (int64_t o0 = 0; o0 < w.out[0]; o0++)
+        for (int64_t o1 = 0; o1 < w.out[1]; o1++)
+        for (int64_t o2 = 0; o2 < w.out[2]; o2++, r++) {
+            int64_t st[3] = { o0 * w.stride[0] - w.pad0[0], o1 * w.stride[1] - w.pad0[1], o2 * w.stride[2] - w.pad0[2] };
+            for (int64_t k0 = 0; k0 < w.k[0]; k0++)
+            for (int64_t k1 = 0; k1 < w.k[1]; k1++)
+            for (int64_t k2 = 0; k2 < w.k[2]; k2++) {
+                int64_t i0 = st[0] + k0 * w.dil[0], i1 = st[1] + k1 * w.dil[1], i2 = st[2] + k2 * w.dil[2];
+                int in = i0 >= 0 && i0 < w.in[0] && i1 >= 0 && i1 < w.in[1] && i2 >= 0 && i2 < w.in[2];
+                *d++ = in ? xc[(i0 * w.in[1] + i1) * w.in[2] + i2] : pad;
+            }
+            if (is_max) continue;
+            int64_t c = 1;
+            for (int i = 0; i < 3; i++)
+                c *= incl ? taps_in(st[i], w.k[i], w.dil[i], -w.pad0[i], w.in[i] + w.pad1[i])
+                          : taps_in(st[i], w.k[i], w.dil[i], 0, w.in[i]);
+            count[r] = c ? (float)c : 1.0f;          /* no taps: the sum is 0, as ref/'s 0 */
+        }
+    }
+    (void)p;
+}
+
 void tpu_vec_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_vec_plan *p, uint8_t *host)
 {
     float *in[TPU_VEC_MAX_INPUTS] = { 0 }, *k[TPU_VEC_MAX_CONSTS] = { 0 };
@@ -652,6 +729,9 @@ void tpu_vec_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_vec_
     switch (p->kind) {
     case VK_BINARY:
         pack_binary(g, n, p, in[0], in[1], k[0]);
+        return;
+    case VK_POOL:
+        pack_pool(g, n, p, in[0], in[1]);
         return;
     case VK_LAYER_NORM: {
         int axis = (int)tpu_attr_int(n, "axis", -1);

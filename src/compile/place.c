@@ -122,6 +122,7 @@ static int place_vec(struct tpu_graph *g, struct tpu_node *n, const struct tpu_c
     if (tpu_vec_plan_node(g, n, chip, &v, why, sizeof why)) {
         set(p, TPU_PLACE_VECTOR, NULL, "", "%s on the vector unit: %s", n->op_type, v.insns);
         p->vec_elems = v.rows * v.len * v.n_steps;
+        p->vec_link_bytes = (int64_t)v.host_bytes;
     } else
         set(p, TPU_PLACE_HOST, "vector", sug, "%s%s", why, "");
     return 1;
@@ -152,7 +153,9 @@ static int place_special(struct tpu_graph *g, struct tpu_node *n, struct tpu_pla
 
 /* First-order time: MXU nodes max(ideal MAC time, weight streaming) plus
 ** their host transfers (the current lowering moves every layer's input and
-** output over the host link); host nodes their inputs and outputs. */
+** output over the host link); vector nodes their program's host-link bytes
+** (gathered rows in, results out) plus their elements through the lanes;
+** host nodes their inputs and outputs. */
 static void estimate(const struct tpu_graph *g, const struct tpu_node *n, const struct tpu_chip *c,
                      struct tpu_place *p)
 {
@@ -163,7 +166,9 @@ static void estimate(const struct tpu_graph *g, const struct tpu_node *n, const 
         double mac_cyc = (double)p->macs / (double)(c->array_rows * c->array_cols * c->mxu_count);
         double w_cyc = (double)(p->weight_elems * tpu_chip_elem_bytes(c)) / tpu_chip_dram_bytes_per_cycle(c);
         cyc = (mac_cyc > w_cyc ? mac_cyc : w_cyc) + host_cyc;
-    } else if (p->unit == TPU_PLACE_VECTOR) cyc = host_cyc + (double)p->vec_elems / (double)c->activation_lanes;
+    } else if (p->unit == TPU_PLACE_VECTOR)
+        cyc = (double)p->vec_link_bytes / tpu_chip_host_bytes_per_cycle(c) +
+              (double)p->vec_elems / (double)c->activation_lanes;
     else if (p->unit == TPU_PLACE_HOST) cyc = host_cyc;
     p->host_bytes = in + out;
     p->est_seconds = cyc / (c->clock_mhz * 1e6);
