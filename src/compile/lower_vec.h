@@ -89,4 +89,13 @@ struct tpu_vec_run {
 };
 enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n);
 
+/* For timing-only loops outside the runner (report/bench.c): simulates node
+** n's vector program on s without values. */
+enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
+                                   const struct tpu_chip *chip, struct tpu_sim *s);
+/* 1 when f is the Relu / Clip(0, hi) that compile/run.c fuses (with
+** --host-ops) into the output stage of the MXU node producing its input, so
+** it gets no program of its own. Mirrors run.c's fused_act. */
+int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f);
+
 #endif /* TPU_COMPILE_LOWER_VEC_H */

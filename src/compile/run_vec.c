@@ -108,3 +108,49 @@ enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n
     free(y);
     return rc;
 }
+
+enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
+                                   const struct tpu_chip *chip, struct tpu_sim *s)
+{
+    struct tpu_vec_plan p;
+    char why[320];
+    if (!tpu_vec_plan_node(g, n, chip, &p, why, sizeof why))
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "%s", why);
+    struct tpu_program *prog = NULL;
+    enum tpu_status rc = tpu_lower_vec(ctx, chip, &p, &prog);
+    if (!rc) rc = tpu_sim_run(s, prog, NULL, p.host_bytes);
+    tpu_program_free(prog);
+    return rc;
+}
+
+static int clip_zero_max(struct tpu_graph *g, struct tpu_node *f)
+{
+    const struct tpu_tensor *lo = tpu_in(g, f, 1), *mx = f->n_inputs > 2 ? tpu_in(g, f, 2) : NULL;
+    if (!lo || !lo->data || lo->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(lo) != 1 ||
+        ((const float *)lo->data)[0] != 0.0f)
+        return 0;
+    if (!mx) return 1;
+    return mx->data && mx->dtype == TPU_DTYPE_F32 && tpu_tensor_numel(mx) == 1 && ((const float *)mx->data)[0] >= 0.0f;
+}
+
+int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f)
+{
+    if ((f->op != TPU_OP_RELU && (f->op != TPU_OP_CLIP || !clip_zero_max(g, f))) || f->n_inputs < 1 ||
+        f->inputs[0] < 0 || f->n_outputs < 1 || f->outputs[0] < 0)
+        return 0;
+    int y = f->inputs[0], readers = 0;
+    const struct tpu_tensor *t = g->tensors[y];
+    if (t->is_output) return 0;
+    struct tpu_node *n = NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct tpu_node *m = &g->nodes[i];
+        if (m->dead) continue;
+        if (m->n_outputs > 0 && m->outputs[0] == y) n = m;
+        for (int k = 0; k < m->n_inputs; k++) readers += m->inputs[k] == y;
+    }
+    if (!n || n >= f || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV)) return 0;
+    struct tpu_mm_desc d;
+    if (readers != 1) return 0;
+    if (tpu_mm_from_node(g, n, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
+    return 1;
+}
