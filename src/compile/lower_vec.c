@@ -569,8 +569,10 @@ enum tpu_status tpu_lower_vec(struct tpu_ctx *ctx, const struct tpu_chip *chip, 
         int next = c + 1 < p->n_chunks;
         if (next) emit_reads(&e, p, c + 1);                  /* overlaps this chunk's work */
         emit(&e, TPU_INSN_SYNC, next ? (uint32_t)p->n_in : 0, 0, 0, 0, host);
+        if (p->n_chunks == 1) emit(&e, TPU_INSN_DEBUG, TPU_TAG_HOST_IN, 0, 0, 0, 0);
         emit_steps(&e, p, c);
         emit(&e, TPU_INSN_SYNC, 0, 0, 0, 0, vec);
+        if (p->n_chunks == 1) emit(&e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0);
         int64_t r0 = c * p->chunk_rows, rows = sim_min(p->chunk_rows, p->rows - r0);
         emit(&e, TPU_INSN_WR_HOST, (uint32_t)(p->host_out_off + 4 * (uint64_t)(r0 * p->out_w)),
              ub_addr(p, TPU_VB_OUT, (int)(c & 1)), (uint32_t)(4 * rows * p->out_w), 0, 0);

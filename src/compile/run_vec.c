@@ -19,7 +19,7 @@
 
 /* A layer row (as compile/run.c adds them). */
 static struct tpu_layer_row *add_row(const struct tpu_vec_run *v, const char *name, const char *op,
-                                     int64_t cycles)
+                                     const char *unit, int64_t cycles)
 {
     struct tpu_chip_report *r = v->r;
     if (r->n_rows == r->cap_rows) {
@@ -33,11 +33,35 @@ static struct tpu_layer_row *add_row(const struct tpu_vec_run *v, const char *na
     memset(row, 0, sizeof *row);
     snprintf(row->name, sizeof row->name, "%s", name);
     snprintf(row->op, sizeof row->op, "%s", op);
-    row->unit = "vector";
+    row->unit = unit;
     row->cycles = cycles;
     r->cycles += cycles;
-    r->device_cycles += cycles;
+    if (strcmp(unit, "host") != 0) r->device_cycles += cycles;
     return row;
+}
+
+/* The node's rows: with one chunk "input" (RD_HOST, host link), the node
+** (vector), "output" (WR_HOST), split at the DEBUG marks the lowering put
+** after the input's SYNC and the vector work's SYNC; with several chunks
+** (transfers overlap the work) one vector row. Returns the vector row. */
+static struct tpu_layer_row *add_rows(const struct tpu_vec_run *v, struct tpu_node *n, int first_mark,
+                                      int64_t t0)
+{
+    int64_t in_at = -1, out_at = -1, t_end = v->sim->end;
+    for (int i = first_mark; i < v->sim->n_marks; i++) {
+        if (v->sim->marks[i].tag == TPU_TAG_HOST_IN) in_at = v->sim->marks[i].cycle;
+        if (v->sim->marks[i].tag == TPU_TAG_COMPUTE) out_at = v->sim->marks[i].cycle;
+    }
+    if (in_at < 0 || out_at < 0) return add_row(v, n->name, n->op_type, "vector", t_end - t0);
+    char name[200];
+    snprintf(name, sizeof name, "%s: input", n->name);
+    if (!add_row(v, name, "RD_HOST", "host", in_at - t0)) return NULL;
+    struct tpu_layer_row *row = add_row(v, n->name, n->op_type, "vector", out_at - in_at);
+    if (!row) return NULL;
+    int at = (int)(row - v->r->rows);
+    snprintf(name, sizeof name, "%s: output", n->name);
+    if (!add_row(v, name, "WR_HOST", "host", t_end - out_at)) return NULL;
+    return &v->r->rows[at];                       /* add_row may have moved the rows */
 }
 
 /* The reference kernel's output into t (already shaped), compared with y. */
@@ -93,11 +117,12 @@ enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n
     struct tpu_program *prog = NULL;
     if (!rc) rc = tpu_lower_vec(v->ctx, v->chip, &p, &prog);
     int64_t t0 = v->sim->end;
+    int first_mark = v->sim->n_marks;
     float *y = NULL;
     if (!rc && v->timing_only) rc = tpu_sim_run(v->sim, prog, NULL, p.host_bytes);
     else if (!rc) rc = run_values(v, n, &p, prog, &y);
     tpu_program_free(prog);
-    struct tpu_layer_row *row = rc ? NULL : add_row(v, n->name, n->op_type, v->sim->end - t0);
+    struct tpu_layer_row *row = rc ? NULL : add_rows(v, n, first_mark, t0);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc && y) {
         t->dtype = TPU_DTYPE_F32;
