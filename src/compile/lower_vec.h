@@ -93,9 +93,9 @@ enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n
 ** n's vector program on s without values. */
 enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
                                    const struct tpu_chip *chip, struct tpu_sim *s);
-/* 1 when f is the Relu / Clip(0, hi) that compile/run.c fuses (with
-** --host-ops) into the output stage of the MXU node producing its input, so
-** it gets no program of its own. Mirrors run.c's fused_act. */
-int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f);
+/* 1 when compile/run.c fuses f into the MXU node producing its input (its
+** ACTIVATE stage, or with host_ops the host driver's Relu / Clip), so f gets
+** no program of its own. */
+int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f, const struct tpu_chip *chip, int host_ops);
 
 #endif /* TPU_COMPILE_LOWER_VEC_H */

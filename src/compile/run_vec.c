@@ -148,34 +148,46 @@ enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, str
     return rc;
 }
 
-static int clip_zero_max(struct tpu_graph *g, struct tpu_node *f)
+/* Clip's bounds are float32 scalar constants (inputs 1, 2 from opset 11, or
+** the min / max attributes), not NaN, lo <= hi: what the runner can fuse. */
+static int clip_constant(struct tpu_graph *g, struct tpu_node *f)
 {
-    const struct tpu_tensor *lo = tpu_in(g, f, 1), *mx = f->n_inputs > 2 ? tpu_in(g, f, 2) : NULL;
-    if (!lo || !lo->data || lo->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(lo) != 1 ||
-        ((const float *)lo->data)[0] != 0.0f)
-        return 0;
-    if (!mx) return 1;
-    return mx->data && mx->dtype == TPU_DTYPE_F32 && tpu_tensor_numel(mx) == 1 && ((const float *)mx->data)[0] >= 0.0f;
+    if (f->n_inputs < 2) {
+        float lo = tpu_attr_float(f, "min", -INFINITY), hi = tpu_attr_float(f, "max", INFINITY);
+        return lo <= hi;
+    }
+    float v[2] = { -INFINITY, INFINITY };
+    for (int k = 1; k <= 2; k++) {
+        const struct tpu_tensor *t = f->n_inputs > k && f->inputs[k] >= 0 ? tpu_in(g, f, k) : NULL;
+        if (!t) continue;
+        if (!t->data || t->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(t) != 1) return 0;
+        v[k - 1] = ((const float *)t->data)[0];
+    }
+    return v[0] <= v[1];                                   /* false for NaN */
 }
 
-int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f)
+/* f is fused into the MXU node m before it when ACTIVATE takes it
+** (tpu_mm_activate_plan), or, with --host-ops, a Relu / Clip the host driver
+** applies to m's output (compile/run.c fused_act): either way f has no
+** program of its own. */
+int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f, const struct tpu_chip *chip, int host_ops)
 {
-    if ((f->op != TPU_OP_RELU && (f->op != TPU_OP_CLIP || !clip_zero_max(g, f))) || f->n_inputs < 1 ||
-        f->inputs[0] < 0 || f->n_outputs < 1 || f->outputs[0] < 0)
-        return 0;
+    if (f->n_inputs < 1 || f->inputs[0] < 0 || f->n_outputs < 1 || f->outputs[0] < 0) return 0;
     int y = f->inputs[0], readers = 0;
-    const struct tpu_tensor *t = g->tensors[y];
-    if (t->is_output) return 0;
-    struct tpu_node *n = NULL;
+    if (g->tensors[y]->is_output) return 0;
+    struct tpu_node *m = NULL;
     for (int i = 0; i < g->n_nodes; i++) {
-        struct tpu_node *m = &g->nodes[i];
-        if (m->dead) continue;
-        if (m->n_outputs > 0 && m->outputs[0] == y) n = m;
-        for (int k = 0; k < m->n_inputs; k++) readers += m->inputs[k] == y;
+        struct tpu_node *k = &g->nodes[i];
+        if (k->dead) continue;
+        if (k->n_outputs > 0 && k->outputs[0] == y) m = k;
+        for (int j = 0; j < k->n_inputs; j++) readers += k->inputs[j] == y;
     }
-    if (!n || n >= f || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV)) return 0;
+    if (!m || m >= f || readers != 1 ||
+        (m->op != TPU_OP_GEMM && m->op != TPU_OP_MATMUL && m->op != TPU_OP_CONV && m->op != TPU_OP_CONV_TRANSPOSE))
+        return 0;
     struct tpu_mm_desc d;
-    if (readers != 1) return 0;
-    if (tpu_mm_from_node(g, n, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
-    return 1;
+    if (tpu_mm_from_node(g, m, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
+    tpu_mm_activate_plan(g, m, chip, &d);
+    if (d.act != TPU_ACT_NONE) return 1;
+    return host_ops && (f->op == TPU_OP_RELU || (f->op == TPU_OP_CLIP && clip_constant(g, f)));
 }
