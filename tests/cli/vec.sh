@@ -22,11 +22,13 @@ else
 fi
 
 # check --chip and run agree, node by node.
-agree() {   # NAME MODEL CHIP
-    "$T" check "$2" --chip "$3" --json "$tmp/c.json" >/dev/null 2>&1 &&
-    "$T" run "$2" --chip "$3" --host-ops --json "$tmp/r.json" >/dev/null 2>&1
+agree() {   # NAME MODEL CHIP [--batch N]
+    name=$1 model=$2 chip=$3
+    shift 3
+    "$T" check "$model" --chip "$chip" "$@" --json "$tmp/c.json" >/dev/null 2>&1 &&
+    "$T" run "$model" --chip "$chip" "$@" --host-ops --json "$tmp/r.json" >/dev/null 2>&1
     rc=$?
-    if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then fail "$1" "check/run exit $rc"; return; fi
+    if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then fail "$name" "check/run exit $rc"; return; fi
     if msg=$(/usr/bin/python3 - "$tmp/c.json" "$tmp/r.json" <<'PY'
 import json, sys
 check = {n["name"]: n["unit"] for n in json.load(open(sys.argv[1]))["nodes"]}
@@ -47,7 +49,7 @@ if bad or seen == 0:
     sys.exit(1)
 print("%d nodes agree, %d on the vector unit, %d fused" % (seen, vec, fused))
 PY
-); then pass "$1"; echo "  $1: $msg"; else fail "$1" "$msg"; fi
+); then pass "$name"; echo "  $name: $msg"; else fail "$name" "$msg"; fi
 }
 n=0
 for m in resnet18_op17_b1 mobilenet_v2_op13_b1 transformer_op13_b1 transformer_op17_b1 gpt2_block_op13_b1 \
@@ -57,6 +59,7 @@ for m in resnet18_op17_b1 mobilenet_v2_op13_b1 transformer_op13_b1 transformer_o
     n=$((n + 1))
     agree "vec-cli-agree-$m-v5e" "$f" tpu-v5e
 done
+[ -f "$MD/gpt2_block_op17_dyn/model.onnx" ] && agree vec-cli-agree-gpt2_block_op17_dyn-b8-v5e "$MD/gpt2_block_op17_dyn/model.onnx" tpu-v5e --batch 8
 [ -f "$MD/transformer_op13_b1/model.onnx" ] && agree vec-cli-agree-transformer_op13_b1-v1 "$MD/transformer_op13_b1/model.onnx" tpu-v1
 OD=${BUILD:-build}/ocr/ocr_det/model.onnx
 [ -f "$OD" ] && agree vec-cli-agree-ocr_det-v5e "$OD" tpu-v5e
