@@ -547,6 +547,48 @@ static int t_pool(void)
     return 0;
 }
 
+/* Transpose: perms that swap two adjacent dim groups (the attention
+** layouts and random ones), bit-exact (a copy); other perms refused. */
+static int transpose_case(int nd, const int64_t *dims, const int64_t *perm, int want_takes)
+{
+    struct rig r = rig_new("Transpose", 1, 1);
+    in_f32(&r, 0, nd, dims, -4, 4, 0);
+    attr_ints(&r, "perm", nd, perm);
+    char what[120], why[320];
+    int at = snprintf(what, sizeof what, "Transpose perm");
+    for (int i = 0; i < nd; i++) at += snprintf(what + at, sizeof what - (size_t)at, " %lld", (long long)perm[i]);
+    int rc;
+    if (!want_takes) {
+        int takes = tpu_vec_plan_node(r.g, r.n, chip_v5e, &(struct tpu_vec_plan){ 0 }, why, sizeof why);
+        rig_free(&r);
+        TEST_CHECK(!takes && strstr(why, "adjacent dim groups"), "%s: takes %d: %s", what, takes, why);
+        return 0;
+    }
+    rc = exact_case(&r, what, "VTRANS");
+    rig_free(&r);
+    return rc;
+}
+
+static int t_transpose(void)
+{
+    static const int64_t p3a[3] = { 1, 0, 2 }, p3b[3] = { 1, 2, 0 }, p4a[4] = { 0, 2, 1, 3 }, p4b[4] = { 0, 2, 3, 1 };
+    static const int64_t p2[2] = { 1, 0 }, p5[5] = { 0, 3, 4, 1, 2 }, bad1[4] = { 1, 0, 3, 2 }, bad2[3] = { 2, 1, 0 };
+    int64_t d3[3] = { 33, 2, 64 }, d4[4] = { 2, 33, 4, 16 }, d2[2] = { 129, 7 }, d5[5] = { 2, 3, 1, 5, 7 };
+    if (transpose_case(3, d3, p3a, 1) || transpose_case(3, d3, p3b, 1) || transpose_case(4, d4, p4a, 1) ||
+        transpose_case(4, d4, p4b, 1) || transpose_case(2, d2, p2, 1) || transpose_case(5, d5, p5, 1) ||
+        transpose_case(4, d4, bad1, 0) || transpose_case(3, d3, bad2, 0))
+        return 1;
+    for (int it = 0; it < 20; it++) {                /* random rank, random adjacent groups */
+        int nd = (int)pick(2, 5), a = (int)pick(0, nd - 2), k = (int)pick(a + 2, nd), j = (int)pick(a + 1, k - 1);
+        int64_t dims[5], perm[5];
+        for (int i = 0; i < nd; i++) dims[i] = pick(1, 9);
+        for (int i = 0; i < nd; i++) perm[i] = i;
+        for (int i = a; i < k; i++) perm[i] = i - a < k - j ? j + (i - a) : a + (i - a - (k - j));
+        if (transpose_case(nd, dims, perm, 1)) return 1;
+    }
+    return 0;
+}
+
 /*---- Tiling, refusals, determinism ----*/
 static int t_chunked(void)
 {
@@ -647,6 +689,7 @@ int main(int argc, char **argv)
         { "vec-3.3 ReduceSum / ReduceMean / ReduceMax over contiguous axes", t_reduce },
         { "vec-3.4 GlobalAveragePool and BatchNormalization", t_gap_batchnorm },
         { "vec-3.5 MaxPool / AveragePool 1-3D: pads, strides, dilations, ceil_mode, count_include_pad", t_pool },
+        { "vec-3.6 Transpose of two adjacent dim groups (VTRANS), bit-exact", t_transpose },
         { "vec-4.1 tensor larger than the UB runs in chunks", t_chunked },
         { "vec-4.2 bad input: int64, no vector unit", t_bad_input },
         { "vec-4.3 deterministic cycles and values", t_deterministic },

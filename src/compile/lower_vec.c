@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-enum vk { VK_BINARY, VK_UNARY, VK_SOFTMAX, VK_LAYER_NORM, VK_REDUCE, VK_GAP, VK_BATCH_NORM, VK_POOL };
+enum vk { VK_BINARY, VK_UNARY, VK_SOFTMAX, VK_LAYER_NORM, VK_REDUCE, VK_GAP, VK_BATCH_NORM, VK_POOL, VK_TRANSPOSE };
 /* How a binary node's second operand reaches the unit. */
 enum { BIN_FULL, BIN_IMM, BIN_COL, BIN_ROW };
 
@@ -361,6 +361,39 @@ static int plan_pool(struct tpu_graph *g, struct tpu_node *n, struct tpu_vec_pla
     return 1;
 }
 
+/* Transpose whose perm swaps two adjacent groups of dims (identity before
+** and after them): [outer, A, B, inner] -> [outer, B, A, inner], one VTRANS
+** (rows A, cols B, elem inner) per outer slice. Covers the attention heads'
+** [1, 0, 2], [1, 2, 0], [0, 2, 1, 3], [0, 2, 3, 1]. */
+static int plan_transpose(struct tpu_graph *g, struct tpu_node *n, struct tpu_vec_plan *p, char *why, size_t wn)
+{
+    const struct tpu_tensor *x = tpu_in(g, n, 0);
+    if (!known_f32(x) || x->n_dims < 2) return no(why, wn, "%s: needs a float32 input of rank >= 2: host", n->op_type);
+    int r = x->n_dims, perm[TPU_MAX_DIMS];
+    const int64_t *pv = NULL;
+    int np = tpu_attr_ints(n, "perm", &pv);
+    if (np && np != r) return no(why, wn, "%s: perm does not match the rank: host", n->op_type);
+    for (int i = 0; i < r; i++) perm[i] = np ? (int)pv[i] : r - 1 - i;
+    int a = 0, k = r;
+    while (a < r && perm[a] == a) a++;
+    while (k > a && perm[k - 1] == k - 1) k--;
+    if (a >= k) return no(why, wn, "%s: the identity permutation: host", n->op_type);
+    int j = perm[a], ok = j > a && j < k;
+    for (int i = a; ok && i < k; i++) ok = perm[i] == (i - a < k - j ? j + (i - a) : a + (i - a - (k - j)));
+    if (!ok) return no(why, wn, "%s: perm is not a swap of two adjacent dim groups: host", n->op_type);
+    int64_t outer = 1, A = 1, B = 1, inner = 1;
+    for (int i = 0; i < r; i++) *(i < a ? &outer : i < j ? &A : i < k ? &B : &inner) *= x->dims[i];
+    if (inner > X_MAX) return no(why, wn, "%s: trailing block over 65535 elements: host", n->op_type);
+    p->kind = VK_TRANSPOSE;
+    p->rows = outer;
+    p->len = p->in_w[0] = p->out_w = A * B * inner;
+    p->n_in = 1;
+    p->out_numel = tpu_tensor_numel(x);
+    p->tr_rows = A; p->tr_cols = B; p->tr_elem = inner;
+    step(p, TPU_INSN_VTRANS, 0, TPU_VB_OUT, TPU_VB_IN0, 0, 0);
+    return 1;
+}
+
 /* Instruction names of the steps, each once, for the placement reason. */
 static void list_insns(struct tpu_vec_plan *p)
 {
@@ -389,7 +422,7 @@ int tpu_vec_covers(enum tpu_op op)
     case TPU_OP_HARD_SIGMOID: case TPU_OP_HARD_SWISH:
     case TPU_OP_SOFTMAX: case TPU_OP_LAYER_NORM: case TPU_OP_REDUCE_MEAN: case TPU_OP_REDUCE_SUM:
     case TPU_OP_REDUCE_MAX: case TPU_OP_GLOBAL_AVERAGE_POOL: case TPU_OP_BATCH_NORM:
-    case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL:
+    case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL: case TPU_OP_TRANSPOSE:
         return 1;
     default:
         return 0;
@@ -427,6 +460,8 @@ int tpu_vec_plan_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
         ok = plan_batch_norm(g, n, p, why, wn); break;
     case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL:
         ok = plan_pool(g, n, p, why, wn); break;
+    case TPU_OP_TRANSPOSE:
+        ok = plan_transpose(g, n, p, why, wn); break;
     default:
         return no(why, wn, "%s has no vector lowering: host", n->op_type);
     }
@@ -546,6 +581,14 @@ static void emit_steps(struct vemit *e, const struct tpu_vec_plan *p, int64_t ch
             d = rows * (uint32_t)width(p, s->dst); x = s->x; break;
         case TPU_INSN_VEXP: case TPU_INSN_VRECIP: case TPU_INSN_VRSQRT:
             d = rows * (uint32_t)width(p, s->dst); break;
+        case TPU_INSN_VTRANS:                              /* one per row (outer slice) */
+            for (uint32_t r = 0; r + 1 < rows; r++)
+                emit(e, s->opcode, a + 4 * r * (uint32_t)p->len, b + 4 * r * (uint32_t)p->len,
+                     (uint32_t)p->tr_rows, (uint32_t)p->tr_cols, (uint16_t)(p->tr_elem > 1 ? p->tr_elem : 0));
+            a += 4 * (rows - 1) * (uint32_t)p->len;
+            b += 4 * (rows - 1) * (uint32_t)p->len;
+            c = (uint32_t)p->tr_rows; d = (uint32_t)p->tr_cols; x = p->tr_elem > 1 ? (uint32_t)p->tr_elem : 0;
+            break;
         default:
             c = ub_addr(p, s->src2, set); d = rows * (uint32_t)width(p, s->dst); break;
         }

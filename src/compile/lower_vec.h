@@ -49,6 +49,7 @@ struct tpu_vec_plan {
     int      n_steps;
     struct tpu_vec_step steps[TPU_VEC_MAX_STEPS];
     int      operand;                     /* binary: the full-size operand (0/1) */
+    int64_t  tr_rows, tr_cols, tr_elem;   /* Transpose: VTRANS per row          */
     int64_t  out_numel;
     int      out_rank;
     int64_t  out_dims[TPU_MAX_DIMS];

@@ -131,8 +131,10 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     /* Insn: VBMUL dst, src, src2, n, len
     ** Synopsis: dst[r*len+j] = src[r*len+j] * src2[r] for r < n, j < len */
     case TPU_INSN_VBMUL:
-    /* Insn: VTRANS dst, src, rows, cols
-    ** Synopsis: dst (cols x rows) = transpose of src (rows x cols); dst must not overlap src */
+    /* Insn: VTRANS dst, src, rows, cols, elem
+    ** Synopsis: dst (cols x rows) = transpose of src (rows x cols) of elem-float elements (elem 0: 1); dst must not overlap src
+    ** dst[(j*rows + r)*elem + e] = src[(r*cols + j)*elem + e]: Transpose's
+    ** swap of two adjacent dim groups, trailing dims carried as elem. */
     case TPU_INSN_VTRANS:
     /* Insn: VSUB dst, src, src2, n
     ** Synopsis: dst[i] = src[i] - src2[i] for i < n */

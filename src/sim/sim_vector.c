@@ -35,7 +35,7 @@ static void spans(const struct tpu_insn *in, uint64_t *n_dst, uint64_t *n_src, u
     case TPU_INSN_VCADD: case TPU_INSN_VCSUB: case TPU_INSN_VCMUL: case TPU_INSN_VCDIV:
         *n_dst = *n_src = *work = n * in->x; *n_src2 = in->x; break;
     case TPU_INSN_VTRANS:
-        *n_dst = *n_src = *work = (uint64_t)in->c * in->d; break;
+        *n_dst = *n_src = *work = (uint64_t)in->c * in->d * (in->x ? in->x : 1); break;
     default:
         *n_dst = *n_src = *work = n; break;
     }
@@ -185,10 +185,17 @@ static void compute(struct tpu_sim *s, const struct tpu_insn *in)
     case TPU_INSN_VCADD: case TPU_INSN_VCSUB: case TPU_INSN_VCMUL: case TPU_INSN_VCDIV:
         col_bcast(bin_of(in->opcode), d, a, b, n, in->x);
         break;
-    case TPU_INSN_VTRANS:
-        for (uint64_t r = 0; r < in->c; r++)
-            for (uint64_t j = 0; j < in->d; j++) d[j * in->c + r] = a[r * in->d + j];
+    case TPU_INSN_VTRANS: {
+        uint64_t w = in->x ? in->x : 1;
+        if (w == 1) {
+            for (uint64_t r = 0; r < in->c; r++)
+                for (uint64_t j = 0; j < in->d; j++) d[j * in->c + r] = a[r * in->d + j];
+        } else {
+            for (uint64_t r = 0; r < in->c; r++)
+                for (uint64_t j = 0; j < in->d; j++) memcpy(d + (j * in->c + r) * w, a + (r * in->d + j) * w, w * 4);
+        }
         break;
+    }
     default:
         break;
     }
