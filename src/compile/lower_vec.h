@@ -19,6 +19,10 @@
 #include "isa/isa.h"
 #include "sim/sim.h"
 
+/* What a plan computes (tpu_vec_plan.kind). */
+enum tpu_vec_kind { VK_BINARY, VK_UNARY, VK_SOFTMAX, VK_LAYER_NORM, VK_REDUCE, VK_GAP, VK_BATCH_NORM, VK_POOL,
+                    VK_TRANSPOSE };
+
 /* UB buffers a step names: per-row inputs, once-loaded column vectors,
 ** temporaries (T0, T2 len wide, T1 one per row), the output. */
 enum tpu_vbuf { TPU_VB_IN0, TPU_VB_IN1, TPU_VB_IN2, TPU_VB_K0, TPU_VB_K1, TPU_VB_T0, TPU_VB_T1,
@@ -37,7 +41,7 @@ struct tpu_vec_step {
 
 struct tpu_vec_plan {
     char     name[128], op[32];
-    int      kind;                        /* lower_vec.c's enum vk             */
+    int      kind;                        /* enum tpu_vec_kind                 */
     int64_t  rows, len;                   /* the work: rows x len floats       */
     int64_t  out_w;                       /* output floats per row (len or 1)  */
     int64_t  outer, stride;               /* row r = (r / stride, r % stride);
@@ -72,8 +76,8 @@ int tpu_vec_covers(enum tpu_op op);
 /* The program of plan p (chunk sizes chosen here). */
 enum tpu_status tpu_lower_vec(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_vec_plan *p,
                               struct tpu_program **out);
-/* Host memory: the node's input values gathered into p's streams; the
-** output rows scattered into y (out_numel floats, ONNX layout). */
+/* Host memory (compile/driver_vec.c): the node's input values gathered into
+** p's streams; the output rows scattered into y (out_numel floats, ONNX layout). */
 void tpu_vec_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_vec_plan *p, uint8_t *host);
 void tpu_vec_unpack(const struct tpu_vec_plan *p, const uint8_t *host, float *y);
 
