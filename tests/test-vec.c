@@ -648,6 +648,48 @@ static int t_bad_input(void)
     return 0;
 }
 
+/* Attributes the lowering cannot honour: refused with a reason (host), the
+** context left without an error, nothing simulated. */
+static int refused(struct rig *r, const char *what, const char *want)
+{
+    char why[320];
+    int takes = tpu_vec_plan_node(r->g, r->n, chip_v5e, &(struct tpu_vec_plan){ 0 }, why, sizeof why);
+    int clean = r->ctx->status == TPU_STATUS_OK;
+    rig_free(r);
+    TEST_CHECK(!takes && strstr(why, want) && clean, "%s: takes %d, error left %d: %s", what, takes, !clean, why);
+    return 0;
+}
+
+static int t_bad_attributes(void)
+{
+    int64_t d2[2] = { 3, 4 }, d4[4] = { 1, 2, 3, 3 }, k[2] = { 5, 5 }, ax = 9, p2[3] = { 1, 0, 2 }, three = 3, four = 4;
+    struct rig r = rig_new("Softmax", 1, 1);
+    in_f32(&r, 0, 2, d2, -1, 1, 0);
+    attr_int(&r, "axis", 5);
+    if (refused(&r, "Softmax axis 5", "axis out of range")) return 1;
+    r = rig_new("LayerNormalization", 2, 1);
+    in_f32(&r, 0, 2, d2, -1, 1, 0);
+    in_f32(&r, 1, 1, &four, -1, 1, 1);
+    attr_int(&r, "axis", -7);
+    if (refused(&r, "LayerNormalization axis -7", "axis out of range")) return 1;
+    r = rig_new("ReduceMean", 1, 1);
+    in_f32(&r, 0, 2, d2, -1, 1, 0);
+    attr_ints(&r, "axes", 1, &ax);
+    if (refused(&r, "ReduceMean axes 9", "axes")) return 1;
+    r = rig_new("MaxPool", 1, 1);
+    in_f32(&r, 0, 4, d4, -1, 1, 0);
+    attr_ints(&r, "kernel_shape", 2, k);
+    if (refused(&r, "MaxPool 5x5 on 3x3", "window attributes")) return 1;
+    r = rig_new("Transpose", 1, 1);
+    in_f32(&r, 0, 2, d2, -1, 1, 0);
+    attr_ints(&r, "perm", 3, p2);
+    if (refused(&r, "Transpose perm of rank 3 on rank 2", "perm does not match")) return 1;
+    r = rig_new("Add", 2, 1);
+    in_f32(&r, 0, 1, &three, -1, 1, 0);
+    in_f32(&r, 1, 1, &four, -1, 1, 0);
+    return refused(&r, "Add [3] + [4]", "do not broadcast");
+}
+
 static int t_deterministic(void)
 {
     int64_t cyc[2];
@@ -693,6 +735,7 @@ int main(int argc, char **argv)
         { "vec-4.1 tensor larger than the UB runs in chunks", t_chunked },
         { "vec-4.2 bad input: int64, no vector unit", t_bad_input },
         { "vec-4.3 deterministic cycles and values", t_deterministic },
+        { "vec-4.4 attributes the lowering cannot honour: refused, no error left", t_bad_attributes },
     };
     int rc = test_main(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
     tpu_chip_free(chip_v5e);

@@ -272,7 +272,7 @@ static int plan_reduce(struct tpu_graph *g, struct tpu_node *n, struct tpu_vec_p
     bool mask[TPU_MAX_DIMS] = { 0 }, noop = false, known = true;
     if (tpu_ir_reduce_axes(g, n, x->n_dims, mask, &noop, &known) || !known || noop) {
         tpu_err_clear(g->ctx);
-        return no(why, wn, "%s: axes not known or no reduction: host", n->op_type);
+        return no(why, wn, "%s: axes out of range, not constant, or nothing reduced: host", n->op_type);
     }
     int a0 = -1, a1 = -1;
     for (int i = 0; i < x->n_dims; i++) {
