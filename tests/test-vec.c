@@ -11,7 +11,7 @@
 **     equals NaN);
 **   - Softmax, LayerNormalization, ReduceSum/Mean, GlobalAveragePool,
 **     BatchNormalization: the reference accumulates in double, the chip in
-**     fp32 (sums ascending), so each element gets the standard worst-case
+**     fp32 (VRSUM: 8 partial sums), so each element gets the standard worst-case
 **     bound of an fp32 sum of len terms — (len + k) * u * (sum of the
 **     magnitudes involved), u = 2^-24 — written next to each check;
 **   - ReduceMax: exact.

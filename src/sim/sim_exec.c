@@ -120,7 +120,9 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     ** Synopsis: dst[i] = 1 / sqrt(src[i]) for i < n */
     case TPU_INSN_VRSQRT:
     /* Insn: VRSUM dst, src, len, n
-    ** Synopsis: dst[r] = sum of src[r*len .. r*len+len) for r < n (ascending order) */
+    ** Synopsis: dst[r] = sum of src[r*len .. r*len+len) for r < n
+    ** fp32: eight partial sums (element j into partial j mod 8, ascending),
+    ** combined ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)), as the lanes reduce. */
     case TPU_INSN_VRSUM:
     /* Insn: VRMAX dst, src, len, n
     ** Synopsis: dst[r] = max of src[r*len .. r*len+len) for r < n */

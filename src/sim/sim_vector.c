@@ -5,7 +5,8 @@
 ** pieces of softmax, layernorm, pooling and residual adds that
 ** compile/lower_vec.c emits. activation_lanes elements per cycle.
 **
-** Numerics: fp32 throughout, in the order written here (row sums ascending);
+** Numerics: fp32 throughout, in the order written here (row sums: eight
+** interleaved partial sums combined pairwise, as lanes reduce);
 ** Max/Min propagate NaN like numpy. The functions are computed as the
 ** reference kernels (ref/ref_elem.c) compute them in float32, so a lowered
 ** elementwise op is bit-exact against the reference.
@@ -144,12 +145,24 @@ static void unary(unsigned fn, float *d, const float *a, uint64_t n)
 #undef L
 }
 
+/* A row sum as lanes reduce it: eight interleaved partial sums (element j
+** into partial j mod 8, each in ascending order), combined pairwise. */
+static float row_sum(const float *p, uint64_t len)
+{
+    float s[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+    uint64_t j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int k = 0; k < 8; k++) s[k] += p[j + (uint64_t)k];
+    for (int k = 0; j < len; j++, k++) s[k] += p[j];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 static void reduce_rows(int is_sum, float *d, const float *a, uint64_t rows, uint64_t len)
 {
     for (uint64_t r = 0; r < rows; r++) {
         const float *p = a + r * len;
-        float acc = is_sum ? 0.0f : -INFINITY;
-        if (is_sum) for (uint64_t j = 0; j < len; j++) acc += p[j];
+        float acc = -INFINITY;
+        if (is_sum) acc = row_sum(p, len);
         else for (uint64_t j = 0; j < len; j++) acc = p[j] > acc || p[j] != p[j] ? p[j] : acc;
         d[r] = acc;
     }
