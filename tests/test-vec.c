@@ -391,7 +391,7 @@ static int reduce_case(const char *op, int nd, const int64_t *dims, int a0, int 
     }
     int is_max = !strcmp(op, "ReduceMax"), mean = !strcmp(op, "ReduceMean");
     for (int64_t i = 0; i < o.n; i++) {
-        /* fp32 ascending sum of len terms: |err| <= (len - 1) u sum|x|, the
+        /* fp32 sum of len terms, any order: |err| <= (len - 1) u sum|x|, the
         ** mean's division one more rounding; max: exact. */
         double mag = 0;
         int64_t ob = i / stride, s = i % stride;
