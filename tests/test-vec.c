@@ -589,6 +589,30 @@ static int t_transpose(void)
     return 0;
 }
 
+/* Where: a bool condition broadcast against x and y (the causal mask of
+** attention: cond [1,1,T,T], x a -inf scalar, y the scores), bit-exact. */
+static int t_where(void)
+{
+    for (int it = 0; it < 12; it++) {
+        struct rig r = rig_new("Where", 3, 1);
+        int64_t full[4] = { pick(1, 2), pick(1, 5), pick(1, 40), pick(1, 40) }, cd[4] = { 1, 1, full[2], full[3] }, one = 1;
+        int64_t nc = full[2] * full[3];
+        uint8_t *c = malloc((size_t)nc);
+        for (int64_t i = 0; i < nc; i++) c[i] = (uint8_t)pick(0, 1);
+        rig_in(&r, 0, TPU_DTYPE_BOOL, 4, cd, c);
+        free(c);
+        if (it % 2) { float ninf = -INFINITY; rig_in(&r, 1, TPU_DTYPE_F32, 0, &one, &ninf); tpu_in(r.g, r.n, 1)->is_const = true; }
+        else in_f32(&r, 1, 4, full, -3, 3, 0);
+        in_f32(&r, 2, it % 3 ? 4 : 1, it % 3 ? full : full + 3, -3, 3, 0);
+        char what[80];
+        snprintf(what, sizeof what, "Where case %d", it);
+        int rc = exact_case(&r, what, "VSEL");
+        rig_free(&r);
+        if (rc) return 1;
+    }
+    return 0;
+}
+
 /*---- Tiling, refusals, determinism ----*/
 static int t_chunked(void)
 {
@@ -732,6 +756,7 @@ int main(int argc, char **argv)
         { "vec-3.4 GlobalAveragePool and BatchNormalization", t_gap_batchnorm },
         { "vec-3.5 MaxPool / AveragePool 1-3D: pads, strides, dilations, ceil_mode, count_include_pad", t_pool },
         { "vec-3.6 Transpose of two adjacent dim groups (VTRANS), bit-exact", t_transpose },
+        { "vec-3.7 Where with broadcasting (causal mask), bit-exact", t_where },
         { "vec-4.1 tensor larger than the UB runs in chunks", t_chunked },
         { "vec-4.2 bad input: int64, no vector unit", t_bad_input },
         { "vec-4.3 deterministic cycles and values", t_deterministic },

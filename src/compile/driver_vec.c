@@ -13,6 +13,7 @@
 #include "compile/lower_vec.h"
 #include "ref/ref_nn.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* t's values broadcast to the output shape (rank, od) into dst. */
@@ -152,6 +153,33 @@ static void pack_pool(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
     (void)p;
 }
 
+/* Where's three operands at the output shape; the bool condition as 0 / 1. */
+static void pack_where(struct tpu_graph *g, struct tpu_node *n, float *c, float *x, float *y)
+{
+    const struct tpu_tensor *t[3] = { tpu_in(g, n, 0), tpu_in(g, n, 1), tpu_in(g, n, 2) };
+    int rank = 0;
+    int64_t od[TPU_MAX_DIMS];
+    for (int k = 0; k < 3; k++) rank = t[k]->n_dims > rank ? t[k]->n_dims : rank;
+    for (int i = 0; i < rank; i++) {
+        od[i] = 1;
+        for (int k = 0; k < 3; k++) {
+            int j = i - (rank - t[k]->n_dims);
+            if (j >= 0 && t[k]->dims[j] != 1) od[i] = t[k]->dims[j];
+        }
+    }
+    struct tpu_tensor cf = *t[0];
+    int64_t nc = tpu_tensor_numel(t[0]);
+    float *cv = malloc((size_t)(nc ? nc : 1) * sizeof *cv);
+    if (!cv) return;                                   /* the caller's check (plan sizes) keeps this small */
+    for (int64_t i = 0; i < nc; i++) cv[i] = ((const uint8_t *)t[0]->data)[i] ? 1.0f : 0.0f;
+    cf.data = cv;
+    cf.dtype = TPU_DTYPE_F32;
+    expand(&cf, rank, od, c);
+    expand(t[1], rank, od, x);
+    expand(t[2], rank, od, y);
+    free(cv);
+}
+
 void tpu_vec_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_vec_plan *p, uint8_t *host)
 {
     float *in[TPU_VEC_MAX_INPUTS] = { 0 }, *k[TPU_VEC_MAX_CONSTS] = { 0 };
@@ -164,6 +192,9 @@ void tpu_vec_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_vec_
         return;
     case VK_POOL:
         pack_pool(g, n, p, in[0], in[1]);
+        return;
+    case VK_WHERE:
+        pack_where(g, n, in[0], in[1], in[2]);
         return;
     case VK_LAYER_NORM: {
         int axis = (int)tpu_attr_int(n, "axis", -1);

@@ -394,6 +394,37 @@ static int plan_transpose(struct tpu_graph *g, struct tpu_node *n, struct tpu_ve
     return 1;
 }
 
+/* Where(cond, x, y): the driver expands the three to the output shape (cond
+** as fp32 0 / 1); the unit copies y, then VSEL puts x where cond holds. */
+static int plan_where(struct tpu_graph *g, struct tpu_node *n, struct tpu_vec_plan *p, char *why, size_t wn)
+{
+    const struct tpu_tensor *c = tpu_in(g, n, 0), *x = tpu_in(g, n, 1), *y = tpu_in(g, n, 2);
+    if (!c || c->dtype != TPU_DTYPE_BOOL || c->n_dims < 0 || tpu_tensor_numel(c) < 0 || !known_f32(x) || !known_f32(y))
+        return no(why, wn, "%s: needs a bool condition and float32 values of known shapes: host", n->op_type);
+    const struct tpu_tensor *t[3] = { c, x, y };
+    int rank = 0;
+    for (int k = 0; k < 3; k++) rank = t[k]->n_dims > rank ? t[k]->n_dims : rank;
+    int64_t numel = 1;
+    for (int i = 0; i < rank; i++) {
+        int64_t d = 1;
+        for (int k = 0; k < 3; k++) {
+            int j = i - (rank - t[k]->n_dims);
+            int64_t dk = j >= 0 ? t[k]->dims[j] : 1;
+            if (dk != 1 && d != 1 && dk != d) return no(why, wn, "%s: shapes do not broadcast: host", n->op_type);
+            if (dk != 1) d = dk;
+        }
+        numel *= d;
+    }
+    p->kind = VK_WHERE;
+    p->rows = p->out_numel = numel;
+    p->len = p->out_w = 1;
+    p->n_in = 3;
+    p->in_w[0] = p->in_w[1] = p->in_w[2] = 1;
+    step(p, TPU_INSN_VFN, TPU_VFN_COPY, TPU_VB_OUT, TPU_VB_IN2, 0, 0);
+    step(p, TPU_INSN_VSEL, 0, TPU_VB_OUT, TPU_VB_IN0, TPU_VB_IN1, 0);
+    return 1;
+}
+
 /* Instruction names of the steps, each once, for the placement reason. */
 static void list_insns(struct tpu_vec_plan *p)
 {
@@ -422,7 +453,7 @@ int tpu_vec_covers(enum tpu_op op)
     case TPU_OP_HARD_SIGMOID: case TPU_OP_HARD_SWISH:
     case TPU_OP_SOFTMAX: case TPU_OP_LAYER_NORM: case TPU_OP_REDUCE_MEAN: case TPU_OP_REDUCE_SUM:
     case TPU_OP_REDUCE_MAX: case TPU_OP_GLOBAL_AVERAGE_POOL: case TPU_OP_BATCH_NORM:
-    case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL: case TPU_OP_TRANSPOSE:
+    case TPU_OP_MAX_POOL: case TPU_OP_AVERAGE_POOL: case TPU_OP_TRANSPOSE: case TPU_OP_WHERE:
         return 1;
     default:
         return 0;
@@ -462,6 +493,8 @@ int tpu_vec_plan_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
         ok = plan_pool(g, n, p, why, wn); break;
     case TPU_OP_TRANSPOSE:
         ok = plan_transpose(g, n, p, why, wn); break;
+    case TPU_OP_WHERE:
+        ok = plan_where(g, n, p, why, wn); break;
     default:
         return no(why, wn, "%s has no vector lowering: host", n->op_type);
     }

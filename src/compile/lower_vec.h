@@ -21,7 +21,7 @@
 
 /* What a plan computes (tpu_vec_plan.kind). */
 enum tpu_vec_kind { VK_BINARY, VK_UNARY, VK_SOFTMAX, VK_LAYER_NORM, VK_REDUCE, VK_GAP, VK_BATCH_NORM, VK_POOL,
-                    VK_TRANSPOSE };
+                    VK_TRANSPOSE, VK_WHERE };
 
 /* UB buffers a step names: per-row inputs, once-loaded column vectors,
 ** temporaries (T0, T2 len wide, T1 one per row), the output. */

@@ -72,10 +72,10 @@ static void compare_ref(const struct tpu_vec_run *v, struct tpu_node *n, struct 
     if (rc) { tpu_err_clear(v->ctx); return; }     /* not comparable: row says n/a */
     double err2 = 0, ref2 = 0, mx = 0;
     const float *ref = t->data;
-    for (int64_t i = 0; i < count; i++) {
-        double e = (double)y[i] - ref[i];
+    for (int64_t i = 0; i < count; i++) {            /* equal values (infinities too) add no error */
+        double e = y[i] == ref[i] ? 0 : (double)y[i] - ref[i];
         err2 += e * e;
-        ref2 += (double)ref[i] * ref[i];
+        if (isfinite(ref[i])) ref2 += (double)ref[i] * ref[i];
         mx = fmax(mx, fabs(e));
     }
     row->compared = 1;

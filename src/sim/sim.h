@@ -168,7 +168,7 @@ enum tpu_vsop { TPU_VSOP_ADD, TPU_VSOP_SUB, TPU_VSOP_RSUB, TPU_VSOP_MUL, TPU_VSO
 /* VFN's func operand: dst[i] = f(src[i]). */
 enum tpu_vfn { TPU_VFN_RELU, TPU_VFN_SIGMOID, TPU_VFN_TANH, TPU_VFN_ERF, TPU_VFN_SQRT,
                TPU_VFN_NEG, TPU_VFN_ABS, TPU_VFN_EXP, TPU_VFN_RECIP, TPU_VFN_CLAMP01,
-               TPU_VFN_COUNT };
+               TPU_VFN_COPY, TPU_VFN_COUNT };
 /* sim_chip.c: SYNC */
 int sim_sync(struct tpu_sim *s, const struct tpu_insn *in);
 

@@ -174,9 +174,13 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     /* Insn: VFN dst, src, n, func
     ** Synopsis: dst[i] = func(src[i]) for i < n
     ** func: 0 relu, 1 sigmoid, 2 tanh, 3 erf, 4 sqrt, 5 neg, 6 abs, 7 exp,
-    ** 8 reciprocal, 9 clamp01 (fminf(1, fmaxf(0, x))); fp32 results rounded as the reference kernels round them
+    ** 8 reciprocal, 9 clamp01 (fminf(1, fmaxf(0, x))), 10 copy (the bits); fp32 results rounded as the reference kernels round them
     ** (sigmoid, tanh and erf through double). */
     case TPU_INSN_VFN:
+    /* Insn: VSEL dst, cond, src2, n
+    ** Synopsis: dst[i] = src2[i] where cond[i] != 0, else dst[i] unchanged, for i < n
+    ** Where: dst holds the "else" values first (VFN copy); the bits move as they are. */
+    case TPU_INSN_VSEL:
         return sim_vector(s, in);
 
     default:

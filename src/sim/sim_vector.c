@@ -27,7 +27,7 @@ static void spans(const struct tpu_insn *in, uint64_t *n_dst, uint64_t *n_src, u
     *n_src2 = 0;
     switch (in->opcode) {
     case TPU_INSN_VADD: case TPU_INSN_VMUL: case TPU_INSN_VMAX:
-    case TPU_INSN_VSUB: case TPU_INSN_VMIN: case TPU_INSN_VDIV:
+    case TPU_INSN_VSUB: case TPU_INSN_VMIN: case TPU_INSN_VDIV: case TPU_INSN_VSEL:
         *n_dst = *n_src = *n_src2 = *work = n; break;
     case TPU_INSN_VRSUM: case TPU_INSN_VRMAX:
         *n_dst = n; *n_src = *work = n * in->c; break;
@@ -129,6 +129,7 @@ static float tanh_f32(float x)
 
 static void unary(unsigned fn, float *d, const float *a, uint64_t n)
 {
+    if (fn == TPU_VFN_COPY) { memmove(d, a, n * 4); return; }      /* the bits, as they are */
 #define L(e) for (uint64_t i = 0; i < n; i++) { float x = a[i]; d[i] = (e); } break
     switch (fn) {
     case TPU_VFN_RELU:    L(x < 0 ? 0.0f : x);
@@ -179,6 +180,7 @@ static void compute(struct tpu_sim *s, const struct tpu_insn *in)
     case TPU_INSN_VSUB: case TPU_INSN_VMIN: case TPU_INSN_VDIV:
         elementwise(bin_of(in->opcode), d, a, b, n);
         break;
+    case TPU_INSN_VSEL:   for (uint64_t i = 0; i < n; i++) if (a[i] != 0.0f) memcpy(&d[i], &b[i], 4); break;
     case TPU_INSN_VEXP:   unary(TPU_VFN_EXP, d, a, n); break;
     case TPU_INSN_VRECIP: unary(TPU_VFN_RECIP, d, a, n); break;
     case TPU_INSN_VRSQRT: for (uint64_t i = 0; i < n; i++) d[i] = 1.0f / sqrtf(a[i]); break;
