@@ -87,7 +87,7 @@ static void pack_binary(struct tpu_graph *g, struct tpu_node *n, const struct tp
     int rank;
     int64_t od[TPU_MAX_DIMS];
     out_shape(a, b, &rank, od);
-    if (p->sub < 0) { expand(a, rank, od, h0); expand(b, rank, od, h1); return; }
+    if (p->expand_both) { expand(a, rank, od, h0); expand(b, rank, od, h1); return; }
     expand(full, rank, od, h0);
     if (p->n_const) memcpy(k0, other->data, (size_t)p->len * 4);
     if (p->n_in == 2)

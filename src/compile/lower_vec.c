@@ -17,9 +17,6 @@
 #include <math.h>
 #include <string.h>
 
-/* How a binary node's second operand reaches the unit. */
-enum { BIN_FULL, BIN_IMM, BIN_COL, BIN_ROW };
-
 #define X_MAX 65535                       /* the 16-bit len slot of VB* / VC* */
 
 static int no(char *why, size_t n, const char *msg, const char *arg)
@@ -144,7 +141,7 @@ static int plan_binary(struct tpu_graph *g, struct tpu_node *n, struct tpu_vec_p
     p->n_in = 2;
     p->in_w[1] = 1;
     step(p, elem_op[k_op], 0, TPU_VB_OUT, TPU_VB_IN0, TPU_VB_IN1, 0);
-    p->sub = -1;                                   /* marks "expand both" for the packer */
+    p->expand_both = 1;
     return 1;
 }
 

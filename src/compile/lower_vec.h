@@ -53,6 +53,8 @@ struct tpu_vec_plan {
     int      n_steps;
     struct tpu_vec_step steps[TPU_VEC_MAX_STEPS];
     int      operand;                     /* binary: the full-size operand (0/1) */
+    int      expand_both;                 /* binary: both operands expanded to
+                                             the output shape by the driver    */
     int64_t  tr_rows, tr_cols, tr_elem;   /* Transpose: VTRANS per row          */
     int64_t  out_numel;
     int      out_rank;
