@@ -11,6 +11,7 @@
 ** Out: struct tpu_place per node, read by compile/check.c and compile/run.c.
 */
 #include "compile/place.h"
+#include "compile/lower_vec.h"
 #include <string.h>
 
 enum place_kind { KIND_NONE, KIND_MXU, KIND_ACT, KIND_VEC, KIND_LAYOUT, KIND_HOST };
@@ -108,7 +109,7 @@ static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct t
         break;
     case KIND_VEC:
         if (!chip->vector_unit)
-            set(p, TPU_PLACE_HOST, NULL, row->suggestion, "no vector unit on %s: host", chip->name, "");
+            set(p, TPU_PLACE_HOST, "vector", row->suggestion, "no vector unit on %s: host", chip->name, "");
         else
             set(p, TPU_PLACE_HOST, "vector", row->suggestion,
                 "%s; no vector lowering yet: host", row->reason, "");
@@ -123,6 +124,24 @@ static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct t
     default:
         set(p, TPU_PLACE_HOST, NULL, "", "no chip lowering for %s: host", n->op_type, "");
     }
+}
+
+/* Ops the vector lowering covers, on chips with a vector unit: placed where
+** compile/run_vec.c runs them (the lowering's own decision). Returns 1 when
+** it decided. */
+static int place_vec(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip, struct tpu_place *p)
+{
+    if (!chip->vector_unit || !tpu_vec_covers(n->op) || act_fused(g, n, chip)) return 0;
+    struct tpu_vec_plan v;
+    char why[sizeof p->reason];
+    const char *sug = place_rows[n->op].suggestion;
+    if (tpu_vec_plan_node(g, n, chip, &v, why, sizeof why)) {
+        set(p, TPU_PLACE_VECTOR, NULL, "", "%s on the vector unit: %s", n->op_type, v.insns);
+        p->vec_elems = v.rows * v.len * v.n_steps;
+        p->vec_link_bytes = (int64_t)v.host_bytes;
+    } else
+        set(p, TPU_PLACE_HOST, "vector", sug, "%s%s", why, "");
+    return 1;
 }
 
 /* Per-node special cases before the table. Returns 1 when it decided. */
@@ -150,7 +169,9 @@ static int place_special(struct tpu_graph *g, struct tpu_node *n, struct tpu_pla
 
 /* First-order time: MXU nodes max(ideal MAC time, weight streaming) plus
 ** their host transfers (the current lowering moves every layer's input and
-** output over the host link); host nodes their inputs and outputs. */
+** output over the host link); vector nodes their program's host-link bytes
+** (gathered rows in, results out) plus their elements through the lanes;
+** host nodes their inputs and outputs. */
 static void estimate(const struct tpu_graph *g, const struct tpu_node *n, const struct tpu_chip *c,
                      struct tpu_place *p)
 {
@@ -161,7 +182,10 @@ static void estimate(const struct tpu_graph *g, const struct tpu_node *n, const 
         double mac_cyc = (double)p->macs / (double)(c->array_rows * c->array_cols * c->mxu_count);
         double w_cyc = (double)(p->weight_elems * tpu_chip_elem_bytes(c)) / tpu_chip_dram_bytes_per_cycle(c);
         cyc = (mac_cyc > w_cyc ? mac_cyc : w_cyc) + host_cyc;
-    } else if (p->unit == TPU_PLACE_HOST) cyc = host_cyc;
+    } else if (p->unit == TPU_PLACE_VECTOR)
+        cyc = (double)p->vec_link_bytes / tpu_chip_host_bytes_per_cycle(c) +
+              (double)p->vec_elems / (double)c->activation_lanes;
+    else if (p->unit == TPU_PLACE_HOST) cyc = host_cyc;
     p->host_bytes = in + out;
     p->est_seconds = cyc / (c->clock_mhz * 1e6);
 }
@@ -172,6 +196,6 @@ void tpu_place_node(struct tpu_graph *g, struct tpu_node *n, const struct tpu_ch
     memset(p, 0, sizeof *p);
     p->macs = n->op != TPU_OP_UNKNOWN ? tpu_op_macs_fn(n->op)(g, n) : 0;
     if (p->macs < 0) p->macs = 0;
-    if (!place_special(g, n, p)) place_by_row(g, n, chip, p);
+    if (!place_special(g, n, p) && !place_vec(g, n, chip, p)) place_by_row(g, n, chip, p);
     estimate(g, n, chip, p);
 }

@@ -19,6 +19,9 @@ struct tpu_place {
     int64_t       weight_elems;           /* MXU: weights, elements            */
     int64_t       mxu_rows;               /* MXU: rows streamed                */
     int64_t       host_bytes;             /* non-constant inputs + outputs     */
+    int64_t       vec_elems;              /* VECTOR: elements through the lanes */
+    int64_t       vec_link_bytes;         /* VECTOR: host-link bytes of its program
+                                             (gathered windows, expanded operands) */
     double        est_seconds;            /* first-order estimate              */
 };
 

@@ -79,7 +79,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
                            pct(w->shift_cycles, mc));
         else fprintf(f, " %6s %6s %6s", "", "", "");
-        fprintf(f, " %10.3f %9s\n", w->energy_j * 1e6, strcmp(w->unit, "mxu") == 0 ? nmse : "");
+        fprintf(f, " %10.3f %9s\n", w->energy_j * 1e6, strcmp(w->unit, "host") != 0 ? nmse : "");
         n_untimed += w->untimed;
     }
     if (n_untimed)

@@ -14,6 +14,7 @@
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).
 */
 #include "compile/compile.h"
+#include "compile/lower_vec.h"
 #include "sim/sim_systolic.h"
 #include "ir/passes.h"
 #include "report/gpu_model.h"
@@ -650,14 +651,17 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
     if (!rc) rc = calibrate(&u);
     if (!rc && !(u.fused = tpu_calloc(ctx, (size_t)g->n_nodes + 1, 1))) rc = TPU_ERR_NOMEM;
+    struct tpu_vec_run vr = { ctx, g, chip, sim, r, opts->timing_only, !u.no_layer_compare };
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
         if (n->dead || u.fused[i]) continue;
         if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
+        else if (chip->vector_unit && tpu_vec_takes(g, n, chip)) rc = tpu_run_vec_node(&vr, n);
         else if (opts->host_fallback) rc = run_on_host(&u, n);
         else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
-                               "lowering covers Gemm, MatMul and Conv; --host-ops runs the rest on "
-                               "the host CPU, untimed)");
+                               "lowering covers Gemm, MatMul and Conv%s; --host-ops runs the rest on "
+                               "the host CPU, untimed)", chip->vector_unit ? ", and elementwise, "
+                               "normalisation, reduction and pooling ops on the vector unit" : "");
     }
     if (!rc) finish_report(&u);
     tpu_sim_free(sim);

@@ -12,6 +12,7 @@
 */
 #include "report/bench_impl.h"
 #include "compile/compile.h"
+#include "compile/lower_vec.h"
 #include "ir/passes.h"
 #include "tpusim.h"
 #include <math.h>
@@ -127,6 +128,9 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         if (!rc && on_chip) {
             rc = tpu_sim_run(s, l.prog, NULL, l.host_bytes);
             out->macs += d.groups * d.M * d.K * d.N;
+            out->n_chip++;
+        } else if (!rc && chip->vector_unit && !tpu_vec_fused_act(g, n, chip, 1) && tpu_vec_takes(g, n, chip)) {
+            rc = tpu_vec_sim_timing(ctx, g, n, chip, s);        /* the vector unit, as compile/run.c */
             out->n_chip++;
         } else if (!rc) {
             out->host_s += node_s ? node_s[k] : 0;

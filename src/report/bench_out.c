@@ -52,6 +52,7 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
     fprintf(f, "notes (assumptions: docs/cost-model.md; prices, power, peaks: %s):\n", b->ts->path);
     if (tpu)
         fprintf(f, "  simulated: TPU latency = cycle simulator (timing only; Gemm/MatMul/Conv on the MXU,\n"
+                   "    elementwise/normalisation/pooling ops on the vector unit of v4/v5e,\n"
                    "    %s) + the other ops on the host CPU (host%%), %s;\n"
                    "    energy = simulator events + static power, host ops at the cpu target's busy_w\n",
                 b->resident ? "activations resident in the unified buffer between layers (--resident)"

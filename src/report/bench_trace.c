@@ -68,7 +68,8 @@ static void trace_layer(void *user, const struct tpu_graph *g, const struct tpu_
                         const struct tpu_mm_desc *d, int64_t t0, int64_t t1)
 {
     struct tracer *tr = user;
-    if (d) tpu_trace_slice(tr->t, tr->layers, n->name, "layer", (uint64_t)t0, (uint64_t)(t1 - t0), -1);
+    if (d || t1 > t0)                        /* an MXU layer, or a vector-unit node (simulated) */
+        tpu_trace_slice(tr->t, tr->layers, n->name, "layer", (uint64_t)t0, (uint64_t)(t1 - t0), -1);
     else tpu_trace_slice(tr->t, tr->host_cpu, n->op_type, "host", (uint64_t)t0, 0, -1);
 }
 

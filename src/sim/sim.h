@@ -159,6 +159,16 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in);
 int sim_host_dma(struct tpu_sim *s, const struct tpu_insn *in, int to_host);
 /* sim_vector.c */
 int sim_vector(struct tpu_sim *s, const struct tpu_insn *in);
+/* VSOP's op operand: dst[i] = src[i] op imm (imm: the c slot as an fp32 bit
+** pattern); R* forms swap the operands (imm - src, imm / src); CLIP_LO / CLIP_HI
+** are Clip's bounds (src < imm ? imm : src, src > imm ? imm : src). */
+enum tpu_vsop { TPU_VSOP_ADD, TPU_VSOP_SUB, TPU_VSOP_RSUB, TPU_VSOP_MUL, TPU_VSOP_DIV,
+                TPU_VSOP_RDIV, TPU_VSOP_MAX, TPU_VSOP_MIN, TPU_VSOP_POW, TPU_VSOP_CLIP_LO,
+                TPU_VSOP_CLIP_HI, TPU_VSOP_COUNT };
+/* VFN's func operand: dst[i] = f(src[i]). */
+enum tpu_vfn { TPU_VFN_RELU, TPU_VFN_SIGMOID, TPU_VFN_TANH, TPU_VFN_ERF, TPU_VFN_SQRT,
+               TPU_VFN_NEG, TPU_VFN_ABS, TPU_VFN_EXP, TPU_VFN_RECIP, TPU_VFN_CLAMP01,
+               TPU_VFN_COPY, TPU_VFN_COUNT };
 /* sim_chip.c: SYNC */
 int sim_sync(struct tpu_sim *s, const struct tpu_insn *in);
 

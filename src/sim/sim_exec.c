@@ -108,7 +108,7 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     ** Synopsis: dst[i] = src[i] * src2[i] for i < n */
     case TPU_INSN_VMUL:
     /* Insn: VMAX dst, src, src2, n
-    ** Synopsis: dst[i] = max(src[i], src2[i]) for i < n */
+    ** Synopsis: dst[i] = max(src[i], src2[i]) for i < n (NaN propagates, as numpy) */
     case TPU_INSN_VMAX:
     /* Insn: VEXP dst, src, n
     ** Synopsis: dst[i] = exp(src[i]) for i < n */
@@ -120,7 +120,9 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     ** Synopsis: dst[i] = 1 / sqrt(src[i]) for i < n */
     case TPU_INSN_VRSQRT:
     /* Insn: VRSUM dst, src, len, n
-    ** Synopsis: dst[r] = sum of src[r*len .. r*len+len) for r < n (ascending order) */
+    ** Synopsis: dst[r] = sum of src[r*len .. r*len+len) for r < n
+    ** fp32: eight partial sums (element j into partial j mod 8, ascending),
+    ** combined ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)), as the lanes reduce. */
     case TPU_INSN_VRSUM:
     /* Insn: VRMAX dst, src, len, n
     ** Synopsis: dst[r] = max of src[r*len .. r*len+len) for r < n */
@@ -131,9 +133,54 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     /* Insn: VBMUL dst, src, src2, n, len
     ** Synopsis: dst[r*len+j] = src[r*len+j] * src2[r] for r < n, j < len */
     case TPU_INSN_VBMUL:
-    /* Insn: VTRANS dst, src, rows, cols
-    ** Synopsis: dst (cols x rows) = transpose of src (rows x cols); dst must not overlap src */
+    /* Insn: VTRANS dst, src, rows, cols, elem
+    ** Synopsis: dst (cols x rows) = transpose of src (rows x cols) of elem-float elements (elem 0: 1); dst must not overlap src
+    ** dst[(j*rows + r)*elem + e] = src[(r*cols + j)*elem + e]: Transpose's
+    ** swap of two adjacent dim groups, trailing dims carried as elem. */
     case TPU_INSN_VTRANS:
+    /* Insn: VSUB dst, src, src2, n
+    ** Synopsis: dst[i] = src[i] - src2[i] for i < n */
+    case TPU_INSN_VSUB:
+    /* Insn: VMIN dst, src, src2, n
+    ** Synopsis: dst[i] = min(src[i], src2[i]) for i < n (NaN propagates, as VMAX) */
+    case TPU_INSN_VMIN:
+    /* Insn: VDIV dst, src, src2, n
+    ** Synopsis: dst[i] = src[i] / src2[i] for i < n (IEEE fp32 division) */
+    case TPU_INSN_VDIV:
+    /* Insn: VBADD dst, src, src2, n, len
+    ** Synopsis: dst[r*len+j] = src[r*len+j] + src2[r] for r < n, j < len (per-row broadcast) */
+    case TPU_INSN_VBADD:
+    /* Insn: VBDIV dst, src, src2, n, len
+    ** Synopsis: dst[r*len+j] = src[r*len+j] / src2[r] for r < n, j < len */
+    case TPU_INSN_VBDIV:
+    /* Insn: VCADD dst, src, src2, n, len
+    ** Synopsis: dst[r*len+j] = src[r*len+j] + src2[j] for r < n, j < len (per-column broadcast) */
+    case TPU_INSN_VCADD:
+    /* Insn: VCSUB dst, src, src2, n, len
+    ** Synopsis: dst[r*len+j] = src[r*len+j] - src2[j] for r < n, j < len */
+    case TPU_INSN_VCSUB:
+    /* Insn: VCMUL dst, src, src2, n, len
+    ** Synopsis: dst[r*len+j] = src[r*len+j] * src2[j] for r < n, j < len */
+    case TPU_INSN_VCMUL:
+    /* Insn: VCDIV dst, src, src2, n, len
+    ** Synopsis: dst[r*len+j] = src[r*len+j] / src2[j] for r < n, j < len */
+    case TPU_INSN_VCDIV:
+    /* Insn: VSOP dst, src, imm, n, op
+    ** Synopsis: dst[i] = src[i] op imm for i < n; imm is an fp32 bit pattern
+    ** op: 0 add, 1 sub, 2 rsub (imm - src), 3 mul, 4 div, 5 rdiv (imm / src),
+    ** 6 max, 7 min (NaN propagates), 8 pow (powf), 9 clip_lo (src < imm ? imm :
+    ** src), 10 clip_hi (src > imm ? imm : src). */
+    case TPU_INSN_VSOP:
+    /* Insn: VFN dst, src, n, func
+    ** Synopsis: dst[i] = func(src[i]) for i < n
+    ** func: 0 relu, 1 sigmoid, 2 tanh, 3 erf, 4 sqrt, 5 neg, 6 abs, 7 exp,
+    ** 8 reciprocal, 9 clamp01 (fminf(1, fmaxf(0, x))), 10 copy (the bits); fp32 results rounded as the reference kernels round them
+    ** (sigmoid, tanh and erf through double). */
+    case TPU_INSN_VFN:
+    /* Insn: VSEL dst, cond, src2, n
+    ** Synopsis: dst[i] = src2[i] where cond[i] != 0, else dst[i] unchanged, for i < n
+    ** Where: dst holds the "else" values first (VFN copy); the bits move as they are. */
+    case TPU_INSN_VSEL:
         return sim_vector(s, in);
 
     default:

@@ -99,8 +99,12 @@ sys.exit(0 if ok else 1)" "$out/wb.json" 2>/dev/null; then pass chip-cli-tpu-tab
 else fail chip-cli-tpu-table3-weight-dominated "$(grep -A1 mxu_layers_table3 "$out/wb.json" | head -c 300)"; fi
 
 # unsupported op: exit 2 naming the node (a Relu after a Gemm runs in ACTIVATE;
-# Sigmoid only on bf16 chips)
+# Sigmoid only on bf16 chips; tpu-v1 has no vector unit)
 "$T" run $M/gemm_sigmoid.onnx --chip tpu-v1 >"$out/o" 2>"$out/e"; rc=$?
 if [ $rc -eq 2 ] && grep -qF "node 'act' (Sigmoid)" "$out/e"; then pass chip-cli-unsupported
 else fail chip-cli-unsupported "exit $rc: $(head -c 300 "$out/e")"; fi
+# on tpu-v4 the vector unit runs the MLP's Softmax (not a host row)
+"$T" run tests/models/tiny_mlp.onnx --chip tpu-v4 --host-ops >"$out/o" 2>"$out/e"; rc=$?
+if [ $rc -eq 0 ] && grep -qE " Softmax +vector " "$out/o"; then pass chip-cli-vector-softmax
+else fail chip-cli-vector-softmax "exit $rc: $(head -c 300 "$out/e")"; fi
 exit 0

@@ -1,0 +1,195 @@
+/*
+** compile/run_vec.c: the chip runner's entry for a node the vector lowering
+** takes (compile/lower_vec.c): lower it, pack its inputs into host memory,
+** simulate the program (sim/, bit-exact fp32 vector unit), unpack the rows
+** into the output tensor, add the "vector" layer row and compare it with the
+** reference kernel on the same inputs. Each node is a program of its own:
+** its input and output cross the host link (RD_HOST / WR_HOST, counted in
+** time and energy); keeping activations on chip is a later step.
+**
+** In:  a node of a prepared graph whose inputs have values (or shapes only in
+**      timing-only runs), the runner's simulator and report.
+** Out: the node's output tensor, a layer row in the report.
+*/
+#include "compile/compile.h"
+#include "compile/lower_vec.h"
+#include "ref/ref_elem.h"
+#include <math.h>
+#include <string.h>
+
+/* A layer row (as compile/run.c adds them). */
+static struct tpu_layer_row *add_row(const struct tpu_vec_run *v, const char *name, const char *op,
+                                     const char *unit, int64_t cycles)
+{
+    struct tpu_chip_report *r = v->r;
+    if (r->n_rows == r->cap_rows) {
+        int cap = r->cap_rows ? 2 * r->cap_rows : 16;
+        struct tpu_layer_row *n = tpu_realloc(v->ctx, r->rows, (size_t)cap * sizeof *n);
+        if (!n) return NULL;
+        r->rows = n;
+        r->cap_rows = cap;
+    }
+    struct tpu_layer_row *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    snprintf(row->op, sizeof row->op, "%s", op);
+    row->unit = unit;
+    row->cycles = cycles;
+    r->cycles += cycles;
+    if (strcmp(unit, "host") != 0) r->device_cycles += cycles;
+    return row;
+}
+
+/* The node's rows: with one chunk "input" (RD_HOST, host link), the node
+** (vector), "output" (WR_HOST), split at the DEBUG marks the lowering put
+** after the input's SYNC and the vector work's SYNC; with several chunks
+** (transfers overlap the work) one vector row. Returns the vector row. */
+static struct tpu_layer_row *add_rows(const struct tpu_vec_run *v, struct tpu_node *n, int first_mark,
+                                      int64_t t0)
+{
+    int64_t in_at = -1, out_at = -1, t_end = v->sim->end;
+    for (int i = first_mark; i < v->sim->n_marks; i++) {
+        if (v->sim->marks[i].tag == TPU_TAG_HOST_IN) in_at = v->sim->marks[i].cycle;
+        if (v->sim->marks[i].tag == TPU_TAG_COMPUTE) out_at = v->sim->marks[i].cycle;
+    }
+    if (in_at < 0 || out_at < 0) return add_row(v, n->name, n->op_type, "vector", t_end - t0);
+    char name[200];
+    snprintf(name, sizeof name, "%s: input", n->name);
+    if (!add_row(v, name, "RD_HOST", "host", in_at - t0)) return NULL;
+    struct tpu_layer_row *row = add_row(v, n->name, n->op_type, "vector", out_at - in_at);
+    if (!row) return NULL;
+    int at = (int)(row - v->r->rows);
+    snprintf(name, sizeof name, "%s: output", n->name);
+    if (!add_row(v, name, "WR_HOST", "host", t_end - out_at)) return NULL;
+    return &v->r->rows[at];                       /* add_row may have moved the rows */
+}
+
+/* The reference kernel's output into t (already shaped), compared with y. */
+static void compare_ref(const struct tpu_vec_run *v, struct tpu_node *n, struct tpu_tensor *t, const float *y,
+                        int64_t count, struct tpu_layer_row *row)
+{
+    enum tpu_status rc = tpu_op_ref_fn(n->op)(v->g, n);
+    if (rc) { tpu_err_clear(v->ctx); return; }     /* not comparable: row says n/a */
+    double err2 = 0, ref2 = 0, mx = 0;
+    const float *ref = t->data;
+    for (int64_t i = 0; i < count; i++) {            /* equal values (infinities too) add no error */
+        double e = y[i] == ref[i] ? 0 : (double)y[i] - ref[i];
+        err2 += e * e;
+        if (isfinite(ref[i])) ref2 += (double)ref[i] * ref[i];
+        mx = fmax(mx, fabs(e));
+    }
+    row->compared = 1;
+    row->nmse = ref2 > 0 ? err2 / ref2 : err2;
+    row->max_abs_err = mx;
+}
+
+static enum tpu_status run_values(const struct tpu_vec_run *v, struct tpu_node *n, struct tpu_vec_plan *p,
+                                  const struct tpu_program *prog, float **y_out)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        const struct tpu_tensor *t = tpu_in(v->g, n, i);
+        if (t && !tpu_ir_omitted(t) && !t->data)
+            return tpu_node_err(v->g, n, TPU_ERR_UNSUPPORTED, "input %d ('%s') has no values", i, t->name);
+    }
+    uint8_t *host = tpu_calloc(v->ctx, (size_t)p->host_bytes, 1);
+    float *y = host ? tpu_malloc(v->ctx, (size_t)p->out_numel * sizeof(float)) : NULL;
+    if (!y) { free(host); return TPU_ERR_NOMEM; }
+    tpu_vec_pack(v->g, n, p, host);
+    enum tpu_status rc = tpu_sim_run(v->sim, prog, host, p->host_bytes);
+    if (!rc) tpu_vec_unpack(p, host, y);
+    free(host);
+    if (rc) { free(y); return rc; }
+    *y_out = y;
+    return TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n)
+{
+    struct tpu_vec_plan p;
+    char why[320];
+    if (!tpu_vec_plan_node(v->g, n, v->chip, &p, why, sizeof why))
+        return tpu_node_err(v->g, n, TPU_ERR_UNSUPPORTED, "%s", why);
+    enum tpu_status rc = tpu_op_shape_fn(n->op)(v->g, n);
+    struct tpu_tensor *t = tpu_out(v->g, n, 0);
+    if (!rc && tpu_tensor_numel(t) != p.out_numel)
+        rc = tpu_node_err(v->g, n, TPU_ERR_SHAPE, "vector lowering made %lld values, the output has %lld",
+                          (long long)p.out_numel, (long long)tpu_tensor_numel(t));
+    struct tpu_program *prog = NULL;
+    if (!rc) rc = tpu_lower_vec(v->ctx, v->chip, &p, &prog);
+    int64_t t0 = v->sim->end;
+    int first_mark = v->sim->n_marks;
+    struct tpu_sim_counters c0 = v->sim->ctr;
+    float *y = NULL;
+    if (!rc && v->timing_only) rc = tpu_sim_run(v->sim, prog, NULL, p.host_bytes);
+    else if (!rc) rc = run_values(v, n, &p, prog, &y);
+    tpu_program_free(prog);
+    struct tpu_layer_row *row = rc ? NULL : add_rows(v, n, first_mark, t0);
+    if (!rc && !row) rc = TPU_ERR_NOMEM;
+    if (!rc) row->energy_j += tpu_sim_dynamic_energy(v->chip, &v->sim->ctr, &c0);   /* the node's events */
+    if (!rc && y) {
+        t->dtype = TPU_DTYPE_F32;
+        rc = tpu_tensor_alloc(v->ctx, t);
+        if (!rc && v->compare) compare_ref(v, n, t, y, p.out_numel, row);
+        if (!rc) memcpy(t->data, y, (size_t)p.out_numel * sizeof(float));
+    }
+    free(y);
+    return rc;
+}
+
+enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
+                                   const struct tpu_chip *chip, struct tpu_sim *s)
+{
+    struct tpu_vec_plan p;
+    char why[320];
+    if (!tpu_vec_plan_node(g, n, chip, &p, why, sizeof why))
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "%s", why);
+    struct tpu_program *prog = NULL;
+    enum tpu_status rc = tpu_lower_vec(ctx, chip, &p, &prog);
+    if (!rc) rc = tpu_sim_run(s, prog, NULL, p.host_bytes);
+    tpu_program_free(prog);
+    return rc;
+}
+
+/* Clip's bounds are float32 scalar constants (inputs 1, 2 from opset 11, or
+** the min / max attributes), not NaN, lo <= hi: what the runner can fuse. */
+static int clip_constant(struct tpu_graph *g, struct tpu_node *f)
+{
+    if (f->n_inputs < 2) {
+        float lo = tpu_attr_float(f, "min", -INFINITY), hi = tpu_attr_float(f, "max", INFINITY);
+        return lo <= hi;
+    }
+    float v[2] = { -INFINITY, INFINITY };
+    for (int k = 1; k <= 2; k++) {
+        const struct tpu_tensor *t = f->n_inputs > k && f->inputs[k] >= 0 ? tpu_in(g, f, k) : NULL;
+        if (!t) continue;
+        if (!t->data || t->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(t) != 1) return 0;
+        v[k - 1] = ((const float *)t->data)[0];
+    }
+    return v[0] <= v[1];                                   /* false for NaN */
+}
+
+/* f is fused into the MXU node m before it when ACTIVATE takes it
+** (tpu_mm_activate_plan), or, with --host-ops, a Relu / Clip the host driver
+** applies to m's output (compile/run.c fused_act): either way f has no
+** program of its own. */
+int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f, const struct tpu_chip *chip, int host_ops)
+{
+    if (f->n_inputs < 1 || f->inputs[0] < 0 || f->n_outputs < 1 || f->outputs[0] < 0) return 0;
+    int y = f->inputs[0], readers = 0;
+    if (g->tensors[y]->is_output) return 0;
+    struct tpu_node *m = NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        struct tpu_node *k = &g->nodes[i];
+        if (k->dead) continue;
+        if (k->n_outputs > 0 && k->outputs[0] == y) m = k;
+        for (int j = 0; j < k->n_inputs; j++) readers += k->inputs[j] == y;
+    }
+    if (!m || m >= f || readers != 1 ||
+        (m->op != TPU_OP_GEMM && m->op != TPU_OP_MATMUL && m->op != TPU_OP_CONV && m->op != TPU_OP_CONV_TRANSPOSE))
+        return 0;
+    struct tpu_mm_desc d;
+    if (tpu_mm_from_node(g, m, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
+    tpu_mm_activate_plan(g, m, chip, &d);
+    if (d.act != TPU_ACT_NONE) return 1;
+    return host_ops && (f->op == TPU_OP_RELU || (f->op == TPU_OP_CLIP && clip_constant(g, f)));
+}
