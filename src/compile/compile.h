@@ -46,6 +46,10 @@ struct tpu_lowered {
     float    in_scale;                    /* int8: per-tensor input scale      */
     float    in_scale_fixed;              /* int8: calibrated scale; 0: max|x|
                                              of this input at run time         */
+    int      k_hwc;                       /* 1: conv K runs (ky, kx, channel)
+                                             instead of (channel, ky, kx) in the
+                                             packed rows and the weight tiles
+                                             (int8: the same integer sums)     */
 };
 
 /* DEBUG tags the lowering puts at section ends (the report's layer rows). */

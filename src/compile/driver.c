@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k)
 {
@@ -25,13 +28,28 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
     return x[((b * d->c_in + ch) * d->h + iy) * d->w + ix];
 }
 
-/* Largest |x| over the op input, for the per-tensor int8 scale. */
+/* Largest |x| over the op input, for the per-tensor int8 scale. The running
+** max is v > mx ? v : mx (a NaN is skipped, as fmaxf skips it); with SSE2 four
+** lanes keep their own max (MAXPS computes exactly that expression) and the
+** lanes are combined at the end: the same maximum in any order. */
 static float input_scale(const struct tpu_mm_desc *d, const float *x)
 {
-    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
+    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K, i = 0;
     float mx = 0;
-    for (int64_t i = 0; i < n; i++) {                  /* fmaxf(mx, |x|) without the call; */
-        float v = fabsf(x[i]);                         /* a NaN is skipped as fmaxf skips it */
+#ifdef __SSE2__
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
+        m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
+    }
+    float lanes[8];
+    _mm_storeu_ps(lanes, m0);
+    _mm_storeu_ps(lanes + 4, m1);
+    for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
+#endif
+    for (; i < n; i++) {
+        float v = fabsf(x[i]);
         if (v > mx) mx = v;
     }
     return mx > 0 ? mx / 127.0f : 1.0f;
@@ -63,9 +81,20 @@ static void pack_row(const struct tpu_chip *c, const struct tpu_lowered *l, cons
         return;
     }
     int64_t ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
-    int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, k = 0;
-    for (int64_t ch = 0; ch < d->c_in / d->groups; ch++) {
-        const float *plane = x + ((b * d->c_in + g * (d->c_in / d->groups) + ch) * d->h) * d->w;
+    int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, k = 0, cg = d->c_in / d->groups;
+    if (l->k_hwc) {                                  /* K as (ky, kx, channel) */
+        for (int64_t ky = 0; ky < d->kh; ky++)
+            for (int64_t kx = 0; kx < d->kw; kx++)
+                for (int64_t ch = 0; ch < cg; ch++, k++) {
+                    int64_t iy = y0 + ky * d->dh, ix = x0 + kx * d->dw;
+                    if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                    const float *plane = x + ((b * d->c_in + g * cg + ch) * d->h) * d->w;
+                    put_elem(c, l->in_scale, plane[iy * d->w + ix], dst + (k / R) * tile + (k % R) * elem);
+                }
+        return;
+    }
+    for (int64_t ch = 0; ch < cg; ch++) {
+        const float *plane = x + ((b * d->c_in + g * cg + ch) * d->h) * d->w;
         for (int64_t ky = 0; ky < d->kh; ky++) {
             int64_t iy = y0 + ky * d->dh;
             for (int64_t kx = 0; kx < d->kw; kx++, k++) {
@@ -106,16 +135,87 @@ static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
 {
     const volatile float magic_v = 12582912.0f;       /* volatile: not folded away */
     const float magic = magic_v;
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i] / scale;
-        if (fabsf(v) < 128.0f) {
-            float r = (v + magic) - magic;
-            q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-        } else {
-            float r = rintf(v);
-            q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-        }
+    int out = 0;
+    for (int64_t i = 0; i < n; i++) {                  /* no calls, no branches */
+        float v = x[i] / scale, r = (v + magic) - magic;
+        r = r > 127 ? 127 : r;
+        r = r < -127 ? -127 : r;
+        out |= !(fabsf(v) < 128.0f);
+        q[i] = (int8_t)(int32_t)r;
     }
+    for (int64_t i = 0; out && i < n; i++) {           /* some value large or NaN */
+        float r = rintf(x[i] / scale);
+        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+}
+
+/* int8 NHWC copy of the NCHW conv input: each plane quantised contiguously
+** into row (HW bytes), then spread to stride c_in. */
+static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *row, int8_t *q)
+{
+    const int64_t C = d->c_in, HW = d->h * d->w;
+    for (int64_t b = 0; b < d->batch; b++)
+        for (int64_t c = 0; c < C; c++) {
+            quantise_i8(x + (b * C + c) * HW, HW, scale, row);
+            int8_t *o = q + b * HW * C + c;
+            for (int64_t p = 0; p < HW; p++) o[p * C] = row[p];
+        }
+}
+
+/* Rows [m0, m0 + rows) of group g from the NHWC int8 copy into one pass's
+** packed tiles, K as (ky, kx, channel): a kernel row of kw x channels is one
+** contiguous run of the copy (groups 1, dilation 1, inside the image). Each
+** row is built in tmp (k_tiles x R bytes, zero past K) and copied out tile
+** by tile, so every byte of the pass is written. */
+static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *q, int64_t g, int64_t m0,
+                          int64_t rows, uint8_t *base, uint8_t *tmp)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    const int64_t H = d->h, Wd = d->w, Ci = d->c_in, cg = Ci / d->groups, kw = d->kw, dw = d->dw;
+    const int64_t seg = kw * cg, kt_n = l->k_tiles;
+    memset(tmp + d->K, 0, (size_t)(kt_n * R - d->K));
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t m = m0 + r, ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
+        int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl;
+        int whole = x0 >= 0 && x0 + (kw - 1) * dw < Wd && dw == 1 && cg == Ci;
+        for (int64_t ky = 0; ky < d->kh; ky++) {
+            int64_t iy = y0 + ky * d->dh;
+            uint8_t *t = tmp + ky * seg;
+            if (iy < 0 || iy >= H) { memset(t, 0, (size_t)seg); continue; }
+            const int8_t *line = q + ((b * H + iy) * Wd) * Ci + g * cg;
+            if (whole) { memcpy(t, line + x0 * Ci, (size_t)seg); continue; }
+            for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw) {
+                if (ix >= 0 && ix < Wd) memcpy(t + kx * cg, line + ix * Ci, (size_t)cg);
+                else memset(t + kx * cg, 0, (size_t)cg);
+            }
+        }
+        for (int64_t kt = 0; kt < kt_n; kt++) memcpy(base + (kt * rows + r) * R, tmp + kt * R, (size_t)R);
+    }
+}
+
+/* The int8 convolution packing (l->k_hwc): NHWC copy, then rows. 1 when it
+** ran, 0 when a buffer could not be had (the caller falls back). */
+static int pack_conv_hwc(const struct tpu_chip *c, struct tpu_lowered *l, const float *x, uint8_t *host)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, n = d->batch * d->c_in * d->h * d->w, hw = d->h * d->w;
+    if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return 0;
+    int8_t *q = malloc((size_t)n), *row = malloc((size_t)hw);
+    uint8_t *tmp = malloc((size_t)(l->k_tiles * R));
+    if (!q || !row || !tmp) { free(q); free(row); free(tmp); return 0; }
+    l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
+    quantise_nhwc(d, x, l->in_scale, row, q);
+    uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
+    for (int64_t g = 0; g < d->groups; g++)
+        for (int64_t mc = 0; mc < l->n_chunks; mc++) {
+            int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+            uint8_t *base = host + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
+            pack_rows_hwc(l, R, q, g, m0, rows, base, tmp);
+            uint64_t used = (uint64_t)(l->k_tiles * rows * R);
+            if (used < pass_bytes) memset(base + used, 0, (size_t)(pass_bytes - used));   /* short pass */
+        }
+    free(q); free(row); free(tmp);
+    return 1;
 }
 
 /* Row m of group g from the already quantised input q (elem bytes per value)
@@ -172,6 +272,10 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
     int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
     int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
     int fast = (c->mxu_dtype == TPU_MXU_INT8 && elem == 1) || (c->mxu_dtype == TPU_MXU_BF16 && elem == 2);
+    if (l->k_hwc) {                                  /* int8 conv; no memory: element path */
+        if (!pack_conv_hwc(c, l, x, host)) tpu_mm_pack_input_ref(c, l, x, host);
+        return;
+    }
     uint8_t *q = fast && n > 0 && (uint64_t)n <= SIZE_MAX / 2 ? malloc((size_t)n * (size_t)elem) : NULL;
     if (!q) { tpu_mm_pack_input_ref(c, l, x, host); return; }
     l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f

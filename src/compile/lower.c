@@ -81,6 +81,7 @@ static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struc
                        (long long)d->K, (long long)d->N, c->name,
                        size_str((uint64_t)c->unified_buffer_bytes, have, sizeof have));
     l->mrows = rows;
+    l->k_hwc = c->mxu_dtype == TPU_MXU_INT8 && d->is_conv;
     l->n_chunks = ceil_div(d->M, rows);
     l->single_chunk = l->n_chunks == 1 && d->groups == 1 && !d->resident;
     uint64_t a_total = (uint64_t)(d->groups * l->n_chunks) * in_bytes(c, l, rows);
@@ -100,16 +101,57 @@ static int64_t tile_index(const struct tpu_lowered *l, int64_t g, int64_t kt, in
     return (g * l->k_tiles + kt) * l->n_tiles + nt;
 }
 
-/* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column). */
+/* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column).
+** Row by row, so that the inner loop runs along contiguous columns; the
+** running max skips a NaN as fmaxf does. */
 static void column_scales(const struct tpu_lowered *l, const float *w)
 {
     const struct tpu_mm_desc *d = &l->d;
-    for (int64_t g = 0; g < d->groups; g++)
-        for (int64_t n = 0; n < d->N; n++) {
-            float mx = 0;
-            for (int64_t k = 0; k < d->K; k++) mx = fmaxf(mx, fabsf(w[(g * d->K + k) * d->N + n]));
-            l->w_scale[g * d->N + n] = mx > 0 ? mx / 127.0f : 1.0f;
+    const int64_t K = d->K, N = d->N;
+    for (int64_t g = 0; g < d->groups; g++) {
+        float *mx = l->w_scale + g * N;
+        for (int64_t n = 0; n < N; n++) mx[n] = 0;
+        for (int64_t k = 0; k < K; k++) {
+            const float *row = w + (g * K + k) * N;
+            for (int64_t n = 0; n < N; n++) {
+                float v = fabsf(row[n]);
+                mx[n] = v > mx[n] ? v : mx[n];
+            }
         }
+        for (int64_t n = 0; n < N; n++) mx[n] = mx[n] > 0 ? mx[n] / 127.0f : 1.0f;
+    }
+}
+
+/* Row of w ([groups][K][N], K in (channel, ky, kx) order) that holds the
+** tile row k: the same k unless the packing runs K as (ky, kx, channel). */
+static int64_t weight_row(const struct tpu_lowered *l, int64_t k)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    if (!l->k_hwc) return k;
+    int64_t cg = d->c_in / d->groups, c = k % cg, kx = k / cg % d->kw, ky = k / (cg * d->kw);
+    return (c * d->kh + ky) * d->kw + kx;
+}
+
+/* int8 row: rintf(v / scale) clamped to +-127, as driver.c quantises. For
+** |v / scale| < 128 adding and subtracting 1.5 * 2^23 rounds to nearest even
+** exactly as rintf does; the loop has no calls and no branches, and when
+** some value is outside that range (or NaN) the row is redone with rintf. */
+static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *q)
+{
+    const volatile float magic_v = 12582912.0f;
+    const float magic = magic_v;
+    int out = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float x = v[i] / scale[i], r = (x + magic) - magic;
+        r = r > 127 ? 127 : r;
+        r = r < -127 ? -127 : r;
+        out |= !(fabsf(x) < 128.0f);
+        q[i] = (int8_t)(int32_t)r;
+    }
+    for (int64_t i = 0; out && i < n; i++) {
+        float r = rintf(v[i] / scale[i]);
+        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
 }
 
 static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, const float *w,
@@ -117,18 +159,16 @@ static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, con
 {
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, C = c->array_cols;
-    for (int64_t kk = 0; kk < R && kt * R + kk < d->K; kk++)
-        for (int64_t nn = 0; nn < C && nt * C + nn < d->N; nn++) {
-            int64_t k = kt * R + kk, n = nt * C + nn;
-            float v = w[(g * d->K + k) * d->N + n];
-            if (c->mxu_dtype == TPU_MXU_BF16) {
-                uint16_t h = tpu_f32_to_bf16(v);
+    int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
+    for (int64_t kk = 0; kk < k_end; kk++) {
+        const float *src = w + (g * d->K + weight_row(l, kt * R + kk)) * d->N + nt * C;
+        if (c->mxu_dtype == TPU_MXU_BF16)
+            for (int64_t nn = 0; nn < n_end; nn++) {
+                uint16_t h = tpu_f32_to_bf16(src[nn]);
                 memcpy(dst + 2 * (kk * C + nn), &h, 2);
-            } else {
-                float q = rintf(v / l->w_scale[g * d->N + n]);
-                dst[kk * C + nn] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
             }
-        }
+        else quantise_row(src, l->w_scale + g * d->N + nt * C, n_end, (int8_t *)dst + kk * C);
+    }
 }
 
 static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip *c,
