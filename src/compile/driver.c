@@ -305,6 +305,36 @@ static int64_t y_index(const struct tpu_mm_desc *d, int64_t g, int64_t m, int64_
     return (b * d->c_out + g * d->N + n) * pix + p;
 }
 
+/* Dequantises one result row: out[j] = (float)(alpha x acc x scales + bias)
+** for its cn columns from column n0, in double, in the order the element
+** loop has always used ((acc x in_scale) x w_scale, x alpha, + bias). */
+static void unpack_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
+                       int64_t n0, int64_t cn, float alpha, const float *bias, float *out)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    const float *ws = l->w_scale ? l->w_scale + g * d->N + n0 : NULL;
+    const float *bs = bias ? bias + g * d->N + n0 : NULL;
+    const double in_s = l->in_scale, a = alpha;
+    double v[256];
+    for (int64_t j0 = 0; j0 < cn; j0 += 256) {
+        int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
+        if (c->mxu_dtype == TPU_MXU_BF16) {
+            const float *f = (const float *)(const void *)src + j0;
+            for (int64_t j = 0; j < nj; j++) v[j] = (double)f[j] * a;
+        } else {
+            const int32_t *q = (const int32_t *)(const void *)src + j0;
+            for (int64_t j = 0; j < nj; j++) v[j] = (double)q[j] * in_s * (double)ws[j0 + j] * a;
+        }
+        if (bs) for (int64_t j = 0; j < nj; j++) out[j0 + j] = (float)(v[j] + (double)bs[j0 + j]);
+        else for (int64_t j = 0; j < nj; j++) out[j0 + j] = (float)v[j];
+    }
+}
+
+/* Rows are taken UNPACK_RB at a time: each row dequantised into blk, then a
+** convolution's block is written plane by plane (runs of consecutive pixels
+** instead of one float per output channel plane per row). */
+#define UNPACK_RB 32
+
 void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
                           const uint8_t *host, float alpha, const float *bias, float *y)
 {
@@ -312,29 +342,38 @@ void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
     int64_t C = c->array_cols;
     uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
     int64_t ystride = d->is_conv ? d->oh * d->ow : 1;       /* y step from column n to n + 1 */
+    float *blk = malloc(sizeof(float) * (size_t)(UNPACK_RB * C));
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {
             int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
             const uint8_t *base = host + l->host_out_off + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            for (int64_t r = 0; r < rows; r++) {
-                float *yr = y + y_index(d, g, m0 + r, 0);
-                for (int64_t n0 = 0; n0 < d->N; n0 += C) {
-                    const uint8_t *src = base + ((n0 / C) * rows + r) * C * 4;
-                    int64_t cn = d->N - n0 < C ? d->N - n0 : C;
-                    for (int64_t j = 0; j < cn; j++) {
-                        int64_t n = n0 + j;
-                        double v;
-                        if (c->mxu_dtype == TPU_MXU_BF16) { float f; memcpy(&f, src + j * 4, 4); v = f; }
-                        else {
-                            int32_t i;
-                            memcpy(&i, src + j * 4, 4);
-                            v = (double)i * l->in_scale * l->w_scale[g * d->N + n];
-                        }
-                        v *= alpha;
-                        if (bias) v += bias[g * d->N + n];
-                        yr[n * ystride] = (float)v;
+            for (int64_t n0 = 0; n0 < d->N; n0 += C) {
+                int64_t cn = d->N - n0 < C ? d->N - n0 : C;
+                for (int64_t r0 = 0; r0 < rows; r0 += UNPACK_RB) {
+                    int64_t rb = rows - r0 < UNPACK_RB ? rows - r0 : UNPACK_RB;
+                    for (int64_t r = 0; r < rb; r++) {
+                        const uint8_t *src = base + ((n0 / C) * rows + r0 + r) * C * 4;
+                        float *yr = y + y_index(d, g, m0 + r0 + r, n0);
+                        if (ystride == 1 || !blk) {
+                            float row[256];
+                            for (int64_t j0 = 0; j0 < cn; j0 += 256) {
+                                int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
+                                unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row);
+                                for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
+                            }
+                        } else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r * C);
+                    }
+                    if (ystride == 1 || !blk) continue;
+                    for (int64_t r = 0; r < rb;) {            /* a run of pixels of one image */
+                        int64_t m = m0 + r0 + r, run = ystride - m % ystride;
+                        if (run > rb - r) run = rb - r;
+                        float *yr = y + y_index(d, g, m, n0);
+                        for (int64_t j = 0; j < cn; j++)
+                            for (int64_t i = 0; i < run; i++) yr[j * ystride + i] = blk[(r + i) * C + j];
+                        r += run;
                     }
                 }
             }
         }
+    free(blk);
 }
