@@ -149,16 +149,24 @@ static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
     }
 }
 
-/* int8 NHWC copy of the NCHW conv input: each plane quantised contiguously
-** into row (HW bytes), then spread to stride c_in. */
-static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *row, int8_t *q)
+/* int8 NHWC copy of the NCHW conv input, NHWC_CB channels at a time: their
+** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
+** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
+#define NHWC_CB 16
+static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *rows, int8_t *q)
 {
     const int64_t C = d->c_in, HW = d->h * d->w;
     for (int64_t b = 0; b < d->batch; b++)
-        for (int64_t c = 0; c < C; c++) {
-            quantise_i8(x + (b * C + c) * HW, HW, scale, row);
-            int8_t *o = q + b * HW * C + c;
-            for (int64_t p = 0; p < HW; p++) o[p * C] = row[p];
+        for (int64_t c0 = 0; c0 < C; c0 += NHWC_CB) {
+            int64_t cb = C - c0 < NHWC_CB ? C - c0 : NHWC_CB;
+            for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
+            int8_t *o = q + b * HW * C + c0;
+            if (cb == NHWC_CB)
+                for (int64_t p = 0; p < HW; p++)
+                    for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
+            else
+                for (int64_t p = 0; p < HW; p++)
+                    for (int64_t c = 0; c < cb; c++) o[p * C + c] = rows[c * HW + p];
         }
 }
 
@@ -200,7 +208,7 @@ static int pack_conv_hwc(const struct tpu_chip *c, struct tpu_lowered *l, const 
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, n = d->batch * d->c_in * d->h * d->w, hw = d->h * d->w;
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return 0;
-    int8_t *q = malloc((size_t)n), *row = malloc((size_t)hw);
+    int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
     uint8_t *tmp = malloc((size_t)(l->k_tiles * R));
     if (!q || !row || !tmp) { free(q); free(row); free(tmp); return 0; }
     l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);

@@ -44,6 +44,18 @@ static void set_name(struct tpu_mm_desc *d, const struct tpu_node *n)
     d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
 }
 
+/* dst[c][r] = src[r][c] for an rows x cols matrix, in 16 x 16 blocks (both
+** sides touch whole cache lines). */
+static void transpose_block(const float *src, int64_t rows, int64_t cols, float *dst)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += 16)
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
+            for (int64_t c = c0; c < c1; c++)
+                for (int64_t r = r0; r < r1; r++) dst[c * rows + r] = src[r * cols + c];
+        }
+}
+
 /* ONNX Gemm: Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A. */
 static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want)
@@ -62,9 +74,8 @@ static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct
     d->batch = d->M;
     if (!want) return TPU_STATUS_OK;
     if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
-    for (int64_t k = 0; k < d->K; k++)
-        for (int64_t j = 0; j < d->N; j++)
-            (*weights)[k * d->N + j] = ((const float *)b->data)[tb ? j * d->K + k : k * d->N + j];
+    if (tb) transpose_block(b->data, d->N, d->K, *weights);        /* B^T [N][K] → [K][N] */
+    else memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -148,9 +159,7 @@ static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct
     if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights))) return rc;
     const float *wv = w->data;
     for (int64_t gi = 0; gi < d->groups; gi++)          /* W[g*N + j][k] → [g][k][j] */
-        for (int64_t k = 0; k < d->K; k++)
-            for (int64_t j = 0; j < d->N; j++)
-                (*weights)[(gi * d->K + k) * d->N + j] = wv[(gi * d->N + j) * d->K + k];
+        transpose_block(wv + gi * d->N * d->K, d->N, d->K, *weights + gi * d->K * d->N);
     return TPU_STATUS_OK;
 }
 

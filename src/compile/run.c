@@ -219,7 +219,7 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     enum tpu_status rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
     if (rc) return rc;
     *count = d->groups * d->M * d->N;
-    float *y = tpu_calloc(u->ctx, (size_t)*count, sizeof(float));
+    float *y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float));     /* unpack writes every value */
     if (!y) return TPU_ERR_NOMEM;
     const struct tpu_tensor *b = d->is_conv ? tpu_in(u->g, n, 2) : NULL;
     float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
