@@ -16,6 +16,15 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* The elementwise loops below are plain C the compiler vectorises; on x86-64
+** with GCC they are also built for AVX-512 and picked at load time (ifunc).
+** Same IEEE operations in every version (no FMA contraction in ISO C mode),
+** so the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VEC_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define VEC_CLONES
+#endif
 
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k)
 {
@@ -131,7 +140,7 @@ void tpu_mm_pack_input_ref(const struct tpu_chip *c, struct tpu_lowered *l, cons
 ** rounds to the nearest integer, ties to even, exactly as rintf does in the
 ** default rounding mode (the sum is exact below 2^22); anything else (large,
 ** NaN) takes put_elem's own expression. The division stays a division. */
-static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
 {
     const volatile float magic_v = 12582912.0f;       /* volatile: not folded away */
     const float magic = magic_v;
@@ -316,7 +325,7 @@ static int64_t y_index(const struct tpu_mm_desc *d, int64_t g, int64_t m, int64_
 /* Dequantises one result row: out[j] = (float)(alpha x acc x scales + bias)
 ** for its cn columns from column n0, in double, in the order the element
 ** loop has always used ((acc x in_scale) x w_scale, x alpha, + bias). */
-static void unpack_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
+VEC_CLONES static void unpack_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
                        int64_t n0, int64_t cn, float alpha, const float *bias, float *out)
 {
     const struct tpu_mm_desc *d = &l->d;
