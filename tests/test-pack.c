@@ -101,8 +101,104 @@ static int test_gemm_ties_saturation(void)
     return 0;
 }
 
+/* int8 convolutions (K as ky, kx, channel) on more shapes: channel counts
+** past and between the 16-channel blocks of the NHWC copy, 1x1, dilation with
+** groups, depthwise, padding wider than the kernel reach; inputs with ties,
+** saturation, huge values and NaN under fixed and run-time scales. */
+static int test_conv_int8_values(void)
+{
+    struct tpu_mm_desc ds[] = { conv(2, 37, 7, 9, 5, 3, 1, 1, 1, 1), conv(1, 48, 5, 6, 48, 3, 2, 2, 2, 48),
+                                conv(3, 17, 4, 5, 300, 1, 1, 1, 0, 1), conv(1, 12, 9, 7, 8, 3, 1, 2, 3, 4),
+                                conv(2, 3, 10, 12, 70, 7, 2, 1, 3, 1), conv(1, 32, 3, 3, 20, 5, 1, 1, 4, 2) };
+    static const char *arrays[] = { NULL, "16x8", "8x24" };
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        int64_t n = ds[di].batch * ds[di].c_in * ds[di].h * ds[di].w;
+        float *x = malloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) {
+            int kind = (int)(i % 7);
+            x[i] = kind == 0 ? (float)(i % 260 - 130) + 0.5f : kind == 1 ? rndf() * 1e6f
+                 : kind == 2 && i % 61 == 2 ? NAN : rndf() * 127.4f;
+        }
+        for (size_t ai = 0; ai < sizeof arrays / sizeof arrays[0]; ai++)
+            for (int f = 0; f < 3; f++)
+                if (same_packing("tpu-v1", arrays[ai], ds[di], f == 0 ? 1.0f : f == 1 ? 0.37f : 0, x)) {
+                    free(x);
+                    return 1;
+                }
+        free(x);
+    }
+    return 0;
+}
+
+/* tpu_mm_unpack_output (rows in blocks, conv outputs plane by plane) against
+** the element by element expression it must equal bit for bit: int8 and bf16
+** results, alpha, bias or none, several passes with a short last one and
+** blocks that cross from one image to the next. */
+static int test_unpack(void)
+{
+    struct tpu_mm_desc ds[] = { conv(3, 5, 7, 9, 70, 3, 1, 1, 1, 1), conv(2, 6, 5, 5, 9, 1, 1, 1, 0, 3),
+                                { .name = "gemm", .op = "Gemm", .groups = 1, .M = 77, .K = 13, .N = 300,
+                                  .batch = 77 } };
+    static const char *chips[][3] = { { "tpu-v1", "16x32", "accumulator_rows=40" },
+                                      { "tpu-v5e", "8x16", "accumulator_rows=24" } };
+    for (size_t ci = 0; ci < 2; ci++)
+        for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
+            for (int variant = 0; variant < 2; variant++) {
+                struct tpu_mm_desc d = ds[di];
+                struct tpu_ctx *ctx = tpu_init();
+                struct tpu_chip *c = NULL;
+                TEST_CHECK(tpu_chip_load(ctx, chips[ci][0], &c) == 0, "%s", tpu_errmsg(ctx));
+                TEST_CHECK(tpu_chip_set_array(ctx, c, chips[ci][1]) == 0, "%s", tpu_errmsg(ctx));
+                TEST_CHECK(tpu_chip_override(ctx, c, chips[ci][2]) == 0, "%s", tpu_errmsg(ctx));
+                int64_t wn = d.groups * d.K * d.N, yn = d.groups * d.M * d.N;
+                float *w = malloc(sizeof(float) * (size_t)wn), *bias = malloc(sizeof(float) * (size_t)(d.groups * d.N));
+                for (int64_t i = 0; i < wn; i++) w[i] = rndf();
+                for (int64_t i = 0; i < d.groups * d.N; i++) bias[i] = rndf() * 10.0f;
+                struct tpu_lowered l;
+                TEST_CHECK(tpu_lower_mm(ctx, c, &d, w, &l) == 0, "%s", tpu_errmsg(ctx));
+                TEST_CHECK(l.n_chunks > 1, "%s: want several passes, got %lld", d.name, (long long)l.n_chunks);
+                l.in_scale = 0.0123f;
+                uint8_t *h = malloc((size_t)l.host_bytes);
+                for (uint64_t i = l.host_out_off; i + 4 <= l.host_bytes; i += 4) {
+                    float f = rndf() * 1000.0f;
+                    int32_t q = (int32_t)(rndf() * 2e9f);
+                    memcpy(h + i, c->mxu_dtype == TPU_MXU_BF16 ? (const void *)&f : (const void *)&q, 4);
+                }
+                float *y = malloc(sizeof(float) * (size_t)yn), alpha = variant ? 0.75f : 1.0f;
+                const float *b = variant ? bias : NULL;
+                for (int64_t i = 0; i < yn; i++) y[i] = NAN;
+                tpu_mm_unpack_output(c, &l, h, alpha, b, y);
+                int64_t C = c->array_cols, pix = d.is_conv ? d.oh * d.ow : 1;
+                for (int64_t g = 0; g < d.groups; g++)
+                    for (int64_t m = 0; m < d.M; m++)
+                        for (int64_t n = 0; n < d.N; n++) {
+                            int64_t mc = m / l.mrows, r = m % l.mrows, rows = d.M - mc * l.mrows;
+                            if (rows > l.mrows) rows = l.mrows;
+                            const uint8_t *src = h + l.host_out_off + (uint64_t)(g * l.n_chunks + mc) *
+                                                 (uint64_t)(l.n_tiles * l.mrows * C * 4) + ((n / C) * rows + r) * C * 4 + (n % C) * 4;
+                            double v;
+                            if (c->mxu_dtype == TPU_MXU_BF16) { float f; memcpy(&f, src, 4); v = f; }
+                            else { int32_t q; memcpy(&q, src, 4); v = (double)q * l.in_scale * l.w_scale[g * d.N + n]; }
+                            v *= alpha;
+                            if (b) v += b[g * d.N + n];
+                            float want = (float)v;
+                            int64_t yi = d.is_conv ? (m / pix * d.c_out + g * d.N + n) * pix + m % pix
+                                                   : (g * d.M + m) * d.N + n;
+                            TEST_CHECK(memcmp(&want, &y[yi], 4) == 0, "%s %s (g%lld m%lld n%lld): %.9g, want %.9g",
+                                       chips[ci][0], d.name, (long long)g, (long long)m, (long long)n, y[yi], want);
+                        }
+                free(h); free(y); free(w); free(bias);
+                tpu_lowered_free(&l);
+                tpu_chip_free(c);
+                tpu_free(ctx);
+            }
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "pack-1.1 fast conv packing equals the element-wise path (ragged, grouped, padded)", test_conv_ragged },
     { "pack-1.2 fast Gemm packing equals it on rounding ties and saturation", test_gemm_ties_saturation },
+    { "pack-1.3 int8 conv packing (ky, kx, channel) equals the element path on ties, NaN, more shapes", test_conv_int8_values },
+    { "pack-1.4 unpacking equals the element by element dequantisation", test_unpack },
 };
 TEST_MAIN(cases)
