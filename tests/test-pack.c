@@ -195,10 +195,55 @@ static int test_unpack(void)
     return 0;
 }
 
+/* The weight image and column scales from [groups][N][K] weights (d.w_nk,
+** the ONNX Conv layout) equal those from the same weights as [groups][K][N]:
+** int8 (K as ky, kx, channel) and bf16, grouped, depthwise through the
+** block-diagonal rewrite, arrays shorter than K and narrower than N. */
+static int test_weights_nk(void)
+{
+    struct tpu_mm_desc ds[] = { conv(2, 37, 7, 9, 5, 3, 1, 1, 1, 1), conv(1, 12, 9, 7, 8, 3, 1, 2, 3, 4),
+                                conv(1, 24, 5, 6, 24, 3, 2, 1, 1, 24), conv(1, 40, 4, 4, 300, 1, 1, 1, 0, 1) };
+    static const char *chips[][2] = { { "tpu-v1", NULL }, { "tpu-v1", "16x8" }, { "tpu-v5e", "8x16" } };
+    for (size_t ci = 0; ci < sizeof chips / sizeof chips[0]; ci++)
+        for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+            struct tpu_ctx *ctx = tpu_init();
+            struct tpu_chip *c = NULL;
+            TEST_CHECK(tpu_chip_load(ctx, chips[ci][0], &c) == 0, "%s", tpu_errmsg(ctx));
+            TEST_CHECK(!chips[ci][1] || tpu_chip_set_array(ctx, c, chips[ci][1]) == 0, "%s", tpu_errmsg(ctx));
+            struct tpu_mm_desc d_kn = ds[di], d_nk = ds[di];
+            int64_t G = d_kn.groups, K = d_kn.K, N = d_kn.N;
+            float *kn = malloc(sizeof(float) * (size_t)(G * K * N)), *nk = malloc(sizeof(float) * (size_t)(G * K * N));
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t k = 0; k < K; k++)
+                    for (int64_t n = 0; n < N; n++) {
+                        float v = (k + n) % 11 == 0 ? 0.0f : rndf();
+                        kn[(g * K + k) * N + n] = v;
+                        nk[(g * N + n) * K + k] = v;
+                    }
+            d_nk.w_nk = 1;
+            TEST_CHECK(tpu_mm_block_diagonal(ctx, c, &d_kn, &kn) == 0, "%s", tpu_errmsg(ctx));
+            TEST_CHECK(tpu_mm_block_diagonal(ctx, c, &d_nk, &nk) == 0, "%s", tpu_errmsg(ctx));
+            struct tpu_lowered a, b;
+            TEST_CHECK(tpu_lower_mm(ctx, c, &d_kn, kn, &a) == 0, "%s", tpu_errmsg(ctx));
+            TEST_CHECK(tpu_lower_mm(ctx, c, &d_nk, nk, &b) == 0, "%s", tpu_errmsg(ctx));
+            TEST_CHECK(a.prog->weight_bytes == b.prog->weight_bytes, "weight bytes");
+            TEST_CHECK(memcmp(a.prog->weights, b.prog->weights, (size_t)a.prog->weight_bytes) == 0,
+                       "%s %s: weight images differ", chips[ci][0], d_kn.name);
+            TEST_CHECK(!a.w_scale || memcmp(a.w_scale, b.w_scale, sizeof(float) * (size_t)(d_kn.groups * d_kn.N)) == 0,
+                       "column scales differ");
+            free(kn); free(nk);
+            tpu_lowered_free(&a); tpu_lowered_free(&b);
+            tpu_chip_free(c);
+            tpu_free(ctx);
+        }
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "pack-1.1 fast conv packing equals the element-wise path (ragged, grouped, padded)", test_conv_ragged },
     { "pack-1.2 fast Gemm packing equals it on rounding ties and saturation", test_gemm_ties_saturation },
     { "pack-1.3 int8 conv packing (ky, kx, channel) equals the element path on ties, NaN, more shapes", test_conv_int8_values },
     { "pack-1.4 unpacking equals the element by element dequantisation", test_unpack },
+    { "pack-1.5 weight image from [N][K] (ONNX Conv layout) equals the one from [K][N]", test_weights_nk },
 };
 TEST_MAIN(cases)

@@ -33,6 +33,9 @@ struct tpu_mm_desc {
                                              groups x M x K x N                */
     int     resident;                     /* 1: activations stay in the UB (no
                                              host DMA); timing-only use        */
+    int     w_nk;                         /* 1: weights come as [groups][N][K]
+                                             (ONNX Conv, Gemm transB: no
+                                             transpose); 0: [groups][K][N]     */
 };
 
 struct tpu_lowered {
@@ -55,7 +58,7 @@ struct tpu_lowered {
 /* DEBUG tags the lowering puts at section ends (the report's layer rows). */
 enum { TPU_TAG_HOST_IN = 1, TPU_TAG_COMPUTE = 2, TPU_TAG_HOST_OUT = 3 };
 
-/* Lowers d. weights: [groups][K][N] fp32, or NULL for a timing-only program
+/* Lowers d. weights: [groups][K][N] fp32 ([groups][N][K] when d->w_nk), or NULL for a timing-only program
 ** (virtual weight image). Quantises weights to int8 per column (symmetric) on
 ** int8 chips, to bf16 on bf16 chips. */
 enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
@@ -77,8 +80,9 @@ void  tpu_mm_pack_input_ref(const struct tpu_chip *chip, struct tpu_lowered *l, 
 void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered *l,
                            const uint8_t *host, float alpha, const float *bias, float *y);
 
-/* Describes node n of g (shapes checked); weights gets [groups][K][N] fp32
-** (tpu_malloc'd, caller frees) when want_weights. */
+/* Describes node n of g (shapes checked); weights gets [groups][K][N] fp32,
+** or [groups][N][K] with d->w_nk set (Conv, Gemm transB: the ONNX layout),
+** tpu_malloc'd (caller frees), when want_weights. */
 enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want_weights);
 

@@ -102,8 +102,8 @@ static int64_t tile_index(const struct tpu_lowered *l, int64_t g, int64_t kt, in
 }
 
 /* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column).
-** Row by row, so that the inner loop runs along contiguous columns; the
-** running max skips a NaN as fmaxf does. */
+** Along contiguous memory in either weight layout; the running max skips a
+** NaN as fmaxf does, and the maximum is the same in any order. */
 static void column_scales(const struct tpu_lowered *l, const float *w)
 {
     const struct tpu_mm_desc *d = &l->d;
@@ -111,19 +111,31 @@ static void column_scales(const struct tpu_lowered *l, const float *w)
     for (int64_t g = 0; g < d->groups; g++) {
         float *mx = l->w_scale + g * N;
         for (int64_t n = 0; n < N; n++) mx[n] = 0;
-        for (int64_t k = 0; k < K; k++) {
-            const float *row = w + (g * K + k) * N;
+        if (d->w_nk)
             for (int64_t n = 0; n < N; n++) {
-                float v = fabsf(row[n]);
-                mx[n] = v > mx[n] ? v : mx[n];
+                const float *row = w + (g * N + n) * K;
+                float m = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    float v = fabsf(row[k]);
+                    m = v > m ? v : m;
+                }
+                mx[n] = m;
             }
-        }
+        else
+            for (int64_t k = 0; k < K; k++) {
+                const float *row = w + (g * K + k) * N;
+                for (int64_t n = 0; n < N; n++) {
+                    float v = fabsf(row[n]);
+                    mx[n] = v > mx[n] ? v : mx[n];
+                }
+            }
         for (int64_t n = 0; n < N; n++) mx[n] = mx[n] > 0 ? mx[n] / 127.0f : 1.0f;
     }
 }
 
-/* Row of w ([groups][K][N], K in (channel, ky, kx) order) that holds the
-** tile row k: the same k unless the packing runs K as (ky, kx, channel). */
+/* Index along K in w ([groups][K][N] or [groups][N][K], K in (channel, ky,
+** kx) order) of the tile row k: the same k unless the packing runs K as
+** (ky, kx, channel). */
 static int64_t weight_row(const struct tpu_lowered *l, int64_t k)
 {
     const struct tpu_mm_desc *d = &l->d;
@@ -154,14 +166,56 @@ static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *
     }
 }
 
+/* The same quantisation down one column (one scale): gathered from a [N][K]
+** row into col, quantised, then spread at stride C. */
+static void fill_column(const struct tpu_chip *c, const struct tpu_lowered *l, const float *src,
+                        int64_t k0, int64_t k_end, float scale, uint8_t *dst)
+{
+    int64_t C = c->array_cols;
+    float col[1024], sc[1024];
+    int8_t q[1024];
+    if (k_end <= 0 || k_end > 1024) return;
+    for (int64_t kk = 0; kk < k_end; kk++) col[kk] = src[weight_row(l, k0 + kk)];
+    if (c->mxu_dtype == TPU_MXU_BF16) {
+        for (int64_t kk = 0; kk < k_end; kk++) {
+            uint16_t h = tpu_f32_to_bf16(col[kk]);
+            memcpy(dst + 2 * kk * C, &h, 2);
+        }
+        return;
+    }
+    for (int64_t kk = 0; kk < k_end; kk++) sc[kk] = scale;
+    quantise_row(col, sc, k_end, q);
+    for (int64_t kk = 0; kk < k_end; kk++) dst[kk * C] = (uint8_t)q[kk];
+}
+
 static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, const float *w,
                       int64_t g, int64_t kt, int64_t nt, uint8_t *dst)
 {
     const struct tpu_mm_desc *d = &l->d;
-    int64_t R = c->array_rows, C = c->array_cols;
+    int64_t R = c->array_rows, C = c->array_cols, elem = tpu_chip_elem_bytes(c);
     int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
+    if (d->w_nk && R <= 1024) {                     /* [N][K]: column by column */
+        for (int64_t nn = 0; nn < n_end; nn++) {
+            int64_t n = nt * C + nn;
+            fill_column(c, l, w + (g * d->N + n) * d->K, kt * R, k_end,
+                        l->w_scale ? l->w_scale[g * d->N + n] : 1.0f, dst + nn * elem);
+        }
+        return;
+    }
     for (int64_t kk = 0; kk < k_end; kk++) {
-        const float *src = w + (g * d->K + weight_row(l, kt * R + kk)) * d->N + nt * C;
+        int64_t k = weight_row(l, kt * R + kk);
+        if (d->w_nk) {                              /* (arrays taller than 1024) */
+            for (int64_t nn = 0; nn < n_end; nn++) {
+                int64_t n = nt * C + nn;
+                float v = w[(g * d->N + n) * d->K + k];
+                if (c->mxu_dtype == TPU_MXU_BF16) {
+                    uint16_t h = tpu_f32_to_bf16(v);
+                    memcpy(dst + 2 * (kk * C + nn), &h, 2);
+                } else quantise_row(&v, l->w_scale + g * d->N + n, 1, (int8_t *)dst + kk * C + nn);
+            }
+            continue;
+        }
+        const float *src = w + (g * d->K + k) * d->N + nt * C;
         if (c->mxu_dtype == TPU_MXU_BF16)
             for (int64_t nn = 0; nn < n_end; nn++) {
                 uint16_t h = tpu_f32_to_bf16(src[nn]);

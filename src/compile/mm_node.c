@@ -44,18 +44,6 @@ static void set_name(struct tpu_mm_desc *d, const struct tpu_node *n)
     d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
 }
 
-/* dst[c][r] = src[r][c] for an rows x cols matrix, in 16 x 16 blocks (both
-** sides touch whole cache lines). */
-static void transpose_block(const float *src, int64_t rows, int64_t cols, float *dst)
-{
-    for (int64_t r0 = 0; r0 < rows; r0 += 16)
-        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
-            int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
-            for (int64_t c = c0; c < c1; c++)
-                for (int64_t r = r0; r < r1; r++) dst[c * rows + r] = src[r * cols + c];
-        }
-}
-
 /* ONNX Gemm: Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A. */
 static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want)
@@ -74,8 +62,8 @@ static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct
     d->batch = d->M;
     if (!want) return TPU_STATUS_OK;
     if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
-    if (tb) transpose_block(b->data, d->N, d->K, *weights);        /* B^T [N][K] → [K][N] */
-    else memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
+    d->w_nk = tb;                                       /* B^T is [N][K] as it is */
+    memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -157,9 +145,8 @@ static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct
     d->N = d->c_out / d->groups;
     if (!want) return TPU_STATUS_OK;
     if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights))) return rc;
-    const float *wv = w->data;
-    for (int64_t gi = 0; gi < d->groups; gi++)          /* W[g*N + j][k] → [g][k][j] */
-        transpose_block(wv + gi * d->N * d->K, d->N, d->K, *weights + gi * d->K * d->N);
+    d->w_nk = 1;                                        /* W[g*N + j][k]: [g][N][K] as it is */
+    memcpy(*weights, w->data, (size_t)(d->groups * d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -194,9 +181,14 @@ enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip
     if (*w) {
         bw = tpu_calloc(ctx, (size_t)(G * K * G * N), sizeof *bw);
         if (!bw) return TPU_ERR_NOMEM;
-        for (int64_t g = 0; g < G; g++)
-            for (int64_t k = 0; k < K; k++)
-                memcpy(bw + (g * K + k) * G * N + g * N, *w + (g * K + k) * N, (size_t)N * sizeof *bw);
+        if (d->w_nk)                                    /* [G*N][G*K]: row g*N + n, columns g*K.. */
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t n = 0; n < N; n++)
+                    memcpy(bw + (g * N + n) * G * K + g * K, *w + (g * N + n) * K, (size_t)K * sizeof *bw);
+        else
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t k = 0; k < K; k++)
+                    memcpy(bw + (g * K + k) * G * N + g * N, *w + (g * K + k) * N, (size_t)N * sizeof *bw);
         free(*w);
         *w = bw;
     }
