@@ -13,7 +13,11 @@
 */
 #include "compile/compile.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define UNIT_BIT(u) (1u << (u))
 
@@ -101,6 +105,32 @@ static int64_t tile_index(const struct tpu_lowered *l, int64_t g, int64_t kt, in
     return (g * l->k_tiles + kt) * l->n_tiles + nt;
 }
 
+/* Largest |x[i]| (0 for none; a NaN is skipped as fmaxf skips it). With
+** SSE2 eight lanes keep their own v > mx ? v : mx (what MAXPS computes),
+** combined at the end: the same maximum in any order. */
+static float max_abs(const float *x, int64_t n)
+{
+    int64_t i = 0;
+    float mx = 0;
+#ifdef __SSE2__
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
+        m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
+    }
+    float lanes[8];
+    _mm_storeu_ps(lanes, m0);
+    _mm_storeu_ps(lanes + 4, m1);
+    for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
+#endif
+    for (; i < n; i++) {
+        float v = fabsf(x[i]);
+        mx = v > mx ? v : mx;
+    }
+    return mx;
+}
+
 /* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column).
 ** Along contiguous memory in either weight layout; the running max skips a
 ** NaN as fmaxf does, and the maximum is the same in any order. */
@@ -112,15 +142,7 @@ static void column_scales(const struct tpu_lowered *l, const float *w)
         float *mx = l->w_scale + g * N;
         for (int64_t n = 0; n < N; n++) mx[n] = 0;
         if (d->w_nk)
-            for (int64_t n = 0; n < N; n++) {
-                const float *row = w + (g * N + n) * K;
-                float m = 0;
-                for (int64_t k = 0; k < K; k++) {
-                    float v = fabsf(row[k]);
-                    m = v > m ? v : m;
-                }
-                mx[n] = m;
-            }
+            for (int64_t n = 0; n < N; n++) mx[n] = max_abs(w + (g * N + n) * K, K);
         else
             for (int64_t k = 0; k < K; k++) {
                 const float *row = w + (g * K + k) * N;
@@ -166,45 +188,40 @@ static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *
     }
 }
 
-/* The same quantisation down one column (one scale): gathered from a [N][K]
-** row into col, quantised, then spread at stride C. */
-static void fill_column(const struct tpu_chip *c, const struct tpu_lowered *l, const float *src,
-                        int64_t k0, int64_t k_end, float scale, uint8_t *dst)
-{
-    int64_t C = c->array_cols;
-    float col[1024], sc[1024];
-    int8_t q[1024];
-    if (k_end <= 0 || k_end > 1024) return;
-    for (int64_t kk = 0; kk < k_end; kk++) col[kk] = src[weight_row(l, k0 + kk)];
-    if (c->mxu_dtype == TPU_MXU_BF16) {
-        for (int64_t kk = 0; kk < k_end; kk++) {
-            uint16_t h = tpu_f32_to_bf16(col[kk]);
-            memcpy(dst + 2 * kk * C, &h, 2);
-        }
-        return;
-    }
-    for (int64_t kk = 0; kk < k_end; kk++) sc[kk] = scale;
-    quantise_row(col, sc, k_end, q);
-    for (int64_t kk = 0; kk < k_end; kk++) dst[kk * C] = (uint8_t)q[kk];
-}
-
+/* Tile (g, kt, nt) of w into dst. buf: array_rows x array_cols floats for
+** [N][K] weights (NULL: element by element). */
 static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, const float *w,
-                      int64_t g, int64_t kt, int64_t nt, uint8_t *dst)
+                      int64_t g, int64_t kt, int64_t nt, float *buf, uint8_t *dst)
 {
     const struct tpu_mm_desc *d = &l->d;
-    int64_t R = c->array_rows, C = c->array_cols, elem = tpu_chip_elem_bytes(c);
+    int64_t R = c->array_rows, C = c->array_cols;
     int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
-    if (d->w_nk && R <= 1024) {                     /* [N][K]: column by column */
-        for (int64_t nn = 0; nn < n_end; nn++) {
-            int64_t n = nt * C + nn;
-            fill_column(c, l, w + (g * d->N + n) * d->K, kt * R, k_end,
-                        l->w_scale ? l->w_scale[g * d->N + n] : 1.0f, dst + nn * elem);
+    if (d->w_nk && buf) {                           /* [N][K]: the tile transposed into buf */
+        int64_t rows[1024];
+        for (int64_t kk = 0; kk < k_end; kk++) rows[kk] = weight_row(l, kt * R + kk);
+        for (int64_t n0 = 0; n0 < n_end; n0 += 16) {           /* 16 columns at a time */
+            int64_t nb = n_end - n0 < 16 ? n_end - n0 : 16;
+            const float *src = w + (g * d->N + nt * C + n0) * d->K;
+            for (int64_t kk = 0; kk < k_end; kk++) {
+                const float *s = src + rows[kk];
+                float *o = buf + kk * C + n0;
+                for (int64_t j = 0; j < nb; j++) o[j] = s[j * d->K];
+            }
+        }
+        for (int64_t kk = 0; kk < k_end; kk++) {
+            const float *v = buf + kk * C;
+            if (c->mxu_dtype == TPU_MXU_BF16)
+                for (int64_t nn = 0; nn < n_end; nn++) {
+                    uint16_t h = tpu_f32_to_bf16(v[nn]);
+                    memcpy(dst + 2 * (kk * C + nn), &h, 2);
+                }
+            else quantise_row(v, l->w_scale + g * d->N + nt * C, n_end, (int8_t *)dst + kk * C);
         }
         return;
     }
     for (int64_t kk = 0; kk < k_end; kk++) {
         int64_t k = weight_row(l, kt * R + kk);
-        if (d->w_nk) {                              /* (arrays taller than 1024) */
+        if (d->w_nk) {                              /* no buf: element by element */
             for (int64_t nn = 0; nn < n_end; nn++) {
                 int64_t n = nt * C + nn;
                 float v = w[(g * d->N + n) * d->K + k];
@@ -238,10 +255,12 @@ static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip 
         if (!l->w_scale) return TPU_ERR_NOMEM;
         column_scales(l, w);
     }
+    float *buf = l->d.w_nk && c->array_rows <= 1024 ? malloc(sizeof(float) * (size_t)tb) : NULL;
     for (int64_t g = 0; g < l->d.groups; g++)
         for (int64_t kt = 0; kt < l->k_tiles; kt++)
             for (int64_t nt = 0; nt < l->n_tiles; nt++)
-                fill_tile(c, l, w, g, kt, nt, p->weights + tile_index(l, g, kt, nt) * tb);
+                fill_tile(c, l, w, g, kt, nt, buf, p->weights + tile_index(l, g, kt, nt) * tb);
+    free(buf);
     return TPU_STATUS_OK;
 }
 
