@@ -370,6 +370,8 @@ void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
                     int64_t rb = rows - r0 < UNPACK_RB ? rows - r0 : UNPACK_RB;
                     for (int64_t r = 0; r < rb; r++) {
                         const uint8_t *src = base + ((n0 / C) * rows + r0 + r) * C * 4;
+                        if (r0 + r + 4 < rows)                /* rows are array_cols words apart */
+                            for (int64_t b = 0; b < cn * 4; b += 64) __builtin_prefetch(src + 4 * C * 4 + b);
                         float *yr = y + y_index(d, g, m0 + r0 + r, n0);
                         if (ystride == 1 || !blk) {
                             float row[256];
