@@ -162,6 +162,34 @@ VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_
 ** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
 ** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
 #define NHWC_CB 16
+#ifdef __SSE2__
+/* 16 x 16 bytes: dst row i (at dst + i * ds) = column i of the 16 src rows
+** (at src + r * ss), by four rounds of interleaving. */
+static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
+{
+    __m128i a[16], t[16];
+    for (int r = 0; r < 16; r++) a[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * ss));
+    for (int r = 0; r < 8; r++) {
+        t[2 * r] = _mm_unpacklo_epi8(a[2 * r], a[2 * r + 1]);
+        t[2 * r + 1] = _mm_unpackhi_epi8(a[2 * r], a[2 * r + 1]);
+    }
+    for (int r = 0; r < 4; r++)
+        for (int h = 0; h < 2; h++) {
+            a[4 * r + 2 * h] = _mm_unpacklo_epi16(t[4 * r + h], t[4 * r + 2 + h]);
+            a[4 * r + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * r + h], t[4 * r + 2 + h]);
+        }
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < 4; h++) {
+            t[8 * r + 2 * h] = _mm_unpacklo_epi32(a[8 * r + h], a[8 * r + 4 + h]);
+            t[8 * r + 2 * h + 1] = _mm_unpackhi_epi32(a[8 * r + h], a[8 * r + 4 + h]);
+        }
+    for (int h = 0; h < 8; h++) {
+        a[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+        a[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+    }
+    for (int i = 0; i < 16; i++) _mm_storeu_si128((__m128i *)(void *)(dst + i * ds), a[i]);
+}
+#endif
 static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *rows, int8_t *q)
 {
     const int64_t C = d->c_in, HW = d->h * d->w;
@@ -170,10 +198,14 @@ static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float sca
             int64_t cb = C - c0 < NHWC_CB ? C - c0 : NHWC_CB;
             for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             int8_t *o = q + b * HW * C + c0;
-            if (cb == NHWC_CB)
-                for (int64_t p = 0; p < HW; p++)
+            if (cb == NHWC_CB) {
+                int64_t p = 0;
+#ifdef __SSE2__
+                for (; p + 16 <= HW; p += 16) transpose16(rows + p, HW, o + p * C, C);
+#endif
+                for (; p < HW; p++)
                     for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
-            else
+            } else
                 for (int64_t p = 0; p < HW; p++)
                     for (int64_t c = 0; c < cb; c++) o[p * C + c] = rows[c * HW + p];
         }
@@ -322,11 +354,11 @@ static int64_t y_index(const struct tpu_mm_desc *d, int64_t g, int64_t m, int64_
     return (b * d->c_out + g * d->N + n) * pix + p;
 }
 
-/* Dequantises one result row: out[j] = (float)(alpha x acc x scales + bias)
+/* Dequantises one result row: out[j x os] = (float)(alpha x acc x scales + bias)
 ** for its cn columns from column n0, in double, in the order the element
 ** loop has always used ((acc x in_scale) x w_scale, x alpha, + bias). */
 VEC_CLONES static void unpack_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
-                       int64_t n0, int64_t cn, float alpha, const float *bias, float *out)
+                       int64_t n0, int64_t cn, float alpha, const float *bias, float *out, int64_t os)
 {
     const struct tpu_mm_desc *d = &l->d;
     const float *ws = l->w_scale ? l->w_scale + g * d->N + n0 : NULL;
@@ -342,14 +374,15 @@ VEC_CLONES static void unpack_row(const struct tpu_chip *c, const struct tpu_low
             const int32_t *q = (const int32_t *)(const void *)src + j0;
             for (int64_t j = 0; j < nj; j++) v[j] = (double)q[j] * in_s * (double)ws[j0 + j] * a;
         }
-        if (bs) for (int64_t j = 0; j < nj; j++) out[j0 + j] = (float)(v[j] + (double)bs[j0 + j]);
-        else for (int64_t j = 0; j < nj; j++) out[j0 + j] = (float)v[j];
+        if (bs) for (int64_t j = 0; j < nj; j++) v[j] += (double)bs[j0 + j];
+        if (os == 1) for (int64_t j = 0; j < nj; j++) out[j0 + j] = (float)v[j];
+        else for (int64_t j = 0; j < nj; j++) out[(j0 + j) * os] = (float)v[j];
     }
 }
 
-/* Rows are taken UNPACK_RB at a time: each row dequantised into blk, then a
-** convolution's block is written plane by plane (runs of consecutive pixels
-** instead of one float per output channel plane per row). */
+/* Rows are taken UNPACK_RB at a time: each row dequantised into a column of
+** blk (blk[j][r]), then a convolution's block is copied plane by plane (runs
+** of consecutive pixels instead of one float per output plane per row). */
 #define UNPACK_RB 32
 
 void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
@@ -377,10 +410,10 @@ void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
                             float row[256];
                             for (int64_t j0 = 0; j0 < cn; j0 += 256) {
                                 int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
-                                unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row);
+                                unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row, 1);
                                 for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
                             }
-                        } else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r * C);
+                        } else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r, UNPACK_RB);
                     }
                     if (ystride == 1 || !blk) continue;
                     for (int64_t r = 0; r < rb;) {            /* a run of pixels of one image */
@@ -388,7 +421,7 @@ void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
                         if (run > rb - r) run = rb - r;
                         float *yr = y + y_index(d, g, m, n0);
                         for (int64_t j = 0; j < cn; j++)
-                            for (int64_t i = 0; i < run; i++) yr[j * ystride + i] = blk[(r + i) * C + j];
+                            memcpy(yr + j * ystride, blk + j * UNPACK_RB + r, (size_t)run * sizeof *yr);
                         r += run;
                     }
                 }
