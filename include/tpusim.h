@@ -225,6 +225,10 @@ enum tpu_status tpu_chip_set_array(struct tpu_ctx *ctx, struct tpu_chip *chip, c
 const char     *tpu_chip_name(const struct tpu_chip *chip);
 void            tpu_chip_describe(const struct tpu_chip *chip, FILE *f);  /* every key */
 void            tpu_chip_free(struct tpu_chip *chip);                     /* NULL: no-op */
+int             tpu_chip_is_bf16(const struct tpu_chip *chip);            /* 1: bf16 MXU */
+/* bf16 passes per matrix product for --precision NAME: 1 ("default" or NULL),
+** 3 ("high"), 6 ("highest"); 0 for any other name (compile/precision.c). */
+int             tpu_precision_passes(const char *name);
 
 /* Programs: assembly text (.s) and the binary file (.tpu) of docs/isa.md. */
 enum tpu_status tpu_program_assemble(struct tpu_ctx *ctx, const char *path, struct tpu_program **out);
@@ -239,6 +243,8 @@ struct tpu_chip_run_opts {
     uint64_t seed;               /* graph inputs without values get seeded values */
     int      host_fallback;      /* 1: ops the chip lowering lacks run on the host
                                     CPU (reference kernels), untimed, as "host" rows */
+    int      bf16_passes;        /* bf16 chips: 0/1 one pass (default), 3 (high),
+                                    6 (highest): compile/precision.c             */
 };
 /* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
 ** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,

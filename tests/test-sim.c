@@ -216,6 +216,104 @@ static int test_activate_requant(void)
     return 0;
 }
 
+/* ACTIVATE with +bias and func clip (2026-11-22): a 4x4 array whose weight
+** row 0 is all ones, so acc[i][j] = a[i]; tables at UB 2000 (bias) and 3000
+** (clamp lo[4], hi[4]) unless bias_at / clamp_at point elsewhere. Results
+** (32-bit with +raw, else int8) from UB 1000 into out; the fault into *f. */
+static int run_act_tab(const char *chip_name, int func, int flags, const void *bias, const void *clamp,
+                       uint32_t bias_at, uint32_t clamp_at, const float *a, int n, uint8_t *out,
+                       enum tpu_fault *f)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_chip *c = chip_with(ctx, chip_name, "4x4", NULL);
+    int bf16 = c->mxu_dtype == TPU_MXU_BF16, elem = bf16 ? 2 : 1;
+    struct tpu_program *p = tpu_program_new(ctx);
+    uint8_t tile[32] = { 0 };
+    for (int j = 0; j < 4; j++) {
+        if (bf16) { uint16_t one = tpu_f32_to_bf16(1.0f); memcpy(tile + 2 * j, &one, 2); }
+        else tile[j] = 1;
+    }
+    tpu_program_add_weights(ctx, p, tile, (uint64_t)(16 * elem), NULL);
+    struct tpu_sim *s = tpu_sim_new(ctx, c, 0);
+    for (int i = 0; i < n; i++) {
+        if (bf16) { uint16_t h = tpu_f32_to_bf16(a[i]); memcpy(s->ub + i * 4 * elem, &h, 2); }
+        else s->ub[i * 4] = (uint8_t)(int8_t)a[i];
+    }
+    if (bias) memcpy(s->ub + 2000, bias, 16);
+    if (clamp) memcpy(s->ub + 3000, clamp, 32);
+    struct tpu_insn prog[] = {
+        { TPU_INSN_SET_CFG, 0, TPU_CFG_REQUANT_MULT, 1, 0, 0, 0 },
+        { TPU_INSN_SET_CFG, 0, TPU_CFG_REQUANT_SHIFT, 0, 0, 0, 0 },
+        { TPU_INSN_SET_CFG, 0, TPU_CFG_BIAS_ADDR, bias_at, 0, 0, 0 },
+        { TPU_INSN_SET_CFG, 0, TPU_CFG_CLAMP_ADDR, clamp_at, 0, 0, 0 },
+        { TPU_INSN_RD_WEIGHTS, 0, 0, 0, 0, 1, 0 }, { TPU_INSN_LD_WEIGHTS, 0, 0, 1, 4, 0, 0 },
+        { TPU_INSN_MATMUL, 0, 0, 0, 0, (uint32_t)n, 0 },
+        { TPU_INSN_ACTIVATE, (uint8_t)flags, (uint16_t)func, 0, 1000, (uint32_t)n, 0 },
+        { TPU_INSN_HALT, 0, 0, 0, 0, 0, 0 } };
+    for (size_t i = 0; i < sizeof prog / sizeof prog[0]; i++) tpu_program_emit(ctx, p, &prog[i]);
+    int rc = tpu_sim_run(s, p, NULL, 0);
+    memcpy(out, s->ub + 1000, (size_t)n * 16);
+    *f = s->fault;
+    tpu_sim_free(s);
+    tpu_program_free(p);
+    tpu_chip_free(c);
+    tpu_free(ctx);
+    return rc;
+}
+
+static int test_activate_bias_clip(void)
+{
+    const float a[] = { 0, 7, -7, 100, -100, 127 };
+    enum tpu_fault f;
+    uint8_t out[6 * 16];
+    /* int8: int32 tables; v = clamp(acc + bias, lo, hi) per column, +raw int32 */
+    const int32_t bi[4] = { 10, -10, 100, -300 }, cl[8] = { -5, -5, 0, -1000, 5, 1000, 50, 1000 };
+    TEST_CHECK(run_act_tab("tpu-v1", TPU_ACT_CLIP, 3, bi, cl, 2000, 3000, a, 6, out, &f) == 0, "int8 clip");
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 4; j++) {
+            int32_t got, v = (int32_t)a[i] + bi[j];
+            memcpy(&got, out + (i * 4 + j) * 4, 4);
+            v = v < cl[j] ? cl[j] : v > cl[4 + j] ? cl[4 + j] : v;
+            TEST_CHECK(got == v, "int8 clip (%d,%d): %d, want %d", i, j, got, v);
+        }
+    /* int8 without +raw: relu(acc + bias), requant x1, saturated to int8 */
+    TEST_CHECK(run_act_tab("tpu-v1", TPU_ACT_RELU, 2, bi, NULL, 2000, 0, a, 6, out, &f) == 0, "int8 relu");
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 4; j++) {
+            int v = (int)a[i] + bi[j];
+            v = v < 0 ? 0 : v > 127 ? 127 : v;
+            TEST_CHECK((int8_t)out[i * 4 + j] == v, "int8 relu (%d,%d): %d, want %d", i, j, (int8_t)out[i * 4 + j], v);
+        }
+    /* bf16: fp32 tables; acc + bias in fp32, then clip / sigmoid, +raw fp32 */
+    const float bf[4] = { 0.5f, -0.25f, 3.0f, -200.0f }, cf[8] = { -1, -INFINITY, 0, -50, 1, INFINITY, 60, 50 };
+    TEST_CHECK(run_act_tab("tpu-v5e", TPU_ACT_CLIP, 3, bf, cf, 2000, 3000, a, 6, out, &f) == 0, "bf16 clip");
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 4; j++) {
+            float got, v = a[i] + bf[j];
+            memcpy(&got, out + (i * 4 + j) * 4, 4);
+            v = v < cf[j] ? cf[j] : v;
+            v = v > cf[4 + j] ? cf[4 + j] : v;
+            TEST_CHECK(memcmp(&got, &v, 4) == 0, "bf16 clip (%d,%d): %g, want %g", i, j, got, v);
+        }
+    TEST_CHECK(run_act_tab("tpu-v5e", TPU_ACT_SIGMOID, 3, bf, NULL, 2000, 0, a, 6, out, &f) == 0, "bf16 sigmoid");
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 4; j++) {
+            float got, v = 1.0f / (1.0f + expf(-(a[i] + bf[j])));
+            memcpy(&got, out + (i * 4 + j) * 4, 4);
+            TEST_CHECK(memcmp(&got, &v, 4) == 0, "bf16 sigmoid (%d,%d): %g, want %g", i, j, got, v);
+        }
+    /* tables out of the UB or unaligned: a fault report, not a crash */
+    TEST_CHECK(run_act_tab("tpu-v1", TPU_ACT_NONE, 3, bi, NULL, 0xfffffff0u, 0, a, 6, out, &f) ==
+               TPU_ERR_SIM_FAULT && f == TPU_FAULT_UB_RANGE, "bias table beyond the UB must fault (%d)", f);
+    TEST_CHECK(run_act_tab("tpu-v5e", TPU_ACT_CLIP, 1, NULL, cf, 0, 3002, a, 6, out, &f) ==
+               TPU_ERR_SIM_FAULT && f == TPU_FAULT_UB_RANGE, "unaligned clamp table must fault (%d)", f);
+    TEST_CHECK(run_act_tab("tpu-v1", TPU_ACT_TANH, 3, bi, NULL, 2000, 0, a, 6, out, &f) ==
+               TPU_ERR_SIM_FAULT && f == TPU_FAULT_BAD_OPERAND, "tanh on int8 must fault (%d)", f);
+    TEST_CHECK(run_act_tab("tpu-v1", 9, 1, NULL, NULL, 0, 0, a, 6, out, &f) == TPU_ERR_SIM_FAULT &&
+               f == TPU_FAULT_BAD_OPERAND, "func 9 must fault (%d)", f);
+    return 0;
+}
+
 /* Softmax of 2 rows of 5 with the vector unit, vs the same float ops in C. */
 static int test_vector_softmax(void)
 {
@@ -433,6 +531,7 @@ static const struct test_case cases[] = {
     { "sim-1.2 bf16 MATMUL equals the systolic-order kernel", test_matmul_bf16_exact },
     { "sim-1.5 int8 MATMUL over the tile's nonzero box equals the full product", test_matmul_int8_box },
     { "sim-1.3 ACTIVATE requantisation, saturation, relu, pooling", test_activate_requant },
+    { "sim-1.3b ACTIVATE bias and clip tables (int8, bf16), table faults", test_activate_bias_clip },
     { "sim-1.4 vector unit softmax and transpose", test_vector_softmax },
     { "sim-2.1 faults stop the run with pc, cycle, instruction", test_faults },
     { "sim-2.2 accumulator overflow traps or wraps", test_acc_overflow_trap },

@@ -30,6 +30,8 @@ static const char chip_usage_full[] =
     "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
     "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
+    "      [--precision default|high|highest]  bf16 chips: 1, 3 or 6 bf16 passes per matrix\n"
+    "      product (XLA's Precision.DEFAULT / HIGH / HIGHEST on TPUs; the extra passes cost MXU time)\n"
     "  check MODEL --chip NAME|FILE [--batch N] [--json FILE]   where every node would run\n"
     "      (mxu, activation, vector, host, unsupported), why, shares of MACs and time\n"
     "  compile MODEL --chip NAME|FILE [run options] -o PROG.tpu   save chip, options and model\n"
@@ -41,6 +43,7 @@ static const char chip_usage_full[] =
 
 struct chip_args {
     const char *input, *chip, *array, *json, *out, *schedule, *data, *outputs, *calib, *calib_method;
+    const char *precision;                /* --precision default|high|highest (bf16 chips) */
     int         calib_random;
     long long   batch;                    /* 0: the model's own */
     const char *sets[64];
@@ -82,6 +85,11 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else if (strcmp(s, "--data") == 0) a->data = v;
         else if (strcmp(s, "--calib") == 0) a->calib = v;
         else if (strcmp(s, "--calib-method") == 0) a->calib_method = v;
+        else if (strcmp(s, "--precision") == 0) {
+            if (!tpu_precision_passes(v))
+                return usage_error("--precision must be default, high (3 bf16 passes) or highest (6), not", v);
+            a->precision = v;
+        }
         else if (strcmp(s, "--calib-random") == 0) {
             char *end;
             long k = strtol(v, &end, 10);
@@ -184,10 +192,16 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
-                                   a->host_ops };
+                                   a->host_ops, tpu_precision_passes(a->precision) };
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0 };
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
+    if (!rc && o.bf16_passes > 1 && !tpu_chip_is_bf16(chip)) {
+        fprintf(stderr, "tpusim: --precision %s: %s multiplies int8; multi-pass precision is for bf16 chips "
+                "(tpu-v4, tpu-v5e)\n", a->precision, tpu_chip_name(chip));
+        tpu_chip_free(chip);
+        return 2;
+    }
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
         rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
         tpu_chip_free(chip);
@@ -228,7 +242,7 @@ static int is_tpu_name(const char *path)          /* "*.tpu": run it as a progra
 /* run prog.tpu: the saved chip and options; --data, --outputs, --json from the line. */
 static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
 {
-    if (a->chip || a->array || a->n_sets || a->n_shapes || a->batch || a->calib || a->calib_random ||
+    if (a->chip || a->array || a->n_sets || a->n_shapes || a->batch || a->calib || a->calib_random || a->precision ||
         a->calib_method || a->timing_only || a->host_ops || a->seed || strcmp(a->schedule, "tpu") != 0)
         return usage_error("run PROG.tpu takes only --data, --outputs and --json; the rest is in", a->input);
     struct tpu_prog_opts po;
@@ -275,6 +289,8 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     if (a->calib || a->data || a->outputs || a->json)
         return usage_error("compile: --calib DIR, --data, --outputs and --json are not saved in a program "
                            "file (use --calib-random N; give --data/--outputs/--json to run)", NULL);
+    if (a->precision)
+        return usage_error("compile: --precision is not saved in a program file yet; give it to run MODEL", NULL);
     struct tpu_prog_opts po;
     memset(&po, 0, sizeof po);
     po.batch = a->batch;

@@ -7,7 +7,7 @@
 **
 ** In:  a prepared graph, a chip. Out: text on a FILE, a JSON file.
 */
-#include "compile/place.h"
+#include "compile/ub_plan.h"
 #include <errno.h>
 #include <string.h>
 
@@ -15,6 +15,7 @@ struct class_sum { int n_nodes; int64_t macs; double seconds; };
 
 struct check {
     struct tpu_place *places;             /* [g->n_nodes]; dead nodes unused   */
+    struct tpu_ub_plan ub;                /* activations kept on chip          */
     struct class_sum  cls[TPU_PLACE_COUNT];
     int64_t           macs;
     double            seconds;
@@ -35,7 +36,7 @@ static enum tpu_status place_all(struct tpu_graph *g, const struct tpu_chip *chi
         c->macs += p->macs;
         c->seconds += p->est_seconds;
     }
-    return TPU_STATUS_OK;
+    return tpu_ub_plan(g, c->places, chip, &c->ub);
 }
 
 static double share(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0; }
@@ -151,6 +152,7 @@ static enum tpu_status write_json(struct tpu_ctx *ctx, struct tpu_graph *g, cons
     fprintf(f, ",\n  \"precision\": \"%s\",\n  \"vector_unit\": %s,\n", chip->mxu_dtype == TPU_MXU_BF16 ? "bf16" : "int8",
             chip->vector_unit ? "true" : "false");
     json_nodes(g, c, f);
+    tpu_ub_plan_json(&c->ub, f);
     json_classes(c, f);
     if (f == stdout) return TPU_STATUS_OK;
     int bad = ferror(f);
@@ -166,7 +168,7 @@ enum tpu_status tpu_chip_check(struct tpu_ctx *ctx, struct tpu_graph *g, const s
 {
     struct check c;
     enum tpu_status rc = place_all(g, chip, &c);
-    if (rc) return rc;
+    if (rc) { free(c.places); return rc; }
     if (txt) {
         fprintf(txt, "chip check: %s on %s (%s, %lld MXU x %lldx%lld, %s)\n", g->path, chip->name,
                 chip->mxu_dtype == TPU_MXU_BF16 ? "bf16" : "int8", (long long)chip->mxu_count,
@@ -174,6 +176,7 @@ enum tpu_status tpu_chip_check(struct tpu_ctx *ctx, struct tpu_graph *g, const s
                 chip->vector_unit ? "vector unit" : "no vector unit");
         print_nodes(g, &c, txt);
         print_classes(&c, txt);
+        tpu_ub_plan_print(g, chip, &c.ub, txt);
         print_suggestions(g, &c, txt);
     }
     if (json_path) rc = write_json(ctx, g, chip, &c, json_path);

@@ -36,7 +36,25 @@ struct tpu_mm_desc {
     int     w_nk;                         /* 1: weights come as [groups][N][K]
                                              (ONNX Conv, Gemm transB: no
                                              transpose); 0: [groups][K][N]     */
+    int     passes;                       /* bf16 passes (compile/precision.c):
+                                             0 or 1 one; 3 or 6: K holds them  */
+    int64_t up_h, up_w;                   /* ConvTranspose (compile/mm_convt.c):
+                                             the input's zero-insertion factors
+                                             (h, w above are after it); 0 or 1:
+                                             a plain Conv                      */
+    int     bias;                         /* 1: ACTIVATE adds a per-column bias
+                                             (table from tpu_mm_pack_tables)   */
+    int     act;                          /* ACTIVATE func (enum tpu_act_func):
+                                             0 none, relu, sigmoid/tanh (bf16
+                                             chips), clip (lo/hi table)        */
 };
+
+/* 32-bit words of ACTIVATE's tables for one n-tile: bias[C] with d->bias,
+** then lo[C], hi[C] with func clip (compile/lower.c, compile/driver.c). */
+static inline int64_t tpu_mm_tab_words(const struct tpu_mm_desc *d, int64_t cols)
+{
+    return (d->bias ? cols : 0) + (d->act == TPU_ACT_CLIP ? 2 * cols : 0);
+}
 
 struct tpu_lowered {
     struct tpu_program *prog;
@@ -53,6 +71,11 @@ struct tpu_lowered {
                                              instead of (channel, ky, kx) in the
                                              packed rows and the weight tiles
                                              (int8: the same integer sums)     */
+    uint64_t host_tab_off;                /* ACTIVATE tables in host memory,
+                                             tab_bytes per group after the
+                                             results                           */
+    uint64_t tab_bytes;                   /* one group's tables: n_tiles x
+                                             tpu_mm_tab_words x 4 (0: none)    */
 };
 
 /* DEBUG tags the lowering puts at section ends (the report's layer rows). */
@@ -75,8 +98,16 @@ void  tpu_mm_pack_input(const struct tpu_chip *chip, struct tpu_lowered *l, cons
 /* The same bytes, element by element (the old path; tests compare the two). */
 void  tpu_mm_pack_input_ref(const struct tpu_chip *chip, struct tpu_lowered *l, const float *x,
                             uint8_t *host);
+/* ACTIVATE's tables into host memory (after tpu_mm_pack_input: int8 tables
+** depend on l->in_scale): bias [groups][N] fp32 (NULL: zero) and the clip
+** bounds lo, hi. int8 chips: bias / (in_scale x w_scale[col]) rounded to
+** nearest even, the bounds likewise rounded inward (ceil lo, floor hi: the
+** output stays in [lo, hi]), saturated to int32 (+-inf: the int32 limits);
+** bf16 chips: the fp32 values. No-op when l->tab_bytes is 0. */
+void  tpu_mm_pack_tables(const struct tpu_chip *chip, const struct tpu_lowered *l, const float *bias,
+                         float lo, float hi, uint8_t *host);
 /* Unpacks the raw results into y (ONNX layout), y = alpha * acc (dequantised)
-** + bias[column] (bias NULL: none). */
+** + bias[column] (bias NULL: none, or added on chip by ACTIVATE). */
 void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered *l,
                            const uint8_t *host, float alpha, const float *bias, float *y);
 
@@ -91,6 +122,35 @@ enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct
 ** w may point at NULL for timing only). No change when not worth it. */
 enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
                                       float **w);
+
+/*---- ConvTranspose as a Conv (compile/mm_convt.c) ----*/
+/* The Conv that equals ConvTranspose node n (called by tpu_mm_from_node). */
+enum tpu_status tpu_mm_from_conv_transpose(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                           float **weights, int want);
+/* The zero-inserted input ([batch][c_in][h][w] of d) of the node's input x
+** (tpu_calloc'd; NULL on allocation failure). */
+float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
+
+/*---- Per-channel int8 scales for depthwise convs (compile/dw_scale.c) ----*/
+/* 1: d (before any block-diagonal rewrite) is a depthwise Conv on an int8 chip. */
+int    tpu_dw_per_channel(const struct tpu_chip *c, const struct tpu_mm_desc *d);
+/* x with channel c divided by its max |x_c| (kept in chan_max[c], 1 for an
+** all-zero channel); tpu_malloc'd, NULL on allocation failure. */
+float *tpu_dw_scale_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x, float *chan_max);
+/* l's input scale to the unit 1/127 and each column's dequantisation scale
+** times its channel's max (d: the op before a block-diagonal rewrite). */
+void   tpu_dw_fold_scales(struct tpu_lowered *l, const struct tpu_mm_desc *d, const float *chan_max);
+
+/*---- Multi-pass bf16 (compile/precision.c) ----*/
+/* tpu_precision_passes, tpu_chip_is_bf16: include/tpusim.h. "default", "high", "highest". */
+const char *tpu_passes_name(int passes);
+/* Rewrites d (K, and c_in of a conv, times passes; d->passes set) and *w
+** ([groups][K][N] -> [groups][passes*K][N] of bf16 parts; w or *w may be NULL
+** for timing only). passes other than 3 or 6: no change. */
+enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, float **w, int passes);
+/* The op's fp32 input expanded to match a rewritten d (tpu_malloc'd; NULL on
+** allocation failure). */
+float *tpu_mm_split_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
 #endif /* TPU_COMPILE_H */
 
@@ -178,6 +238,13 @@ double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int6
 #define TPU_VERIFY_BF16_MAX_REL_L2 1e-2
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */
+
+/* What ACTIVATE does after MXU node n as tpu_chip_run_model runs it
+** (compile/run.c): sets d->bias (Conv's B, Gemm's per-column beta*C) and
+** d->act (the Relu / Clip / Sigmoid / Tanh fused into it); for timing-only
+** loops that lower nodes themselves (report/bench.c). */
+void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                          struct tpu_mm_desc *d);
 
 /* Estimated chip cycles of an op run on the host CPU touching `bytes` of
 ** host memory (compile/run.c; docs/compiler.md "Host ops"). */

@@ -2,8 +2,10 @@
 ** compile/driver.c: the host side of a lowered matrix op — what the TPU v1
 ** host driver does around the chip: im2col of convolution inputs, dynamic
 ** per-tensor int8 quantisation (or bf16 rounding) of activations into the
-** packed row layout lower.c's RD_HOST reads, and after the run, dequantisation,
-** alpha and bias on the 32-bit results WR_HOST wrote back.
+** packed row layout lower.c's RD_HOST reads, ACTIVATE's bias / clamp tables
+** (quantised to the accumulator's scale on int8 chips), and after the run,
+** dequantisation and alpha (and bias when the chip did not add it) on the
+** 32-bit results WR_HOST wrote back.
 **
 ** In:  struct tpu_lowered (compile/lower.c), fp32 input values.
 ** Out: host memory for sim/ (tpu_sim_run), fp32 outputs in ONNX layout.
@@ -344,6 +346,43 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
             for (int64_t r = 0; r < rows; r++) pack_row_q(l, R, elem, q, g, m0 + r, rows, base + r * R * elem);
         }
     free(q);
+}
+
+/* One int8 table entry: v / (in_scale x w_scale) rounded (round: rint, to
+** nearest even in the default mode; ceil / floor for the clamp bounds, so
+** the clamped values stay inside [lo, hi]), saturated to int32 (+-inf: the
+** limits). */
+static int32_t q_acc(double v, double scale, double (*round)(double))
+{
+    double q = round(v / scale);
+    if (!(q > INT32_MIN)) return isnan(q) ? 0 : INT32_MIN;
+    return q >= INT32_MAX ? INT32_MAX : (int32_t)q;
+}
+
+static void put_word(const struct tpu_chip *c, const struct tpu_lowered *l, int64_t g, int64_t n, float v,
+                     double (*round)(double), uint8_t *dst)
+{
+    if (c->mxu_dtype == TPU_MXU_BF16) { memcpy(dst, &v, 4); return; }
+    int32_t q = q_acc(v, (double)l->in_scale * l->w_scale[g * l->d.N + n], round);
+    memcpy(dst, &q, 4);
+}
+
+void tpu_mm_pack_tables(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
+                        float lo, float hi, uint8_t *host)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    if (!l->tab_bytes) return;
+    int64_t C = c->array_cols, words = tpu_mm_tab_words(d, C);
+    uint8_t *t = host + l->host_tab_off;
+    memset(t, 0, (size_t)(d->groups * l->tab_bytes));     /* padding columns: 0 */
+    for (int64_t g = 0; g < d->groups; g++)
+        for (int64_t n = 0; n < d->N; n++) {
+            uint8_t *w = t + g * l->tab_bytes + (uint64_t)((n / C) * words + n % C) * 4;
+            if (d->bias) { put_word(c, l, g, n, bias ? bias[g * d->N + n] : 0.0f, rint, w); w += C * 4; }
+            if (d->act != TPU_ACT_CLIP) continue;
+            put_word(c, l, g, n, lo, ceil, w);
+            put_word(c, l, g, n, hi, floor, w + C * 4);
+        }
 }
 
 /* Index in y (ONNX layout) of GEMM result (group g, row m, column n). */

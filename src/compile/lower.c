@@ -54,6 +54,13 @@ static uint64_t out_bytes(const struct tpu_chip *c, const struct tpu_lowered *l,
     return (uint64_t)(l->n_tiles * rows * c->array_cols * 4);
 }
 
+/* ACTIVATE's tables of one group (all its n-tiles), kept in the UB after the
+** results; tpu_lower_mm checks they fit. */
+static uint64_t tab_bytes(const struct tpu_chip *c, const struct tpu_lowered *l)
+{
+    return (uint64_t)(l->n_tiles * tpu_mm_tab_words(&l->d, c->array_cols) * 4);
+}
+
 /* "31 MiB", "12 KiB" or "4096 bytes" (rounded up). */
 static const char *size_str(uint64_t b, char *buf, size_t n)
 {
@@ -74,6 +81,7 @@ static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struc
     int64_t rows = c->accumulator_rows / (2 * c->mxu_count);
     uint64_t ub = (uint64_t)c->unified_buffer_bytes;       /* UB operands are 32-bit */
     if (ub > 0xffffffffull) ub = 0xffffffffull;
+    ub = ub > tab_bytes(c, l) ? ub - tab_bytes(c, l) : 0;  /* ACTIVATE's tables after the results */
     if (rows > d->M) rows = d->M;
     while (rows > 1 && in_bytes(c, l, rows) + out_bytes(c, l, rows) > ub) rows = (rows + 1) / 2;
     char need[32], have[32];
@@ -311,6 +319,18 @@ static int64_t list_uses(const struct tpu_lowered *l, int64_t n_mxu, int64_t g, 
     return n;
 }
 
+/* ACTIVATE of one finished n-tile: 32-bit results (+raw) to the UB, with
+** the layer's bias and function; SET_CFG points it at the n-tile's tables. */
+static void emit_activate(struct emitter *e, uint32_t acc, uint32_t ub, int64_t rows, uint32_t tab)
+{
+    const struct tpu_mm_desc *d = &e->l->d;
+    uint32_t C = (uint32_t)e->chip->array_cols;
+    if (d->bias) emit(e, TPU_INSN_SET_CFG, tab, 0, 0, 0, TPU_CFG_BIAS_ADDR, 0);
+    if (d->act == TPU_ACT_CLIP)
+        emit(e, TPU_INSN_SET_CFG, tab + (d->bias ? C * 4 : 0), 0, 0, 0, TPU_CFG_CLAMP_ADDR, 0);
+    emit(e, TPU_INSN_ACTIVATE, acc, ub, (uint32_t)rows, 0, (uint16_t)d->act, (uint8_t)(1 | (d->bias ? 2 : 0)));
+}
+
 static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s, int64_t u0)
 {
     const struct tpu_chip *c = e->chip;
@@ -320,6 +340,10 @@ static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s
     int64_t rows = pass_rows(l, mc), elem = tpu_chip_elem_bytes(c);
     uint64_t pass = (uint64_t)(g * l->n_chunks + mc);
     uint32_t ub_out = (uint32_t)in_bytes(c, l, l->mrows);
+    uint32_t ub_tab = ub_out + (uint32_t)out_bytes(c, l, l->mrows), tab_w = (uint32_t)tpu_mm_tab_words(d, C);
+    if (!d->resident && mc == 0 && l->tab_bytes)          /* the group's tables, once */
+        emit(e, TPU_INSN_RD_HOST, (uint32_t)(l->host_tab_off + (uint64_t)g * l->tab_bytes), ub_tab,
+             (uint32_t)l->tab_bytes, 0, 0, 0);
     if (!d->resident) {
         emit(e, TPU_INSN_RD_HOST, (uint32_t)(pass * in_bytes(c, l, l->mrows)), 0,
              (uint32_t)in_bytes(c, l, rows), 0, 0, 0);
@@ -338,9 +362,8 @@ static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s
         top_up(e, s, mxu);
         emit(e, TPU_INSN_MATMUL, (uint32_t)(kt * rows * R * elem), acc, (uint32_t)rows, 0,
              (uint16_t)mxu, kt > 0);
-        if (kt == l->k_tiles - 1)
-            emit(e, TPU_INSN_ACTIVATE, acc, ub_out + (uint32_t)(nt * rows * C * 4), (uint32_t)rows,
-                 0, TPU_ACT_NONE, 1);
+        if (kt == l->k_tiles - 1) emit_activate(e, acc, ub_out + (uint32_t)(nt * rows * C * 4), rows,
+                                                ub_tab + (uint32_t)nt * tab_w * 4);
     }
     if (d->resident) return;                 /* nothing leaves the chip: no barrier */
     emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
@@ -368,8 +391,19 @@ enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
 {
     memset(out, 0, sizeof *out);
     out->d = *d;
+    if (d->act < 0 || d->act >= TPU_ACT_COUNT ||
+        (chip->mxu_dtype != TPU_MXU_BF16 && (d->act == TPU_ACT_SIGMOID || d->act == TPU_ACT_TANH)))
+        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): activation %d not available on %s "
+                       "(sigmoid/tanh need a bf16 chip)", d->name, d->op, d->act, chip->name);
     enum tpu_status rc = plan(ctx, chip, out);
     if (rc) return rc;
+    out->tab_bytes = tab_bytes(chip, out);
+    out->host_tab_off = out->host_bytes;
+    out->host_bytes += (uint64_t)d->groups * out->tab_bytes;
+    if (out->host_bytes > 0xffffffffull)
+        return tpu_err(ctx, TPU_ERR_UNSUPPORTED, "node '%s' (%s): %llu bytes of host data exceed "
+                       "the 32-bit host address space", d->name, d->op,
+                       (unsigned long long)out->host_bytes);
     out->prog = tpu_program_new(ctx);
     if (!out->prog) return TPU_ERR_NOMEM;
     snprintf(out->prog->chip, sizeof out->prog->chip, "%s", chip->name);

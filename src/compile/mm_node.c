@@ -160,6 +160,7 @@ enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct
     case TPU_OP_GEMM:   return from_gemm(g, n, d, weights, want_weights);
     case TPU_OP_MATMUL: return from_matmul(g, n, d, weights, want_weights);
     case TPU_OP_CONV:   return from_conv(g, n, d, weights, want_weights);
+    case TPU_OP_CONV_TRANSPOSE: return tpu_mm_from_conv_transpose(g, n, d, weights, want_weights);
     default:
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
                             "lowering covers Gemm, MatMul and Conv)");
@@ -192,7 +193,7 @@ enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip
         free(*w);
         *w = bw;
     }
-    d->model_macs = G * d->M * K * N;
+    if (!d->model_macs) d->model_macs = G * d->M * K * N;
     d->groups = 1; d->K = G * K; d->N = G * N;
     return TPU_STATUS_OK;
 }

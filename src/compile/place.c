@@ -78,6 +78,20 @@ static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct plac
     set(p, TPU_PLACE_HOST, "mxu", "", "the MXU lowering refuses it (%s): host", msg, "");
 }
 
+/* Whether the runner fuses activation n into the ACTIVATE of the MXU node
+** that produces its input (compile/run.c tpu_mm_activate_plan). */
+static int act_fused(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip)
+{
+    const struct tpu_tensor *x = n->n_inputs > 0 ? tpu_in(g, n, 0) : NULL;
+    if (!x || x->producer < 0) return 0;
+    struct tpu_node *m = &g->nodes[x->producer];
+    struct tpu_mm_desc d;
+    if (m->op != TPU_OP_GEMM && m->op != TPU_OP_MATMUL && m->op != TPU_OP_CONV) return 0;
+    if (tpu_mm_from_node(g, m, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
+    tpu_mm_activate_plan(g, m, chip, &d);
+    return d.act != TPU_ACT_NONE;
+}
+
 static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                          struct tpu_place *p)
 {
@@ -87,8 +101,10 @@ static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct t
         place_mxu(g, n, row, p);
         break;
     case KIND_ACT:
-        set(p, TPU_PLACE_HOST, "activation", row->suggestion,
-            "%s; not fused by the lowering yet: host", row->reason, "");
+        if (act_fused(g, n, chip)) set(p, TPU_PLACE_ACTIVATION, NULL, row->suggestion, "%s%s", row->reason, "");
+        else set(p, TPU_PLACE_HOST, "activation", row->suggestion, "%s; %s: host", row->reason,
+                 n->op == TPU_OP_MAX_POOL || n->op == TPU_OP_AVERAGE_POOL ? "not fused by the lowering yet"
+                 : "not fusable here");
         break;
     case KIND_VEC:
         if (!chip->vector_unit)

@@ -116,7 +116,8 @@ enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, 
     enum tpu_status rc = TPU_STATUS_OK;
     for (int i = 0; !rc && i < g->n_nodes; i++) {
         struct tpu_node *n = &g->nodes[i];
-        if (n->dead || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV)) continue;
+        if (n->dead || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV &&
+                        n->op != TPU_OP_CONV_TRANSPOSE)) continue;
         struct tpu_mm_desc d;
         float *w = NULL;
         if (tpu_mm_from_node(g, n, &d, &w, 1) != TPU_STATUS_OK) { free(w); continue; }  /* a host layer */

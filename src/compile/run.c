@@ -4,8 +4,11 @@
 ** convs as block-diagonal GEMMs), its input packed by the host driver
 ** (compile/driver.c) with calibrated or run-time int8 scales (compile/calib.c),
 ** simulated (sim/), unpacked and, where the reference executor implements the
-** op, compared node by node with it (same inputs). Other nodes run on the
-** host with --host-ops. The graph outputs are verified by compile/verify.c.
+** op, compared node by node with it (same inputs). The layer's bias and a
+** Relu / Clip / Sigmoid / Tanh that alone reads its output run in the chip's
+** ACTIVATE stage (fused: the activation has no row of its own). Other nodes
+** run on the host with --host-ops. The graph outputs are verified by
+** compile/verify.c.
 **
 ** In:  a loaded tpu_graph (onnx/), a chip, options (include/tpusim.h).
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).
@@ -33,6 +36,19 @@ struct runner {
                                                   clears the input part; the chip writes the
                                                   output part unpacking reads) */
     uint64_t                         host_cap;
+};
+
+/* An activation f fused into an MXU node n: the is the only reader of node n's output (not a graph
+** output) and what the chip can do with it: ACTIVATE computes relu, clip and
+** (bf16 chips) sigmoid/tanh when nothing is added after the chip's output
+** (alpha 1, Gemm's C absent or per-column: it becomes the bias). Otherwise,
+** with --host-ops only, a Relu / Clip is applied by the host driver
+** (docs/compiler.md "Fused activations"). */
+struct fusion {
+    struct tpu_node *f;                   /* NULL: none                      */
+    int   act;                            /* enum tpu_act_func               */
+    int   on_chip;                        /* 1: ACTIVATE does it             */
+    float lo, hi;                         /* relu / clip bounds              */
 };
 
 /* The host buffer for l, grown when a layer needs more: no fresh pages to
@@ -93,15 +109,17 @@ static enum tpu_status fill_input(struct runner *u, struct tpu_tensor *t)
     return TPU_STATUS_OK;
 }
 
-/* A as an M x K fp32 matrix (Gemm transA handled); NULL data for conv (used as is). */
-static float *a_matrix(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d)
+/* A as an M x K fp32 matrix (Gemm transA handled; K of the op before a
+** multi-pass split, d->K / passes); NULL data for conv (used as is). */
+static float *a_matrix(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d, int passes)
 {
     const float *a = tpu_in(u->g, n, 0)->data;
-    float *m = tpu_malloc(u->ctx, (size_t)(d->M * d->K) * sizeof(float));
+    int64_t K = d->K / passes;
+    float *m = tpu_malloc(u->ctx, (size_t)(d->M * K) * sizeof(float));
     if (!m) return NULL;
     int ta = n->op == TPU_OP_GEMM && tpu_attr_int(n, "transA", 0);
     for (int64_t i = 0; i < d->M; i++)
-        for (int64_t k = 0; k < d->K; k++) m[i * d->K + k] = ta ? a[k * d->M + i] : a[i * d->K + k];
+        for (int64_t k = 0; k < K; k++) m[i * K + k] = ta ? a[k * d->M + i] : a[i * K + k];
     return m;
 }
 
@@ -184,15 +202,24 @@ static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int fi
     }
 }
 
-/* Reference output of node n on the same inputs, when ref/ implements it. */
-static void compare_ref(struct runner *u, struct tpu_node *n, const float *y, int64_t count,
-                        struct tpu_layer_row *row)
+/* Reference output of node n on the same inputs, when ref/ implements it;
+** with f (the activation ACTIVATE applied on chip) the reference of f
+** applied to n's reference, so the row compares what the chip computed. */
+static void compare_ref(struct runner *u, struct tpu_node *n, struct tpu_node *f, const float *y,
+                        int64_t count, struct tpu_layer_row *row)
 {
     struct tpu_tensor *t = tpu_out(u->g, n, 0);
     enum tpu_status rc = tpu_op_shape_fn(n->op)(u->g, n);
     if (!rc && tpu_tensor_numel(t) == count) rc = tpu_tensor_alloc(u->ctx, t);
     else if (!rc) rc = TPU_ERR_SHAPE;
     if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
+    if (!rc && f) {
+        t = tpu_out(u->g, f, 0);
+        rc = tpu_op_shape_fn(f->op)(u->g, f);
+        if (!rc && tpu_tensor_numel(t) == count) rc = tpu_tensor_alloc(u->ctx, t);
+        else if (!rc) rc = TPU_ERR_SHAPE;
+        if (!rc) rc = tpu_op_ref_fn(f->op)(u->g, f);
+    }
     if (rc) { tpu_err_clear(u->ctx); return; }           /* not comparable: row says n/a */
     double err2 = 0, ref2 = 0, mx = 0;
     const float *ref = t->data;
@@ -207,24 +234,47 @@ static void compare_ref(struct runner *u, struct tpu_node *n, const float *y, in
     row->max_abs_err = mx;
 }
 
-/* Functional run: values in, values out, output tensor set. */
+/* Functional run: values in, values out, output tensor set. bias: the
+** per-column bias ACTIVATE adds (d->bias), else the host adds Conv's B /
+** Gemm's beta*C after dequantisation. */
 static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
-                                  uint8_t *host, float **y_out, int64_t *count)
+                                  const struct fusion *fz, const float *bias, uint8_t *host,
+                                  float **y_out, int64_t *count)
 {
     const struct tpu_mm_desc *d = &l->d;
-    float *a = d->is_conv ? NULL : a_matrix(u, n, d);
+    float *a = d->is_conv ? NULL : a_matrix(u, n, d, d->passes > 1 ? d->passes : 1);
     if (!d->is_conv && !a) return TPU_ERR_NOMEM;
-    tpu_mm_pack_input(u->chip, l, d->is_conv ? tpu_in(u->g, n, 0)->data : a, host);
+    const float *x = d->is_conv ? tpu_in(u->g, n, 0)->data : a;
+    float *up = d->up_h > 1 || d->up_w > 1 ? tpu_mm_convt_input(u->ctx, d, x) : NULL;
+    float *split = d->passes > 1 ? tpu_mm_split_input(u->ctx, d, up ? up : x) : NULL;
+    float *dw = NULL, *chan_max = NULL;
+    struct tpu_mm_desc d0;                       /* the op before a block-diagonal rewrite */
+    if (l->in_scale_fixed <= 0 && tpu_mm_from_node(u->g, n, &d0, NULL, 0) == TPU_STATUS_OK &&
+        tpu_dw_per_channel(u->chip, &d0)) {      /* depthwise, run-time scales: per channel */
+        chan_max = tpu_malloc(u->ctx, (size_t)d0.c_in * sizeof *chan_max);
+        dw = chan_max ? tpu_dw_scale_input(u->ctx, &d0, up ? up : x, chan_max) : NULL;
+        if (dw) tpu_dw_fold_scales(l, &d0, chan_max);
+    } else tpu_err_clear(u->ctx);
+    if (((d->up_h > 1 || d->up_w > 1) && !up) || (d->passes > 1 && !split) || (chan_max && !dw)) {
+        free(up); free(a); free(chan_max);
+        return TPU_ERR_NOMEM;
+    }
+    tpu_mm_pack_input(u->chip, l, dw ? dw : split ? split : up ? up : x, host);
+    tpu_mm_pack_tables(u->chip, l, bias, fz->lo, fz->hi, host);
+    free(dw);
+    free(chan_max);
+    free(split);
+    free(up);
     free(a);
     enum tpu_status rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
     if (rc) return rc;
     *count = d->groups * d->M * d->N;
     float *y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float));     /* unpack writes every value */
     if (!y) return TPU_ERR_NOMEM;
-    const struct tpu_tensor *b = d->is_conv ? tpu_in(u->g, n, 2) : NULL;
+    const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
     float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
     tpu_mm_unpack_output(u->chip, l, host, alpha, b && b->data ? b->data : NULL, y);
-    rc = n->op == TPU_OP_GEMM ? add_gemm_c(u, n, d, y) : TPU_STATUS_OK;
+    rc = n->op == TPU_OP_GEMM && !d->bias ? add_gemm_c(u, n, d, y) : TPU_STATUS_OK;
     if (rc) { free(y); return rc; }
     *y_out = y;
     return TPU_STATUS_OK;
@@ -247,29 +297,71 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
     return rc;
 }
 
-/*---- Activation fused into the output stage ----*/
-/* Clip(0, hi) with float32 scalar constant bounds (max omitted: +inf). */
-static int clip_zero_max(struct tpu_graph *g, struct tpu_node *f, float *hi)
+/*---- Bias and activation in the ACTIVATE stage ----*/
+/* Clip with float32 scalar constant bounds: inputs 1 and 2 (opset 11+), or
+** the min / max attributes (opset < 11); an absent bound is -inf / +inf. */
+static int clip_bounds(struct tpu_graph *g, struct tpu_node *f, float *lo, float *hi)
 {
-    const struct tpu_tensor *lo = tpu_in(g, f, 1), *mx = f->n_inputs > 2 ? tpu_in(g, f, 2) : NULL;
-    if (!lo || !lo->data || lo->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(lo) != 1 ||
-        ((const float *)lo->data)[0] != 0.0f)
-        return 0;
-    if (!mx) { *hi = INFINITY; return 1; }
-    if (!mx->data || mx->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(mx) != 1) return 0;
-    *hi = ((const float *)mx->data)[0];
-    return *hi >= 0.0f;
+    static const char *attr[2] = { "min", "max" };
+    float v[2] = { -INFINITY, INFINITY };
+    for (int k = 1; k <= 2; k++) {
+        if (f->n_inputs < 2) {                                   /* attribute form */
+            if (tpu_attr_find(f, attr[k - 1])) v[k - 1] = tpu_attr_float(f, attr[k - 1], 0);
+            continue;
+        }
+        const struct tpu_tensor *t = f->n_inputs > k && f->inputs[k] >= 0 ? tpu_in(g, f, k) : NULL;
+        if (!t) continue;
+        if (!t->data || t->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(t) != 1) return 0;
+        v[k - 1] = ((const float *)t->data)[0];
+    }
+    *lo = v[0];
+    *hi = v[1];
+    return !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
 }
 
-/* The Relu or Clip(0, hi) that is the only reader of node n's output (not a
-** graph output), fused into n's output stage; NULL when none. Host-driver
-** fusion (docs/compiler.md "Fused activations"): only with --host-ops. */
-static struct tpu_node *fused_act(struct runner *u, struct tpu_node *n, float *hi)
+static void fused_act(struct tpu_graph *g, const struct tpu_chip *chip, int host_ops, struct tpu_node *n,
+                      int chip_ok, struct fusion *fz);
+
+/* Gemm's input C: 0 absent, 1 a float32 constant [N] / [1, N] / [1] / [1, 1]
+** (a per-column bias), -1 anything else (stays on the host: add_gemm_c). */
+static int gemm_c_kind(struct tpu_graph *g, struct tpu_node *n, const struct tpu_mm_desc *d)
 {
-    struct tpu_graph *g = u->g;
-    if (!u->o->host_fallback || n->n_outputs < 1 || n->outputs[0] < 0) return NULL;
+    const struct tpu_tensor *c = n->n_inputs > 2 && n->inputs[2] >= 0 ? tpu_in(g, n, 2) : NULL;
+    if (!c) return 0;
+    int64_t cm = c->n_dims >= 2 ? c->dims[c->n_dims - 2] : 1, cn = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
+    return c->data && c->dtype == TPU_DTYPE_F32 && c->n_dims <= 2 && cm == 1 && (cn == 1 || cn == d->N) ? 1 : -1;
+}
+
+/* What ACTIVATE does after MXU node n: d->bias (Conv's B; Gemm's per-column
+** beta*C) and d->act (the fused activation, fz), when nothing follows on
+** the host (alpha 1, C absent or per-column). */
+static void activate_plan(struct tpu_graph *g, const struct tpu_chip *chip, int host_ops, struct tpu_node *n,
+                          struct tpu_mm_desc *d, struct fusion *fz)
+{
+    int alpha1 = n->op != TPU_OP_GEMM || tpu_attr_float(n, "alpha", 1.0f) == 1.0f;
+    int c = n->op == TPU_OP_GEMM ? gemm_c_kind(g, n, d) : 0;
+    int conv_b = n->op == TPU_OP_CONV && n->n_inputs > 2 && n->inputs[2] >= 0;
+    d->bias = alpha1 && (c == 1 || conv_b);
+    fused_act(g, chip, host_ops, n, alpha1 && c >= 0, fz);
+    d->act = fz->on_chip ? fz->act : TPU_ACT_NONE;
+}
+
+void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                          struct tpu_mm_desc *d)
+{
+    struct fusion fz;
+    activate_plan(g, chip, 0, n, d, &fz);
+}
+
+static void fused_act(struct tpu_graph *g, const struct tpu_chip *chip, int host_ops, struct tpu_node *n,
+                      int chip_ok, struct fusion *fz)
+{
+    memset(fz, 0, sizeof *fz);
+    fz->lo = -INFINITY;
+    fz->hi = INFINITY;
+    if (n->n_outputs < 1 || n->outputs[0] < 0) return;
     int y = n->outputs[0], readers = 0;
-    if (g->tensors[y]->is_output) return NULL;
+    if (g->tensors[y]->is_output) return;
     struct tpu_node *f = NULL;
     for (int i = 0; i < g->n_nodes; i++) {
         struct tpu_node *m = &g->nodes[i];
@@ -277,29 +369,63 @@ static struct tpu_node *fused_act(struct runner *u, struct tpu_node *n, float *h
         for (int k = 0; k < m->n_inputs; k++)
             if (m->inputs[k] == y) { readers++; f = m; }
     }
-    if (readers != 1 || f < n || f->n_outputs < 1 || f->outputs[0] < 0 || f->inputs[0] != y) return NULL;
-    if (f->op == TPU_OP_RELU) { *hi = INFINITY; return f; }
-    if (f->op == TPU_OP_CLIP && clip_zero_max(g, f, hi)) return f;
-    return NULL;
+    if (readers != 1 || f < n || f->n_outputs < 1 || f->outputs[0] < 0 || f->inputs[0] != y) return;
+    int bf16 = chip->mxu_dtype == TPU_MXU_BF16;
+    if (f->op == TPU_OP_RELU) { fz->act = TPU_ACT_RELU; fz->lo = 0; }
+    else if (f->op == TPU_OP_CLIP && clip_bounds(g, f, &fz->lo, &fz->hi))
+        fz->act = fz->lo == 0 && fz->hi == INFINITY ? TPU_ACT_RELU : TPU_ACT_CLIP;
+    else if (f->op == TPU_OP_SIGMOID && bf16 && chip_ok) fz->act = TPU_ACT_SIGMOID;
+    else if (f->op == TPU_OP_TANH && bf16 && chip_ok) fz->act = TPU_ACT_TANH;
+    else return;
+    fz->on_chip = chip_ok;
+    if (fz->on_chip || host_ops) fz->f = f;
 }
 
-/* y = min(max(y, 0), hi) as ref Relu / Clip compute it, into f's output. */
-static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, struct tpu_node *f, float hi,
+/* f's output: the chip's y (on chip: already activated; host-driver fusion:
+** y = min(max(y, lo), hi) here, as the reference Relu / Clip compute it). */
+static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const struct fusion *fz,
                                  float *y, int64_t count)
 {
     const struct tpu_tensor *src = tpu_out(u->g, n, 0);
-    struct tpu_tensor *t = tpu_out(u->g, f, 0);
+    struct tpu_tensor *t = tpu_out(u->g, fz->f, 0);
     t->dtype = TPU_DTYPE_F32;
     tpu_tensor_set_shape(t, src->n_dims, src->dims);
-    u->fused[f - u->g->nodes] = 1;           /* done: the model loop skips it */
+    u->fused[fz->f - u->g->nodes] = 1;       /* done: the model loop skips it */
     if (!y) return TPU_STATUS_OK;
-    for (int64_t i = 0; i < count; i++) {
-        float v = y[i] < 0 ? 0.0f : y[i];
-        y[i] = v > hi ? hi : v;
+    for (int64_t i = 0; i < count && !fz->on_chip; i++) {
+        float v = y[i] < fz->lo ? fz->lo : y[i];
+        y[i] = v > fz->hi ? fz->hi : v;
     }
     enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
     if (!rc) memcpy(t->data, y, (size_t)count * sizeof(float));
     return rc;
+}
+
+/* Sets d->bias / d->act for the ACTIVATE stage; *bias gets the per-column
+** bias values (Conv's B, or Gemm's beta*C in a tpu_malloc'd *owned). */
+static enum tpu_status plan_activate(struct runner *u, struct tpu_node *n, struct tpu_mm_desc *d,
+                                     struct fusion *fz, const float **bias, float **owned)
+{
+    *bias = NULL;
+    *owned = NULL;
+    activate_plan(u->g, u->chip, u->o->host_fallback, n, d, fz);
+    if (!d->bias) return TPU_STATUS_OK;
+    if (n->op == TPU_OP_CONV) {
+        const struct tpu_tensor *b = tpu_in(u->g, n, 2);
+        if (b->data && (b->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(b) != d->groups * d->N))
+            return tpu_node_err(u->g, n, TPU_ERR_UNSUPPORTED, "bias B must be float32 of %lld values",
+                                (long long)(d->groups * d->N));
+        *bias = b->data;
+        return TPU_STATUS_OK;
+    }
+    const struct tpu_tensor *c = tpu_in(u->g, n, 2);          /* gemm_c_kind said per column */
+    int64_t cn = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
+    float beta = tpu_attr_float(n, "beta", 1.0f);
+    if (!(*owned = tpu_malloc(u->ctx, (size_t)d->N * sizeof(float)))) return TPU_ERR_NOMEM;
+    const float *cv = c->data;
+    for (int64_t j = 0; j < d->N; j++) (*owned)[j] = beta * cv[cn == 1 ? 0 : j];    /* as add_gemm_c */
+    *bias = *owned;
+    return TPU_STATUS_OK;
 }
 
 static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
@@ -313,6 +439,11 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     float *w = NULL, *y = NULL;
     enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
     if (!rc) rc = tpu_mm_block_diagonal(u->ctx, u->chip, &d, &w);
+    if (!rc && u->chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(u->ctx, &d, &w, u->o->bf16_passes);
+    struct fusion fz = { 0 };
+    const float *bias = NULL;
+    float *owned = NULL;
+    if (!rc) rc = plan_activate(u, n, &d, &fz, &bias, &owned);
     struct tpu_lowered l = { 0 };
     if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
     if (!rc && u->scales) l.in_scale_fixed = u->scales[n - u->g->nodes];
@@ -323,19 +454,18 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
         host = host_buffer(u, (uint64_t)l.host_bytes);
-        rc = host ? run_values(u, n, &l, host, &y, &count) : TPU_ERR_NOMEM;
+        rc = host ? run_values(u, n, &l, &fz, bias, host, &y, &count) : TPU_ERR_NOMEM;
     } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
     struct tpu_layer_row *row = NULL;
     if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
-    if (!rc && y && !u->no_layer_compare) compare_ref(u, n, y, count, row);
+    if (!rc && y && !u->no_layer_compare) compare_ref(u, n, fz.on_chip ? fz.f : NULL, y, count, row);
     if (!rc) rc = set_output(u, n, &d, y);
-    float hi = 0;
-    struct tpu_node *f = rc ? NULL : fused_act(u, n, &hi);
-    if (f) {
-        snprintf(row->op, sizeof row->op, "%s+%s", d.op, f->op_type);
-        rc = apply_act(u, n, f, hi, y, count);
+    if (!rc && fz.f) {
+        snprintf(row->op, sizeof row->op, "%s+%s", d.op, fz.f->op_type);
+        rc = apply_act(u, n, &fz, y, count);
     }
+    free(owned);
     free(y);
     tpu_lowered_free(&l);
     return rc;
@@ -399,7 +529,7 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
 
 static int chip_op(enum tpu_op op)
 {
-    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV;
+    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV || op == TPU_OP_CONV_TRANSPOSE;
 }
 
 /* Whether the MXU lowering takes node n (shapes, dtypes, ranks); with
@@ -459,7 +589,12 @@ static enum tpu_status calibrate(struct runner *u)
     const struct tpu_chip_calib *k = u->calib ? u->calib : &none;
     char *s = u->r->calib;
     size_t n = sizeof u->r->calib;
-    if (u->chip->mxu_dtype != TPU_MXU_INT8) { snprintf(s, n, "bf16: no calibration"); return TPU_STATUS_OK; }
+    if (u->chip->mxu_dtype != TPU_MXU_INT8) {
+        int p = o->bf16_passes > 1 ? o->bf16_passes : 1;
+        snprintf(s, n, "bf16: no calibration; %d pass%s per matrix product (--precision %s)", p, p > 1 ? "es" : "",
+                 tpu_passes_name(p));
+        return TPU_STATUS_OK;
+    }
     if (o->timing_only) { snprintf(s, n, "int8: timing only, no values"); return TPU_STATUS_OK; }
     if (!k->dir && !k->n_random && !k->percentile) {
         snprintf(s, n, "int8 min/max on the run's own inputs (each MXU input's max |x|, at run time)");

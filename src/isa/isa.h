@@ -49,9 +49,13 @@ enum tpu_unit { TPU_UNIT_CTRL, TPU_UNIT_HOST, TPU_UNIT_DRAM, TPU_UNIT_SHIFT,
 
 /* ACTIVATE func operand. */
 enum tpu_act_func { TPU_ACT_NONE = 0, TPU_ACT_RELU = 1, TPU_ACT_SIGMOID = 2, TPU_ACT_TANH = 3,
+                    TPU_ACT_CLIP = 4,        /* per-column lo/hi table at cfg[TPU_CFG_CLAMP_ADDR] */
                     TPU_ACT_COUNT };
-/* SET_CFG registers. */
-enum tpu_cfg_reg { TPU_CFG_REQUANT_MULT = 0, TPU_CFG_REQUANT_SHIFT = 1, TPU_CFG_COUNT };
+/* SET_CFG registers. BIAS_ADDR / CLAMP_ADDR: UB byte addresses of ACTIVATE's
+** per-column tables (bias: array_cols 32-bit words; clamp: array_cols lo
+** words, then array_cols hi words; int32 on int8 chips, fp32 on bf16 chips). */
+enum tpu_cfg_reg { TPU_CFG_REQUANT_MULT = 0, TPU_CFG_REQUANT_SHIFT = 1, TPU_CFG_BIAS_ADDR = 2,
+                   TPU_CFG_CLAMP_ADDR = 3, TPU_CFG_COUNT };
 
 struct tpu_insn {
     uint8_t  opcode, flags;

@@ -118,6 +118,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         if (tpu_bench_chip_op(n->op)) {
             rc = tpu_mm_from_node(g, n, &d, NULL, 0);
             if (!rc) d.resident = (flags & TPU_BENCH_RESIDENT) != 0;
+            if (!rc) tpu_mm_activate_plan(g, n, chip, &d);      /* bias, fused act: as run.c */
             if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
             on_chip = !rc;
             if (rc == TPU_ERR_UNSUPPORTED) { rc = TPU_STATUS_OK; tpu_err_clear(ctx); }   /* host op */
@@ -187,7 +188,7 @@ static enum tpu_status verify_tpu(struct sweep *s, int ti, int64_t batch)
 {
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts co = { 0, 0, 1, 1 };
+    struct tpu_chip_run_opts co = { 0, 0, 1, 1, 1 };
     enum tpu_status rc = load_at(s, batch, 0, &g);      /* tpu_chip_run_model prepares it */
     if (!rc) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
     if (!rc) rc = tpu_chip_run_model(s->ctx, g, s->chip[ti], &co, &r);

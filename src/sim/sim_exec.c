@@ -29,8 +29,9 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
         return sim_sync(s, in);
 
     /* Insn: SET_CFG reg, value
-    ** Synopsis: cfg[reg] = value (0 requant multiplier, 1 requant shift)
-    ** The requantisation parameters ACTIVATE uses for int8 output. */
+    ** Synopsis: cfg[reg] = value (0 requant multiplier, 1 requant shift, 2 bias table, 3 clamp table)
+    ** The parameters ACTIVATE uses: int8 requantisation, and the UB byte
+    ** addresses of its per-column bias and clamp tables. */
     case TPU_INSN_SET_CFG:
         if (in->x >= TPU_CFG_COUNT)
             return sim_fault(s, TPU_FAULT_BAD_OPERAND, "no configuration register %u", in->x);
@@ -84,13 +85,19 @@ int sim_exec(struct tpu_sim *s, const struct tpu_insn *in)
     case TPU_INSN_MATMUL:
         return sim_matmul(s, in);
 
-    /* Insn: ACTIVATE acc, ub, rows, pool, func, +raw
-    ** Synopsis: ub <- pool(func(requant(acc[acc..acc+rows)))) ; func 0 none, 1 relu, 2 sigmoid, 3 tanh
-    ** Activate. int8 chips without +raw: y = sat8(round_half_even(acc x
-    ** cfg[0] / 2^cfg[1])), then relu (sigmoid/tanh fault: they need +raw).
-    ** With +raw: 32-bit results (int32 on int8 chips, fp32 on bf16 chips;
-    ** sigmoid/tanh only on fp32). bf16 chips without +raw write bf16 (round to
-    ** nearest even). pool > 1: max over each group of `pool` consecutive rows. */
+    /* Insn: ACTIVATE acc, ub, rows, pool, func, +raw, +bias
+    ** Synopsis: ub <- pool(func(acc[acc..acc+rows) + bias)) ; func 0 none, 1 relu, 2 sigmoid, 3 tanh, 4 clip
+    ** Activate: the accumulators through the activation pipeline. +bias adds
+    ** bias[column] from the table at UB cfg[2] (array_cols 32-bit words);
+    ** clip clamps each column to [lo, hi] from the table at UB cfg[3]
+    ** (array_cols lo words, then array_cols hi words). int8 chips: the tables
+    ** are int32 (in the accumulator's scale); acc + bias in 64 bits, relu /
+    ** clip, then without +raw y = sat8(round_half_even(v x cfg[0] / 2^cfg[1])),
+    ** with +raw v saturated to int32; sigmoid/tanh fault. bf16 chips: fp32
+    ** tables, v = acc + bias in fp32, then func (relu: v < 0 ? 0 : v; clip:
+    ** v < lo ? lo : v, then v > hi ? hi : v); +raw writes fp32, otherwise bf16
+    ** (round to nearest even). pool > 1: max over each group of `pool`
+    ** consecutive rows. A table out of the UB or not 4-byte aligned faults. */
     case TPU_INSN_ACTIVATE:
         return sim_activate(s, in);
 

@@ -1,7 +1,8 @@
 /*
 ** sim/sim_mxu.c: the matrix path of the block diagram — weight memory → weight
 ** FIFO → the array's two weight buffers → MATMUL → accumulators → ACTIVATE →
-** unified buffer. Values through sim/sim_gemm.h, fill/drain through
+** unified buffer (ACTIVATE: per-column bias, relu / clip / sigmoid / tanh,
+** requant, pooling). Values through sim/sim_gemm.h, fill/drain through
 ** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here.
 **
 ** In:  decoded RD_WEIGHTS / LD_WEIGHTS / MATMUL / ACTIVATE (sim/sim_exec.c).
@@ -255,33 +256,65 @@ static int64_t shift_round_even(int64_t v, int sh)
     return q;
 }
 
-static float act_f32(float v, int func)
+/* The per-column tables one ACTIVATE reads from the UB (NULL: not used):
+** bias[C] with +bias, lo[C] and hi[C] with func clip. 32-bit words, int32 on
+** int8 chips, fp32 on bf16 chips. */
+struct act_tables { const uint8_t *bias, *lo, *hi; };
+
+static int32_t tab_i32(const uint8_t *t, int64_t j) { int32_t v; memcpy(&v, t + 4 * j, 4); return v; }
+static float tab_f32(const uint8_t *t, int64_t j) { float v; memcpy(&v, t + 4 * j, 4); return v; }
+
+/* fp32 functions, written as the host's reference kernels compare (x < 0,
+** x > hi): -0 and NaN pass relu unchanged. */
+static float act_f32(float v, int func, const struct act_tables *t, int64_t j)
 {
     switch (func) {
-    case TPU_ACT_RELU:    return v > 0 ? v : 0.0f;
+    case TPU_ACT_RELU:    return v < 0 ? 0.0f : v;
     case TPU_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
     case TPU_ACT_TANH:    return tanhf(v);
+    case TPU_ACT_CLIP: {
+        float lo = tab_f32(t->lo, j), hi = tab_f32(t->hi, j);
+        v = v < lo ? lo : v;
+        return v > hi ? hi : v;
+    }
     default:              return v;
     }
 }
 
-/* Value of accumulator element (row r, column j) after requant and func, as
-** the output type's value held in a double (exact for int8/int32/fp32). */
-static double act_value(const struct tpu_sim *s, const struct tpu_insn *in, int64_t r, int64_t j)
+/* int32-domain functions (int8 chips): relu, clip to [lo, hi] per column. */
+static int64_t act_i64(int64_t v, int func, const struct act_tables *t, int64_t j)
+{
+    if (func == TPU_ACT_RELU) return v < 0 ? 0 : v;
+    if (func != TPU_ACT_CLIP) return v;
+    int64_t lo = tab_i32(t->lo, j), hi = tab_i32(t->hi, j);
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+/* Value of accumulator element (row r, column j) after bias, func and
+** requant, as the output type's value held in a double (exact for
+** int8/int32/fp32). int8 chips: acc + bias in 64 bits, func, then requant and
+** saturate to int8, or with +raw saturate to int32 (relu and clip commute
+** with the monotone requant, so the order is the real pipeline's). */
+static double act_value(const struct tpu_sim *s, const struct tpu_insn *in, const struct act_tables *t,
+                        int64_t r, int64_t j)
 {
     const uint8_t *row = s->acc + (size_t)r * (size_t)s->chip->array_cols * 4;
     int func = in->x, raw = in->flags & 1;
     if (s->chip->mxu_dtype == TPU_MXU_BF16) {
-        float v = act_f32(((const float *)row)[j], func);
+        float v = ((const float *)row)[j];
+        if (t->bias) v += tab_f32(t->bias, j);
+        v = act_f32(v, func, t, j);
         return raw ? v : tpu_bf16_to_f32(tpu_f32_to_bf16(v));
     }
     int64_t v = ((const int32_t *)row)[j];
+    if (t->bias) v += tab_i32(t->bias, j);
+    v = act_i64(v, func, t, j);
     if (!raw) {
         v = shift_round_even(v * s->cfg[TPU_CFG_REQUANT_MULT], s->cfg[TPU_CFG_REQUANT_SHIFT]);
-        v = v > 127 ? 127 : v < -128 ? -128 : v;
+        return (double)(v > 127 ? 127 : v < -128 ? -128 : v);
     }
-    if (func == TPU_ACT_RELU && v < 0) v = 0;
-    return (double)v;
+    return (double)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
 }
 
 static void store_out(uint8_t *dst, int64_t elem, int is_bf16, int raw, double v)
@@ -299,13 +332,40 @@ static int64_t act_out_elem(const struct tpu_chip *c, int raw)
     return raw ? 4 : c->mxu_dtype == TPU_MXU_BF16 ? 2 : 1;
 }
 
+/* Checks a table of `words` 32-bit words at cfg[reg] and points *at to it
+** (NULL in timing-only mode); 0 if fine. */
+static int table_at(struct tpu_sim *s, int reg, int64_t words, const uint8_t **at)
+{
+    uint32_t addr = (uint32_t)s->cfg[reg];
+    const char *what = reg == TPU_CFG_BIAS_ADDR ? "bias" : "clamp";
+    if (addr % 4 || !sim_range_ok(addr, (uint64_t)words * 4, (uint64_t)s->chip->unified_buffer_bytes))
+        return sim_fault(s, TPU_FAULT_UB_RANGE, "%s table [%u, +%lld bytes) unaligned or beyond the "
+                         "%lld-byte unified buffer (cfg[%d])", what, addr, (long long)words * 4,
+                         (long long)s->chip->unified_buffer_bytes, reg);
+    *at = s->timing_only ? NULL : s->ub + addr;
+    s->ctr.ub_bytes_read += words * 4;
+    return 0;
+}
+
+static int activate_tables(struct tpu_sim *s, const struct tpu_insn *in, struct act_tables *t)
+{
+    int64_t C = s->chip->array_cols;
+    memset(t, 0, sizeof *t);
+    if ((in->flags & 2) && table_at(s, TPU_CFG_BIAS_ADDR, C, &t->bias)) return 1;
+    if (in->x == TPU_ACT_CLIP) {
+        if (table_at(s, TPU_CFG_CLAMP_ADDR, 2 * C, &t->lo)) return 1;
+        if (t->lo) t->hi = t->lo + 4 * C;
+    }
+    return 0;
+}
+
 static int activate_check(struct tpu_sim *s, const struct tpu_insn *in, int64_t pool)
 {
     const struct tpu_chip *c = s->chip;
     int raw = in->flags & 1, is_bf16 = c->mxu_dtype == TPU_MXU_BF16;
     int64_t elem = act_out_elem(c, raw);
     if (in->x >= TPU_ACT_COUNT) return sim_fault(s, TPU_FAULT_BAD_OPERAND, "func %u undefined", in->x);
-    if (!is_bf16 && in->x >= TPU_ACT_SIGMOID)
+    if (!is_bf16 && (in->x == TPU_ACT_SIGMOID || in->x == TPU_ACT_TANH))
         return sim_fault(s, TPU_FAULT_BAD_OPERAND, "sigmoid/tanh need the fp32 (bf16 chip) path");
     if (!is_bf16 && !raw && (s->cfg[TPU_CFG_REQUANT_SHIFT] < 0 || s->cfg[TPU_CFG_REQUANT_SHIFT] > 62))
         return sim_fault(s, TPU_FAULT_BAD_OPERAND, "requant shift %d outside 0..62",
@@ -329,16 +389,17 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in)
 {
     const struct tpu_chip *c = s->chip;
     int64_t pool = in->d ? in->d : 1, C = c->array_cols, rows = in->c;
-    if (activate_check(s, in, pool)) return 1;
+    struct act_tables t;
+    if (activate_check(s, in, pool) || activate_tables(s, in, &t)) return 1;
     int raw = in->flags & 1;
     int64_t elem = act_out_elem(c, raw);
-    if (!s->timing_only && raw && pool == 1 && in->x == TPU_ACT_NONE)      /* raw copy: acc words as they are */
+    if (!s->timing_only && raw && pool == 1 && in->x == TPU_ACT_NONE && !t.bias)  /* raw copy: acc words as they are */
         memcpy(s->ub + in->b, s->acc + (size_t)in->a * (size_t)C * 4, (size_t)(rows * C * 4));
     else if (!s->timing_only)
         for (int64_t o = 0; o < rows / pool; o++)
             for (int64_t j = 0; j < C; j++) {
-                double v = act_value(s, in, in->a + o * pool, j);
-                for (int64_t p = 1; p < pool; p++) v = fmax(v, act_value(s, in, in->a + o * pool + p, j));
+                double v = act_value(s, in, &t, in->a + o * pool, j);
+                for (int64_t p = 1; p < pool; p++) v = fmax(v, act_value(s, in, &t, in->a + o * pool + p, j));
                 store_out(s->ub + in->b + (size_t)(o * C + j) * (size_t)elem, elem,
                           c->mxu_dtype == TPU_MXU_BF16, raw, v);
             }

@@ -7,7 +7,7 @@ F=$M/fmnist_cnn.onnx
 
 expect chip-check-mxu 0 "/features/features.3/Conv +Conv +mxu +903168 " "$T" check $F --chip tpu-v1
 expect chip-check-shares 0 "mxu +3 nodes +100\.00% of MACs" "$T" check $F --chip tpu-v1
-expect chip-check-act 0 "Relu +host .*ACTIVATE func relu could do it after an MXU op" "$T" check $F --chip tpu-v1
+expect chip-check-act 0 "Relu +activation .*fused into ACTIVATE \(func relu\)" "$T" check $F --chip tpu-v1
 expect chip-check-batch 0 "/features/features.3/Conv +Conv +mxu +7225344 " "$T" check $F --chip tpu-v1 --batch 8
 expect chip-check-no-vector 0 "Softmax +host .*no vector unit on tpu-v1: host" "$T" check $M/tiny_mlp.onnx --chip tpu-v1
 expect chip-check-vector 0 "Softmax +host .*VRSUM, VRECIP\) could do it; no vector lowering yet" \

@@ -8,9 +8,9 @@ from onnx import helper, TensorProto, numpy_helper
 
 rng = np.random.default_rng(7)
 
-def save(name, nodes, inputs, outputs, inits):
+def save(name, nodes, inputs, outputs, inits, opset=13):
     g = helper.make_graph(nodes, name, inputs, outputs, inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="tpusim-tests")
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="tpusim-tests")
     onnx.checker.check_model(m)
     onnx.save(m, name + ".onnx")
 
@@ -39,6 +39,15 @@ save("conv_small", [helper.make_node("Conv", ["X", "W", "B"], ["Y"], name="conv"
 # Conv: groups 2, dilation 2, asymmetric padding.
 save("conv_group", [helper.make_node("Conv", ["X", "W"], ["Y"], name="conv_g", group=2, dilations=[2, 2], pads=[1, 0, 2, 1])],
      [vi("X", [1, 4, 9, 9])], [vi("Y", [1, 6, 8, 6])], [const("W", [6, 2, 3, 3])])
-# Not supported on the chip: a Relu after the Gemm.
+# A Relu after the Gemm (fused into ACTIVATE; before that: not supported on the chip).
 save("gemm_relu", [helper.make_node("Gemm", ["A", "W"], ["H"], name="fc"), helper.make_node("Relu", ["H"], ["Y"], name="act")],
      [vi("A", [4, 8])], [vi("Y", [4, 8])], [const("W", [8, 8])])
+# Sigmoid after a Gemm with a bias row: ACTIVATE fuses it on bf16 chips; on
+# int8 chips it has no chip lowering (run without --host-ops: an error naming it).
+save("gemm_sigmoid", [helper.make_node("Gemm", ["A", "W", "C"], ["H"], name="fc"),
+                      helper.make_node("Sigmoid", ["H"], ["Y"], name="act")],
+     [vi("A", [5, 9])], [vi("Y", [5, 7])], [const("W", [9, 7]), const("C", [7])])
+# Clip in the opset < 11 attribute form (as PaddleOCR's exports have it) after a Gemm: fused into ACTIVATE.
+save("gemm_clip_attr", [helper.make_node("Gemm", ["A", "W", "C"], ["H"], name="fc"),
+                        helper.make_node("Clip", ["H"], ["Y"], name="act", min=-0.25, max=0.5)],
+     [vi("A", [4, 16])], [vi("Y", [4, 8])], [const("W", [16, 8]), const("C", [8])], opset=9)

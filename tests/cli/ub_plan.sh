@@ -1,0 +1,49 @@
+#!/bin/sh
+# tests/cli/ub_plan.sh: the Unified Buffer plan of `tpusim check --chip`
+# (compile/ub_plan.c) — liveness-packed activation memory for an on-chip
+# schedule: an exact answer on a chain of MatMuls worked out by hand, the
+# bounds' order on a real model, growth with the batch, a chip whose UB is too
+# small, and the JSON keys.
+. tests/cli/lib.inc
+F=$M/fmnist_cnn.onnx
+
+# x[64,256] -> MatMul -> y1[64,512] -> MatMul -> y2[64,128] -> MatMul -> out[64,256].
+# int8 (tpu-v1, 1 byte, 256-byte rows): x 16 KiB live at step 0, y1 32 KiB at
+# 0-1, y2 8 KiB at 1-2, out 16 KiB at 2. Most alive at one step: x + y1 = 48
+# KiB at the first MatMul; the greedy placement reaches it (y1 at 0, x at 32K,
+# out at 0, y2 at 32K). bf16 (tpu-v5e) doubles every tensor: 96 KiB.
+if /usr/bin/python3 - "$tmp" <<'PY' 2>/dev/null
+import sys, numpy as np, onnx
+from onnx import helper as h, TensorProto as P, numpy_helper as nh
+r = np.random.default_rng(3)
+ws = [nh.from_array(r.standard_normal(s).astype(np.float32), n)
+      for n, s in (("w1", (256, 512)), ("w2", (512, 128)), ("w3", (128, 256)))]
+nodes = [h.make_node("MatMul", ["x", "w1"], ["y1"], name="mm1"),
+         h.make_node("MatMul", ["y1", "w2"], ["y2"], name="mm2"),
+         h.make_node("MatMul", ["y2", "w3"], ["out"], name="mm3")]
+g = h.make_graph(nodes, "chain", [h.make_tensor_value_info("x", P.FLOAT, [64, 256])],
+                 [h.make_tensor_value_info("out", P.FLOAT, [64, 256])], initializer=ws)
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/chain.onnx")
+PY
+then
+    expect ub-plan-chain-int8 0 "unified buffer plan \(liveness, 4 chip-resident tensors\): needs 48\.0 KiB \(no plan can need less than 48\.0 KiB, at node 'mm1'\); largest tensor 'y1' 32\.0 KiB; tpu-v1 has 24\.0 MiB: fits" \
+        "$T" check "$tmp/chain.onnx" --chip tpu-v1
+    expect ub-plan-chain-bf16 0 "needs 96\.0 KiB \(no plan can need less than 96\.0 KiB" \
+        "$T" check "$tmp/chain.onnx" --chip tpu-v5e
+    expect ub-plan-too-small 0 "needs 48\.0 KiB .*has 40\.0 KiB: does NOT fit" \
+        "$T" check "$tmp/chain.onnx" --chip tpu-v1 --set unified_buffer_bytes=40960
+else
+    echo "SKIP ub-plan-chain: /usr/bin/python3 with onnx not available"
+fi
+
+expect ub-plan-json 0 "" "$T" check $F --chip tpu-v1 --json "$tmp/b1.json"
+expect ub-plan-json-b8 0 "" "$T" check $F --chip tpu-v1 --batch 8 --json "$tmp/b8.json"
+num() { sed -n "s/.*\"ub_plan\": {.*\"$2\": \([0-9]*\).*/\1/p" "$1"; }
+p1=$(num "$tmp/b1.json" peak_bytes) l1=$(num "$tmp/b1.json" lower_bound_bytes)
+b1=$(num "$tmp/b1.json" largest_tensor_bytes) p8=$(num "$tmp/b8.json" peak_bytes)
+check ub-plan-bounds-ordered '[ -n "$p1" ] && [ "$p1" -ge "$l1" ] && [ "$l1" -ge "$b1" ] && [ "$b1" -gt 0 ]' \
+    "peak $p1, lower bound $l1, largest $b1"
+check ub-plan-grows-with-batch '[ -n "$p8" ] && [ "$p8" -gt "$p1" ]' "batch 1 $p1, batch 8 $p8"
+check ub-plan-json-fits 'grep -q "\"fits\": true" "$tmp/b1.json" && grep -q "\"capacity_bytes\": 25165824" "$tmp/b1.json"' \
+    "$(grep ub_plan "$tmp/b1.json")"
+exit 0
