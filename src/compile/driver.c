@@ -7,6 +7,11 @@
 ** dequantisation and alpha (and bias when the chip did not add it) on the
 ** 32-bit results WR_HOST wrote back.
 **
+** int8 convolutions are packed from an NHWC int8 copy of the input with K
+** running (ky, kx, channel), so each kernel row is one copy (l->k_hwc; the
+** weight tiles use the same order); other ops and bf16 chips keep (channel,
+** ky, kx). tpu_mm_pack_input_ref is the element by element reference.
+**
 ** In:  struct tpu_lowered (compile/lower.c), fp32 input values.
 ** Out: host memory for sim/ (tpu_sim_run), fp32 outputs in ONNX layout.
 */

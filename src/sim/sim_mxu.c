@@ -3,7 +3,9 @@
 ** FIFO → the array's two weight buffers → MATMUL → accumulators → ACTIVATE →
 ** unified buffer (ACTIVATE: per-column bias, relu / clip / sigmoid / tanh,
 ** requant, pooling). Values through sim/sim_gemm.h, fill/drain through
-** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here.
+** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here. An
+** int8 MATMUL multiplies only over its tile's nonzero box (found at
+** LD_WEIGHTS): the same sums, less host work for narrow or short tiles.
 **
 ** In:  decoded RD_WEIGHTS / LD_WEIGHTS / MATMUL / ACTIVATE (sim/sim_exec.c).
 ** Out: accumulator and UB contents, s->start / s->done, counters.
