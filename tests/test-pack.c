@@ -239,11 +239,41 @@ static int test_weights_nk(void)
     return 0;
 }
 
+/* bf16 packing (vectorised conversion, kernel rows without checks) equals
+** the element path on NaN, infinities, signed zeros, subnormals and values
+** halfway between two bf16 numbers (ties to even), Gemm and Conv. */
+static int test_bf16_values(void)
+{
+    enum { N = 4096 };
+    static float x[N];
+    for (int i = 0; i < N; i++) {
+        uint32_t u = (uint32_t)(0x3f800000u + (uint32_t)i * 0x8000u);      /* ties at odd and even */
+        float f;
+        memcpy(&f, &u, 4);
+        int kind = i % 9;
+        x[i] = kind == 0 ? f : kind == 1 ? -f : kind == 2 ? NAN : kind == 3 ? (i & 8 ? INFINITY : -INFINITY)
+             : kind == 4 ? (i & 8 ? 0.0f : -0.0f) : kind == 5 ? rndf() * 1e-39f : rndf() * 3.0f;
+        if (kind == 2 && (i & 8)) {                                     /* signalling NaN, payload */
+            uint32_t s = 0x7f800001u + (uint32_t)i;
+            memcpy(&x[i], &s, 4);
+        }
+    }
+    struct tpu_mm_desc g = { .name = "gemm", .op = "Gemm", .groups = 1, .M = 64, .K = 61, .N = 5, .batch = 64 };
+    struct tpu_mm_desc cv = conv(2, 7, 9, 11, 6, 3, 1, 1, 1, 1);
+    static const char *arrays[] = { NULL, "8x16" };
+    for (int a = 0; a < 2; a++) {
+        if (same_packing("tpu-v5e", arrays[a], g, 0, x)) return 1;
+        if (same_packing("tpu-v5e", arrays[a], cv, 0, x)) return 1;
+    }
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "pack-1.1 fast conv packing equals the element-wise path (ragged, grouped, padded)", test_conv_ragged },
     { "pack-1.2 fast Gemm packing equals it on rounding ties and saturation", test_gemm_ties_saturation },
     { "pack-1.3 int8 conv packing (ky, kx, channel) equals the element path on ties, NaN, more shapes", test_conv_int8_values },
     { "pack-1.4 unpacking equals the element by element dequantisation", test_unpack },
     { "pack-1.5 weight image from [N][K] (ONNX Conv layout) equals the one from [K][N]", test_weights_nk },
+    { "pack-1.6 bf16 packing equals the element path on NaN, inf, signed zero, ties", test_bf16_values },
 };
 TEST_MAIN(cases)

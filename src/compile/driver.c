@@ -165,6 +165,19 @@ VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_
     }
 }
 
+/* bf16 of n values into q (2 bytes each), the bits tpu_f32_to_bf16 gives:
+** round to nearest even, a NaN kept quiet; a loop the compiler vectorises. */
+VEC_CLONES static void to_bf16(const float *x, int64_t n, uint8_t *q)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        uint16_t h = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        if ((u & 0x7fffffffu) > 0x7f800000u) h = (uint16_t)((u >> 16) | 0x40u);
+        memcpy(q + 2 * i, &h, 2);
+    }
+}
+
 /* int8 NHWC copy of the NCHW conv input, NHWC_CB channels at a time: their
 ** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
 ** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
@@ -310,6 +323,11 @@ static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, con
                 kr += kw;
                 continue;
             }
+            if (elem == 2 && inside && kr + kw < R) {         /* the same for bf16 */
+                for (int64_t kx = 0; kx < kw; kx++) memcpy(t + 2 * (kr + kx), line + 2 * (x0 + kx * dw), 2);
+                kr += kw;
+                continue;
+            }
             for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw) {
                 if (ix >= 0 && ix < Wd) {
                     if (elem == 1) t[kr] = line[ix];
@@ -337,11 +355,7 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
     l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
                 : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
     if (c->mxu_dtype == TPU_MXU_INT8) quantise_i8(x, n, l->in_scale, (int8_t *)q);
-    else
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = tpu_f32_to_bf16(x[i]);
-            memcpy(q + 2 * i, &h, 2);
-        }
+    else to_bf16(x, n, q);
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R * elem);
     memset(host, 0, (size_t)l->host_out_off);
     for (int64_t g = 0; g < d->groups; g++)
