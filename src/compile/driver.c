@@ -231,34 +231,48 @@ static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float sca
         }
 }
 
+/* n bytes of a packed row from K position k on: src, or zeros (src NULL),
+** split where a k-tile ends (row0: the row's place in the first k-tile;
+** tile: bytes from one k-tile of the pass to the next). */
+static void put_run(uint8_t *row0, int64_t tile, int64_t R, int64_t k, const int8_t *src, int64_t n)
+{
+    int64_t kt = k / R, off = k % R;
+    while (n > 0) {
+        int64_t len = R - off < n ? R - off : n;
+        uint8_t *dst = row0 + kt * tile + off;
+        if (src) { memcpy(dst, src, (size_t)len); src += len; }
+        else memset(dst, 0, (size_t)len);
+        n -= len;
+        kt++;
+        off = 0;
+    }
+}
+
 /* Rows [m0, m0 + rows) of group g from the NHWC int8 copy into one pass's
 ** packed tiles, K as (ky, kx, channel): a kernel row of kw x channels is one
-** contiguous run of the copy (groups 1, dilation 1, inside the image). Each
-** row is built in tmp (k_tiles x R bytes, zero past K) and copied out tile
-** by tile, so every byte of the pass is written. */
+** contiguous run of the copy (groups 1, dilation 1, inside the image), copied
+** straight to its tile(s); padding and K's tail up to k_tiles x R are zeroed,
+** so every byte of the pass is written. */
 static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *q, int64_t g, int64_t m0,
-                          int64_t rows, uint8_t *base, uint8_t *tmp)
+                          int64_t rows, uint8_t *base)
 {
     const struct tpu_mm_desc *d = &l->d;
     const int64_t H = d->h, Wd = d->w, Ci = d->c_in, cg = Ci / d->groups, kw = d->kw, dw = d->dw;
-    const int64_t seg = kw * cg, kt_n = l->k_tiles;
-    memset(tmp + d->K, 0, (size_t)(kt_n * R - d->K));
+    const int64_t seg = kw * cg, tile = rows * R, tail = l->k_tiles * R - d->K;
     for (int64_t r = 0; r < rows; r++) {
         int64_t m = m0 + r, ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
         int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl;
         int whole = x0 >= 0 && x0 + (kw - 1) * dw < Wd && dw == 1 && cg == Ci;
+        uint8_t *row0 = base + r * R;
         for (int64_t ky = 0; ky < d->kh; ky++) {
-            int64_t iy = y0 + ky * d->dh;
-            uint8_t *t = tmp + ky * seg;
-            if (iy < 0 || iy >= H) { memset(t, 0, (size_t)seg); continue; }
+            int64_t iy = y0 + ky * d->dh, k = ky * seg;
+            if (iy < 0 || iy >= H) { put_run(row0, tile, R, k, NULL, seg); continue; }
             const int8_t *line = q + ((b * H + iy) * Wd) * Ci + g * cg;
-            if (whole) { memcpy(t, line + x0 * Ci, (size_t)seg); continue; }
-            for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw) {
-                if (ix >= 0 && ix < Wd) memcpy(t + kx * cg, line + ix * Ci, (size_t)cg);
-                else memset(t + kx * cg, 0, (size_t)cg);
-            }
+            if (whole) { put_run(row0, tile, R, k, line + x0 * Ci, seg); continue; }
+            for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw)
+                put_run(row0, tile, R, k + kx * cg, ix >= 0 && ix < Wd ? line + ix * Ci : NULL, cg);
         }
-        for (int64_t kt = 0; kt < kt_n; kt++) memcpy(base + (kt * rows + r) * R, tmp + kt * R, (size_t)R);
+        if (tail) put_run(row0, tile, R, d->K, NULL, tail);
     }
 }
 
@@ -270,8 +284,7 @@ static int pack_conv_hwc(const struct tpu_chip *c, struct tpu_lowered *l, const 
     int64_t R = c->array_rows, n = d->batch * d->c_in * d->h * d->w, hw = d->h * d->w;
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return 0;
     int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
-    uint8_t *tmp = malloc((size_t)(l->k_tiles * R));
-    if (!q || !row || !tmp) { free(q); free(row); free(tmp); return 0; }
+    if (!q || !row) { free(q); free(row); return 0; }
     l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
     quantise_nhwc(d, x, l->in_scale, row, q);
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
@@ -279,11 +292,11 @@ static int pack_conv_hwc(const struct tpu_chip *c, struct tpu_lowered *l, const 
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {
             int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
             uint8_t *base = host + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            pack_rows_hwc(l, R, q, g, m0, rows, base, tmp);
+            pack_rows_hwc(l, R, q, g, m0, rows, base);
             uint64_t used = (uint64_t)(l->k_tiles * rows * R);
             if (used < pass_bytes) memset(base + used, 0, (size_t)(pass_bytes - used));   /* short pass */
         }
-    free(q); free(row); free(tmp);
+    free(q); free(row);
     return 1;
 }
 
