@@ -289,7 +289,17 @@ struct tpu_chip_calib {
     const char *dir;             /* DIR/input_N.pb or DIR/<sub>/input_N.pb       */
     int         n_random;        /* N seeded random calibration inputs           */
     int         percentile;      /* 1: 99.99th percentile of |x|; 0: max |x|      */
+    const char *saved;           /* scales saved by `tpusim compile` (a program   */
+    size_t      saved_len;       /* file's SCAL text): used as they are; or NULL  */
 };
+/* `tpusim compile --calib DIR | --calib-random N` (compile/calib.c): the int8
+** activation scales a run of g (bound and prepared as the run binds it) would
+** calibrate, as the text of a program file's SCAL section (*text tpu_malloc'd,
+** caller frees). *text stays NULL when there is nothing to save: a bf16 chip,
+** or neither a folder nor random inputs (the run calibrates on its own inputs).
+** seed: the run's --seed. */
+enum tpu_status tpu_calib_saved_text(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                     const struct tpu_chip_calib *k, uint64_t seed, char **text, size_t *len);
 /* tpu_chip_run_model with calibration (calib may be NULL). */
 enum tpu_status tpu_chip_run_model_calib(struct tpu_ctx *ctx, struct tpu_graph *g,
                                          const struct tpu_chip *chip,
@@ -322,6 +332,9 @@ struct tpu_prog_opts {
     uint64_t seed;
     int      n_shapes;
     char     shapes[16][128];    /* --shape NAME=d0,d1,... bindings              */
+    char    *calib_text;         /* int8 scales calibrated at compile time (SCAL */
+    size_t   calib_len;          /* section; tpu_calib_saved_text), or NULL; load */
+                                 /* gives a tpu_malloc'd copy the caller frees   */
 };
 /* 1 when path starts with the program-file magic "TPUPROG1". */
 int             tpu_prog_is_file(const char *path);

@@ -35,6 +35,7 @@ static const char chip_usage_full[] =
     "  check MODEL --chip NAME|FILE [--batch N] [--json FILE]   where every node would run\n"
     "      (mxu, activation, vector, host, unsupported), why, shares of MACs and time\n"
     "  compile MODEL --chip NAME|FILE [run options] -o PROG.tpu   save chip, options and model\n"
+    "      (with --calib DIR or --calib-random N: the calibrated int8 scales too)\n"
     "  run PROG.tpu [--data DIR] [--outputs DIR] [--json FILE]   run it (same as run MODEL --chip)\n"
     "  asm FILE.s -o FILE.tpu                assemble a chip program\n"
     "  disasm FILE.tpu                       disassemble a chip program\n"
@@ -51,6 +52,8 @@ struct chip_args {
     int         n_shapes;
     int         n_sets, timing_only, host_ops, trace;
     unsigned long long seed, host_bytes;
+    const char *calib_saved;              /* run PROG.tpu: its SCAL text, or NULL */
+    size_t      calib_saved_len;
 };
 
 static int fail(struct tpu_ctx *ctx, enum tpu_status rc)
@@ -194,7 +197,8 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
                                    a->host_ops, tpu_precision_passes(a->precision) };
     struct tpu_chip_calib k = { a->calib, a->calib_random,
-                                a->calib_method && strcmp(a->calib_method, "percentile") == 0 };
+                                a->calib_method && strcmp(a->calib_method, "percentile") == 0,
+                                a->calib_saved, a->calib_saved_len };
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
     if (!rc && o.bf16_passes > 1 && !tpu_chip_is_bf16(chip)) {
         fprintf(stderr, "tpusim: --precision %s: %s multiplies int8; multi-pass precision is for bf16 chips "
@@ -219,9 +223,10 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
 
 /*---- Program files (compile/prog_file.c) ----*/
 /* a->input loaded and bound as a run binds it (shapes, batch, chip placement),
-** its MXU layers lowered (none for --timing-only: no weight values). */
+** its MXU layers lowered (none for --timing-only: no weight values); with
+** calib, the int8 scales of --calib DIR / --calib-random N as SCAL text. */
 static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
-                                      uint8_t **layers, size_t *len, int *n_layers)
+                                      uint8_t **layers, size_t *len, int *n_layers, struct tpu_prog_opts *calib)
 {
     struct tpu_graph *g = NULL;
     enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
@@ -229,6 +234,11 @@ static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_arg
     if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
     if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
     if (!rc && !a->timing_only) rc = tpu_prog_lower_layers(ctx, g, chip, layers, len, n_layers);
+    if (!rc && calib && !a->timing_only) {
+        struct tpu_chip_calib k = { a->calib, a->calib_random,
+                                    a->calib_method && strcmp(a->calib_method, "percentile") == 0, NULL, 0 };
+        rc = tpu_calib_saved_text(ctx, g, chip, &k, a->seed, &calib->calib_text, &calib->calib_len);
+    }
     tpu_graph_free(g);
     return rc;
 }
@@ -261,16 +271,19 @@ static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
     b.schedule = po.schedule_scalesim ? "scalesim" : "tpu";
     b.calib_random = po.calib_random;
     b.calib_method = po.calib_percentile ? "percentile" : NULL;
+    b.calib_saved = po.calib_text;
+    b.calib_saved_len = po.calib_len;
     b.seed = po.seed;
     b.n_shapes = po.n_shapes;
     for (int i = 0; i < po.n_shapes; i++) b.shapes[i] = po.shapes[i];
-    rc = lower_for_prog(ctx, &b, chip, &now, &now_len, &n_layers);      /* the saved programs are */
+    rc = lower_for_prog(ctx, &b, chip, &now, &now_len, &n_layers, NULL);  /* the saved programs are */
     if (!rc) rc = tpu_prog_check_layers(ctx, a->input, saved, saved_len, now, now_len);  /* what runs */
     free(saved);
     free(now);
-    if (rc) { tpu_chip_free(chip); tpu_prog_cleanup(dir); return fail(ctx, rc); }
+    if (rc) { tpu_chip_free(chip); tpu_prog_cleanup(dir); free(po.calib_text); return fail(ctx, rc); }
     int ec = run_on(ctx, &b, chip);
     tpu_prog_cleanup(dir);
+    free(po.calib_text);
     return ec;
 }
 
@@ -282,13 +295,14 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
 }
 
 /* compile MODEL --chip C [options] -o prog.tpu: checks the model binds and fits
-** the chip, then saves chip, options and model (run options as for run). */
+** the chip, then saves chip, options and model (run options as for run); with
+** --calib DIR or --calib-random N on an int8 chip, the calibrated scales too. */
 static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
 {
     if (!a->input || !a->chip || !a->out) return usage_error("compile: needs MODEL, --chip and -o PROG.tpu", NULL);
-    if (a->calib || a->data || a->outputs || a->json)
-        return usage_error("compile: --calib DIR, --data, --outputs and --json are not saved in a program "
-                           "file (use --calib-random N; give --data/--outputs/--json to run)", NULL);
+    if (a->data || a->outputs || a->json)
+        return usage_error("compile: --data, --outputs and --json are not saved in a program file "
+                           "(give them to run PROG.tpu)", NULL);
     if (a->precision)
         return usage_error("compile: --precision is not saved in a program file yet; give it to run MODEL", NULL);
     struct tpu_prog_opts po;
@@ -310,10 +324,12 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     size_t layers_len = 0;
     int n_layers = 0;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
-    if (!rc) rc = lower_for_prog(ctx, a, chip, &layers, &layers_len, &n_layers);
+    if (!rc) rc = lower_for_prog(ctx, a, chip, &layers, &layers_len, &n_layers, &po);
     if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, layers, layers_len, a->out);
-    if (!rc) printf("%s: %d MXU layer program(s), chip %s\n", a->out, n_layers, tpu_chip_name(chip));
+    if (!rc) printf("%s: %d MXU layer program(s), chip %s%s\n", a->out, n_layers, tpu_chip_name(chip),
+                    po.calib_text ? ", calibrated int8 scales saved" : "");
     free(layers);
+    free(po.calib_text);
     tpu_chip_free(chip);
     return rc ? fail(ctx, rc) : 0;
 }

@@ -8,6 +8,11 @@
 ** scale = statistic / 127. Weights are quantised per output channel by the
 ** lowering (compile/lower.c), not here. An input that is the output of a
 ** DequantizeLinear of int8 values keeps the model's scale (compile/qdq.c).
+** `tpusim compile --calib DIR | --calib-random N` calibrates once and saves
+** the scales in the program file as text (SCAL section, compile/prog_file.c):
+**   how=<description>             then per MXU node with a scale:
+**   <node index>\t<scale, C99 hex float>\t<node name>
+** and `run prog.tpu` loads them back, checked node by node against the model.
 **
 ** In:  the run's prepared graph g (its inputs hold the run's values).
 ** Out: scales[node index] (0 for non-MXU nodes), used by compile/run.c.
@@ -15,7 +20,10 @@
 #include "compile/compile.h"
 #include "ir/passes.h"
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -214,5 +222,95 @@ enum tpu_status tpu_calibrate(struct tpu_ctx *ctx, struct tpu_graph *g, const st
     if (rc) { free(scales); return rc; }
     *scales_out = scales;
     *n_samples = c.n_samples;
+    return TPU_STATUS_OK;
+}
+
+void tpu_calib_describe(const struct tpu_calib_opts *o, int n_samples, char *s, size_t n)
+{
+    const char *method = o->percentile ? "percentile 99.99 of |x|" : "min/max";
+    if (o->dir) snprintf(s, n, "int8 %s over %d input set(s) of --calib %s", method, n_samples, o->dir);
+    else if (o->n_random) snprintf(s, n, "int8 %s over %d seeded random inputs (--calib-random)", method, n_samples);
+    else snprintf(s, n, "int8 %s on the run's own inputs (reference executor, fp32)", method);
+}
+
+/*---- Saved scales (program files) ----*/
+enum tpu_status tpu_calib_saved_text(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                     const struct tpu_chip_calib *k, uint64_t seed, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    if (chip->mxu_dtype != TPU_MXU_INT8 || (!k->dir && !k->n_random)) return TPU_STATUS_OK;
+    struct tpu_calib_opts co = { k->dir, k->n_random, k->percentile, seed + 1 };   /* as run.c */
+    float *scales = NULL;
+    int n_samples = 0;
+    enum tpu_status rc = tpu_calibrate(ctx, g, &co, &scales, &n_samples);
+    if (rc) return rc;
+    char how[200], *s = NULL;
+    tpu_calib_describe(&co, n_samples, how, sizeof how);
+    FILE *f = open_memstream(&s, len);
+    if (!f) { free(scales); return tpu_err(ctx, TPU_ERR_NOMEM, "calibration text"); }
+    fprintf(f, "how=%s\n", how);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && is_mxu_op(g->nodes[i].op) && scales[i] > 0)
+            fprintf(f, "%d\t%a\t%s\n", i, (double)scales[i], g->nodes[i].name);
+    free(scales);
+    if (fclose(f) != 0 || !s) { free(s); *len = 0; return tpu_err(ctx, TPU_ERR_NOMEM, "calibration text"); }
+    *text = s;
+    return TPU_STATUS_OK;
+}
+
+static enum tpu_status saved_err(struct tpu_ctx *ctx, const struct tpu_graph *g, int line, const char *why)
+{
+    return tpu_err(ctx, TPU_ERR_FORMAT, "%s: saved calibration (SCAL) line %d: %s", g->path, line, why);
+}
+
+/* One "index\tscale\tname" line into scales[], checked against g. */
+static enum tpu_status saved_line(struct tpu_ctx *ctx, const struct tpu_graph *g, int ln, char *line, float *scales)
+{
+    char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *end;
+    if (!t2) return saved_err(ctx, g, ln, "not 'index<TAB>scale<TAB>node name'");
+    *t1 = *t2 = 0;
+    errno = 0;
+    long idx = strtol(line, &end, 10);
+    if (end == line || *end || errno || idx < 0 || idx >= g->n_nodes)
+        return saved_err(ctx, g, ln, "node index out of range");
+    double v = strtod(t1 + 1, &end);
+    if (end == t1 + 1 || *end || !(v > 0) || v > 1e30) return saved_err(ctx, g, ln, "scale not a number > 0");
+    const struct tpu_node *n = &g->nodes[idx];
+    if (n->dead || !is_mxu_op(n->op) || strcmp(n->name, t2 + 1) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "saved for node '%.200s', the model's node %ld is '%.200s' (%s)", t2 + 1, idx,
+                 n->name, n->dead ? "removed" : tpu_op_name(n->op));
+        return saved_err(ctx, g, ln, msg);
+    }
+    scales[idx] = (float)v;
+    return TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_calib_load_saved(struct tpu_ctx *ctx, const struct tpu_graph *g, const char *text, size_t len,
+                                     float **scales_out, char *how, size_t how_n)
+{
+    *scales_out = NULL;
+    how[0] = 0;
+    float *scales = tpu_calloc(ctx, (size_t)g->n_nodes + 1, sizeof *scales);
+    if (!scales) return TPU_ERR_NOMEM;
+    enum tpu_status rc = TPU_STATUS_OK;
+    size_t at = 0;
+    for (int ln = 1; at < len && !rc; ln++) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        char line[1200];
+        if (n >= sizeof line) rc = saved_err(ctx, g, ln, "line too long");
+        else {
+            memcpy(line, text + at, n);
+            line[n] = 0;
+            if (ln == 1 && strncmp(line, "how=", 4) == 0) snprintf(how, how_n, "%s", line + 4);
+            else if (ln == 1) rc = saved_err(ctx, g, ln, "no how= line first");
+            else rc = saved_line(ctx, g, ln, line, scales);
+        }
+        at += n + 1;
+    }
+    if (rc) { free(scales); return rc; }
+    *scales_out = scales;
     return TPU_STATUS_OK;
 }

@@ -253,3 +253,14 @@ int64_t tpu_host_op_cycles(const struct tpu_chip *chip, int64_t bytes);
 /* Pre-quantised models (compile/qdq.c): 1 and *scale when node n's input 0 is
 ** DequantizeLinear(int8, scalar scale > 0, zero point 0 or absent). */
 int tpu_mm_qdq_input_scale(const struct tpu_graph *g, const struct tpu_node *n, float *scale);
+/* Every MXU node's QDQ input scale (compile/qdq.c): *scales[node index], 0 where
+** the node has none (tpu_malloc'd; NULL when no node has one). Returns how many
+** nodes have one, or -1 (out of memory). */
+int tpu_mm_qdq_scales(struct tpu_ctx *ctx, const struct tpu_graph *g, float **scales);
+/* Scales saved by tpu_calib_saved_text, checked against g node by node
+** (TPU_ERR_FORMAT on a mismatch): *scales[node index]; how gets the saved
+** description of the calibration (compile/calib.c). */
+enum tpu_status tpu_calib_load_saved(struct tpu_ctx *ctx, const struct tpu_graph *g, const char *text, size_t len,
+                                     float **scales, char *how, size_t how_n);
+/* What the calibration was, for reports: "int8 min/max over 3 seeded random inputs (--calib-random)". */
+void tpu_calib_describe(const struct tpu_calib_opts *o, int n_samples, char *s, size_t n);

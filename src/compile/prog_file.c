@@ -3,10 +3,13 @@
 ** -o prog.tpu`, `tpusim run prog.tpu`). The file keeps what a chip run needs
 ** without the original model or chip file: the resolved chip description, the
 ** run options (batch, shapes, host ops, calibration, seed), the ONNX model
-** bytes and every MXU layer's lowered program (LAYR). Running it loads the
+** bytes, every MXU layer's lowered program (LAYR) and, when compiled with
+** --calib DIR or --calib-random N for an int8 chip, the calibrated activation
+** scales (SCAL, text written by compile/calib.c). Running it loads the
 ** model from those bytes and lowers it again (lowering is deterministic; the
 ** result is checked against LAYR), so outputs and cycles are bit-identical to
-** `run MODEL --chip C` with the same options. Layout in docs/compiler.md
+** `run MODEL --chip C` with the same options (and the saved scales, without
+** calibrating again). Layout in docs/compiler.md
 ** ("Program files"); every length is checked and a 64-bit FNV-1a checksum
 ** covers the whole file, so a corrupt or truncated file is TPU_ERR_FORMAT.
 **
@@ -230,9 +233,10 @@ enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const
     if (!chip_txt) rc = tpu_err(ctx, TPU_ERR_NOMEM, "chip description text");
     if (!rc && !(opts = opts_text(ctx, o, &opts_len))) rc = TPU_ERR_NOMEM;
     if (!rc) {
-        struct section sec[4] = { { "CHIP", chip_txt, chip_len }, { "OPTS", opts, opts_len },
-                                  { "MODL", model, model_len }, { "LAYR", layers, layers_len } };
-        rc = write_sections(ctx, sec, 4, out_path);
+        struct section sec[5] = { { "CHIP", chip_txt, chip_len }, { "OPTS", opts, opts_len },
+                                  { "MODL", model, model_len }, { "LAYR", layers, layers_len },
+                                  { "SCAL", o->calib_text, o->calib_len } };
+        rc = write_sections(ctx, sec, o->calib_text ? 5 : 4, out_path);
     }
     free(model);
     free(chip_txt);
@@ -297,9 +301,9 @@ void tpu_prog_cleanup(const char *dir)
     rmdir(dir);
 }
 
-/* Finds the sections of a checked buffer; sec[] gets CHIP, OPTS, MODL, LAYR. */
+/* Finds the sections of a checked buffer; sec[] gets CHIP, OPTS, MODL, LAYR, SCAL. */
 static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_t *b, size_t len,
-                             struct section sec[4])
+                             struct section sec[5])
 {
     if (len < 24 || memcmp(b, PROG_MAGIC, 8) != 0)
         return tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a tpusim program file (no TPUPROG1 header)", path);
@@ -309,13 +313,13 @@ static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_
     if (ver != PROG_VERSION)
         return tpu_err(ctx, TPU_ERR_FORMAT, "%s: program file version %" PRIu64 ", this tpusim reads %u", path, ver, PROG_VERSION);
     size_t at = 16, end = len - 8;
-    memset(sec, 0, 4 * sizeof *sec);
-    static const char *tags[4] = { "CHIP", "OPTS", "MODL", "LAYR" };
+    memset(sec, 0, 5 * sizeof *sec);
+    static const char *tags[5] = { "CHIP", "OPTS", "MODL", "LAYR", "SCAL" };
     for (uint64_t i = 0; i < n; i++) {
         if (end - at < 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: section %" PRIu64 " header past the end", path, i);
         uint64_t sl = get_le(b + at + 4, 8);
         if (sl > end - at - 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: section %" PRIu64 " length %" PRIu64 " past the end", path, i, sl);
-        for (int t = 0; t < 4; t++)
+        for (int t = 0; t < 5; t++)
             if (memcmp(b + at, tags[t], 4) == 0) { memcpy(sec[t].tag, tags[t], 4); sec[t].data = b + at + 12; sec[t].len = sl; }
         at += 12 + sl;                            /* unknown tags are skipped */
     }
@@ -331,11 +335,12 @@ enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_
 {
     uint8_t *b = NULL;
     size_t len = 0;
-    struct section sec[4];
+    struct section sec[5];
     *layers = NULL;
     *layers_len = 0;
     dir_out[0] = model_out[0] = 0;
     *chip = NULL;
+    memset(o, 0, sizeof *o);
     enum tpu_status rc = read_all(ctx, path, &b, &len);
     if (rc) return rc;
     rc = split(ctx, path, b, len, sec);
@@ -360,7 +365,24 @@ enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_
         if (!(*layers = tpu_malloc(ctx, sec[3].len))) rc = TPU_ERR_NOMEM;
         else { memcpy(*layers, sec[3].data, sec[3].len); *layers_len = sec[3].len; }
     }
+    if (!rc && sec[4].data) {                     /* saved scales: a text, NUL-terminated */
+        if (!(o->calib_text = tpu_malloc(ctx, sec[4].len + 1))) rc = TPU_ERR_NOMEM;
+        else {
+            memcpy(o->calib_text, sec[4].data, sec[4].len);
+            o->calib_text[sec[4].len] = 0;
+            o->calib_len = sec[4].len;
+        }
+    }
     free(b);
-    if (rc) { tpu_prog_cleanup(dir_out); dir_out[0] = model_out[0] = 0; }
+    if (rc) {
+        tpu_prog_cleanup(dir_out);
+        dir_out[0] = model_out[0] = 0;
+        free(*layers);
+        *layers = NULL;
+        free(o->calib_text);
+        o->calib_text = NULL;
+        tpu_chip_free(*chip);
+        *chip = NULL;
+    }
     return rc;
 }

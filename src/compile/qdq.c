@@ -7,9 +7,11 @@
 ** compile/calib.c (every calibrated run); weights come constant-folded
 ** (DequantizeLinear of int8 initializers) and are re-quantised per output
 ** channel by compile/lower.c, which gives back the model's per-channel int8
-** weights exactly when every channel's largest |q| is 127.
+** weights exactly when every channel's largest |q| is 127. Without any
+** calibration (compile/run.c calibrate()) the QDQ inputs keep the model's
+** scale too (tpu_mm_qdq_scales); the other inputs use their run-time max |x|.
 **
-** In:  a prepared graph and an MXU node.  Out: the model's input scale.
+** In:  a prepared graph and an MXU node.  Out: the model's input scale(s).
 */
 #include "compile/compile.h"
 
@@ -28,4 +30,20 @@ int tpu_mm_qdq_input_scale(const struct tpu_graph *g, const struct tpu_node *n, 
     if (!(v > 0) || v > 1e30f) return 0;                   /* NaN, <= 0, inf: not usable */
     *scale = v;
     return 1;
+}
+
+int tpu_mm_qdq_scales(struct tpu_ctx *ctx, const struct tpu_graph *g, float **scales)
+{
+    *scales = NULL;
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct tpu_node *n = &g->nodes[i];
+        float s;
+        if (n->dead || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV)) continue;
+        if (!tpu_mm_qdq_input_scale(g, n, &s)) continue;
+        if (!*scales && !(*scales = tpu_calloc(ctx, (size_t)g->n_nodes + 1, sizeof **scales))) return -1;
+        (*scales)[i] = s;
+        count++;
+    }
+    return count;
 }

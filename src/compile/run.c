@@ -587,8 +587,10 @@ static void finish_report(struct runner *u)
     for (int i = 0; i < r->n_rows; i++) r->macs += r->rows[i].macs;
 }
 
-/* int8 activation scales: calibrated (compile/calib.c) when asked, else each
-** MXU input's own max |x| at run time; r->calib says which. */
+/* int8 activation scales: saved in a program file by `tpusim compile`, or
+** calibrated (compile/calib.c) when asked, else each MXU input's own max |x|
+** at run time except QDQ inputs, which keep the model's scale (compile/qdq.c);
+** r->calib says which. */
 static enum tpu_status calibrate(struct runner *u)
 {
     const struct tpu_chip_run_opts *o = u->o;
@@ -603,19 +605,23 @@ static enum tpu_status calibrate(struct runner *u)
         return TPU_STATUS_OK;
     }
     if (o->timing_only) { snprintf(s, n, "int8: timing only, no values"); return TPU_STATUS_OK; }
+    if (k->saved) {
+        /* the compile-time description, so run prog.tpu reports as run MODEL --calib */
+        return tpu_calib_load_saved(u->ctx, u->g, k->saved, k->saved_len, &u->scales, s, n);
+    }
     if (!k->dir && !k->n_random && !k->percentile) {
-        snprintf(s, n, "int8 min/max on the run's own inputs (each MXU input's max |x|, at run time)");
+        int nq = tpu_mm_qdq_scales(u->ctx, u->g, &u->scales);
+        if (nq < 0) return TPU_ERR_NOMEM;
+        if (nq) snprintf(s, n, "int8 min/max on the run's own inputs (each MXU input's max |x|, at run time); "
+                               "%d QDQ input(s) keep the model's scale", nq);
+        else snprintf(s, n, "int8 min/max on the run's own inputs (each MXU input's max |x|, at run time)");
         return TPU_STATUS_OK;
     }
     struct tpu_calib_opts co = { k->dir, k->n_random, k->percentile, o->seed + 1 };
     int n_samples = 0;
     enum tpu_status rc = tpu_calibrate(u->ctx, u->g, &co, &u->scales, &n_samples);
-    if (rc) return rc;
-    const char *method = k->percentile ? "percentile 99.99 of |x|" : "min/max";
-    if (k->dir) snprintf(s, n, "int8 %s over %d input set(s) of --calib %s", method, n_samples, k->dir);
-    else if (k->n_random) snprintf(s, n, "int8 %s over %d seeded random inputs (--calib-random)", method, n_samples);
-    else snprintf(s, n, "int8 %s on the run's own inputs (reference executor, fp32)", method);
-    return TPU_STATUS_OK;
+    if (!rc) tpu_calib_describe(&co, n_samples, s, n);
+    return rc;
 }
 
 enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,

@@ -63,13 +63,14 @@ printf 'X' | dd of="$out/f.tpu" bs=1 seek=$((len / 3)) conv=notrunc 2>/dev/null
 if [ "$rc" = 2 ] && grep -q "checksum mismatch" "$out/f.txt"; then pass prog-flipped-byte
 else fail prog-flipped-byte "rc $rc: $(head -c 200 "$out/f.txt")"; fi
 
-# Options that belong in the file are refused on run; --calib DIR is not saved
+# Options that belong in the file are refused on run; --calib DIR is saved as
+# scales (tests/cli/chip_calib_prog.sh), --data is not saved
 "$T" run "$P" --batch 2 >"$out/u.txt" 2>&1; rc=$?
 if [ "$rc" = 2 ] && grep -q "takes only --data" "$out/u.txt"; then pass prog-run-options
 else fail prog-run-options "rc $rc"; fi
-"$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --calib "$D" -o "$out/c.tpu" >"$out/v.txt" 2>&1; rc=$?
-if [ "$rc" = 2 ] && [ ! -e "$out/c.tpu" ]; then pass prog-compile-calib-dir
-else fail prog-compile-calib-dir "rc $rc"; fi
+"$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --data "$D" -o "$out/c.tpu" >"$out/v.txt" 2>&1; rc=$?
+if [ "$rc" = 2 ] && [ ! -e "$out/c.tpu" ]; then pass prog-compile-data
+else fail prog-compile-data "rc $rc"; fi
 # a model that does not bind is refused at compile time, no file written
 "$T" compile tests/models/fmnist_cnn.onnx --chip tpu-v1 --shape nosuch=1 -o "$out/s.tpu" >"$out/s.txt" 2>&1; rc=$?
 if [ "$rc" = 2 ] && [ ! -e "$out/s.tpu" ]; then pass prog-compile-bad-shape
