@@ -170,6 +170,9 @@ struct tpu_layer_row {
                                              split of cycles x mxu_count; the
                                              rest is non-matrix                */
     double   nmse, max_abs_err;
+    double   energy_j;                    /* the events of the row's chip work
+                                             (its node's, on its main row) plus
+                                             static power over its cycles     */
 };
 
 struct tpu_chip_report {

@@ -62,8 +62,8 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
             r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
-    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %9s\n", "layer", "op", "unit", "cycles",
-            "MACs", "util%", "actv%", "wstl%", "wsft%", "nmse");
+    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %10s %9s\n", "layer", "op", "unit", "cycles",
+            "MACs", "util%", "actv%", "wstl%", "wsft%", "uJ", "nmse");
     int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];
@@ -79,7 +79,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
                            pct(w->shift_cycles, mc));
         else fprintf(f, " %6s %6s %6s", "", "", "");
-        fprintf(f, " %9s\n", strcmp(w->unit, "mxu") == 0 ? nmse : "");
+        fprintf(f, " %10.3f %9s\n", w->energy_j * 1e6, strcmp(w->unit, "mxu") == 0 ? nmse : "");
         n_untimed += w->untimed;
     }
     if (n_untimed)
@@ -204,8 +204,8 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
         json_str(f, w->name);
         fprintf(f, ", \"op\": ");
         json_str(f, w->op);
-        fprintf(f, ", \"unit\": \"%s\", \"cycles\": %lld, \"macs\": %lld", w->unit,
-                (long long)w->cycles, (long long)w->macs);
+        fprintf(f, ", \"unit\": \"%s\", \"cycles\": %lld, \"macs\": %lld, \"energy_joules\": %.17g", w->unit,
+                (long long)w->cycles, (long long)w->macs, w->energy_j);
         if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);
         if (w->untimed) fprintf(f, ", \"untimed\": true, \"cycles_estimated\": true");
         if (!strcmp(w->unit, "mxu") && !r->scalesim)

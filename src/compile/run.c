@@ -466,6 +466,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     struct tpu_layer_row *row = NULL;
     if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
+    if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
     if (!rc && y && !u->no_layer_compare) compare_ref(u, n, fz.on_chip ? fz.f : NULL, y, count, row);
     if (!rc) rc = set_output(u, n, &d, y);
     if (!rc && fz.f) {
@@ -584,7 +585,10 @@ static void finish_report(struct runner *u)
     struct tpu_sim_counters k = r->ctr;
     k.cycles = r->cycles;                    /* static energy over the reported time */
     tpu_sim_energy(c, &k, &r->energy);
-    for (int i = 0; i < r->n_rows; i++) r->macs += r->rows[i].macs;
+    for (int i = 0; i < r->n_rows; i++) {
+        r->macs += r->rows[i].macs;
+        r->rows[i].energy_j += c->static_watts * (double)r->rows[i].cycles / (c->clock_mhz * 1e6);
+    }
 }
 
 /* int8 activation scales: saved in a program file by `tpusim compile`, or

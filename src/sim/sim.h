@@ -171,6 +171,9 @@ struct tpu_sim_energy {
 };
 void tpu_sim_energy(const struct tpu_chip *c, const struct tpu_sim_counters *k,
                     struct tpu_sim_energy *out);
+/* Joules of the events between two counter snapshots (no static power). */
+double tpu_sim_dynamic_energy(const struct tpu_chip *c, const struct tpu_sim_counters *after,
+                              const struct tpu_sim_counters *before);
 
 static inline int64_t sim_max(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t sim_min(int64_t a, int64_t b) { return a < b ? a : b; }

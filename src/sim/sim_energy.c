@@ -23,3 +23,21 @@ void tpu_sim_energy(const struct tpu_chip *c, const struct tpu_sim_counters *k,
     out->total_j = out->mac_j + out->sram_j + out->dram_j + out->host_j + out->static_j;
     out->average_watts = out->seconds > 0 ? out->total_j / out->seconds : c->static_watts;
 }
+
+double tpu_sim_dynamic_energy(const struct tpu_chip *c, const struct tpu_sim_counters *after,
+                              const struct tpu_sim_counters *before)
+{
+    struct tpu_sim_counters d = { 0 };
+    d.useful_macs = after->useful_macs - before->useful_macs;
+    d.unused_macs = after->unused_macs - before->unused_macs;
+    d.ub_bytes_read = after->ub_bytes_read - before->ub_bytes_read;
+    d.ub_bytes_written = after->ub_bytes_written - before->ub_bytes_written;
+    d.acc_bytes_read = after->acc_bytes_read - before->acc_bytes_read;
+    d.acc_bytes_written = after->acc_bytes_written - before->acc_bytes_written;
+    d.dram_bytes_read = after->dram_bytes_read - before->dram_bytes_read;
+    d.host_bytes_in = after->host_bytes_in - before->host_bytes_in;
+    d.host_bytes_out = after->host_bytes_out - before->host_bytes_out;
+    struct tpu_sim_energy e;
+    tpu_sim_energy(c, &d, &e);                   /* d.cycles 0: no static part */
+    return e.total_j;
+}
