@@ -77,6 +77,66 @@ static int test_matmul_int8_exact(void)
     return 0;
 }
 
+/* int8 MATMUL over the weight tile's nonzero box (sim_mxu.c): tiles with zero
+** bottom rows and right columns (box narrower than a 16-column step, box
+** wider, an all-zero tile), with and without +acc onto accumulators that
+** hold earlier sums: every one of the array's columns equals the full
+** product (columns past the box keep their sums, or become 0). */
+static int test_matmul_int8_box(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_chip *c = chip_with(ctx, "tpu-v1", "32x48", NULL);
+    TEST_CHECK(c, "%s", tpu_errmsg(ctx));
+    enum { M = 9, R = 32, C = 48, TB = R * C };
+    static const int box[4][2] = { { R, C }, { 20, 5 }, { 7, 37 }, { 0, 0 } };   /* rows, cols */
+    static int8_t W[4][R][C], A[3][M][R];
+    struct tpu_program *p = tpu_program_new(ctx);
+    for (int t = 0; t < 4; t++) {
+        for (int k = 0; k < R; k++)
+            for (int j = 0; j < C; j++) W[t][k][j] = k < box[t][0] && j < box[t][1] ? rnd8() : 0;
+        W[t][0][0] = t == 3 ? 0 : 1;                        /* the box's corner is nonzero */
+        if (t < 3) W[t][box[t][0] - 1][box[t][1] - 1] = -3;
+        tpu_program_add_weights(ctx, p, (const uint8_t *)W[t], TB, NULL);
+    }
+    struct tpu_sim *s = tpu_sim_new(ctx, c, 0);
+    TEST_CHECK(s, "%s", tpu_errmsg(ctx));
+    for (int a = 0; a < 3; a++)
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < R; k++) s->ub[(a * M + i) * R + k] = (uint8_t)(A[a][i][k] = rnd8());
+    /* (tile, A, acc rows, +acc) in order */
+    static const int step[8][4] = { { 0, 0, 0, 0 }, { 1, 1, 0, 1 }, { 0, 0, M, 0 }, { 2, 2, M, 0 },
+                                    { 0, 0, 2 * M, 0 }, { 3, 1, 2 * M, 1 }, { 0, 0, 3 * M, 0 }, { 3, 1, 3 * M, 0 } };
+    for (int i = 0; i < 8; i++) {
+        struct tpu_insn rd = { TPU_INSN_RD_WEIGHTS, 0, 0, (uint32_t)(step[i][0] * TB), 0, 1, 0 };
+        struct tpu_insn ld = { TPU_INSN_LD_WEIGHTS, 0, 0, R, C, 0, 0 };
+        struct tpu_insn mm = { TPU_INSN_MATMUL, (uint8_t)step[i][3], 0, (uint32_t)(step[i][1] * M * R),
+                               (uint32_t)step[i][2], M, 0 };
+        tpu_program_emit(ctx, p, &rd);
+        tpu_program_emit(ctx, p, &ld);
+        tpu_program_emit(ctx, p, &mm);
+    }
+    struct tpu_insn halt = { TPU_INSN_HALT, 0, 0, 0, 0, 0, 0 };
+    tpu_program_emit(ctx, p, &halt);
+    TEST_CHECK(tpu_sim_run(s, p, NULL, 0) == 0, "%s", tpu_errmsg(ctx));
+    const int32_t *acc = (const int32_t *)s->acc;
+    for (int blk = 0; blk < 4; blk++)                        /* the last two steps of each block */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < C; j++) {
+                int32_t want = 0;
+                for (int st = 2 * blk; st < 2 * blk + 2; st++) {
+                    if (!step[st][3]) want = 0;
+                    for (int k = 0; k < R; k++) want += A[step[st][1]][i][k] * W[step[st][0]][k][j];
+                }
+                TEST_CHECK(acc[(blk * M + i) * C + j] == want, "block %d acc[%d][%d] = %d, want %d", blk, i, j,
+                           acc[(blk * M + i) * C + j], want);
+            }
+    tpu_sim_free(s);
+    tpu_program_free(p);
+    tpu_chip_free(c);
+    tpu_free(ctx);
+    return 0;
+}
+
 /* bf16 on tpu-v4 through the compiler: the chip equals tpu_gemm_bf16 with
 ** k_tile = 128 over the whole K, bit for bit (values already bf16). */
 static int test_matmul_bf16_exact(void)
@@ -469,6 +529,7 @@ static int test_energy_calibration(void)
 static const struct test_case cases[] = {
     { "sim-1.1 int8 MATMUL bit-exact across k-tiles", test_matmul_int8_exact },
     { "sim-1.2 bf16 MATMUL equals the systolic-order kernel", test_matmul_bf16_exact },
+    { "sim-1.5 int8 MATMUL over the tile's nonzero box equals the full product", test_matmul_int8_box },
     { "sim-1.3 ACTIVATE requantisation, saturation, relu, pooling", test_activate_requant },
     { "sim-1.3b ACTIVATE bias and clip tables (int8, bf16), table faults", test_activate_bias_clip },
     { "sim-1.4 vector unit softmax and transpose", test_vector_softmax },

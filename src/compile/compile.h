@@ -33,6 +33,9 @@ struct tpu_mm_desc {
                                              groups x M x K x N                */
     int     resident;                     /* 1: activations stay in the UB (no
                                              host DMA); timing-only use        */
+    int     w_nk;                         /* 1: weights come as [groups][N][K]
+                                             (ONNX Conv, Gemm transB: no
+                                             transpose); 0: [groups][K][N]     */
     int     passes;                       /* bf16 passes (compile/precision.c):
                                              0 or 1 one; 3 or 6: K holds them  */
     int64_t up_h, up_w;                   /* ConvTranspose (compile/mm_convt.c):
@@ -64,6 +67,10 @@ struct tpu_lowered {
     float    in_scale;                    /* int8: per-tensor input scale      */
     float    in_scale_fixed;              /* int8: calibrated scale; 0: max|x|
                                              of this input at run time         */
+    int      k_hwc;                       /* 1: conv K runs (ky, kx, channel)
+                                             instead of (channel, ky, kx) in the
+                                             packed rows and the weight tiles
+                                             (int8: the same integer sums)     */
     uint64_t host_tab_off;                /* ACTIVATE tables in host memory,
                                              tab_bytes per group after the
                                              results                           */
@@ -74,7 +81,7 @@ struct tpu_lowered {
 /* DEBUG tags the lowering puts at section ends (the report's layer rows). */
 enum { TPU_TAG_HOST_IN = 1, TPU_TAG_COMPUTE = 2, TPU_TAG_HOST_OUT = 3 };
 
-/* Lowers d. weights: [groups][K][N] fp32, or NULL for a timing-only program
+/* Lowers d. weights: [groups][K][N] fp32 ([groups][N][K] when d->w_nk), or NULL for a timing-only program
 ** (virtual weight image). Quantises weights to int8 per column (symmetric) on
 ** int8 chips, to bf16 on bf16 chips. */
 enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
@@ -104,8 +111,9 @@ void  tpu_mm_pack_tables(const struct tpu_chip *chip, const struct tpu_lowered *
 void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered *l,
                            const uint8_t *host, float alpha, const float *bias, float *y);
 
-/* Describes node n of g (shapes checked); weights gets [groups][K][N] fp32
-** (tpu_malloc'd, caller frees) when want_weights. */
+/* Describes node n of g (shapes checked); weights gets [groups][K][N] fp32,
+** or [groups][N][K] with d->w_nk set (Conv, Gemm transB: the ONNX layout),
+** tpu_malloc'd (caller frees), when want_weights. */
 enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want_weights);
 

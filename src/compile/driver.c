@@ -7,6 +7,11 @@
 ** dequantisation and alpha (and bias when the chip did not add it) on the
 ** 32-bit results WR_HOST wrote back.
 **
+** int8 convolutions are packed from an NHWC int8 copy of the input with K
+** running (ky, kx, channel), so each kernel row is one copy (l->k_hwc; the
+** weight tiles use the same order); other ops and bf16 chips keep (channel,
+** ky, kx). tpu_mm_pack_input_ref is the element by element reference.
+**
 ** In:  struct tpu_lowered (compile/lower.c), fp32 input values.
 ** Out: host memory for sim/ (tpu_sim_run), fp32 outputs in ONNX layout.
 */
@@ -15,6 +20,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+/* The elementwise loops below are plain C the compiler vectorises; on x86-64
+** with GCC they are also built for AVX-512 and picked at load time (ifunc).
+** Same IEEE operations in every version (no FMA contraction in ISO C mode),
+** so the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VEC_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define VEC_CLONES
+#endif
 
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k)
 {
@@ -27,13 +44,28 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
     return x[((b * d->c_in + ch) * d->h + iy) * d->w + ix];
 }
 
-/* Largest |x| over the op input, for the per-tensor int8 scale. */
+/* Largest |x| over the op input, for the per-tensor int8 scale. The running
+** max is v > mx ? v : mx (a NaN is skipped, as fmaxf skips it); with SSE2 four
+** lanes keep their own max (MAXPS computes exactly that expression) and the
+** lanes are combined at the end: the same maximum in any order. */
 static float input_scale(const struct tpu_mm_desc *d, const float *x)
 {
-    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
+    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K, i = 0;
     float mx = 0;
-    for (int64_t i = 0; i < n; i++) {                  /* fmaxf(mx, |x|) without the call; */
-        float v = fabsf(x[i]);                         /* a NaN is skipped as fmaxf skips it */
+#ifdef __SSE2__
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
+        m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
+    }
+    float lanes[8];
+    _mm_storeu_ps(lanes, m0);
+    _mm_storeu_ps(lanes + 4, m1);
+    for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
+#endif
+    for (; i < n; i++) {
+        float v = fabsf(x[i]);
         if (v > mx) mx = v;
     }
     return mx > 0 ? mx / 127.0f : 1.0f;
@@ -65,9 +97,20 @@ static void pack_row(const struct tpu_chip *c, const struct tpu_lowered *l, cons
         return;
     }
     int64_t ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
-    int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, k = 0;
-    for (int64_t ch = 0; ch < d->c_in / d->groups; ch++) {
-        const float *plane = x + ((b * d->c_in + g * (d->c_in / d->groups) + ch) * d->h) * d->w;
+    int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl, k = 0, cg = d->c_in / d->groups;
+    if (l->k_hwc) {                                  /* K as (ky, kx, channel) */
+        for (int64_t ky = 0; ky < d->kh; ky++)
+            for (int64_t kx = 0; kx < d->kw; kx++)
+                for (int64_t ch = 0; ch < cg; ch++, k++) {
+                    int64_t iy = y0 + ky * d->dh, ix = x0 + kx * d->dw;
+                    if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                    const float *plane = x + ((b * d->c_in + g * cg + ch) * d->h) * d->w;
+                    put_elem(c, l->in_scale, plane[iy * d->w + ix], dst + (k / R) * tile + (k % R) * elem);
+                }
+        return;
+    }
+    for (int64_t ch = 0; ch < cg; ch++) {
+        const float *plane = x + ((b * d->c_in + g * cg + ch) * d->h) * d->w;
         for (int64_t ky = 0; ky < d->kh; ky++) {
             int64_t iy = y0 + ky * d->dh;
             for (int64_t kx = 0; kx < d->kw; kx++, k++) {
@@ -104,20 +147,157 @@ void tpu_mm_pack_input_ref(const struct tpu_chip *c, struct tpu_lowered *l, cons
 ** rounds to the nearest integer, ties to even, exactly as rintf does in the
 ** default rounding mode (the sum is exact below 2^22); anything else (large,
 ** NaN) takes put_elem's own expression. The division stays a division. */
-static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
 {
     const volatile float magic_v = 12582912.0f;       /* volatile: not folded away */
     const float magic = magic_v;
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i] / scale;
-        if (fabsf(v) < 128.0f) {
-            float r = (v + magic) - magic;
-            q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-        } else {
-            float r = rintf(v);
-            q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-        }
+    int out = 0;
+    for (int64_t i = 0; i < n; i++) {                  /* no calls, no branches */
+        float v = x[i] / scale, r = (v + magic) - magic;
+        r = r > 127 ? 127 : r;
+        r = r < -127 ? -127 : r;
+        out |= !(fabsf(v) < 128.0f);
+        q[i] = (int8_t)(int32_t)r;
     }
+    for (int64_t i = 0; out && i < n; i++) {           /* some value large or NaN */
+        float r = rintf(x[i] / scale);
+        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+}
+
+/* bf16 of n values into q (2 bytes each), the bits tpu_f32_to_bf16 gives:
+** round to nearest even, a NaN kept quiet; a loop the compiler vectorises. */
+VEC_CLONES static void to_bf16(const float *x, int64_t n, uint8_t *q)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        uint16_t h = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        if ((u & 0x7fffffffu) > 0x7f800000u) h = (uint16_t)((u >> 16) | 0x40u);
+        memcpy(q + 2 * i, &h, 2);
+    }
+}
+
+/* int8 NHWC copy of the NCHW conv input, NHWC_CB channels at a time: their
+** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
+** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
+#define NHWC_CB 16
+#ifdef __SSE2__
+/* 16 x 16 bytes: dst row i (at dst + i * ds) = column i of the 16 src rows
+** (at src + r * ss), by four rounds of interleaving. */
+static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
+{
+    __m128i a[16], t[16];
+    for (int r = 0; r < 16; r++) a[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * ss));
+    for (int r = 0; r < 8; r++) {
+        t[2 * r] = _mm_unpacklo_epi8(a[2 * r], a[2 * r + 1]);
+        t[2 * r + 1] = _mm_unpackhi_epi8(a[2 * r], a[2 * r + 1]);
+    }
+    for (int r = 0; r < 4; r++)
+        for (int h = 0; h < 2; h++) {
+            a[4 * r + 2 * h] = _mm_unpacklo_epi16(t[4 * r + h], t[4 * r + 2 + h]);
+            a[4 * r + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * r + h], t[4 * r + 2 + h]);
+        }
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < 4; h++) {
+            t[8 * r + 2 * h] = _mm_unpacklo_epi32(a[8 * r + h], a[8 * r + 4 + h]);
+            t[8 * r + 2 * h + 1] = _mm_unpackhi_epi32(a[8 * r + h], a[8 * r + 4 + h]);
+        }
+    for (int h = 0; h < 8; h++) {
+        a[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+        a[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+    }
+    for (int i = 0; i < 16; i++) _mm_storeu_si128((__m128i *)(void *)(dst + i * ds), a[i]);
+}
+#endif
+static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *rows, int8_t *q)
+{
+    const int64_t C = d->c_in, HW = d->h * d->w;
+    for (int64_t b = 0; b < d->batch; b++)
+        for (int64_t c0 = 0; c0 < C; c0 += NHWC_CB) {
+            int64_t cb = C - c0 < NHWC_CB ? C - c0 : NHWC_CB;
+            for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
+            int8_t *o = q + b * HW * C + c0;
+            if (cb == NHWC_CB) {
+                int64_t p = 0;
+#ifdef __SSE2__
+                for (; p + 16 <= HW; p += 16) transpose16(rows + p, HW, o + p * C, C);
+#endif
+                for (; p < HW; p++)
+                    for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
+            } else
+                for (int64_t p = 0; p < HW; p++)
+                    for (int64_t c = 0; c < cb; c++) o[p * C + c] = rows[c * HW + p];
+        }
+}
+
+/* n bytes of a packed row from K position k on: src, or zeros (src NULL),
+** split where a k-tile ends (row0: the row's place in the first k-tile;
+** tile: bytes from one k-tile of the pass to the next). */
+static void put_run(uint8_t *row0, int64_t tile, int64_t R, int64_t k, const int8_t *src, int64_t n)
+{
+    int64_t kt = k / R, off = k % R;
+    while (n > 0) {
+        int64_t len = R - off < n ? R - off : n;
+        uint8_t *dst = row0 + kt * tile + off;
+        if (src) { memcpy(dst, src, (size_t)len); src += len; }
+        else memset(dst, 0, (size_t)len);
+        n -= len;
+        kt++;
+        off = 0;
+    }
+}
+
+/* Rows [m0, m0 + rows) of group g from the NHWC int8 copy into one pass's
+** packed tiles, K as (ky, kx, channel): a kernel row of kw x channels is one
+** contiguous run of the copy (groups 1, dilation 1, inside the image), copied
+** straight to its tile(s); padding and K's tail up to k_tiles x R are zeroed,
+** so every byte of the pass is written. */
+static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *q, int64_t g, int64_t m0,
+                          int64_t rows, uint8_t *base)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    const int64_t H = d->h, Wd = d->w, Ci = d->c_in, cg = Ci / d->groups, kw = d->kw, dw = d->dw;
+    const int64_t seg = kw * cg, tile = rows * R, tail = l->k_tiles * R - d->K;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t m = m0 + r, ow = m % d->ow, oh = m / d->ow % d->oh, b = m / (d->ow * d->oh);
+        int64_t y0 = oh * d->sh - d->pt, x0 = ow * d->sw - d->pl;
+        int whole = x0 >= 0 && x0 + (kw - 1) * dw < Wd && dw == 1 && cg == Ci;
+        uint8_t *row0 = base + r * R;
+        for (int64_t ky = 0; ky < d->kh; ky++) {
+            int64_t iy = y0 + ky * d->dh, k = ky * seg;
+            if (iy < 0 || iy >= H) { put_run(row0, tile, R, k, NULL, seg); continue; }
+            const int8_t *line = q + ((b * H + iy) * Wd) * Ci + g * cg;
+            if (whole) { put_run(row0, tile, R, k, line + x0 * Ci, seg); continue; }
+            for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw)
+                put_run(row0, tile, R, k + kx * cg, ix >= 0 && ix < Wd ? line + ix * Ci : NULL, cg);
+        }
+        if (tail) put_run(row0, tile, R, d->K, NULL, tail);
+    }
+}
+
+/* The int8 convolution packing (l->k_hwc): NHWC copy, then rows. 1 when it
+** ran, 0 when a buffer could not be had (the caller falls back). */
+static int pack_conv_hwc(const struct tpu_chip *c, struct tpu_lowered *l, const float *x, uint8_t *host)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, n = d->batch * d->c_in * d->h * d->w, hw = d->h * d->w;
+    if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return 0;
+    int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
+    if (!q || !row) { free(q); free(row); return 0; }
+    l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
+    quantise_nhwc(d, x, l->in_scale, row, q);
+    uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
+    for (int64_t g = 0; g < d->groups; g++)
+        for (int64_t mc = 0; mc < l->n_chunks; mc++) {
+            int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+            uint8_t *base = host + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
+            pack_rows_hwc(l, R, q, g, m0, rows, base);
+            uint64_t used = (uint64_t)(l->k_tiles * rows * R);
+            if (used < pass_bytes) memset(base + used, 0, (size_t)(pass_bytes - used));   /* short pass */
+        }
+    free(q); free(row);
+    return 1;
 }
 
 /* Row m of group g from the already quantised input q (elem bytes per value)
@@ -156,6 +336,11 @@ static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, con
                 kr += kw;
                 continue;
             }
+            if (elem == 2 && inside && kr + kw < R) {         /* the same for bf16 */
+                for (int64_t kx = 0; kx < kw; kx++) memcpy(t + 2 * (kr + kx), line + 2 * (x0 + kx * dw), 2);
+                kr += kw;
+                continue;
+            }
             for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw) {
                 if (ix >= 0 && ix < Wd) {
                     if (elem == 1) t[kr] = line[ix];
@@ -174,16 +359,16 @@ void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const fl
     int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
     int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
     int fast = (c->mxu_dtype == TPU_MXU_INT8 && elem == 1) || (c->mxu_dtype == TPU_MXU_BF16 && elem == 2);
+    if (l->k_hwc) {                                  /* int8 conv; no memory: element path */
+        if (!pack_conv_hwc(c, l, x, host)) tpu_mm_pack_input_ref(c, l, x, host);
+        return;
+    }
     uint8_t *q = fast && n > 0 && (uint64_t)n <= SIZE_MAX / 2 ? malloc((size_t)n * (size_t)elem) : NULL;
     if (!q) { tpu_mm_pack_input_ref(c, l, x, host); return; }
     l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
                 : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
     if (c->mxu_dtype == TPU_MXU_INT8) quantise_i8(x, n, l->in_scale, (int8_t *)q);
-    else
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = tpu_f32_to_bf16(x[i]);
-            memcpy(q + 2 * i, &h, 2);
-        }
+    else to_bf16(x, n, q);
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R * elem);
     memset(host, 0, (size_t)l->host_out_off);
     for (int64_t g = 0; g < d->groups; g++)
@@ -240,6 +425,37 @@ static int64_t y_index(const struct tpu_mm_desc *d, int64_t g, int64_t m, int64_
     return (b * d->c_out + g * d->N + n) * pix + p;
 }
 
+/* Dequantises one result row: out[j x os] = (float)(alpha x acc x scales + bias)
+** for its cn columns from column n0, in double, in the order the element
+** loop has always used ((acc x in_scale) x w_scale, x alpha, + bias). */
+VEC_CLONES static void unpack_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
+                       int64_t n0, int64_t cn, float alpha, const float *bias, float *out, int64_t os)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    const float *ws = l->w_scale ? l->w_scale + g * d->N + n0 : NULL;
+    const float *bs = bias ? bias + g * d->N + n0 : NULL;
+    const double in_s = l->in_scale, a = alpha;
+    double v[256];
+    for (int64_t j0 = 0; j0 < cn; j0 += 256) {
+        int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
+        if (c->mxu_dtype == TPU_MXU_BF16) {
+            const float *f = (const float *)(const void *)src + j0;
+            for (int64_t j = 0; j < nj; j++) v[j] = (double)f[j] * a;
+        } else {
+            const int32_t *q = (const int32_t *)(const void *)src + j0;
+            for (int64_t j = 0; j < nj; j++) v[j] = (double)q[j] * in_s * (double)ws[j0 + j] * a;
+        }
+        if (bs) for (int64_t j = 0; j < nj; j++) v[j] += (double)bs[j0 + j];
+        if (os == 1) for (int64_t j = 0; j < nj; j++) out[j0 + j] = (float)v[j];
+        else for (int64_t j = 0; j < nj; j++) out[(j0 + j) * os] = (float)v[j];
+    }
+}
+
+/* Rows are taken UNPACK_RB at a time: each row dequantised into a column of
+** blk (blk[j][r]), then a convolution's block is copied plane by plane (runs
+** of consecutive pixels instead of one float per output plane per row). */
+#define UNPACK_RB 32
+
 void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
                           const uint8_t *host, float alpha, const float *bias, float *y)
 {
@@ -247,29 +463,40 @@ void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
     int64_t C = c->array_cols;
     uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
     int64_t ystride = d->is_conv ? d->oh * d->ow : 1;       /* y step from column n to n + 1 */
+    float *blk = malloc(sizeof(float) * (size_t)(UNPACK_RB * C));
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {
             int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
             const uint8_t *base = host + l->host_out_off + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            for (int64_t r = 0; r < rows; r++) {
-                float *yr = y + y_index(d, g, m0 + r, 0);
-                for (int64_t n0 = 0; n0 < d->N; n0 += C) {
-                    const uint8_t *src = base + ((n0 / C) * rows + r) * C * 4;
-                    int64_t cn = d->N - n0 < C ? d->N - n0 : C;
-                    for (int64_t j = 0; j < cn; j++) {
-                        int64_t n = n0 + j;
-                        double v;
-                        if (c->mxu_dtype == TPU_MXU_BF16) { float f; memcpy(&f, src + j * 4, 4); v = f; }
-                        else {
-                            int32_t i;
-                            memcpy(&i, src + j * 4, 4);
-                            v = (double)i * l->in_scale * l->w_scale[g * d->N + n];
-                        }
-                        v *= alpha;
-                        if (bias) v += bias[g * d->N + n];
-                        yr[n * ystride] = (float)v;
+            for (int64_t n0 = 0; n0 < d->N; n0 += C) {
+                int64_t cn = d->N - n0 < C ? d->N - n0 : C;
+                for (int64_t r0 = 0; r0 < rows; r0 += UNPACK_RB) {
+                    int64_t rb = rows - r0 < UNPACK_RB ? rows - r0 : UNPACK_RB;
+                    for (int64_t r = 0; r < rb; r++) {
+                        const uint8_t *src = base + ((n0 / C) * rows + r0 + r) * C * 4;
+                        if (r0 + r + 4 < rows)                /* rows are array_cols words apart */
+                            for (int64_t b = 0; b < cn * 4; b += 64) __builtin_prefetch(src + 4 * C * 4 + b);
+                        float *yr = y + y_index(d, g, m0 + r0 + r, n0);
+                        if (ystride == 1 || !blk) {
+                            float row[256];
+                            for (int64_t j0 = 0; j0 < cn; j0 += 256) {
+                                int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
+                                unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row, 1);
+                                for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
+                            }
+                        } else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r, UNPACK_RB);
+                    }
+                    if (ystride == 1 || !blk) continue;
+                    for (int64_t r = 0; r < rb;) {            /* a run of pixels of one image */
+                        int64_t m = m0 + r0 + r, run = ystride - m % ystride;
+                        if (run > rb - r) run = rb - r;
+                        float *yr = y + y_index(d, g, m, n0);
+                        for (int64_t j = 0; j < cn; j++)
+                            memcpy(yr + j * ystride, blk + j * UNPACK_RB + r, (size_t)run * sizeof *yr);
+                        r += run;
                     }
                 }
             }
         }
+    free(blk);
 }

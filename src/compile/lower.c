@@ -13,7 +13,11 @@
 */
 #include "compile/compile.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define UNIT_BIT(u) (1u << (u))
 
@@ -89,6 +93,7 @@ static enum tpu_status plan(struct tpu_ctx *ctx, const struct tpu_chip *c, struc
                        (long long)d->K, (long long)d->N, c->name,
                        size_str((uint64_t)c->unified_buffer_bytes, have, sizeof have));
     l->mrows = rows;
+    l->k_hwc = c->mxu_dtype == TPU_MXU_INT8 && d->is_conv;
     l->n_chunks = ceil_div(d->M, rows);
     l->single_chunk = l->n_chunks == 1 && d->groups == 1 && !d->resident;
     uint64_t a_total = (uint64_t)(d->groups * l->n_chunks) * in_bytes(c, l, rows);
@@ -108,35 +113,141 @@ static int64_t tile_index(const struct tpu_lowered *l, int64_t g, int64_t kt, in
     return (g * l->k_tiles + kt) * l->n_tiles + nt;
 }
 
-/* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column). */
+/* Largest |x[i]| (0 for none; a NaN is skipped as fmaxf skips it). With
+** SSE2 eight lanes keep their own v > mx ? v : mx (what MAXPS computes),
+** combined at the end: the same maximum in any order. */
+static float max_abs(const float *x, int64_t n)
+{
+    int64_t i = 0;
+    float mx = 0;
+#ifdef __SSE2__
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
+        m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
+    }
+    float lanes[8];
+    _mm_storeu_ps(lanes, m0);
+    _mm_storeu_ps(lanes + 4, m1);
+    for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
+#endif
+    for (; i < n; i++) {
+        float v = fabsf(x[i]);
+        mx = v > mx ? v : mx;
+    }
+    return mx;
+}
+
+/* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column).
+** Along contiguous memory in either weight layout; the running max skips a
+** NaN as fmaxf does, and the maximum is the same in any order. */
 static void column_scales(const struct tpu_lowered *l, const float *w)
 {
     const struct tpu_mm_desc *d = &l->d;
-    for (int64_t g = 0; g < d->groups; g++)
-        for (int64_t n = 0; n < d->N; n++) {
-            float mx = 0;
-            for (int64_t k = 0; k < d->K; k++) mx = fmaxf(mx, fabsf(w[(g * d->K + k) * d->N + n]));
-            l->w_scale[g * d->N + n] = mx > 0 ? mx / 127.0f : 1.0f;
-        }
+    const int64_t K = d->K, N = d->N;
+    for (int64_t g = 0; g < d->groups; g++) {
+        float *mx = l->w_scale + g * N;
+        for (int64_t n = 0; n < N; n++) mx[n] = 0;
+        if (d->w_nk)
+            for (int64_t n = 0; n < N; n++) mx[n] = max_abs(w + (g * N + n) * K, K);
+        else
+            for (int64_t k = 0; k < K; k++) {
+                const float *row = w + (g * K + k) * N;
+                for (int64_t n = 0; n < N; n++) {
+                    float v = fabsf(row[n]);
+                    mx[n] = v > mx[n] ? v : mx[n];
+                }
+            }
+        for (int64_t n = 0; n < N; n++) mx[n] = mx[n] > 0 ? mx[n] / 127.0f : 1.0f;
+    }
 }
 
+/* Index along K in w ([groups][K][N] or [groups][N][K], K in (channel, ky,
+** kx) order) of the tile row k: the same k unless the packing runs K as
+** (ky, kx, channel). */
+static int64_t weight_row(const struct tpu_lowered *l, int64_t k)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    if (!l->k_hwc) return k;
+    int64_t cg = d->c_in / d->groups, c = k % cg, kx = k / cg % d->kw, ky = k / (cg * d->kw);
+    return (c * d->kh + ky) * d->kw + kx;
+}
+
+/* int8 row: rintf(v / scale) clamped to +-127, as driver.c quantises. For
+** |v / scale| < 128 adding and subtracting 1.5 * 2^23 rounds to nearest even
+** exactly as rintf does; the loop has no calls and no branches, and when
+** some value is outside that range (or NaN) the row is redone with rintf. */
+static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *q)
+{
+    const volatile float magic_v = 12582912.0f;
+    const float magic = magic_v;
+    int out = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float x = v[i] / scale[i], r = (x + magic) - magic;
+        r = r > 127 ? 127 : r;
+        r = r < -127 ? -127 : r;
+        out |= !(fabsf(x) < 128.0f);
+        q[i] = (int8_t)(int32_t)r;
+    }
+    for (int64_t i = 0; out && i < n; i++) {
+        float r = rintf(v[i] / scale[i]);
+        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+}
+
+/* Tile (g, kt, nt) of w into dst. buf: array_rows x array_cols floats for
+** [N][K] weights (NULL: element by element). */
 static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, const float *w,
-                      int64_t g, int64_t kt, int64_t nt, uint8_t *dst)
+                      int64_t g, int64_t kt, int64_t nt, float *buf, uint8_t *dst)
 {
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, C = c->array_cols;
-    for (int64_t kk = 0; kk < R && kt * R + kk < d->K; kk++)
-        for (int64_t nn = 0; nn < C && nt * C + nn < d->N; nn++) {
-            int64_t k = kt * R + kk, n = nt * C + nn;
-            float v = w[(g * d->K + k) * d->N + n];
-            if (c->mxu_dtype == TPU_MXU_BF16) {
-                uint16_t h = tpu_f32_to_bf16(v);
-                memcpy(dst + 2 * (kk * C + nn), &h, 2);
-            } else {
-                float q = rintf(v / l->w_scale[g * d->N + n]);
-                dst[kk * C + nn] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+    int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
+    if (d->w_nk && buf) {                           /* [N][K]: the tile transposed into buf */
+        int64_t rows[1024];
+        for (int64_t kk = 0; kk < k_end; kk++) rows[kk] = weight_row(l, kt * R + kk);
+        for (int64_t n0 = 0; n0 < n_end; n0 += 16) {           /* 16 columns at a time */
+            int64_t nb = n_end - n0 < 16 ? n_end - n0 : 16;
+            const float *src = w + (g * d->N + nt * C + n0) * d->K;
+            for (int64_t kk = 0; kk < k_end; kk++) {
+                const float *s = src + rows[kk];
+                float *o = buf + kk * C + n0;
+                for (int64_t j = 0; j < nb; j++) o[j] = s[j * d->K];
             }
         }
+        for (int64_t kk = 0; kk < k_end; kk++) {
+            const float *v = buf + kk * C;
+            if (c->mxu_dtype == TPU_MXU_BF16)
+                for (int64_t nn = 0; nn < n_end; nn++) {
+                    uint16_t h = tpu_f32_to_bf16(v[nn]);
+                    memcpy(dst + 2 * (kk * C + nn), &h, 2);
+                }
+            else quantise_row(v, l->w_scale + g * d->N + nt * C, n_end, (int8_t *)dst + kk * C);
+        }
+        return;
+    }
+    for (int64_t kk = 0; kk < k_end; kk++) {
+        int64_t k = weight_row(l, kt * R + kk);
+        if (d->w_nk) {                              /* no buf: element by element */
+            for (int64_t nn = 0; nn < n_end; nn++) {
+                int64_t n = nt * C + nn;
+                float v = w[(g * d->N + n) * d->K + k];
+                if (c->mxu_dtype == TPU_MXU_BF16) {
+                    uint16_t h = tpu_f32_to_bf16(v);
+                    memcpy(dst + 2 * (kk * C + nn), &h, 2);
+                } else quantise_row(&v, l->w_scale + g * d->N + n, 1, (int8_t *)dst + kk * C + nn);
+            }
+            continue;
+        }
+        const float *src = w + (g * d->K + k) * d->N + nt * C;
+        if (c->mxu_dtype == TPU_MXU_BF16)
+            for (int64_t nn = 0; nn < n_end; nn++) {
+                uint16_t h = tpu_f32_to_bf16(src[nn]);
+                memcpy(dst + 2 * (kk * C + nn), &h, 2);
+            }
+        else quantise_row(src, l->w_scale + g * d->N + nt * C, n_end, (int8_t *)dst + kk * C);
+    }
 }
 
 static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip *c,
@@ -152,10 +263,12 @@ static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip 
         if (!l->w_scale) return TPU_ERR_NOMEM;
         column_scales(l, w);
     }
+    float *buf = l->d.w_nk && c->array_rows <= 1024 ? malloc(sizeof(float) * (size_t)tb) : NULL;
     for (int64_t g = 0; g < l->d.groups; g++)
         for (int64_t kt = 0; kt < l->k_tiles; kt++)
             for (int64_t nt = 0; nt < l->n_tiles; nt++)
-                fill_tile(c, l, w, g, kt, nt, p->weights + tile_index(l, g, kt, nt) * tb);
+                fill_tile(c, l, w, g, kt, nt, buf, p->weights + tile_index(l, g, kt, nt) * tb);
+    free(buf);
     return TPU_STATUS_OK;
 }
 

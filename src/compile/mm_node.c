@@ -62,9 +62,8 @@ static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct
     d->batch = d->M;
     if (!want) return TPU_STATUS_OK;
     if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
-    for (int64_t k = 0; k < d->K; k++)
-        for (int64_t j = 0; j < d->N; j++)
-            (*weights)[k * d->N + j] = ((const float *)b->data)[tb ? j * d->K + k : k * d->N + j];
+    d->w_nk = tb;                                       /* B^T is [N][K] as it is */
+    memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -146,11 +145,8 @@ static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct
     d->N = d->c_out / d->groups;
     if (!want) return TPU_STATUS_OK;
     if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights))) return rc;
-    const float *wv = w->data;
-    for (int64_t gi = 0; gi < d->groups; gi++)          /* W[g*N + j][k] → [g][k][j] */
-        for (int64_t k = 0; k < d->K; k++)
-            for (int64_t j = 0; j < d->N; j++)
-                (*weights)[(gi * d->K + k) * d->N + j] = wv[(gi * d->N + j) * d->K + k];
+    d->w_nk = 1;                                        /* W[g*N + j][k]: [g][N][K] as it is */
+    memcpy(*weights, w->data, (size_t)(d->groups * d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -186,9 +182,14 @@ enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip
     if (*w) {
         bw = tpu_calloc(ctx, (size_t)(G * K * G * N), sizeof *bw);
         if (!bw) return TPU_ERR_NOMEM;
-        for (int64_t g = 0; g < G; g++)
-            for (int64_t k = 0; k < K; k++)
-                memcpy(bw + (g * K + k) * G * N + g * N, *w + (g * K + k) * N, (size_t)N * sizeof *bw);
+        if (d->w_nk)                                    /* [G*N][G*K]: row g*N + n, columns g*K.. */
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t n = 0; n < N; n++)
+                    memcpy(bw + (g * N + n) * G * K + g * K, *w + (g * N + n) * K, (size_t)K * sizeof *bw);
+        else
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t k = 0; k < K; k++)
+                    memcpy(bw + (g * K + k) * G * N + g * N, *w + (g * K + k) * N, (size_t)N * sizeof *bw);
         free(*w);
         *w = bw;
     }

@@ -69,8 +69,12 @@ enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, 
         for (int64_t g = 0; g < G; g++)
             for (int p = 0; p < passes; p++)
                 for (int64_t k = 0; k < K; k++)
-                    for (int64_t n = 0; n < N; n++)
-                        s[((g * passes + p) * K + k) * N + n] = part((*w)[(g * K + k) * N + n], pr[p][1]);
+                    for (int64_t n = 0; n < N; n++) {
+                        if (d->w_nk)                /* [g][N][K] stays [g][N][passes*K] */
+                            s[(g * N + n) * passes * K + p * K + k] = part((*w)[(g * N + n) * K + k], pr[p][1]);
+                        else
+                            s[((g * passes + p) * K + k) * N + n] = part((*w)[(g * K + k) * N + n], pr[p][1]);
+                    }
         free(*w);
         *w = s;
     }

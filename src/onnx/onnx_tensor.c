@@ -203,21 +203,28 @@ enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorPr
 }
 
 /*---- Test-data .pb files ----*/
-static enum tpu_status read_file(struct tpu_ctx *ctx, const char *path, uint8_t **buf, size_t *len)
+/* The file mapped read-only (no copy into a fresh buffer); *buf NULL for an
+** empty file. Unmap with munmap(*buf, *len). */
+static enum tpu_status map_file(struct tpu_ctx *ctx, const char *path, uint8_t **buf, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
         return tpu_err(ctx, TPU_ERR_IO, "%s: not a regular file", path);
     }
     *len = (size_t)st.st_size;
-    *buf = tpu_malloc(ctx, *len ? *len : 1);
-    if (!*buf) { fclose(f); return TPU_ERR_NOMEM; }
-    size_t got = *len ? fread(*buf, 1, *len, f) : 0;
-    fclose(f);
-    if (got != *len) { free(*buf); return tpu_err(ctx, TPU_ERR_IO, "%s: short read", path); }
+    *buf = NULL;
+    if (*len) {
+        void *m = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            close(fd);
+            return tpu_err(ctx, TPU_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        }
+        *buf = m;
+    }
+    close(fd);
     return TPU_STATUS_OK;
 }
 
@@ -225,14 +232,14 @@ struct tpu_tensor *tpu_tensor_load_pb(struct tpu_ctx *ctx, const char *path)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (read_file(ctx, path, &buf, &len)) return NULL;
+    if (map_file(ctx, path, &buf, &len)) return NULL;
     Onnx__TensorProto *tp = NULL;
     if (len == 0) tpu_err(ctx, TPU_ERR_FORMAT, "%s: empty file, not a TensorProto", path);
     else if (tpu_onnx_check_depth(&onnx__tensor_proto__descriptor, buf, len, 8))
         tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a TensorProto: nested too deeply", path);
     else if (!(tp = onnx__tensor_proto__unpack(NULL, len, buf)))
         tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a TensorProto: protobuf decoding failed", path);
-    free(buf);
+    if (buf) munmap(buf, len);
     if (!tp) return NULL;
     /* A scratch graph gives the decoder an arena and a path for messages. */
     struct tpu_graph *g = tpu_graph_new(ctx, path);

@@ -87,6 +87,8 @@ struct sim_mxu {
     uint8_t  *w_active, *w_shadow;        /* tiles, rows x cols x elem (NULL in timing-only) */
     int      active_valid, shadow_valid;  /* shadow_valid: loaded, not yet used */
     uint32_t active_k, active_n, shadow_k, shadow_n;
+    uint32_t active_kz, active_nz, shadow_kz, shadow_nz;   /* int8: weight rows / columns
+                                             past these are all zero (sim_mxu.c) */
     int64_t  shadow_request, shadow_arrive, shadow_shift_start, shadow_shift_done;
     int64_t  shadow_free;                 /* when the shadow buffer may be refilled */
     int64_t  free_at;                     /* next cycle it can take an input row */

@@ -3,7 +3,9 @@
 ** FIFO → the array's two weight buffers → MATMUL → accumulators → ACTIVATE →
 ** unified buffer (ACTIVATE: per-column bias, relu / clip / sigmoid / tanh,
 ** requant, pooling). Values through sim/sim_gemm.h, fill/drain through
-** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here.
+** sim/sim_systolic.h, Table-3 accounting of every idle MXU cycle here. An
+** int8 MATMUL multiplies only over its tile's nonzero box (found at
+** LD_WEIGHTS): the same sums, less host work for narrow or short tiles.
 **
 ** In:  decoded RD_WEIGHTS / LD_WEIGHTS / MATMUL / ACTIVATE (sim/sim_exec.c).
 ** Out: accumulator and UB contents, s->start / s->done, counters.
@@ -59,6 +61,27 @@ int sim_rd_weights(struct tpu_sim *s, const struct tpu_insn *in)
 }
 
 /*---- FIFO → shadow weight buffer ----*/
+/* Bounding box of the nonzero weights in the first k rows of an int8 tile:
+** rows past *kz and columns past *nz are all zero, so the MATMUL's GEMM may
+** skip them exactly (a zero weight adds zero to the integer sum). */
+static void nonzero_box(const int8_t *w, int64_t k, int64_t C, uint32_t *kz, uint32_t *nz)
+{
+    uint8_t any[1024];
+    int64_t last_row = -1;
+    if (C > (int64_t)sizeof any) { *kz = (uint32_t)k; *nz = (uint32_t)C; return; }
+    memset(any, 0, (size_t)C);
+    for (int64_t r = 0; r < k; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * C;
+        uint8_t o = 0;
+        for (int64_t j = 0; j < C; j++) { any[j] |= row[j]; o |= row[j]; }
+        if (o) last_row = r;
+    }
+    int64_t n = C;
+    while (n > 0 && !any[n - 1]) n--;
+    *kz = (uint32_t)(last_row + 1);
+    *nz = (uint32_t)n;
+}
+
 int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
 {
     struct sim_mxu *m = get_mxu(s, in);
@@ -72,8 +95,13 @@ int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
         return sim_fault(s, TPU_FAULT_SHADOW_BUSY, "the previous tile was never multiplied");
     int slot = m->fifo_head;
     int64_t start = sim_max(sim_max(s->issue, m->fifo_arrive[slot]), m->shadow_free);
-    if (!s->timing_only)
+    if (!s->timing_only) {
         memcpy(m->w_shadow, s->dram + m->fifo_dram[slot], (size_t)tpu_chip_tile_bytes(c));
+        m->shadow_kz = in->a;
+        m->shadow_nz = (uint32_t)c->array_cols;
+        if (c->mxu_dtype == TPU_MXU_INT8)
+            nonzero_box((const int8_t *)m->w_shadow, in->a, c->array_cols, &m->shadow_kz, &m->shadow_nz);
+    }
     m->fifo_slot_free[slot] = start;
     m->fifo_head = (int)((m->fifo_head + 1) % c->weight_fifo_tiles);
     m->fifo_count--;
@@ -117,6 +145,8 @@ static void promote(struct sim_mxu *m, int64_t start)
     m->shadow_valid = 0;
     m->active_k = m->shadow_k;
     m->active_n = m->shadow_n;
+    m->active_kz = m->shadow_kz;
+    m->active_nz = m->shadow_nz;
     m->shadow_free = start;
 }
 
@@ -158,8 +188,14 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
     if (c->acc_overflow_trap)
         return matmul_i8_trap(s, m, (const int8_t *)(s->ub + in->a), (int)(stride / (uint64_t)elem),
                               (int32_t *)acc, rows, accumulate);
-    tpu_gemm_i8(rows, C, (int)m->active_k, (const int8_t *)(s->ub + in->a), (int)stride,
+    /* only the nonzero box of the tile (exact: the rest adds zero); columns
+    ** past it keep their sums (+acc) or become 0, as the full GEMM leaves them */
+    int kz = (int)m->active_kz, nz = (int)m->active_nz;
+    nz = kz == 0 ? 0 : (nz + 15) / 16 * 16 < C ? (nz + 15) / 16 * 16 : C;
+    tpu_gemm_i8(rows, nz, kz, (const int8_t *)(s->ub + in->a), (int)stride,
                 (const int8_t *)m->w_active, C, (int32_t *)acc, C, accumulate);
+    if (!accumulate && nz < C)
+        for (int r = 0; r < rows; r++) memset(acc + ((size_t)r * (size_t)C + (size_t)nz) * 4, 0, (size_t)(C - nz) * 4);
     return 0;
 }
 
