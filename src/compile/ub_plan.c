@@ -9,9 +9,10 @@
 ** output is read into the UB before its first chip reader). It lives from its
 ** producer's step (a host-made one: its first chip reader's) to its last chip
 ** reader's step (at least its producer's: a result leaving the chip is written
-** out right after it is made). Bytes: the MXU input format (1 int8, 2 bf16)
-** where only matrix ops touch it, 4 (fp32) where an activation or vector op
-** makes or reads it (they work in fp32 on the chips we model).
+** out right after it is made). An MXU result read only by activations fused
+** into its ACTIVATE stage is never stored. Bytes: the MXU input format (1
+** int8, 2 bf16), 4 (fp32) where a vector-unit op makes or reads it (it works
+** in fp32 on the chips we model).
 **
 ** Offsets: tensors are placed largest first, each at the lowest
 ** row-aligned offset that overlaps no already placed tensor alive at the same
@@ -41,15 +42,18 @@ static int tensor_life(const struct tpu_graph *g, const struct tpu_place *pl, co
     const struct tpu_tensor *x = g->tensors[t];
     int64_t numel = tpu_tensor_numel(x);
     if (x->is_const || numel <= 0) return 0;
-    int prod = -1, first_rd = -1, last_rd = -1, wide = 0;
+    int prod = -1, first_rd = -1, last_rd = -1, wide = 0, readers = 0, fused_readers = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const struct tpu_node *n = &g->nodes[i];
         if (n->dead) continue;
-        int chip_node = on_chip(pl[i].unit), vec = chip_node && pl[i].unit != TPU_PLACE_MXU;
+        int chip_node = on_chip(pl[i].unit), vec = pl[i].unit == TPU_PLACE_VECTOR;
         for (int k = 0; k < n->n_outputs; k++)
             if (n->outputs[k] == t) { prod = i; wide |= vec; if (!chip_node) prod = -2 - i; }
         for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] == t && chip_node) {
+            if (n->inputs[k] == t) {
+                readers++;
+                fused_readers += pl[i].unit == TPU_PLACE_ACTIVATION;
+                if (!chip_node) continue;
                 if (first_rd < 0) first_rd = i;
                 last_rd = i;
                 wide |= vec;
@@ -57,6 +61,8 @@ static int tensor_life(const struct tpu_graph *g, const struct tpu_place *pl, co
     }
     int made_on_chip = prod >= 0;
     if (!made_on_chip && first_rd < 0) return 0;
+    if (made_on_chip && pl[prod].unit == TPU_PLACE_MXU && readers && readers == fused_readers && !x->is_output)
+        return 0;                       /* only read by ACTIVATE's fused function: never stored */
     lv->tensor = t;
     lv->first = made_on_chip ? prod : first_rd;
     lv->last = last_rd > lv->first ? last_rd : lv->first;

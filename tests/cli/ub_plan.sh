@@ -24,12 +24,24 @@ nodes = [h.make_node("MatMul", ["x", "w1"], ["y1"], name="mm1"),
 g = h.make_graph(nodes, "chain", [h.make_tensor_value_info("x", P.FLOAT, [64, 256])],
                  [h.make_tensor_value_info("out", P.FLOAT, [64, 256])], initializer=ws)
 onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/chain.onnx")
+# x[1,16,32,32] -> Conv -> Relu (fused into ACTIVATE) -> Conv -> out: the first
+# Conv's result is never stored, so 3 tensors of 16 KiB (int8), at most two
+# alive (the Relu's output and the output, at the second Conv): 32 KiB.
+cw = [nh.from_array(r.standard_normal((16, 16, 3, 3)).astype(np.float32), n) for n in ("k1", "k2")]
+nodes = [h.make_node("Conv", ["x", "k1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+         h.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+         h.make_node("Conv", ["r1", "k2"], ["out"], name="conv2", pads=[1, 1, 1, 1])]
+g = h.make_graph(nodes, "fused", [h.make_tensor_value_info("x", P.FLOAT, [1, 16, 32, 32])],
+                 [h.make_tensor_value_info("out", P.FLOAT, [1, 16, 32, 32])], initializer=cw)
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/fused.onnx")
 PY
 then
     expect ub-plan-chain-int8 0 "unified buffer plan \(liveness, 4 chip-resident tensors\): needs 48\.0 KiB \(no plan can need less than 48\.0 KiB, at node 'mm1'\); largest tensor 'y1' 32\.0 KiB; tpu-v1 has 24\.0 MiB: fits" \
         "$T" check "$tmp/chain.onnx" --chip tpu-v1
     expect ub-plan-chain-bf16 0 "needs 96\.0 KiB \(no plan can need less than 96\.0 KiB" \
         "$T" check "$tmp/chain.onnx" --chip tpu-v5e
+    expect ub-plan-fused-act 0 "liveness, 3 chip-resident tensors\): needs 32\.0 KiB \(no plan can need less than 32\.0 KiB, at node 'conv2'\)" \
+        "$T" check "$tmp/fused.onnx" --chip tpu-v1
     expect ub-plan-too-small 0 "needs 48\.0 KiB .*has 40\.0 KiB: does NOT fit" \
         "$T" check "$tmp/chain.onnx" --chip tpu-v1 --set unified_buffer_bytes=40960
 else
