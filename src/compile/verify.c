@@ -71,7 +71,9 @@ static int64_t argmax_row(const double *v, int64_t n)
 /* Rows for top-1: a classifier output [.., C] with C > 1 and rank >= 2. */
 int64_t tpu_verify_classes(const struct tpu_tensor *t)
 {
-    if (t->n_dims < 2 || t->dims[t->n_dims - 1] < 2) return 0;
+    /* [N, C] or [N, T, C] (class scores, per step); rank 4 and up are maps
+    ** (a detector's [N, 1, H, W]), where an argmax over the last axis means nothing */
+    if (t->n_dims < 2 || t->n_dims > 3 || t->dims[t->n_dims - 1] < 2) return 0;
     return t->dims[t->n_dims - 1];
 }
 

@@ -71,6 +71,8 @@ expect chip-shape-bad 2 "tensor 'x': --shape dim 1 is 3, the model fixes it to 4
 # bad input: a layer that does not fit, an op with no lowering and no host path
 expect chip-bad-ub 2 "node 'gemm' \(Gemm\): needs 10 KiB of Unified Buffer for one row of input and output \(K=2048, N=2048\), tpu-v1 has 4 KiB" \
     "$T" run $C/gemm_256x2048x2048.onnx --chip tpu-v1 --set unified_buffer_bytes=4096
+# a rank-4 output (a conv's feature map) is not a classifier: no top-1 row count
+expect chip-verify-top1-map 0 "output 'Y' \(400 values\): .*top1_agreement n/a: ok" "$T" run $C/conv_small.onnx --chip tpu-v1
 expect chip-bad-op 2 "node 'frob' \(Frobnicate\).*|no chip lowering and no host kernel: replace the op" \
     "$T" run $M/unsupported_op.onnx --chip tpu-v1 --host-ops
 exit 0
