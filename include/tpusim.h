@@ -335,6 +335,7 @@ struct tpu_prog_opts {
     char    *calib_text;         /* int8 scales calibrated at compile time (SCAL */
     size_t   calib_len;          /* section; tpu_calib_saved_text), or NULL; load */
                                  /* gives a tpu_malloc'd copy the caller frees   */
+    int      bf16_passes;        /* --precision: 0/1, 3 or 6 (bf16 chips)        */
 };
 /* 1 when path starts with the program-file magic "TPUPROG1". */
 int             tpu_prog_is_file(const char *path);
@@ -346,6 +347,9 @@ enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const
 ** program in the .tpu format of docs/isa.md); *blob tpu_malloc'd. */
 enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                       uint8_t **blob, size_t *blob_len, int *n_layers);
+/* The same with bf16_passes bf16 passes per matrix product (--precision). */
+enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                             int bf16_passes, uint8_t **blob, size_t *blob_len, int *n_layers);
 /* TPU_ERR_FORMAT naming the first layer whose saved program differs from now's. */
 enum tpu_status tpu_prog_check_layers(struct tpu_ctx *ctx, const char *path, const uint8_t *saved,
                                       size_t saved_len, const uint8_t *now, size_t now_len);

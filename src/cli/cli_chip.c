@@ -189,6 +189,15 @@ static int run_result(struct tpu_ctx *ctx, const struct chip_args *a, enum tpu_s
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);
 }
 
+/* 1 (message printed) when --precision asks for bf16 passes on an int8 chip. */
+static int precision_misuse(const struct chip_args *a, const struct tpu_chip *chip)
+{
+    if (tpu_precision_passes(a->precision) <= 1 || tpu_chip_is_bf16(chip)) return 0;
+    fprintf(stderr, "tpusim: --precision %s: %s multiplies int8; multi-pass precision is for bf16 chips "
+            "(tpu-v4, tpu-v5e)\n", a->precision, tpu_chip_name(chip));
+    return 1;
+}
+
 /* Runs a->input on chip (a->chip is loaded when chip is NULL); frees chip. */
 static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chip *chip)
 {
@@ -200,12 +209,7 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0,
                                 a->calib_saved, a->calib_saved_len };
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
-    if (!rc && o.bf16_passes > 1 && !tpu_chip_is_bf16(chip)) {
-        fprintf(stderr, "tpusim: --precision %s: %s multiplies int8; multi-pass precision is for bf16 chips "
-                "(tpu-v4, tpu-v5e)\n", a->precision, tpu_chip_name(chip));
-        tpu_chip_free(chip);
-        return 2;
-    }
+    if (!rc && precision_misuse(a, chip)) { tpu_chip_free(chip); return 2; }
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
         rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
         tpu_chip_free(chip);
@@ -233,7 +237,8 @@ static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_arg
     if (!rc) rc = bind_shapes(ctx, a, g);
     if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
     if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
-    if (!rc && !a->timing_only) rc = tpu_prog_lower_layers(ctx, g, chip, layers, len, n_layers);
+    if (!rc && !a->timing_only)
+        rc = tpu_prog_lower_layers_passes(ctx, g, chip, tpu_precision_passes(a->precision), layers, len, n_layers);
     if (!rc && calib && !a->timing_only) {
         struct tpu_chip_calib k = { a->calib, a->calib_random,
                                     a->calib_method && strcmp(a->calib_method, "percentile") == 0, NULL, 0 };
@@ -276,6 +281,7 @@ static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
     b.seed = po.seed;
     b.n_shapes = po.n_shapes;
     for (int i = 0; i < po.n_shapes; i++) b.shapes[i] = po.shapes[i];
+    b.precision = po.bf16_passes == 3 ? "high" : po.bf16_passes == 6 ? "highest" : NULL;
     rc = lower_for_prog(ctx, &b, chip, &now, &now_len, &n_layers, NULL);  /* the saved programs are */
     if (!rc) rc = tpu_prog_check_layers(ctx, a->input, saved, saved_len, now, now_len);  /* what runs */
     free(saved);
@@ -303,8 +309,6 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     if (a->data || a->outputs || a->json)
         return usage_error("compile: --data, --outputs and --json are not saved in a program file "
                            "(give them to run PROG.tpu)", NULL);
-    if (a->precision)
-        return usage_error("compile: --precision is not saved in a program file yet; give it to run MODEL", NULL);
     struct tpu_prog_opts po;
     memset(&po, 0, sizeof po);
     po.batch = a->batch;
@@ -314,6 +318,7 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     po.calib_random = a->calib_random;
     po.calib_percentile = a->calib_method && strcmp(a->calib_method, "percentile") == 0;
     po.seed = a->seed;
+    po.bf16_passes = tpu_precision_passes(a->precision);
     po.n_shapes = a->n_shapes;
     for (int i = 0; i < a->n_shapes; i++) {
         if (strlen(a->shapes[i]) >= sizeof po.shapes[0]) return usage_error("--shape too long:", a->shapes[i]);
@@ -324,6 +329,7 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     size_t layers_len = 0;
     int n_layers = 0;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
+    if (!rc && precision_misuse(a, chip)) { tpu_chip_free(chip); return 2; }
     if (!rc) rc = lower_for_prog(ctx, a, chip, &layers, &layers_len, &n_layers, &po);
     if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, layers, layers_len, a->out);
     if (!rc) printf("%s: %d MXU layer program(s), chip %s%s\n", a->out, n_layers, tpu_chip_name(chip),

@@ -112,6 +112,12 @@ static enum tpu_status program_bytes(struct tpu_ctx *ctx, const struct tpu_progr
 enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                       uint8_t **blob, size_t *blob_len, int *n_layers)
 {
+    return tpu_prog_lower_layers_passes(ctx, g, chip, 1, blob, blob_len, n_layers);
+}
+
+enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                             int bf16_passes, uint8_t **blob, size_t *blob_len, int *n_layers)
+{
     size_t cap = 0;
     *blob = NULL;
     *blob_len = 0;
@@ -126,6 +132,8 @@ enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, 
         if (tpu_mm_from_node(g, n, &d, &w, 1) != TPU_STATUS_OK) { free(w); continue; }  /* a host layer */
         struct tpu_lowered l = { 0 };
         rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);
+        if (!rc && chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(ctx, &d, &w, bf16_passes);
+        if (!rc) tpu_mm_activate_plan(g, n, chip, &d);          /* bias, fused act: as run.c lowers it */
         if (!rc) rc = tpu_lower_mm(ctx, chip, &d, w, &l);
         free(w);
         uint8_t *pb = NULL, hdr[12];
@@ -181,6 +189,7 @@ static char *opts_text(struct tpu_ctx *ctx, const struct tpu_prog_opts *o, size_
             o->batch, o->host_ops, o->timing_only, o->schedule_scalesim, o->calib_random,
             o->calib_percentile, o->seed);
     for (int i = 0; i < o->n_shapes; i++) fprintf(f, "shape=%s\n", o->shapes[i]);
+    if (o->bf16_passes > 1) fprintf(f, "bf16_passes=%d\n", o->bf16_passes);   /* absent: one pass */
     if (fclose(f) != 0 || !s) { free(s); tpu_err(ctx, TPU_ERR_NOMEM, "options text"); return NULL; }
     return s;
 }
@@ -278,6 +287,7 @@ static enum tpu_status parse_opts(struct tpu_ctx *ctx, const char *path, const c
         else if (strcmp(k, "calib_random") == 0 && x >= 0 && x <= 100000) o->calib_random = (int)x;
         else if (strcmp(k, "calib_percentile") == 0 && (x == 0 || x == 1)) o->calib_percentile = (int)x;
         else if (strcmp(k, "seed") == 0) o->seed = strtoull(v, NULL, 10);
+        else if (strcmp(k, "bf16_passes") == 0 && (x == 1 || x == 3 || x == 6)) o->bf16_passes = (int)x;
         else return tpu_err(ctx, TPU_ERR_FORMAT, "%s: OPTS %s=%s unknown or out of range", path, k, v);
     }
     return TPU_STATUS_OK;

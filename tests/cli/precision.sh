@@ -22,6 +22,14 @@ expect precision-int8-chip 2 "--precision high: tpu-v1 multiplies int8; multi-pa
     "$T" run $F --chip tpu-v1 --precision high
 expect precision-bad-name 2 "--precision must be default, high \(3 bf16 passes\) or highest \(6\), not fast" \
     "$T" run $F --chip tpu-v5e --precision fast
-expect precision-not-in-prog 2 "compile: --precision is not saved in a program file yet" \
-    "$T" compile $F --chip tpu-v5e --precision high -o "$tmp/p.tpu"
+# saved in a program file: run prog.tpu gives the same values as run MODEL --precision high
+mkdir -p "$tmp/o1" "$tmp/o2"
+expect precision-compile 0 "p.tpu: " "$T" compile $F --chip tpu-v5e --host-ops --batch 8 --precision high -o "$tmp/p.tpu"
+expect precision-prog-run 0 "bf16: no calibration; 3 passes per matrix product \(--precision high\)" \
+    "$T" run "$tmp/p.tpu" --outputs "$tmp/o1"
+expect precision-model-run 0 "" "$T" run $F --chip tpu-v5e --host-ops --batch 8 --precision high --outputs "$tmp/o2"
+check precision-prog-same 'cmp -s "$tmp/o1/output_0.pb" "$tmp/o2/output_0.pb"' "run prog.tpu and run MODEL differ"
+expect precision-compile-int8 2 "--precision high: tpu-v1 multiplies int8" \
+    "$T" compile $F --chip tpu-v1 --precision high -o "$tmp/q.tpu"
+check precision-compile-int8-no-file '[ ! -e "$tmp/q.tpu" ]' "a program file was written"
 exit 0
