@@ -413,15 +413,32 @@ enum { ACT_FAST_MAX_COLS = 1024 };
 ** [0, max], none: unbounded, clip: the table), then requant and saturate to
 ** int8, or with raw saturate to int32, into out[C] (the same arithmetic as
 ** act_value, without the per-element calls and branches). */
+/* +raw on int8 chips, one row: sat32(acc + bias) clamped to [lo, hi] (int32
+** tables: relu [0, max], none the whole range). Equal to act_value's clamp
+** in 64 bits then saturate, as the bounds are int32: both give lo below lo,
+** hi above hi (and hi for every value when lo > hi). 32-bit lanes vectorise. */
+__attribute__((target_clones("avx2", "default")))
+static void act_row_raw(const int32_t *acc, const int32_t *bias, const int32_t *lo, const int32_t *hi,
+                        int64_t C, int32_t *out)
+{
+    for (int64_t j = 0; j < C; j++) {
+        int32_t a = acc[j], b = bias[j], v = (int32_t)((uint32_t)a + (uint32_t)b);
+        int32_t sat = a < 0 ? INT32_MIN : INT32_MAX;
+        v = ((a ^ v) & (b ^ v)) < 0 ? sat : v;          /* signed overflow: a, b same sign, v not */
+        v = v < lo[j] ? lo[j] : v;
+        out[j] = v > hi[j] ? hi[j] : v;
+    }
+}
+
+/* Without raw, one row: requant and saturate to int8 (as act_value). */
 static void act_row_i8(const int32_t *acc, const int64_t *bias, const int64_t *lo, const int64_t *hi,
-                       int64_t C, int raw, int64_t mult, int sh, int32_t *out)
+                       int64_t C, int64_t mult, int sh, int32_t *out)
 {
     int64_t mask = sh ? ((int64_t)1 << sh) - 1 : 0, half = sh ? (int64_t)1 << (sh - 1) : 1;
     for (int64_t j = 0; j < C; j++) {
         int64_t v = (int64_t)acc[j] + bias[j];
         v = v < lo[j] ? lo[j] : v;
         v = v > hi[j] ? hi[j] : v;
-        if (raw) { out[j] = (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v); continue; }
         int64_t m = v * mult, q = m >> sh, rem = m & mask;
         q += (rem > half) | ((rem == half) & (q & 1));
         out[j] = (int32_t)(q > 127 ? 127 : q < -128 ? -128 : q);
@@ -459,19 +476,28 @@ static void act_rows_i8(struct tpu_sim *s, const struct tpu_insn *in, const stru
     int raw = in->flags & 1, func = in->x;
     int64_t bias[ACT_FAST_MAX_COLS], lo[ACT_FAST_MAX_COLS], hi[ACT_FAST_MAX_COLS];
     int32_t val[ACT_FAST_MAX_COLS], best[ACT_FAST_MAX_COLS];
+    int32_t bias32[ACT_FAST_MAX_COLS], lo32[ACT_FAST_MAX_COLS], hi32[ACT_FAST_MAX_COLS];
     for (int64_t j = 0; j < C; j++) {
-        bias[j] = t->bias ? tab_i32(t->bias, j) : 0;
+        bias[j] = bias32[j] = t->bias ? tab_i32(t->bias, j) : 0;
         lo[j] = func == TPU_ACT_CLIP ? tab_i32(t->lo, j) : func == TPU_ACT_RELU ? 0 : INT64_MIN;
         hi[j] = func == TPU_ACT_CLIP ? tab_i32(t->hi, j) : INT64_MAX;
+        lo32[j] = func == TPU_ACT_CLIP ? tab_i32(t->lo, j) : func == TPU_ACT_RELU ? 0 : INT32_MIN;
+        hi32[j] = func == TPU_ACT_CLIP ? tab_i32(t->hi, j) : INT32_MAX;
     }
     int64_t mult = s->cfg[TPU_CFG_REQUANT_MULT];
     int sh = raw ? 0 : s->cfg[TPU_CFG_REQUANT_SHIFT];
     for (int64_t o = 0; o < rows / pool; o++) {
         for (int64_t p = 0; p < pool; p++) {
             const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o * pool + p) * (size_t)C * 4);
-            act_row_i8(acc, bias, lo, hi, C, raw, mult, sh, p ? val : best);
+            if (raw && pool == 1) {           /* straight into the UB (4-aligned: checked) */
+                act_row_raw(acc, bias32, lo32, hi32, C, (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4));
+                break;
+            }
+            if (raw) act_row_raw(acc, bias32, lo32, hi32, C, p ? val : best);
+            else act_row_i8(acc, bias, lo, hi, C, mult, sh, p ? val : best);
             if (p) for (int64_t j = 0; j < C; j++) best[j] = val[j] > best[j] ? val[j] : best[j];
         }
+        if (raw && pool == 1) continue;
         if (raw) { memcpy(s->ub + in->b + (size_t)(o * C) * 4, best, (size_t)C * 4); continue; }
         int8_t *dst = (int8_t *)(s->ub + in->b + (size_t)(o * C));
         for (int64_t j = 0; j < C; j++) dst[j] = (int8_t)best[j];
