@@ -288,10 +288,27 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     return TPU_STATUS_OK;
 }
 
+/* Makes the heap block *y of count floats t's values: handed over (no copy)
+** when the sizes agree, *y then NULL (t frees it); else copied. */
+static enum tpu_status give_values(struct tpu_ctx *ctx, struct tpu_tensor *t, float **y, int64_t count)
+{
+    if (tpu_tensor_numel(t) == count) {
+        tpu_tensor_drop_data(t);
+        t->data = *y;
+        t->owner = TPU_DATA_HEAP;
+        *y = NULL;
+        return TPU_STATUS_OK;
+    }
+    enum tpu_status rc = tpu_tensor_alloc(ctx, t);
+    if (!rc) memcpy(t->data, *y, (size_t)tpu_tensor_numel(t) * sizeof(float));
+    return rc;
+}
+
 /* Puts the node's output values (the chip's result) in place for the nodes
-** downstream and for the caller. */
+** downstream and for the caller: with take, the block *y itself (see
+** give_values), else a copy (the fused activation takes *y after). */
 static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d,
-                                  const float *y)
+                                  float **y, int64_t count, int take)
 {
     struct tpu_tensor *t = tpu_out(u->g, n, 0);
     int nd;
@@ -299,9 +316,10 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
     out_dims(u->g, n, d, &nd, dims);
     t->dtype = TPU_DTYPE_F32;
     tpu_tensor_set_shape(t, nd, dims);
-    if (!y) return TPU_STATUS_OK;
+    if (!*y) return TPU_STATUS_OK;
+    if (take) return give_values(u->ctx, t, y, count);
     enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
-    if (!rc) memcpy(t->data, y, (size_t)tpu_tensor_numel(t) * sizeof(float));
+    if (!rc) memcpy(t->data, *y, (size_t)tpu_tensor_numel(t) * sizeof(float));
     return rc;
 }
 
@@ -392,8 +410,9 @@ static void fused_act(struct tpu_graph *g, const struct tpu_chip *chip, int host
 /* f's output: the chip's y (on chip: already activated; host-driver fusion:
 ** y = min(max(y, lo), hi) here, as the reference Relu / Clip compute it). */
 static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const struct fusion *fz,
-                                 float *y, int64_t count)
+                                 float **yp, int64_t count)
 {
+    float *y = *yp;
     const struct tpu_tensor *src = tpu_out(u->g, n, 0);
     struct tpu_tensor *t = tpu_out(u->g, fz->f, 0);
     t->dtype = TPU_DTYPE_F32;
@@ -404,9 +423,7 @@ static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const str
         float v = y[i] < fz->lo ? fz->lo : y[i];
         y[i] = v > fz->hi ? fz->hi : v;
     }
-    enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
-    if (!rc) memcpy(t->data, y, (size_t)count * sizeof(float));
-    return rc;
+    return give_values(u->ctx, t, yp, count);
 }
 
 /* Sets d->bias / d->act for the ACTIVATE stage; *bias gets the per-column
@@ -469,10 +486,10 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
     if (!rc && y && !u->no_layer_compare) compare_ref(u, n, fz.on_chip ? fz.f : NULL, y, count, row);
-    if (!rc) rc = set_output(u, n, &d, y);
+    if (!rc) rc = set_output(u, n, &d, &y, count, !fz.f);
     if (!rc && fz.f) {
         snprintf(row->op, sizeof row->op, "%s+%s", d.op, fz.f->op_type);
-        rc = apply_act(u, n, &fz, y, count);
+        rc = apply_act(u, n, &fz, &y, count);
     }
     free(owned);
     free(y);

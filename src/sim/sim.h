@@ -157,6 +157,9 @@ int sim_rd_weights(struct tpu_sim *s, const struct tpu_insn *in);
 int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in);
 int sim_matmul(struct tpu_sim *s, const struct tpu_insn *in);
 int sim_activate(struct tpu_sim *s, const struct tpu_insn *in);
+/* The same ACTIVATE through the generic per-element loop only (the reference
+** tests/test-sim.c checks the specialised loops against). */
+int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in);
 /* sim_dma.c: host link */
 int sim_host_dma(struct tpu_sim *s, const struct tpu_insn *in, int to_host);
 /* sim_vector.c */

@@ -387,7 +387,139 @@ static int activate_check(struct tpu_sim *s, const struct tpu_insn *in, int64_t 
     return 0;
 }
 
-int sim_activate(struct tpu_sim *s, const struct tpu_insn *in)
+/* The generic value loop: every (output row, column) through act_value, in
+** double. The reference the specialised loops below are tested against
+** (tests/test-sim.c), and the path of sigmoid/tanh and of bf16 pooling. */
+static void activate_generic(struct tpu_sim *s, const struct tpu_insn *in, const struct act_tables *t,
+                             int64_t pool)
+{
+    const struct tpu_chip *c = s->chip;
+    int raw = in->flags & 1;
+    int64_t C = c->array_cols, rows = in->c, elem = act_out_elem(c, raw);
+    for (int64_t o = 0; o < rows / pool; o++)
+        for (int64_t j = 0; j < C; j++) {
+            double v = act_value(s, in, t, in->a + o * pool, j);
+            for (int64_t p = 1; p < pool; p++) v = fmax(v, act_value(s, in, t, in->a + o * pool + p, j));
+            store_out(s->ub + in->b + (size_t)(o * C + j) * (size_t)elem, elem, c->mxu_dtype == TPU_MXU_BF16,
+                      raw, v);
+        }
+}
+
+/* Widest array the specialised loops take (their per-column tables live on
+** the stack); wider arrays take the generic loop. */
+enum { ACT_FAST_MAX_COLS = 1024 };
+
+/* int8 chips, one accumulator row: (acc + bias) clamped to [lo, hi] (relu:
+** [0, max], none: unbounded, clip: the table), then requant and saturate to
+** int8, or with raw saturate to int32, into out[C] (the same arithmetic as
+** act_value, without the per-element calls and branches). */
+/* +raw on int8 chips, one row: sat32(acc + bias) clamped to [lo, hi] (int32
+** tables: relu [0, max], none the whole range). Equal to act_value's clamp
+** in 64 bits then saturate, as the bounds are int32: both give lo below lo,
+** hi above hi (and hi for every value when lo > hi). 32-bit lanes vectorise. */
+__attribute__((target_clones("avx2", "default")))
+static void act_row_raw(const int32_t *acc, const int32_t *bias, const int32_t *lo, const int32_t *hi,
+                        int64_t C, int32_t *out)
+{
+    for (int64_t j = 0; j < C; j++) {
+        int32_t a = acc[j], b = bias[j], v = (int32_t)((uint32_t)a + (uint32_t)b);
+        int32_t sat = a < 0 ? INT32_MIN : INT32_MAX;
+        v = ((a ^ v) & (b ^ v)) < 0 ? sat : v;          /* signed overflow: a, b same sign, v not */
+        v = v < lo[j] ? lo[j] : v;
+        out[j] = v > hi[j] ? hi[j] : v;
+    }
+}
+
+/* Without raw, one row: requant and saturate to int8 (as act_value). */
+static void act_row_i8(const int32_t *acc, const int64_t *bias, const int64_t *lo, const int64_t *hi,
+                       int64_t C, int64_t mult, int sh, int32_t *out)
+{
+    int64_t mask = sh ? ((int64_t)1 << sh) - 1 : 0, half = sh ? (int64_t)1 << (sh - 1) : 1;
+    for (int64_t j = 0; j < C; j++) {
+        int64_t v = (int64_t)acc[j] + bias[j];
+        v = v < lo[j] ? lo[j] : v;
+        v = v > hi[j] ? hi[j] : v;
+        int64_t m = v * mult, q = m >> sh, rem = m & mask;
+        q += (rem > half) | ((rem == half) & (q & 1));
+        out[j] = (int32_t)(q > 127 ? 127 : q < -128 ? -128 : q);
+    }
+}
+
+/* bf16 chips without pooling, func none/relu/clip: fp32 acc (+ bias), the
+** function, then bf16 (the stored bits act_value + store_out give), or with
+** raw the fp32 word. */
+static void act_rows_bf16(struct tpu_sim *s, const struct tpu_insn *in, const struct act_tables *t)
+{
+    int64_t C = s->chip->array_cols, rows = in->c;
+    int raw = in->flags & 1, func = in->x;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *acc = (const float *)(s->acc + (size_t)(in->a + r) * (size_t)C * 4);
+        uint8_t *dst = s->ub + in->b + (size_t)(r * C) * (raw ? 4 : 2);
+        for (int64_t j = 0; j < C; j++) {
+            float v = acc[j];
+            if (t->bias) v += tab_f32(t->bias, j);
+            if (func == TPU_ACT_RELU) v = v < 0 ? 0.0f : v;
+            else if (func == TPU_ACT_CLIP) v = act_f32(v, func, t, j);
+            if (raw) { memcpy(dst + 4 * j, &v, 4); continue; }
+            uint16_t h = tpu_f32_to_bf16((float)(double)tpu_bf16_to_f32(tpu_f32_to_bf16(v)));
+            memcpy(dst + 2 * j, &h, 2);
+        }
+    }
+}
+
+/* int8 chips, any func ACTIVATE allows there, bias, raw and pooling (max over
+** each pool's rows of the output values, as the generic loop's fmax of exact
+** integers). */
+static void act_rows_i8(struct tpu_sim *s, const struct tpu_insn *in, const struct act_tables *t, int64_t pool)
+{
+    int64_t C = s->chip->array_cols, rows = in->c;
+    int raw = in->flags & 1, func = in->x;
+    int64_t bias[ACT_FAST_MAX_COLS], lo[ACT_FAST_MAX_COLS], hi[ACT_FAST_MAX_COLS];
+    int32_t val[ACT_FAST_MAX_COLS], best[ACT_FAST_MAX_COLS];
+    int32_t bias32[ACT_FAST_MAX_COLS], lo32[ACT_FAST_MAX_COLS], hi32[ACT_FAST_MAX_COLS];
+    for (int64_t j = 0; j < C; j++) {
+        bias[j] = bias32[j] = t->bias ? tab_i32(t->bias, j) : 0;
+        lo[j] = func == TPU_ACT_CLIP ? tab_i32(t->lo, j) : func == TPU_ACT_RELU ? 0 : INT64_MIN;
+        hi[j] = func == TPU_ACT_CLIP ? tab_i32(t->hi, j) : INT64_MAX;
+        lo32[j] = func == TPU_ACT_CLIP ? tab_i32(t->lo, j) : func == TPU_ACT_RELU ? 0 : INT32_MIN;
+        hi32[j] = func == TPU_ACT_CLIP ? tab_i32(t->hi, j) : INT32_MAX;
+    }
+    int64_t mult = s->cfg[TPU_CFG_REQUANT_MULT];
+    int sh = raw ? 0 : s->cfg[TPU_CFG_REQUANT_SHIFT];
+    for (int64_t o = 0; o < rows / pool; o++) {
+        for (int64_t p = 0; p < pool; p++) {
+            const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o * pool + p) * (size_t)C * 4);
+            if (raw && pool == 1) {           /* straight into the UB (4-aligned: checked) */
+                act_row_raw(acc, bias32, lo32, hi32, C, (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4));
+                break;
+            }
+            if (raw) act_row_raw(acc, bias32, lo32, hi32, C, p ? val : best);
+            else act_row_i8(acc, bias, lo, hi, C, mult, sh, p ? val : best);
+            if (p) for (int64_t j = 0; j < C; j++) best[j] = val[j] > best[j] ? val[j] : best[j];
+        }
+        if (raw && pool == 1) continue;
+        if (raw) { memcpy(s->ub + in->b + (size_t)(o * C) * 4, best, (size_t)C * 4); continue; }
+        int8_t *dst = (int8_t *)(s->ub + in->b + (size_t)(o * C));
+        for (int64_t j = 0; j < C; j++) dst[j] = (int8_t)best[j];
+    }
+}
+
+/* The values of one checked ACTIVATE into the UB: the raw-copy memcpy, the
+** specialised loops where they apply, else (or with generic) the generic one. */
+static void activate_values(struct tpu_sim *s, const struct tpu_insn *in, const struct act_tables *t,
+                            int64_t pool, int generic)
+{
+    int64_t C = s->chip->array_cols;
+    int raw = in->flags & 1, is_bf16 = s->chip->mxu_dtype == TPU_MXU_BF16;
+    if (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias)  /* raw copy: acc words as they are */
+        memcpy(s->ub + in->b, s->acc + (size_t)in->a * (size_t)C * 4, (size_t)(in->c * C * 4));
+    else if (generic || C > ACT_FAST_MAX_COLS) activate_generic(s, in, t, pool);
+    else if (!is_bf16) act_rows_i8(s, in, t, pool);
+    else if (pool == 1 && in->x != TPU_ACT_SIGMOID && in->x != TPU_ACT_TANH) act_rows_bf16(s, in, t);
+    else activate_generic(s, in, t, pool);
+}
+
+static int activate(struct tpu_sim *s, const struct tpu_insn *in, int generic)
 {
     const struct tpu_chip *c = s->chip;
     int64_t pool = in->d ? in->d : 1, C = c->array_cols, rows = in->c;
@@ -395,16 +527,7 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in)
     if (activate_check(s, in, pool) || activate_tables(s, in, &t)) return 1;
     int raw = in->flags & 1;
     int64_t elem = act_out_elem(c, raw);
-    if (!s->timing_only && raw && pool == 1 && in->x == TPU_ACT_NONE && !t.bias)  /* raw copy: acc words as they are */
-        memcpy(s->ub + in->b, s->acc + (size_t)in->a * (size_t)C * 4, (size_t)(rows * C * 4));
-    else if (!s->timing_only)
-        for (int64_t o = 0; o < rows / pool; o++)
-            for (int64_t j = 0; j < C; j++) {
-                double v = act_value(s, in, &t, in->a + o * pool, j);
-                for (int64_t p = 1; p < pool; p++) v = fmax(v, act_value(s, in, &t, in->a + o * pool + p, j));
-                store_out(s->ub + in->b + (size_t)(o * C + j) * (size_t)elem, elem,
-                          c->mxu_dtype == TPU_MXU_BF16, raw, v);
-            }
+    if (!s->timing_only) activate_values(s, in, &t, pool, generic);
     int64_t start = sim_max(s->issue, s->unit_free[TPU_UNIT_ACT]);
     for (int64_t r = 0; r < rows; r++) start = sim_max(start, s->acc_write_done[in->a + r]);
     int64_t busy = (rows * C + c->activation_lanes - 1) / c->activation_lanes;
@@ -417,3 +540,7 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in)
     s->ctr.vector_elems += rows * C;
     return 0;
 }
+
+int sim_activate(struct tpu_sim *s, const struct tpu_insn *in) { return activate(s, in, 0); }
+
+int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in) { return activate(s, in, 1); }
