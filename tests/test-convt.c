@@ -17,25 +17,10 @@
 #include "compile/compile.h"
 #include "testrig.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 
-static int n_fail;
-static void report(int ok, const char *name, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %s: ", ok ? "PASS" : "FAIL", name);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    n_fail += !ok;
-}
-
-static uint64_t rng = 0xC0FFEE1234567ull;
-static uint64_t next_u64(void) { rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27; return rng * 0x2545F4914F6CDD1Dull; }
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
-static float uni(void) { return (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
+#define TEST_SEED 0xC0FFEE1234567ull
+#include "testreport.h"
 
 struct geo { int64_t b, g, cpg, opg, h, w, kh, kw, s[2], d[2], p[4], op[2]; };
 

@@ -13,27 +13,11 @@
 */
 #include "compile/compile.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int n_fail;
-/* One PASS/FAIL line: "PASS name: details" (tests/run.sh counts them). */
-static void report(int ok, const char *name, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %s: ", ok ? "PASS" : "FAIL", name);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    n_fail += !ok;
-}
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t next_u64(void) { rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27; return rng * 0x2545F4914F6CDD1Dull; }
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
-static float uni(void) { return (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
+#define TEST_SEED 0x9E3779B97F4A7C15ull
+#include "testreport.h"
 static float bf(float v) { return tpu_bf16_to_f32(tpu_f32_to_bf16(v)); }
 
 /* The split: x1 + x2 within 2^-16 |x|, x1 + x2 + x3 within 2^-24 |x|, each part bf16-exact. */

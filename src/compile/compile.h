@@ -89,6 +89,9 @@ enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,
                              struct tpu_lowered *out);
 void            tpu_lowered_free(struct tpu_lowered *l);
 
+/* Largest |x[i]| of n values (0 for none; NaNs skipped); compile/driver.c. */
+float tpu_max_abs_f32(const float *x, int64_t n);
+
 /* A's element (row m, column k) of group g, from the op's fp32 input x
 ** (NCHW for conv; [groups][M][K] otherwise). */
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k);
@@ -195,6 +198,11 @@ struct tpu_chip_report {
     int      verify_failed;               /* 1: some output outside its bound */
     char     calib[200];                  /* how int8 activations were scaled  */
 };
+
+/* Appends a layer row (cycles and macs added to the report's totals; not
+** "host": to device_cycles too). NULL when out of memory; may move r->rows. */
+struct tpu_layer_row *tpu_report_add_row(struct tpu_ctx *ctx, struct tpu_chip_report *r, const char *name,
+                                         const char *op, const char *unit, int64_t cycles, int64_t macs);
 
 /* tpu_chip_run_model_calib with flags: TPU_RUN_NO_LAYER_COMPARE skips the
 ** per-layer reference comparison (the nmse column; data-set runs verify the

@@ -44,13 +44,13 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
     return x[((b * d->c_in + ch) * d->h + iy) * d->w + ix];
 }
 
-/* Largest |x| over the op input, for the per-tensor int8 scale. The running
-** max is v > mx ? v : mx (a NaN is skipped, as fmaxf skips it); with SSE2 four
-** lanes keep their own max (MAXPS computes exactly that expression) and the
-** lanes are combined at the end: the same maximum in any order. */
-static float input_scale(const struct tpu_mm_desc *d, const float *x)
+/* Largest |x[i]| (0 for none; a NaN is skipped, as fmaxf skips it). With
+** SSE2 eight lanes keep their own v > mx ? v : mx (what MAXPS computes),
+** combined at the end: the same maximum in any order. Also the lowering's
+** per-column weight scales (compile/lower.c). */
+float tpu_max_abs_f32(const float *x, int64_t n)
 {
-    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K, i = 0;
+    int64_t i = 0;
     float mx = 0;
 #ifdef __SSE2__
     const __m128 sign = _mm_set1_ps(-0.0f);
@@ -66,8 +66,16 @@ static float input_scale(const struct tpu_mm_desc *d, const float *x)
 #endif
     for (; i < n; i++) {
         float v = fabsf(x[i]);
-        if (v > mx) mx = v;
+        mx = v > mx ? v : mx;
     }
+    return mx;
+}
+
+/* The per-tensor int8 scale of the op input: max |x| / 127 (1 for all zeros). */
+static float input_scale(const struct tpu_mm_desc *d, const float *x)
+{
+    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
+    float mx = tpu_max_abs_f32(x, n);
     return mx > 0 ? mx / 127.0f : 1.0f;
 }
 

@@ -113,31 +113,6 @@ static int64_t tile_index(const struct tpu_lowered *l, int64_t g, int64_t kt, in
     return (g * l->k_tiles + kt) * l->n_tiles + nt;
 }
 
-/* Largest |x[i]| (0 for none; a NaN is skipped as fmaxf skips it). With
-** SSE2 eight lanes keep their own v > mx ? v : mx (what MAXPS computes),
-** combined at the end: the same maximum in any order. */
-static float max_abs(const float *x, int64_t n)
-{
-    int64_t i = 0;
-    float mx = 0;
-#ifdef __SSE2__
-    const __m128 sign = _mm_set1_ps(-0.0f);
-    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
-    for (; i + 8 <= n; i += 8) {
-        m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
-        m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
-    }
-    float lanes[8];
-    _mm_storeu_ps(lanes, m0);
-    _mm_storeu_ps(lanes + 4, m1);
-    for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
-#endif
-    for (; i < n; i++) {
-        float v = fabsf(x[i]);
-        mx = v > mx ? v : mx;
-    }
-    return mx;
-}
 
 /* Symmetric per-column int8 scales: max |w| / 127 (1 for an all-zero column).
 ** Along contiguous memory in either weight layout; the running max skips a
@@ -150,7 +125,7 @@ static void column_scales(const struct tpu_lowered *l, const float *w)
         float *mx = l->w_scale + g * N;
         for (int64_t n = 0; n < N; n++) mx[n] = 0;
         if (d->w_nk)
-            for (int64_t n = 0; n < N; n++) mx[n] = max_abs(w + (g * N + n) * K, K);
+            for (int64_t n = 0; n < N; n++) mx[n] = tpu_max_abs_f32(w + (g * N + n) * K, K);
         else
             for (int64_t k = 0; k < K; k++) {
                 const float *row = w + (g * K + k) * N;

@@ -56,6 +56,28 @@ static struct mxu_split mxu_layers_split(const struct tpu_chip_report *r)
     return m;
 }
 
+struct tpu_layer_row *tpu_report_add_row(struct tpu_ctx *ctx, struct tpu_chip_report *r, const char *name,
+                                         const char *op, const char *unit, int64_t cycles, int64_t macs)
+{
+    if (r->n_rows == r->cap_rows) {
+        int cap = r->cap_rows ? 2 * r->cap_rows : 16;
+        struct tpu_layer_row *n = tpu_realloc(ctx, r->rows, (size_t)cap * sizeof *n);
+        if (!n) return NULL;
+        r->rows = n;
+        r->cap_rows = cap;
+    }
+    struct tpu_layer_row *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    snprintf(row->op, sizeof row->op, "%s", op);
+    row->unit = unit;
+    row->cycles = cycles;
+    row->macs = macs;
+    r->cycles += cycles;
+    if (strcmp(unit, "host") != 0) r->device_cycles += cycles;
+    return row;
+}
+
 void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
 {
     fprintf(f, "chip %s: %lld MXU x %lldx%lld %s, %.0f MHz; schedule %s%s; batch %lld\n", r->chip,

@@ -75,24 +75,7 @@ static uint8_t *host_buffer(struct runner *u, uint64_t bytes)
 static struct tpu_layer_row *add_row(struct runner *u, const char *name, const char *op,
                                      const char *unit, int64_t cycles, int64_t macs)
 {
-    struct tpu_chip_report *r = u->r;
-    if (r->n_rows == r->cap_rows) {
-        int cap = r->cap_rows ? 2 * r->cap_rows : 16;
-        struct tpu_layer_row *n = tpu_realloc(u->ctx, r->rows, (size_t)cap * sizeof *n);
-        if (!n) return NULL;
-        r->rows = n;
-        r->cap_rows = cap;
-    }
-    struct tpu_layer_row *row = &r->rows[r->n_rows++];
-    memset(row, 0, sizeof *row);
-    snprintf(row->name, sizeof row->name, "%s", name);
-    snprintf(row->op, sizeof row->op, "%s", op);
-    row->unit = unit;
-    row->cycles = cycles;
-    row->macs = macs;
-    r->cycles += cycles;
-    if (strcmp(unit, "host") != 0) r->device_cycles += cycles;
-    return row;
+    return tpu_report_add_row(u->ctx, u->r, name, op, unit, cycles, macs);
 }
 
 /*---- Input values ----*/

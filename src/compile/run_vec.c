@@ -17,27 +17,10 @@
 #include <math.h>
 #include <string.h>
 
-/* A layer row (as compile/run.c adds them). */
 static struct tpu_layer_row *add_row(const struct tpu_vec_run *v, const char *name, const char *op,
                                      const char *unit, int64_t cycles)
 {
-    struct tpu_chip_report *r = v->r;
-    if (r->n_rows == r->cap_rows) {
-        int cap = r->cap_rows ? 2 * r->cap_rows : 16;
-        struct tpu_layer_row *n = tpu_realloc(v->ctx, r->rows, (size_t)cap * sizeof *n);
-        if (!n) return NULL;
-        r->rows = n;
-        r->cap_rows = cap;
-    }
-    struct tpu_layer_row *row = &r->rows[r->n_rows++];
-    memset(row, 0, sizeof *row);
-    snprintf(row->name, sizeof row->name, "%s", name);
-    snprintf(row->op, sizeof row->op, "%s", op);
-    row->unit = unit;
-    row->cycles = cycles;
-    r->cycles += cycles;
-    if (strcmp(unit, "host") != 0) r->device_cycles += cycles;
-    return row;
+    return tpu_report_add_row(v->ctx, v->r, name, op, unit, cycles, 0);
 }
 
 /* The node's rows: with one chunk "input" (RD_HOST, host link), the node
