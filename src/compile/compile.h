@@ -47,6 +47,10 @@ struct tpu_mm_desc {
     int     act;                          /* ACTIVATE func (enum tpu_act_func):
                                              0 none, relu, sigmoid/tanh (bf16
                                              chips), clip (lo/hi table)        */
+    int     raw_i8;                       /* 1: weights are integers in
+                                             [-128, 127] put in the tiles as
+                                             they are (scale 1; compile/
+                                             qlinear.c)                        */
 };
 
 /* 32-bit words of ACTIVATE's tables for one n-tile: bias[C] with d->bias,
@@ -122,6 +126,21 @@ enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct
 ** w may point at NULL for timing only). No change when not worth it. */
 enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
                                       float **w);
+
+/*---- QLinearMatMul on the int8 MXU (compile/qlinear.c) ----*/
+/* Describes QLinearMatMul node n for chip (all checks: dtypes, constant B,
+** scales and zero points, b - zb within int8); weights gets b - zb as
+** [K][N] fp32 integers (tpu_malloc'd) when not NULL. An error names why the
+** node stays on the host. */
+enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                                 struct tpu_mm_desc *d, float **weights);
+/* Packs A's bytes (uint8: a - 128) and ACTIVATE's zero-point table (wq: the
+** weights tpu_qlinear_desc gave) into host memory. */
+void tpu_qlinear_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *c,
+                      const struct tpu_lowered *l, const float *wq, uint8_t *host);
+/* Requantises the int32 results into n's output tensor (allocated here). */
+enum tpu_status tpu_qlinear_unpack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *c,
+                                   const struct tpu_lowered *l, const uint8_t *host);
 
 /*---- ConvTranspose as a Conv (compile/mm_convt.c) ----*/
 /* The Conv that equals ConvTranspose node n (called by tpu_mm_from_node). */

@@ -1,0 +1,203 @@
+/*
+** tests/test-qlinear.c: QLinearMatMul on tpu-v1's int8 MXU (compile/qlinear.c)
+** against the reference kernel (ref/ref_quant.c). Seeded random one-node
+** graphs, mostly ragged (not multiples of the 256x256 array), 2-D and batched
+** 3-D A with a 2-D B, uint8 and int8 A / B / Y, random scales and zero
+** points (per tensor, and per-column B), b - b_zero_point inside int8 and
+** outside it (the row-sum form): the chip's output bytes must equal the
+** reference kernel's exactly. Refusals: non-constant B or scale, K too large
+** for int32 in the row-sum form, a bf16 chip — the placement is the host
+** with a reason.
+** Prints one PASS/FAIL line per case.
+*/
+#include "compile/place.h"                 /* includes compile/compile.h */
+#include "testrig.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t next_u64(void) { rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27; return rng * 0x2545F4914F6CDD1Dull; }
+static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
+
+static int n_fail;
+
+struct qcase {
+    int64_t  dims[3];                      /* A: [dims[0]] [M] K when rank 3 */
+    int      rank;
+    int64_t  K, N;
+    enum tpu_dtype at, bt, yt;
+    int      per_col;                      /* b scale and zero point per column */
+    int      wide_b;                       /* b - zb leaves int8: the row-sum form */
+    int      var_in;                       /* >0: that input without values (refusal) */
+};
+
+static void fill_bytes(enum tpu_dtype dt, uint8_t *v, int64_t n, int lo, int hi)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int x = (int)pick(lo, hi);
+        v[i] = dt == TPU_DTYPE_I8 ? (uint8_t)(int8_t)(x - 128) : (uint8_t)x;
+    }
+}
+
+/* The node: A, a_scale, a_zp, B, b_scale, b_zp, y_scale, y_zp. */
+static struct rig make(const struct qcase *q)
+{
+    struct rig r = rig_new("QLinearMatMul", 8, 1);
+    int64_t M = 1, adims[3];
+    for (int i = 0; i < q->rank; i++) adims[i] = q->dims[i];
+    adims[q->rank - 1] = q->K;
+    for (int i = 0; i < q->rank - 1; i++) M *= adims[i];
+    uint8_t *a = malloc((size_t)(M * q->K)), *b = malloc((size_t)(q->K * q->N));
+    fill_bytes(q->at, a, M * q->K, 0, 255);
+    int64_t nb = q->per_col ? q->N : 1, one = 1, bd[2] = { q->K, q->N };
+    float sa = 0.001f + (float)pick(1, 1000) / 10000.0f, sy = 0.01f + (float)pick(1, 1000) / 1000.0f;
+    float *sb = malloc((size_t)nb * sizeof *sb);
+    uint8_t *zb = malloc((size_t)nb);
+    for (int64_t j = 0; j < nb; j++) sb[j] = 0.001f + (float)pick(1, 1000) / 20000.0f;
+    /* zero points near the middle so b - zb stays in int8; wide_b: at the edge */
+    fill_bytes(q->bt, zb, nb, q->wide_b ? 200 : 100, q->wide_b ? 255 : 156);
+    for (int64_t i = 0; i < q->K * q->N; i++) {
+        int z = q->bt == TPU_DTYPE_I8 ? (int8_t)zb[q->per_col ? i % q->N : 0] + 128 : zb[q->per_col ? i % q->N : 0];
+        int lo = z - 128 < 0 ? 0 : z - 128, hi = z + 127 > 255 ? 255 : z + 127;
+        if (q->wide_b) { lo = 0; hi = 255; }
+        fill_bytes(q->bt, b + i, 1, lo, hi);
+    }
+    uint8_t za, zy;
+    fill_bytes(q->at, &za, 1, 0, 255);
+    fill_bytes(q->yt, &zy, 1, 60, 200);
+    rig_in(&r, 0, q->at, q->rank, adims, a);
+    rig_in(&r, 1, TPU_DTYPE_F32, 0, &one, &sa);
+    rig_in(&r, 2, q->at, 0, &one, &za);
+    rig_in(&r, 3, q->bt, 2, bd, q->var_in == 3 ? NULL : b);
+    rig_in(&r, 4, TPU_DTYPE_F32, q->per_col ? 1 : 0, &nb, sb);
+    rig_in(&r, 5, q->bt, q->per_col ? 1 : 0, &nb, zb);
+    rig_in(&r, 6, TPU_DTYPE_F32, 0, &one, q->var_in == 6 ? NULL : &sy);
+    rig_in(&r, 7, q->yt, 0, &one, &zy);
+    tpu_out(r.g, r.n, 0)->dtype = q->yt;
+    free(a); free(b); free(sb); free(zb);
+    return r;
+}
+
+static const char *dt(enum tpu_dtype t) { return t == TPU_DTYPE_U8 ? "u8" : "i8"; }
+
+static void name_of(const struct qcase *q, char *s0, size_t n0)
+{
+    int w = snprintf(s0, n0, "%s", q->wide_b ? "[b-zb outside int8] " : "");
+    char *s = s0 + w;
+    size_t n = n0 - (size_t)w;
+    if (q->rank == 3)
+        snprintf(s, n, "A=%lldx%lldx%lld(%s) B=%lldx%lld(%s%s) Y=%s", (long long)q->dims[0], (long long)q->dims[1],
+                 (long long)q->K, dt(q->at), (long long)q->K, (long long)q->N, dt(q->bt),
+                 q->per_col ? ",per-col" : "", dt(q->yt));
+    else
+        snprintf(s, n, "A=%lldx%lld(%s) B=%lldx%lld(%s%s) Y=%s", (long long)q->dims[0], (long long)q->K, dt(q->at),
+                 (long long)q->K, (long long)q->N, dt(q->bt), q->per_col ? ",per-col" : "", dt(q->yt));
+}
+
+/* Chip output bytes against the reference kernel's. */
+static void run_case(const struct tpu_chip *c, const struct qcase *q)
+{
+    char name[200];
+    name_of(q, name, sizeof name);
+    struct rig r = make(q);
+    const char *bad = NULL;
+    char why[300] = "";
+    uint8_t *ref = NULL, *host = NULL;
+    float *w = NULL;
+    struct tpu_mm_desc d;
+    struct tpu_lowered l = { 0 };
+    struct tpu_sim *sim = NULL;
+    size_t nbytes = 0;
+    if (rig_run(&r)) bad = tpu_errmsg(r.ctx);
+    if (!bad) {
+        tpu_tensor_nbytes(r.ctx, out(&r, 0), &nbytes);
+        ref = malloc(nbytes);
+        memcpy(ref, out(&r, 0)->data, nbytes);
+        memset(out(&r, 0)->data, 0xA5, nbytes);
+    }
+    if (!bad && tpu_qlinear_desc(r.g, r.n, c, &d, &w)) bad = tpu_errmsg(r.ctx);
+    if (!bad && tpu_lower_mm(r.ctx, c, &d, w, &l)) bad = tpu_errmsg(r.ctx);
+    if (!bad && !(host = calloc(1, (size_t)l.host_bytes))) bad = "out of memory";
+    if (!bad) tpu_qlinear_pack(r.g, r.n, c, &l, w, host);
+    if (!bad && !(sim = tpu_sim_new(r.ctx, c, 0))) bad = tpu_errmsg(r.ctx);
+    if (!bad && tpu_sim_run(sim, l.prog, host, l.host_bytes)) bad = tpu_errmsg(r.ctx);
+    if (!bad && tpu_qlinear_unpack(r.g, r.n, c, &l, host)) bad = tpu_errmsg(r.ctx);
+    if (!bad) {
+        const uint8_t *got = out(&r, 0)->data;
+        for (size_t i = 0; i < nbytes && !bad; i++)
+            if (got[i] != ref[i]) {
+                snprintf(why, sizeof why, "byte %zu: chip %d, reference %d", i, got[i], ref[i]);
+                bad = why;
+            }
+    }
+    if (bad) { printf("FAIL qlinear-matmul %s: %s\n", name, bad); n_fail++; }
+    else printf("PASS qlinear-matmul %s: %zu output bytes identical, %lld cycles\n", name, nbytes,
+                (long long)sim->ctr.cycles);
+    tpu_sim_free(sim);
+    tpu_lowered_free(&l);
+    free(host); free(w); free(ref);
+    rig_free(&r);
+}
+
+/* A node the lowering refuses is placed on the host with the reason. */
+static void refusal_case(const struct tpu_chip *c, const struct qcase *q, const char *label, const char *want)
+{
+    struct rig r = make(q);
+    struct tpu_place p;
+    tpu_place_node(r.g, r.n, c, &p);
+    int ok = p.unit == TPU_PLACE_HOST && strstr(p.reason, want) != NULL;
+    if (ok) printf("PASS qlinear-refuse %s %s: host (%s)\n", c->name, label, p.reason);
+    else { printf("FAIL qlinear-refuse %s %s: %s (%s), expected host with '%s'\n", c->name, label,
+                  tpu_place_class_name(p.unit), p.reason, want); n_fail++; }
+    rig_free(&r);
+}
+
+static void placed_case(const struct tpu_chip *c, const struct qcase *q)
+{
+    struct rig r = make(q);
+    struct tpu_place p;
+    tpu_place_node(r.g, r.n, c, &p);
+    if (p.unit == TPU_PLACE_MXU) printf("PASS qlinear-place %s: mxu (%s)\n", c->name, p.reason);
+    else { printf("FAIL qlinear-place %s: %s (%s)\n", c->name, tpu_place_class_name(p.unit), p.reason); n_fail++; }
+    rig_free(&r);
+}
+
+int main(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_chip *c = NULL, *bf = NULL;
+    if (tpu_chip_load(ctx, "tpu-v1", &c) || tpu_chip_load(ctx, "tpu-v5e", &bf)) {
+        printf("FAIL qlinear: %s\n", tpu_errmsg(ctx));
+        return 1;
+    }
+    static const enum tpu_dtype ts[2] = { TPU_DTYPE_U8, TPU_DTYPE_I8 };
+    static const int64_t fixed[][3] = { { 1, 1, 1 }, { 2, 4, 3 }, { 256, 256, 256 }, { 129, 257, 130 },
+                                        { 3, 600, 5 }, { 300, 7, 260 } };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        struct qcase q = { { fixed[i][0] }, 2, fixed[i][1], fixed[i][2], ts[i % 2], ts[(i / 2) % 2], ts[i % 2], 0, 0, 0 };
+        run_case(c, &q);
+    }
+    for (int i = 0; i < 18; i++) {
+        struct qcase q = { { pick(1, 150), pick(1, 40) }, pick(2, 3), pick(1, 400), pick(1, 300),
+                           ts[pick(0, 1)], ts[pick(0, 1)], ts[pick(0, 1)], (int)pick(0, 1), i % 3 == 2, 0 };
+        if (q.rank == 3) q.dims[0] = pick(1, 4);
+        if (i == 17) q.N = 256;                  /* the ones column opens a second n-tile */
+        run_case(c, &q);
+    }
+    struct qcase ok = { { 5 }, 2, 9, 7, TPU_DTYPE_U8, TPU_DTYPE_U8, TPU_DTYPE_U8, 0, 0, 0 };
+    placed_case(c, &ok);
+    struct qcase var = ok, var_s = ok, big = ok;
+    var.var_in = 3;
+    var_s.var_in = 6;
+    big.wide_b = 1;
+    big.K = 20000;                               /* row-sum form: int32 bound */
+    refusal_case(c, &var, "non-constant-B", "no constant value");
+    refusal_case(c, &var_s, "non-constant-y_scale", "no constant value");
+    refusal_case(c, &big, "K-20000-b-zb-outside-int8", "exceeds 16384");
+    refusal_case(bf, &ok, "bf16-chip", "int8 MXU only");
+    tpu_chip_free(c);
+    tpu_chip_free(bf);
+    tpu_free(ctx);
+    return n_fail != 0;
+}
