@@ -3,7 +3,8 @@
 ** against the reference kernel (ref/ref_quant.c). Seeded random one-node
 ** graphs, mostly ragged (not multiples of the 256x256 array), 2-D and batched
 ** 3-D A with a 2-D B, uint8 and int8 A / B / Y, random scales and zero
-** points (per tensor, and per-column B), b - b_zero_point inside int8 and
+** points (per tensor, and per-column B), batched 3-D B with 3-D A (one GEMM
+** per batch), b - b_zero_point inside int8 and
 ** outside it (the row-sum form): the chip's output bytes must equal the
 ** reference kernel's exactly. Refusals: non-constant B or scale, K too large
 ** for int32 in the row-sum form, a bf16 chip — the placement is the host
@@ -30,6 +31,7 @@ struct qcase {
     int      per_col;                      /* b scale and zero point per column */
     int      wide_b;                       /* b - zb leaves int8: the row-sum form */
     int      var_in;                       /* >0: that input without values (refusal) */
+    int      b3;                           /* B [batch][K][N] (rank-3 A)        */
 };
 
 static void fill_bytes(enum tpu_dtype dt, uint8_t *v, int64_t n, int lo, int hi)
@@ -48,16 +50,17 @@ static struct rig make(const struct qcase *q)
     for (int i = 0; i < q->rank; i++) adims[i] = q->dims[i];
     adims[q->rank - 1] = q->K;
     for (int i = 0; i < q->rank - 1; i++) M *= adims[i];
-    uint8_t *a = malloc((size_t)(M * q->K)), *b = malloc((size_t)(q->K * q->N));
+    int64_t G = q->b3 ? adims[0] : 1, nbv = G * q->K * q->N;
+    uint8_t *a = malloc((size_t)(M * q->K)), *b = malloc((size_t)nbv);
     fill_bytes(q->at, a, M * q->K, 0, 255);
-    int64_t nb = q->per_col ? q->N : 1, one = 1, bd[2] = { q->K, q->N };
+    int64_t nb = q->per_col ? q->N : 1, one = 1, bd[3] = { G, q->K, q->N };
     float sa = 0.001f + (float)pick(1, 1000) / 10000.0f, sy = 0.01f + (float)pick(1, 1000) / 1000.0f;
     float *sb = malloc((size_t)nb * sizeof *sb);
     uint8_t *zb = malloc((size_t)nb);
     for (int64_t j = 0; j < nb; j++) sb[j] = 0.001f + (float)pick(1, 1000) / 20000.0f;
     /* zero points near the middle so b - zb stays in int8; wide_b: at the edge */
     fill_bytes(q->bt, zb, nb, q->wide_b ? 200 : 100, q->wide_b ? 255 : 156);
-    for (int64_t i = 0; i < q->K * q->N; i++) {
+    for (int64_t i = 0; i < nbv; i++) {
         int z = q->bt == TPU_DTYPE_I8 ? (int8_t)zb[q->per_col ? i % q->N : 0] + 128 : zb[q->per_col ? i % q->N : 0];
         int lo = z - 128 < 0 ? 0 : z - 128, hi = z + 127 > 255 ? 255 : z + 127;
         if (q->wide_b) { lo = 0; hi = 255; }
@@ -69,7 +72,7 @@ static struct rig make(const struct qcase *q)
     rig_in(&r, 0, q->at, q->rank, adims, a);
     rig_in(&r, 1, TPU_DTYPE_F32, 0, &one, &sa);
     rig_in(&r, 2, q->at, 0, &one, &za);
-    rig_in(&r, 3, q->bt, 2, bd, q->var_in == 3 ? NULL : b);
+    rig_in(&r, 3, q->bt, q->b3 ? 3 : 2, q->b3 ? bd : bd + 1, q->var_in == 3 ? NULL : b);
     rig_in(&r, 4, TPU_DTYPE_F32, q->per_col ? 1 : 0, &nb, sb);
     rig_in(&r, 5, q->bt, q->per_col ? 1 : 0, &nb, zb);
     rig_in(&r, 6, TPU_DTYPE_F32, 0, &one, q->var_in == 6 ? NULL : &sy);
@@ -83,7 +86,7 @@ static const char *dt(enum tpu_dtype t) { return t == TPU_DTYPE_U8 ? "u8" : "i8"
 
 static void name_of(const struct qcase *q, char *s0, size_t n0)
 {
-    int w = snprintf(s0, n0, "%s", q->wide_b ? "[b-zb outside int8] " : "");
+    int w = snprintf(s0, n0, "%s%s", q->wide_b ? "[b-zb outside int8] " : "", q->b3 ? "[3-D B] " : "");
     char *s = s0 + w;
     size_t n = n0 - (size_t)w;
     if (q->rank == 3)
@@ -175,17 +178,22 @@ int main(void)
     static const int64_t fixed[][3] = { { 1, 1, 1 }, { 2, 4, 3 }, { 256, 256, 256 }, { 129, 257, 130 },
                                         { 3, 600, 5 }, { 300, 7, 260 } };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        struct qcase q = { { fixed[i][0] }, 2, fixed[i][1], fixed[i][2], ts[i % 2], ts[(i / 2) % 2], ts[i % 2], 0, 0, 0 };
+        struct qcase q = { { fixed[i][0] }, 2, fixed[i][1], fixed[i][2], ts[i % 2], ts[(i / 2) % 2], ts[i % 2], 0, 0, 0, 0 };
         run_case(c, &q);
     }
     for (int i = 0; i < 18; i++) {
         struct qcase q = { { pick(1, 150), pick(1, 40) }, pick(2, 3), pick(1, 400), pick(1, 300),
-                           ts[pick(0, 1)], ts[pick(0, 1)], ts[pick(0, 1)], (int)pick(0, 1), i % 3 == 2, 0 };
+                           ts[pick(0, 1)], ts[pick(0, 1)], ts[pick(0, 1)], (int)pick(0, 1), i % 3 == 2, 0, 0 };
         if (q.rank == 3) q.dims[0] = pick(1, 4);
         if (i == 17) q.N = 256;                  /* the ones column opens a second n-tile */
         run_case(c, &q);
     }
-    struct qcase ok = { { 5 }, 2, 9, 7, TPU_DTYPE_U8, TPU_DTYPE_U8, TPU_DTYPE_U8, 0, 0, 0 };
+    for (int i = 0; i < 6; i++) {                 /* batched: A [G][M][K] x B [G][K][N] */
+        struct qcase q = { { pick(1, 4), pick(1, 60) }, 3, pick(1, 300), pick(1, 280),
+                           ts[pick(0, 1)], ts[pick(0, 1)], ts[pick(0, 1)], (int)pick(0, 1), i % 2, 0, 1 };
+        run_case(c, &q);
+    }
+    struct qcase ok = { { 5 }, 2, 9, 7, TPU_DTYPE_U8, TPU_DTYPE_U8, TPU_DTYPE_U8, 0, 0, 0, 0 };
     placed_case(c, &ok);
     struct qcase var = ok, var_s = ok, big = ok;
     var.var_in = 3;

@@ -208,7 +208,7 @@ static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, con
     if (d->raw_i8) {                                /* integers in [-128, 127], [K][N] */
         for (int64_t kk = 0; kk < k_end; kk++)
             for (int64_t nn = 0; nn < n_end; nn++) {
-                int64_t k = kt * R + kk, n = nt * C + nn;
+                int64_t k = weight_row(l, kt * R + kk), n = nt * C + nn;
                 float v = d->w_nk ? w[(g * d->N + n) * d->K + k] : w[(g * d->K + k) * d->N + n];
                 dst[kk * C + nn] = (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
             }

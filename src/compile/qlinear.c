@@ -14,6 +14,9 @@
 ** rounding of the reference kernel (ref/ref_quant.c), so the output bytes are
 ** the reference's.
 **
+** A 3-D B (with a 3-D A of the same batch) is one GEMM per batch: the
+** lowering's groups.
+**
 ** In:  a QLinearMatMul node (ir/) with constant B, scales and zero points.
 ** Out: a lowered program (compile/lower.c, raw int8 weights), the packed host
 **      memory, and the node's uint8/int8 output after the run (compile/run.c).
@@ -72,9 +75,9 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
     if (!is_q8(a) || !is_q8(b) || !is_q8(y))
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "A, B and Y must be uint8 or int8 (%s, %s, %s)",
                             tpu_dtype_name(a->dtype), tpu_dtype_name(b->dtype), tpu_dtype_name(y->dtype));
-    if (a->n_dims < 1 || b->n_dims != 2)
+    if (a->n_dims < 1 || (b->n_dims != 2 && !(b->n_dims == 3 && a->n_dims == 3)))
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "A has rank %d, B rank %d; the chip lowering "
-                            "takes a 2-D B", a->n_dims, b->n_dims);
+                            "takes a 2-D B, or 3-D A and B (one GEMM per batch)", a->n_dims, b->n_dims);
     for (int i = 0; i < a->n_dims; i++)
         if (a->dims[i] <= 0)
             return tpu_node_err(g, n, TPU_ERR_SHAPE, "A dimension %d is %lld (unknown or empty)", i,
@@ -82,13 +85,18 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
     if (!b->data)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "B '%s' has no constant value (the chip keeps "
                             "weights in weight memory)", b->name);
+    int bd = b->n_dims - 2;                          /* B's K axis */
+    d->groups = bd ? b->dims[0] : 1;
+    if (bd && a->dims[0] != d->groups)
+        return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "A's batch %lld differs from B's %lld (no "
+                            "broadcasting on the chip)", (long long)a->dims[0], (long long)d->groups);
     d->K = a->dims[a->n_dims - 1];
-    d->N = b->dims[1];
+    d->N = b->dims[bd + 1];
     d->M = 1;
-    for (int i = 0; i < a->n_dims - 1; i++) d->M *= a->dims[i];
-    if (b->dims[0] != d->K || d->N <= 0)
-        return tpu_node_err(g, n, TPU_ERR_SHAPE, "A has K=%lld but B is %lldx%lld", (long long)d->K,
-                            (long long)b->dims[0], (long long)b->dims[1]);
+    for (int i = bd; i < a->n_dims - 1; i++) d->M *= a->dims[i];
+    if (b->dims[bd] != d->K || d->N <= 0)
+        return tpu_node_err(g, n, TPU_ERR_SHAPE, "A has K=%lld but B has %lld rows", (long long)d->K,
+                            (long long)b->dims[bd]);
     if (d->K > 65535)                    /* |sum (a - za) b'| <= K x 255 x 128 fits int32 */
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "K=%lld exceeds 65535 (int32 accumulators)",
                             (long long)d->K);
@@ -101,7 +109,7 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
     if (rc) return rc;
     const struct tpu_tensor *bz = tpu_in(g, n, QB_Z);
     int fits = 1;                                    /* every b - zb in int8 */
-    for (int64_t i = 0, len = d->K * d->N; i < len && fits; i++) {
+    for (int64_t i = 0, len = d->groups * d->K * d->N; i < len && fits; i++) {
         double v = tpu_get_f64(b->data, b->dtype, (size_t)i) - qparam(bz, i % d->N);
         fits = v >= -128 && v <= 127;
     }
@@ -112,16 +120,15 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
     if (!fits) d->N = N + 1;                         /* + a column of ones: A's row sums */
     snprintf(d->name, sizeof d->name, "%s", n->name);
     snprintf(d->op, sizeof d->op, "%s", n->op_type);
-    d->groups = 1;
     d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
     d->batch = a->n_dims > 1 ? a->dims[0] : 1;
     d->raw_i8 = 1;
     d->bias = 1;                                      /* the za correction */
     if (!weights) return TPU_STATUS_OK;
-    *weights = tpu_malloc(g->ctx, (size_t)(d->K * d->N) * sizeof(float));
+    *weights = tpu_malloc(g->ctx, (size_t)(d->groups * d->K * d->N) * sizeof(float));
     if (!*weights) return TPU_ERR_NOMEM;
     double sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0;
-    for (int64_t k = 0; k < d->K; k++) {
+    for (int64_t k = 0; k < d->groups * d->K; k++) {      /* [groups][K][N] */
         float *row = *weights + k * d->N;
         for (int64_t j = 0; j < N; j++) {
             double v = tpu_get_f64(b->data, b->dtype, (size_t)(k * N + j));
@@ -144,23 +151,26 @@ void tpu_qlinear_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
     int64_t R = c->array_rows, C = c->array_cols;
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
     memset(host, 0, (size_t)l->host_out_off);
+    for (int64_t gi = 0; gi < d->groups; gi++)
     for (int64_t mc = 0; mc < l->n_chunks; mc++) {
         int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-        uint8_t *base = host + (uint64_t)mc * pass_bytes;
+        uint8_t *base = host + (uint64_t)(gi * l->n_chunks + mc) * pass_bytes;
         for (int64_t r = 0; r < rows; r++) {
-            const uint8_t *src = ab + (m0 + r) * d->K;
+            const uint8_t *src = ab + (gi * d->M + m0 + r) * d->K;
             for (int64_t k = 0; k < d->K; k++) base[((k / R) * rows + r) * R + k % R] = src[k] ^ flip;
         }
     }
     const struct tpu_tensor *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
-    int64_t sa = flip ? 128 : 0, za = (int64_t)qparam(tpu_in(g, n, QA_Z), 0), N = b->dims[1];
+    int64_t sa = flip ? 128 : 0, za = (int64_t)qparam(tpu_in(g, n, QA_Z), 0), N = b->dims[b->n_dims - 1];
     int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N;
     int64_t words = tpu_mm_tab_words(d, C);
-    uint8_t *t = host + l->host_tab_off;
-    memset(t, 0, (size_t)l->tab_bytes);
+    memset(host + l->host_tab_off, 0, (size_t)(d->groups * l->tab_bytes));
+    for (int64_t gi = 0; gi < d->groups; gi++)
     for (int64_t j = 0; j < N; j++) {             /* the ones column (rowsum) keeps bias 0 */
+        uint8_t *t = host + l->host_tab_off + gi * l->tab_bytes;
+        const float *wg = wq + gi * d->K * d->N;
         int64_t sum = 0;
-        for (int64_t k = 0; k < d->K; k++) sum += (int64_t)wq[k * d->N + j];
+        for (int64_t k = 0; k < d->K; k++) sum += (int64_t)wg[k * d->N + j];
         int64_t v = (sa - za) * sum;               /* |.| <= 255 x 128 x K */
         if (rowsum) v += d->K * (sa - za) * (sb - (int64_t)qparam(bz, j));
         int32_t v32 = (int32_t)v;                  /* K bounded by tpu_qlinear_desc */
@@ -183,20 +193,22 @@ enum tpu_status tpu_qlinear_unpack(struct tpu_graph *g, struct tpu_node *n, cons
     const struct tpu_mm_desc *d = &l->d;
     enum tpu_status rc = tpu_op_shape_fn(n->op)(g, n);
     struct tpu_tensor *y = tpu_out(g, n, 0);
-    if (!rc && tpu_tensor_numel(y) != d->M * tpu_in(g, n, QB)->dims[1])
+    const struct tpu_tensor *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
+    int64_t N = b->dims[b->n_dims - 1];
+    if (!rc && tpu_tensor_numel(y) != d->groups * d->M * N)
         rc = tpu_node_err(g, n, TPU_ERR_SHAPE, "output has %lld values, expected %lld",
-                          (long long)tpu_tensor_numel(y), (long long)(d->M * tpu_in(g, n, QB)->dims[1]));
+                          (long long)tpu_tensor_numel(y), (long long)(d->groups * d->M * N));
     if (!rc) rc = tpu_tensor_alloc(g->ctx, y);
     if (rc) return rc;
     const struct tpu_tensor *as = tpu_in(g, n, QA_S), *bs = tpu_in(g, n, QB_S), *ys = tpu_in(g, n, QY_S);
-    const struct tpu_tensor *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
     double yz = qparam(tpu_in(g, n, QY_Z), 0);
-    int64_t N = b->dims[1], sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N;
+    int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N;
     int64_t C = c->array_cols;
     uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
+    for (int64_t gi = 0; gi < d->groups; gi++)
     for (int64_t mc = 0; mc < l->n_chunks; mc++) {
         int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-        const uint8_t *base = host + l->host_out_off + (uint64_t)mc * pass_bytes;
+        const uint8_t *base = host + l->host_out_off + (uint64_t)(gi * l->n_chunks + mc) * pass_bytes;
         for (int64_t r = 0; r < rows; r++) {
             int32_t rs = 0, a32;                  /* sum_k (a_k - sa): the ones column */
             if (rowsum) memcpy(&rs, base + (((N / C) * rows + r) * C + N % C) * 4, 4);
@@ -204,7 +216,7 @@ enum tpu_status tpu_qlinear_unpack(struct tpu_graph *g, struct tpu_node *n, cons
                 memcpy(&a32, base + (((j / C) * rows + r) * C + j % C) * 4, 4);
                 int64_t acc = a32 + (rowsum ? (sb - (int64_t)qparam(bz, j)) * rs : 0);
                 float mult = (float)qparam(as, m0 + r) * (float)qparam(bs, j) / (float)qparam(ys, 0);
-                store_q8(y, (size_t)((m0 + r) * N + j), (float)(double)acc * mult, yz);
+                store_q8(y, (size_t)((gi * d->M + m0 + r) * N + j), (float)(double)acc * mult, yz);
             }
         }
     }
