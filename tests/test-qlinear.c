@@ -9,6 +9,9 @@
 ** reference kernel's exactly. Refusals: non-constant B or scale, K too large
 ** for int32 in the row-sum form, a bf16 chip — the placement is the host
 ** with a reason.
+** QLinearConv likewise: random strides, pads (filled with x_zero_point),
+** dilations, groups and depthwise, per-channel w_zero_point, int32 B, both
+** forms.
 ** Prints one PASS/FAIL line per case.
 */
 #include "compile/place.h"                 /* includes compile/compile.h */
@@ -99,11 +102,8 @@ static void name_of(const struct qcase *q, char *s0, size_t n0)
 }
 
 /* Chip output bytes against the reference kernel's. */
-static void run_case(const struct tpu_chip *c, const struct qcase *q)
+static void run_rig(const struct tpu_chip *c, struct rig r, const char *label, const char *name)
 {
-    char name[200];
-    name_of(q, name, sizeof name);
-    struct rig r = make(q);
     const char *bad = NULL;
     char why[300] = "";
     uint8_t *ref = NULL, *host = NULL;
@@ -134,13 +134,104 @@ static void run_case(const struct tpu_chip *c, const struct qcase *q)
                 bad = why;
             }
     }
-    if (bad) { printf("FAIL qlinear-matmul %s: %s\n", name, bad); n_fail++; }
-    else printf("PASS qlinear-matmul %s: %zu output bytes identical, %lld cycles\n", name, nbytes,
+    if (bad) { printf("FAIL %s %s: %s\n", label, name, bad); n_fail++; }
+    else printf("PASS %s %s: %zu output bytes identical, %lld cycles\n", label, name, nbytes,
                 (long long)sim->ctr.cycles);
     tpu_sim_free(sim);
     tpu_lowered_free(&l);
     free(host); free(w); free(ref);
     rig_free(&r);
+}
+
+static void run_case(const struct tpu_chip *c, const struct qcase *q)
+{
+    char name[200];
+    name_of(q, name, sizeof name);
+    run_rig(c, make(q), "qlinear-matmul", name);
+}
+
+/*---- QLinearConv ----*/
+struct ccase {
+    int64_t  b, cin, h, w, cout, kh, kw, group;
+    int64_t  strides[2], pads[4], dil[2];
+    enum tpu_dtype xt, wt, yt;
+    int      per_ch, wide_w, has_bias;
+};
+
+/* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B]; attrs point into q. */
+static struct rig make_conv(struct ccase *q)
+{
+    struct rig r = rig_new("QLinearConv", q->has_bias ? 9 : 8, 1);
+    int64_t xd[4] = { q->b, q->cin, q->h, q->w }, wd[4] = { q->cout, q->cin / q->group, q->kh, q->kw };
+    int64_t nx = q->b * q->cin * q->h * q->w, kk = q->cin / q->group * q->kh * q->kw, nw = q->cout * kk;
+    int64_t nc = q->per_ch ? q->cout : 1, one = 1;
+    uint8_t *x = malloc((size_t)nx), *w = malloc((size_t)nw), *wz = malloc((size_t)nc), zx, zy;
+    float *ws = malloc((size_t)nc * sizeof *ws), sx = 0.002f + (float)pick(1, 1000) / 20000.0f;
+    float sy = 0.01f + (float)pick(1, 1000) / 2000.0f;
+    int32_t *bias = malloc((size_t)q->cout * sizeof *bias);
+    fill_bytes(q->xt, x, nx, 0, 255);
+    fill_bytes(q->xt, &zx, 1, 0, 255);
+    fill_bytes(q->yt, &zy, 1, 60, 200);
+    fill_bytes(q->wt, wz, nc, q->wide_w ? 200 : 100, q->wide_w ? 255 : 156);
+    for (int64_t j = 0; j < nc; j++) ws[j] = 0.001f + (float)pick(1, 1000) / 40000.0f;
+    for (int64_t i = 0; i < nw; i++) {
+        int64_t ch = q->per_ch ? i / kk : 0;
+        int z = q->wt == TPU_DTYPE_I8 ? (int8_t)wz[ch] + 128 : wz[ch];
+        int lo = z - 128 < 0 ? 0 : z - 128, hi = z + 127 > 255 ? 255 : z + 127;
+        if (q->wide_w) { lo = 0; hi = 255; }
+        fill_bytes(q->wt, w + i, 1, lo, hi);
+    }
+    for (int64_t j = 0; j < q->cout; j++) bias[j] = (int32_t)pick(-20000, 20000);
+    rig_in(&r, 0, q->xt, 4, xd, x);
+    rig_in(&r, 1, TPU_DTYPE_F32, 0, &one, &sx);
+    rig_in(&r, 2, q->xt, 0, &one, &zx);
+    rig_in(&r, 3, q->wt, 4, wd, w);
+    rig_in(&r, 4, TPU_DTYPE_F32, q->per_ch ? 1 : 0, &nc, ws);
+    rig_in(&r, 5, q->wt, q->per_ch ? 1 : 0, &nc, wz);
+    rig_in(&r, 6, TPU_DTYPE_F32, 0, &one, &sy);
+    rig_in(&r, 7, q->yt, 0, &one, &zy);
+    if (q->has_bias) rig_in(&r, 8, TPU_DTYPE_I32, 1, &q->cout, bias);
+    attr_int(&r, "group", q->group);
+    attr_ints(&r, "strides", 2, q->strides);
+    attr_ints(&r, "pads", 4, q->pads);
+    attr_ints(&r, "dilations", 2, q->dil);
+    tpu_out(r.g, r.n, 0)->dtype = q->yt;
+    free(x); free(w); free(wz); free(ws); free(bias);
+    return r;
+}
+
+static void conv_case(const struct tpu_chip *c, struct ccase *q)
+{
+    char name[240];
+    snprintf(name, sizeof name, "%sx=%lldx%lldx%lldx%lld(%s) w=%lldx%lldx%lldx%lld(%s%s) g=%lld s=%lld/%lld "
+             "p=%lld/%lld/%lld/%lld d=%lld%s y=%s", q->wide_w ? "[w-zw outside int8] " : "", (long long)q->b,
+             (long long)q->cin, (long long)q->h, (long long)q->w, dt(q->xt), (long long)q->cout,
+             (long long)(q->cin / q->group), (long long)q->kh, (long long)q->kw, dt(q->wt),
+             q->per_ch ? ",per-ch" : "", (long long)q->group, (long long)q->strides[0], (long long)q->strides[1],
+             (long long)q->pads[0], (long long)q->pads[1], (long long)q->pads[2], (long long)q->pads[3],
+             (long long)q->dil[0], q->has_bias ? " +B" : "", dt(q->yt));
+    run_rig(c, make_conv(q), "qlinear-conv", name);
+}
+
+/* A random conv whose output is not empty. */
+static void random_conv(struct ccase *q, int i)
+{
+    static const enum tpu_dtype ts[2] = { TPU_DTYPE_U8, TPU_DTYPE_I8 };
+    do {
+        memset(q, 0, sizeof *q);
+        q->group = pick(0, 3) == 0 ? pick(2, 4) : 1;
+        int64_t cpg = pick(1, 12), opg = pick(1, 40);
+        if (pick(0, 4) == 0) { q->group = pick(2, 12); cpg = 1; opg = 1; }       /* depthwise */
+        q->b = pick(1, 2); q->cin = q->group * cpg; q->cout = q->group * opg;
+        q->h = pick(2, 13); q->w = pick(2, 13);
+        q->kh = pick(1, 3); q->kw = pick(1, 3);
+        q->strides[0] = pick(1, 2); q->strides[1] = pick(1, 2);
+        q->dil[0] = q->dil[1] = pick(1, 2);
+        for (int k = 0; k < 4; k++) q->pads[k] = pick(0, 2);
+        q->xt = ts[pick(0, 1)]; q->wt = ts[pick(0, 1)]; q->yt = ts[pick(0, 1)];
+        q->per_ch = (int)pick(0, 1); q->has_bias = (int)pick(0, 1); q->wide_w = i % 3 == 1;
+    } while (q->h + q->pads[0] + q->pads[2] < q->dil[0] * (q->kh - 1) + 1 ||
+             q->w + q->pads[1] + q->pads[3] < q->dil[1] * (q->kw - 1) + 1);
 }
 
 /* A node the lowering refuses is placed on the host with the reason. */
@@ -193,6 +284,16 @@ int main(void)
                            ts[pick(0, 1)], ts[pick(0, 1)], ts[pick(0, 1)], (int)pick(0, 1), i % 2, 0, 1 };
         run_case(c, &q);
     }
+    for (int i = 0; i < 16; i++) {
+        struct ccase q;
+        random_conv(&q, i);
+        conv_case(c, &q);
+    }
+    for (int i = 0; i < 2; i++) {                 /* depthwise 3x3, pad 1, u8 x with a zero point */
+        struct ccase q = { 2, 24, 9, 11, 24, 3, 3, 24, { 1 + i, 1 + i }, { 1, 1, 1, 1 }, { 1, 1 },
+                           TPU_DTYPE_U8, i ? TPU_DTYPE_I8 : TPU_DTYPE_U8, TPU_DTYPE_U8, 1, i, 1 };
+        conv_case(c, &q);
+    }
     struct qcase ok = { { 5 }, 2, 9, 7, TPU_DTYPE_U8, TPU_DTYPE_U8, TPU_DTYPE_U8, 0, 0, 0, 0 };
     placed_case(c, &ok);
     struct qcase var = ok, var_s = ok, big = ok;
@@ -204,6 +305,18 @@ int main(void)
     refusal_case(c, &var_s, "non-constant-y_scale", "no constant value");
     refusal_case(c, &big, "K-20000-b-zb-outside-int8", "exceeds 16384");
     refusal_case(bf, &ok, "bf16-chip", "int8 MXU only");
+    for (int i = 0; i < 2; i++) {                 /* a conv: MXU on tpu-v1, host on tpu-v5e */
+        struct ccase q = { 1, 4, 6, 6, 8, 3, 3, 1, { 1, 1 }, { 1, 1, 1, 1 }, { 1, 1 },
+                           TPU_DTYPE_U8, TPU_DTYPE_I8, TPU_DTYPE_U8, 0, 0, 1 };
+        struct rig r = make_conv(&q);
+        struct tpu_place p;
+        const struct tpu_chip *ch = i ? bf : c;
+        tpu_place_node(r.g, r.n, ch, &p);
+        int ok_p = i ? p.unit == TPU_PLACE_HOST && strstr(p.reason, "int8 MXU only") : p.unit == TPU_PLACE_MXU;
+        if (ok_p) printf("PASS qlinear-conv-place %s: %s (%s)\n", ch->name, tpu_place_class_name(p.unit), p.reason);
+        else { printf("FAIL qlinear-conv-place %s: %s (%s)\n", ch->name, tpu_place_class_name(p.unit), p.reason); n_fail++; }
+        rig_free(&r);
+    }
     tpu_chip_free(c);
     tpu_chip_free(bf);
     tpu_free(ctx);

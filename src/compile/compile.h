@@ -121,17 +121,23 @@ void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered
 enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want_weights);
 
+/* The GEMM geometry (groups, M, K, N, strides, pads, dilations, output
+** size; d->is_conv set) of 2-D Conv-like node n with input x [N,C,H,W] and
+** weights w [M, C/group, kH, kW] (shapes known, any dtype). */
+enum tpu_status tpu_mm_conv_geometry(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *x,
+                                     const struct tpu_tensor *w, struct tpu_mm_desc *d);
+
 /* A grouped Conv narrower than the array becomes one GEMM with block-
 ** diagonal weights (d and *w rewritten, d->model_macs keeps the op's MACs;
 ** w may point at NULL for timing only). No change when not worth it. */
 enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
                                       float **w);
 
-/*---- QLinearMatMul on the int8 MXU (compile/qlinear.c) ----*/
-/* Describes QLinearMatMul node n for chip (all checks: dtypes, constant B,
-** scales and zero points, b - zb within int8); weights gets b - zb as
-** [K][N] fp32 integers (tpu_malloc'd) when not NULL. An error names why the
-** node stays on the host. */
+/*---- QLinearMatMul / QLinearConv on the int8 MXU (compile/qlinear.c) ----*/
+/* Describes QLinearMatMul / QLinearConv node n for chip (all checks: dtypes,
+** constant B / w, scales and zero points, int32 bounds); weights gets the
+** integer weight tiles' values as [groups][K][N] fp32 (tpu_malloc'd) when not
+** NULL. An error names why the node stays on the host. */
 enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                                  struct tpu_mm_desc *d, float **weights);
 /* Packs A's bytes (uint8: a - 128) and ACTIVATE's zero-point table (wq: the

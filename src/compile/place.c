@@ -67,7 +67,8 @@ static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
 {
     struct tpu_mm_desc d;
     char msg[sizeof p->reason];
-    enum tpu_status rc = n->op == TPU_OP_QLINEAR_MATMUL ? tpu_qlinear_desc(g, n, chip, &d, NULL)
+    enum tpu_status rc = n->op == TPU_OP_QLINEAR_MATMUL || n->op == TPU_OP_QLINEAR_CONV
+                       ? tpu_qlinear_desc(g, n, chip, &d, NULL)
                        : tpu_mm_from_node(g, n, &d, NULL, 0);
     if (rc == TPU_STATUS_OK) {
         set(p, TPU_PLACE_MXU, NULL, row->suggestion, "%s%s", row->reason, "");

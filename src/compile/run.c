@@ -512,7 +512,7 @@ static enum tpu_status run_qlinear(struct runner *u, struct tpu_node *n)
 static int qlinear_takes(struct runner *u, struct tpu_node *n)
 {
     struct tpu_mm_desc d;
-    if (n->op != TPU_OP_QLINEAR_MATMUL) return 0;
+    if (n->op != TPU_OP_QLINEAR_MATMUL && n->op != TPU_OP_QLINEAR_CONV) return 0;
     if (tpu_qlinear_desc(u->g, n, u->chip, &d, NULL) == TPU_STATUS_OK) return 1;
     tpu_err_clear(u->ctx);
     return 0;
