@@ -47,6 +47,10 @@ struct tpu_mm_desc {
     int     act;                          /* ACTIVATE func (enum tpu_act_func):
                                              0 none, relu, sigmoid/tanh (bf16
                                              chips), clip (lo/hi table)        */
+    int     raw_i8;                       /* 1: weights are integers in
+                                             [-128, 127] put in the tiles as
+                                             they are (scale 1; compile/
+                                             qlinear.c)                        */
 };
 
 /* 32-bit words of ACTIVATE's tables for one n-tile: bias[C] with d->bias,
@@ -120,11 +124,32 @@ void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered
 enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want_weights);
 
+/* The GEMM geometry (groups, M, K, N, strides, pads, dilations, output
+** size; d->is_conv set) of 2-D Conv-like node n with input x [N,C,H,W] and
+** weights w [M, C/group, kH, kW] (shapes known, any dtype). */
+enum tpu_status tpu_mm_conv_geometry(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *x,
+                                     const struct tpu_tensor *w, struct tpu_mm_desc *d);
+
 /* A grouped Conv narrower than the array becomes one GEMM with block-
 ** diagonal weights (d and *w rewritten, d->model_macs keeps the op's MACs;
 ** w may point at NULL for timing only). No change when not worth it. */
 enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip *chip, struct tpu_mm_desc *d,
                                       float **w);
+
+/*---- QLinearMatMul / QLinearConv on the int8 MXU (compile/qlinear.c) ----*/
+/* Describes QLinearMatMul / QLinearConv node n for chip (all checks: dtypes,
+** constant B / w, scales and zero points, int32 bounds); weights gets the
+** integer weight tiles' values as [groups][K][N] fp32 (tpu_malloc'd) when not
+** NULL. An error names why the node stays on the host. */
+enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                                 struct tpu_mm_desc *d, float **weights);
+/* Packs A's bytes (uint8: a - 128) and ACTIVATE's zero-point table (wq: the
+** weights tpu_qlinear_desc gave) into host memory. */
+void tpu_qlinear_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *c,
+                      const struct tpu_lowered *l, const float *wq, uint8_t *host);
+/* Requantises the int32 results into n's output tensor (allocated here). */
+enum tpu_status tpu_qlinear_unpack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *c,
+                                   const struct tpu_lowered *l, const uint8_t *host);
 
 /*---- ConvTranspose as a Conv (compile/mm_convt.c) ----*/
 /* The Conv that equals ConvTranspose node n (called by tpu_mm_from_node). */

@@ -123,7 +123,8 @@ static void column_scales(const struct tpu_lowered *l, const float *w)
     const int64_t K = d->K, N = d->N;
     for (int64_t g = 0; g < d->groups; g++) {
         float *mx = l->w_scale + g * N;
-        for (int64_t n = 0; n < N; n++) mx[n] = 0;
+        for (int64_t n = 0; n < N; n++) mx[n] = d->raw_i8 ? 1.0f : 0.0f;
+        if (d->raw_i8) continue;                   /* integer weights: scale 1 */
         if (d->w_nk)
             for (int64_t n = 0; n < N; n++) mx[n] = tpu_max_abs_f32(w + (g * N + n) * K, K);
         else
@@ -179,6 +180,15 @@ static void fill_tile(const struct tpu_chip *c, const struct tpu_lowered *l, con
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, C = c->array_cols;
     int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
+    if (d->raw_i8) {                                /* integers in [-128, 127], [K][N] */
+        for (int64_t kk = 0; kk < k_end; kk++)
+            for (int64_t nn = 0; nn < n_end; nn++) {
+                int64_t k = weight_row(l, kt * R + kk), n = nt * C + nn;
+                float v = d->w_nk ? w[(g * d->N + n) * d->K + k] : w[(g * d->K + k) * d->N + n];
+                dst[kk * C + nn] = (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+            }
+        return;
+    }
     if (d->w_nk && buf) {                           /* [N][K]: the tile transposed into buf */
         int64_t rows[1024];
         for (int64_t kk = 0; kk < k_end; kk++) rows[kk] = weight_row(l, kt * R + kk);

@@ -116,14 +116,9 @@ static int conv_axis(const char *auto_pad, int64_t in, int64_t k, int64_t s, int
     return *out >= 1 && s >= 1 && dil >= 1 && pb >= 0 && pe >= 0;
 }
 
-/* ONNX Conv, 2-D: X [N,C,H,W], W [M, C/group, kH, kW]. */
-static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
-                                 float **weights, int want)
+enum tpu_status tpu_mm_conv_geometry(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *x,
+                                     const struct tpu_tensor *w, struct tpu_mm_desc *d)
 {
-    struct tpu_tensor *x = tpu_in(g, n, 0), *w = tpu_in(g, n, 1);
-    enum tpu_status rc = need_rank(g, n, x, "X", 4, 4);
-    if (!rc) rc = need_rank(g, n, w, "W", 4, 4);
-    if (rc) return rc;
     d->is_conv = 1;
     d->groups = tpu_attr_int(n, "group", 1);
     d->batch = x->dims[0]; d->c_in = x->dims[1]; d->h = x->dims[2]; d->w = x->dims[3];
@@ -143,6 +138,18 @@ static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct
     d->M = d->batch * d->oh * d->ow;
     d->K = d->c_in / d->groups * d->kh * d->kw;
     d->N = d->c_out / d->groups;
+    return TPU_STATUS_OK;
+}
+
+/* ONNX Conv, 2-D: X [N,C,H,W], W [M, C/group, kH, kW]. */
+static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
+                                 float **weights, int want)
+{
+    struct tpu_tensor *x = tpu_in(g, n, 0), *w = tpu_in(g, n, 1);
+    enum tpu_status rc = need_rank(g, n, x, "X", 4, 4);
+    if (!rc) rc = need_rank(g, n, w, "W", 4, 4);
+    if (!rc) rc = tpu_mm_conv_geometry(g, n, x, w, d);
+    if (rc) return rc;
     if (!want) return TPU_STATUS_OK;
     if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights))) return rc;
     d->w_nk = 1;                                        /* W[g*N + j][k]: [g][N][K] as it is */

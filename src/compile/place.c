@@ -62,12 +62,15 @@ static int has_dtype(const struct tpu_graph *g, const struct tpu_node *n, enum t
 }
 
 /* The MXU lowering's own checks; a node it refuses goes to the host with its message. */
-static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct place_row *row,
-                      struct tpu_place *p)
+static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                      const struct place_row *row, struct tpu_place *p)
 {
     struct tpu_mm_desc d;
     char msg[sizeof p->reason];
-    if (tpu_mm_from_node(g, n, &d, NULL, 0) == TPU_STATUS_OK) {
+    enum tpu_status rc = n->op == TPU_OP_QLINEAR_MATMUL || n->op == TPU_OP_QLINEAR_CONV
+                       ? tpu_qlinear_desc(g, n, chip, &d, NULL)
+                       : tpu_mm_from_node(g, n, &d, NULL, 0);
+    if (rc == TPU_STATUS_OK) {
         set(p, TPU_PLACE_MXU, NULL, row->suggestion, "%s%s", row->reason, "");
         p->weight_elems = d.groups * d.K * d.N;
         p->mxu_rows = d.groups * d.M;
@@ -99,7 +102,7 @@ static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct t
     const struct place_row *row = &place_rows[n->op];
     switch (row->kind) {
     case KIND_MXU:
-        place_mxu(g, n, row, p);
+        place_mxu(g, n, chip, row, p);
         break;
     case KIND_ACT:
         if (act_fused(g, n, chip)) set(p, TPU_PLACE_ACTIVATION, NULL, row->suggestion, "%s%s", row->reason, "");

@@ -480,6 +480,44 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     return rc;
 }
 
+/* A QLinearMatMul the lowering takes (compile/qlinear.c): the model's own
+** bytes, scales and zero points on the int8 MXU, the output bytes set. */
+static enum tpu_status run_qlinear(struct runner *u, struct tpu_node *n)
+{
+    struct tpu_mm_desc d;
+    float *w = NULL;
+    struct tpu_lowered l = { 0 };
+    enum tpu_status rc = tpu_qlinear_desc(u->g, n, u->chip, &d, &w);
+    if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, u->o->timing_only ? NULL : w, &l);
+    int64_t t0 = u->sim->end;
+    struct tpu_sim_counters c0 = u->sim->ctr;
+    int first_mark = u->sim->n_marks;
+    if (!rc && !u->o->timing_only) {
+        uint8_t *host = host_buffer(u, (uint64_t)l.host_bytes);
+        if (!host) rc = TPU_ERR_NOMEM;
+        if (!rc) tpu_qlinear_pack(u->g, n, u->chip, &l, w, host);
+        if (!rc) rc = tpu_sim_run(u->sim, l.prog, host, l.host_bytes);
+        if (!rc) rc = tpu_qlinear_unpack(u->g, n, u->chip, &l, host);
+    } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
+    free(w);
+    struct tpu_layer_row *row = NULL;
+    if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
+    if (!rc && !row) rc = TPU_ERR_NOMEM;
+    if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
+    tpu_lowered_free(&l);
+    return rc;
+}
+
+/* Whether the QLinearMatMul lowering takes n on this chip (else: host). */
+static int qlinear_takes(struct runner *u, struct tpu_node *n)
+{
+    struct tpu_mm_desc d;
+    if (n->op != TPU_OP_QLINEAR_MATMUL && n->op != TPU_OP_QLINEAR_CONV) return 0;
+    if (tpu_qlinear_desc(u->g, n, u->chip, &d, NULL) == TPU_STATUS_OK) return 1;
+    tpu_err_clear(u->ctx);
+    return 0;
+}
+
 /*---- Ops the chip lowering does not cover ----*/
 /* Host time of an op the chip lowering lacks (an ESTIMATE, docs/compiler.md
 ** "Host ops"): the kernel streams its operands through host memory once, so
@@ -663,6 +701,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
         struct tpu_node *n = &g->nodes[i];
         if (n->dead || u.fused[i]) continue;
         if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
+        else if (qlinear_takes(&u, n)) rc = run_qlinear(&u, n);
         else if (chip->vector_unit && tpu_vec_takes(g, n, chip)) rc = tpu_run_vec_node(&vr, n);
         else if (opts->host_fallback) rc = run_on_host(&u, n);
         else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "

@@ -5,7 +5,8 @@
 ** expected ones (DIR/output_N.pb of --data, or else the reference executor
 ** re-run on the same inputs) by max abs error, relative L2, cosine and top-1
 ** agreement, and applies the documented bound of the chip's precision:
-** int8 cosine >= 0.99, bf16 relative L2 <= 1e-2 (docs/compiler.md).
+** int8 cosine >= 0.99, bf16 relative L2 <= 1e-2 (docs/compiler.md); a
+** uint8/int8 output (a quantised model's) must match exactly.
 **
 ** In:  a graph after tpu_chip_run_model (outputs hold the chip's values).
 ** Out: r->verify[], r->verify_failed; TPU_ERR_MISMATCH outside the bound.
@@ -181,6 +182,11 @@ static enum tpu_status compare_all(struct tpu_ctx *ctx, struct tpu_graph *g, str
         double *exp = NULL;
         rc = expected(ctx, g, dir, i, v->numel, &exp);
         if (!rc) metrics(got[i], exp, v->numel, v->top1_rows, r->bf16, v);
+        enum tpu_dtype dt = g->tensors[g->outputs[i]]->dtype;
+        if (!rc && (dt == TPU_DTYPE_U8 || dt == TPU_DTYPE_I8)) {    /* quantised output: bytes */
+            v->bound = "exact (uint8/int8 output)";
+            v->within = v->max_abs_error == 0;
+        }
         free(exp);
         if (!rc && !v->within) r->verify_failed = 1;
     }
