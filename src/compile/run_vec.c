@@ -120,12 +120,13 @@ enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n
 }
 
 enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
-                                   const struct tpu_chip *chip, struct tpu_sim *s)
+                                   const struct tpu_chip *chip, struct tpu_sim *s, int resident)
 {
     struct tpu_vec_plan p;
     char why[320];
     if (!tpu_vec_plan_node(g, n, chip, &p, why, sizeof why))
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "%s", why);
+    p.resident = resident;
     struct tpu_program *prog = NULL;
     enum tpu_status rc = tpu_lower_vec(ctx, chip, &p, &prog);
     if (!rc) rc = tpu_sim_run(s, prog, NULL, p.host_bytes);

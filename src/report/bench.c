@@ -130,7 +130,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
             out->macs += d.groups * d.M * d.K * d.N;
             out->n_chip++;
         } else if (!rc && chip->vector_unit && !tpu_vec_fused_act(g, n, chip, 1) && tpu_vec_takes(g, n, chip)) {
-            rc = tpu_vec_sim_timing(ctx, g, n, chip, s);        /* the vector unit, as compile/run.c */
+            rc = tpu_vec_sim_timing(ctx, g, n, chip, s, (flags & TPU_BENCH_RESIDENT) != 0);   /* as compile/run.c */
             out->n_chip++;
         } else if (!rc) {
             out->host_s += node_s ? node_s[k] : 0;
