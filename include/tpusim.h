@@ -245,6 +245,9 @@ struct tpu_chip_run_opts {
                                     CPU (reference kernels), untimed, as "host" rows */
     int      bf16_passes;        /* bf16 chips: 0/1 one pass (default), 3 (high),
                                     6 (highest): compile/precision.c             */
+    int      free_dead;          /* 1: drop each intermediate's values after its
+                                    last reader (graph inputs and outputs kept);
+                                    0: every tensor keeps its values (inspection) */
 };
 /* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
 ** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,

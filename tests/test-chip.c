@@ -161,7 +161,7 @@ static double chip_nmse(const char *model, const char *chip_name, char *why, siz
     struct tpu_chip *chip = NULL;
     struct tpu_chip_report *r = NULL;
     double nmse = -1;
-    struct tpu_chip_run_opts o = { 0, 0, 42, 0, 1 };
+    struct tpu_chip_run_opts o = { 0, 0, 42, 0, 1, 0 };
     if (tpu_load_onnx(ctx, model, &g) || tpu_chip_load(ctx, chip_name, &chip) ||
         tpu_chip_run_model(ctx, g, chip, &o, &r)) {
         snprintf(why, n_why, "%s on %s: %s", model, chip_name, tpu_errmsg(ctx));
@@ -223,7 +223,7 @@ static int run_big(const char *array, int scalesim, struct tpu_chip_report **r)
     struct tpu_ctx *ctx = tpu_init();
     struct tpu_graph *g = NULL;
     struct tpu_chip *chip = NULL;
-    struct tpu_chip_run_opts o = { 1, scalesim, 0, 0, 1 };
+    struct tpu_chip_run_opts o = { 1, scalesim, 0, 0, 1, 0 };
     enum tpu_status rc = tpu_load_onnx(ctx, MODELS "gemm_256x2048x2048.onnx", &g);
     if (!rc) rc = tpu_chip_load(ctx, "tpu-v1", &chip);
     if (!rc && array) rc = tpu_chip_set_array(ctx, chip, array);
@@ -284,7 +284,7 @@ static int run_act_model(const char *model, const char *chip_name, double max_nm
     struct tpu_graph *g = NULL;
     struct tpu_chip *chip = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts o = { 0, 0, 1, 0, 1 };
+    struct tpu_chip_run_opts o = { 0, 0, 1, 0, 1, 0 };
     TEST_CHECK(tpu_load_onnx(ctx, model, &g) == 0 && tpu_chip_load(ctx, chip_name, &chip) == 0,
                "%s", tpu_errmsg(ctx));
     enum tpu_status rc = tpu_chip_run_model(ctx, g, chip, &o, &r);
@@ -328,7 +328,7 @@ static int test_timing_only_same(void)
             struct tpu_ctx *ctx = tpu_init();
             struct tpu_graph *g = NULL;
             struct tpu_chip *chip = NULL;
-            struct tpu_chip_run_opts o = { t, 0, 5, 0, 1 };
+            struct tpu_chip_run_opts o = { t, 0, 5, 0, 1, 0 };
             TEST_CHECK(tpu_load_onnx(ctx, models[m], &g) == 0 && tpu_chip_load(ctx, "tpu-v1", &chip) == 0 &&
                        tpu_chip_run_model(ctx, g, chip, &o, &r[t]) == 0, "%s", tpu_errmsg(ctx));
             tpu_chip_free(chip);
@@ -353,7 +353,7 @@ static int cnn_nmse(const char *chip_name, double *nmse)
     struct tpu_graph *g = NULL, *ref = NULL;
     struct tpu_chip *chip = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts o = { 0, 0, 3, 1, 1 };
+    struct tpu_chip_run_opts o = { 0, 0, 3, 1, 1, 0 };
     const char *m = "tests/models/fmnist_cnn.onnx";
     TEST_CHECK(tpu_load_onnx(ctx, m, &g) == 0 && tpu_load_onnx(ctx, m, &ref) == 0 &&
                tpu_chip_load(ctx, chip_name, &chip) == 0, "%s", tpu_errmsg(ctx));
@@ -441,6 +441,44 @@ static int test_cnn_host_ops(void)
     return 0;
 }
 
+/* free_dead: intermediates lose their values after their last reader, the
+** graph's inputs and outputs keep theirs, and the outputs are bit-identical
+** to a run that keeps everything. */
+static int test_free_dead(void)
+{
+    struct tpu_ctx *ctx = tpu_init();
+    struct tpu_chip *chip = NULL;
+    struct tpu_graph *g[2] = { NULL, NULL };
+    struct tpu_chip_report *r[2] = { NULL, NULL };
+    const char *m = "tests/models/fmnist_cnn.onnx";
+    TEST_CHECK(tpu_chip_load(ctx, "tpu-v1", &chip) == 0, "%s", tpu_errmsg(ctx));
+    for (int k = 0; k < 2; k++) {
+        struct tpu_chip_run_opts o = { 0, 0, 3, 1, 1, k };
+        TEST_CHECK(tpu_load_onnx(ctx, m, &g[k]) == 0 && tpu_chip_run_model(ctx, g[k], chip, &o, &r[k]) == 0,
+                   "free_dead %d: %s", k, tpu_errmsg(ctx));
+    }
+    int kept = 0, dropped = 0;
+    for (int t = 0; t < g[1]->n_tensors; t++) {
+        const struct tpu_tensor *a = g[0]->tensors[t], *b = g[1]->tensors[t];
+        if (a->is_const || a->producer < 0) continue;
+        if (a->is_output) {
+            size_t nb = 0;
+            TEST_CHECK(b->data && tpu_tensor_nbytes(ctx, a, &nb) == 0 && memcmp(a->data, b->data, nb) == 0,
+                       "output '%s' lost or differs", a->name);
+        }
+        kept += a->data != NULL;
+        dropped += !a->is_output && b->data == NULL && a->data != NULL;
+    }
+    TEST_CHECK(kept > 3 && dropped == kept - 1, "%d intermediates kept by default, %d dropped with free_dead",
+               kept, dropped);
+    TEST_CHECK(r[0]->cycles == r[1]->cycles, "cycles %lld / %lld", (long long)r[0]->cycles,
+               (long long)r[1]->cycles);
+    for (int k = 0; k < 2; k++) { tpu_chip_report_free(r[k]); tpu_graph_free(g[k]); }
+    tpu_chip_free(chip);
+    tpu_free(ctx);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "chip-1.1 presets and overrides", test_presets },
     { "chip-1.2 bad chip descriptions", test_bad_chip_files },
@@ -452,5 +490,6 @@ static const struct test_case cases[] = {
     { "chip-3.1 scalesim schedule 65408 / 163328", test_scalesim },
     { "chip-3.2 tpu schedule weight-bound at 34 GB/s", test_tpu_schedule_weight_bound },
     { "chip-3.3 timing-only equals the run with values", test_timing_only_same },
+    { "chip-3.4 free_dead: intermediates dropped after their last reader, outputs identical", test_free_dead },
 };
 TEST_MAIN(cases)

@@ -204,7 +204,7 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
-                                   a->host_ops, tpu_precision_passes(a->precision) };
+                                   a->host_ops, tpu_precision_passes(a->precision), 1 };  /* free_dead */
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0,
                                 a->calib_saved, a->calib_saved_len };

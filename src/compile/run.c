@@ -591,6 +591,30 @@ static int mxu_takes(struct runner *u, struct tpu_node *n)
 }
 
 /*---- The model ----*/
+/* last[t]: the last live node reading tensor t, -1 if none (tpu_malloc'd). */
+static int *last_readers(struct tpu_graph *g)
+{
+    int *last = tpu_malloc(g->ctx, ((size_t)g->n_tensors + 1) * sizeof *last);
+    if (!last) return NULL;
+    for (int t = 0; t < g->n_tensors; t++) last[t] = -1;
+    for (int k = 0; k < g->n_nodes; k++)
+        for (int i = 0; !g->nodes[k].dead && i < g->nodes[k].n_inputs; i++)
+            if (g->nodes[k].inputs[i] >= 0) last[g->nodes[k].inputs[i]] = k;
+    return last;
+}
+
+/* Drops the values of node k's inputs that no later node reads (graph
+** inputs, outputs and constants keep theirs). */
+static void drop_dead_inputs(struct tpu_graph *g, const struct tpu_node *n, int k, const int *last)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        int t = n->inputs[i];
+        if (t < 0 || last[t] != k) continue;
+        struct tpu_tensor *x = g->tensors[t];
+        if (!x->is_const && !x->is_input && !x->is_output) tpu_tensor_drop_data(x);
+    }
+}
+
 static int64_t model_batch(struct tpu_graph *g)
 {
     for (int i = 0; i < g->n_inputs; i++) {
@@ -697,10 +721,13 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     if (!rc) rc = calibrate(&u);
     if (!rc && !(u.fused = tpu_calloc(ctx, (size_t)g->n_nodes + 1, 1))) rc = TPU_ERR_NOMEM;
     struct tpu_vec_run vr = { ctx, g, chip, sim, r, opts->timing_only, !u.no_layer_compare };
+    int *last = !rc && opts->free_dead ? last_readers(g) : NULL;
+    if (!rc && opts->free_dead && !last) rc = TPU_ERR_NOMEM;
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
-        if (n->dead || u.fused[i]) continue;
-        if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
+        if (n->dead) continue;
+        if (u.fused[i]) { /* ran inside the MXU node before it */ }
+        else if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
         else if (qlinear_takes(&u, n)) rc = run_qlinear(&u, n);
         else if (chip->vector_unit && tpu_vec_takes(g, n, chip)) rc = tpu_run_vec_node(&vr, n);
         else if (opts->host_fallback) rc = run_on_host(&u, n);
@@ -708,7 +735,9 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
                                "lowering covers Gemm, MatMul and Conv%s; --host-ops runs the rest on "
                                "the host CPU, untimed)", chip->vector_unit ? ", and elementwise, "
                                "normalisation, reduction and pooling ops on the vector unit" : "");
+        if (!rc && last) drop_dead_inputs(g, n, i, last);
     }
+    free(last);
     if (!rc) finish_report(&u);
     tpu_sim_free(sim);
     free(u.scales);
