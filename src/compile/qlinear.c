@@ -27,6 +27,7 @@
 **      memory, and the node's uint8/int8 output after the run (compile/run.c).
 */
 #include "compile/compile.h"
+#include "ref/ref.h"
 #include <math.h>
 #include <string.h>
 
@@ -58,20 +59,60 @@ static enum tpu_status need_param(struct tpu_graph *g, struct tpu_node *n, int i
     return TPU_STATUS_OK;
 }
 
-/* Value i of an optional per-tensor / per-column parameter (0 when absent). */
-static double qparam(const struct tpu_tensor *t, int64_t i)
+/* ACTIVATE's int32 bias table (compile/driver.c's layout): column j of group
+** gi gets (sa - za) x sum_k b'[k][j], plus K (sa - za)(sb - zb) in the row-sum
+** form (a ones column past N) and QLinearConv's B. The zero point (and B) of
+** column j is channel gi x N + j when per_group (a conv's output channels),
+** else j. |values| are bounded by the desc functions' K checks. */
+static void pack_bias_table(const struct tpu_lowered *l, int64_t C, const float *wq, int64_t N, int64_t sa,
+                            int64_t za, int64_t sb, const struct tpu_tensor *bz, int per_group,
+                            const struct tpu_tensor *bias, uint8_t *host)
 {
-    if (!t) return 0;
-    return tpu_get_f64(t->data, t->dtype, (size_t)(tpu_tensor_numel(t) == 1 ? 0 : i));
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t rowsum = d->N > N, words = tpu_mm_tab_words(d, C);
+    memset(host + l->host_tab_off, 0, (size_t)(d->groups * l->tab_bytes));
+    for (int64_t gi = 0; gi < d->groups; gi++)
+        for (int64_t j = 0; j < N; j++) {            /* the ones column keeps bias 0 */
+            uint8_t *t = host + l->host_tab_off + gi * l->tab_bytes;
+            const float *wg = wq + gi * d->K * d->N;
+            int64_t sum = 0, m = per_group ? gi * N + j : j;
+            for (int64_t k = 0; k < d->K; k++) sum += (int64_t)wg[k * d->N + j];
+            int64_t v = (sa - za) * sum + (bias ? (int64_t)tpu_get_f64(bias->data, bias->dtype, (size_t)m) : 0);
+            if (rowsum) v += d->K * (sa - za) * (sb - (int64_t)tpu_quant_param(bz, m));
+            int32_t v32 = (int32_t)v;
+            memcpy(t + ((j / C) * words + j % C) * 4, &v32, 4);
+        }
 }
 
-/* Rounds half to even, adds the zero point, saturates: ref/ref_quant.c store_q. */
-static void store_q8(struct tpu_tensor *y, size_t i, float v, double zp)
+/* The int32 results WR_HOST wrote back, row-sum corrected and requantised as
+** ref/ref_quant.c does (tpu_quant_requant) into y: QLinearConv's NCHW when
+** conv (channel gi x N + j), else QLinearMatMul's [groups][M][N] (channel j). */
+static void unpack_rows(struct tpu_graph *g, struct tpu_node *n, const struct tpu_lowered *l, int64_t C,
+                        const uint8_t *host, int64_t N, int conv, struct tpu_tensor *y)
 {
-    double q = (double)rintf(v) + zp, lo = 0, hi = 255;
-    if (y->dtype == TPU_DTYPE_I8) { lo = -128; hi = 127; }
-    if (isnan(q)) q = 0;
-    tpu_set_f64(y->data, y->dtype, i, q < lo ? lo : q > hi ? hi : q);
+    const struct tpu_mm_desc *d = &l->d;
+    const struct tpu_tensor *as = tpu_in(g, n, QA_S), *bs = tpu_in(g, n, QB_S), *ys = tpu_in(g, n, QY_S);
+    const struct tpu_tensor *yz = tpu_in(g, n, QY_Z), *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
+    int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N, pix = d->oh * d->ow;
+    uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
+    for (int64_t gi = 0; gi < d->groups; gi++)
+        for (int64_t mc = 0; mc < l->n_chunks; mc++) {
+            int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+            const uint8_t *base = host + l->host_out_off + (uint64_t)(gi * l->n_chunks + mc) * pass_bytes;
+            for (int64_t r = 0; r < rows; r++) {
+                int32_t rs = 0, a32;                  /* sum_k (a_k - sa): the ones column */
+                if (rowsum) memcpy(&rs, base + (((N / C) * rows + r) * C + N % C) * 4, 4);
+                int64_t row = m0 + r;
+                for (int64_t j = 0; j < N; j++) {
+                    int64_t m = conv ? gi * N + j : j;
+                    memcpy(&a32, base + (((j / C) * rows + r) * C + j % C) * 4, 4);
+                    int64_t acc = a32 + (rowsum ? (sb - (int64_t)tpu_quant_param(bz, m)) * rs : 0);
+                    size_t at = conv ? (size_t)((row / pix * d->c_out + m) * pix + row % pix)
+                                     : (size_t)((gi * d->M + row) * N + j);
+                    tpu_quant_requant(y, at, (double)acc, tpu_quant_param(as, 0), tpu_quant_param(bs, m), ys, yz);
+                }
+            }
+        }
 }
 
 /*---- QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B ----*/
@@ -117,7 +158,7 @@ static enum tpu_status conv_desc(struct tpu_graph *g, struct tpu_node *n, struct
     const struct tpu_tensor *wz = tpu_in(g, n, QB_Z);
     int fits = 1;
     for (int64_t i = 0, len = C * K; i < len && fits; i++) {
-        double v = tpu_get_f64(w->data, w->dtype, (size_t)i) - qparam(wz, i / K);
+        double v = tpu_get_f64(w->data, w->dtype, (size_t)i) - tpu_quant_param(wz, i / K);
         fits = v >= -128 && v <= 127;
     }
     if ((double)K * (fits ? 32640 : 114049) + bmax >= 2147483647.0)
@@ -138,7 +179,7 @@ static enum tpu_status conv_desc(struct tpu_graph *g, struct tpu_node *n, struct
             for (int64_t j = 0; j < N; j++) {
                 int64_t m = gi * N + j;
                 double v = tpu_get_f64(w->data, w->dtype, (size_t)(m * K + k));
-                row[j] = (float)(v - (fits ? qparam(wz, m) : sb));
+                row[j] = (float)(v - (fits ? tpu_quant_param(wz, m) : sb));
             }
             if (!fits) row[N] = 1.0f;
         }
@@ -153,7 +194,7 @@ static void conv_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
     const struct tpu_tensor *bias = n->n_inputs > 8 ? tpu_in(g, n, 8) : NULL;
     const uint8_t *xb = x->data;
     const uint8_t flip = x->dtype == TPU_DTYPE_U8 ? 0x80 : 0;
-    int64_t za = (int64_t)qparam(tpu_in(g, n, QA_Z), 0), sa = flip ? 128 : 0;
+    int64_t za = (int64_t)tpu_quant_param(tpu_in(g, n, QA_Z), 0), sa = flip ? 128 : 0;
     const uint8_t pad = (uint8_t)((uint8_t)za ^ flip);              /* x_zero_point's byte */
     int64_t R = c->array_rows, C = c->array_cols, cg = d->c_in / d->groups, N = d->c_out / d->groups;
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
@@ -176,48 +217,7 @@ static void conv_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
                 }
             }
         }
-    int64_t sb = w->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N, words = tpu_mm_tab_words(d, C);
-    memset(host + l->host_tab_off, 0, (size_t)(d->groups * l->tab_bytes));
-    for (int64_t gi = 0; gi < d->groups; gi++)
-        for (int64_t j = 0; j < N; j++) {
-            uint8_t *t = host + l->host_tab_off + gi * l->tab_bytes;
-            const float *wg = wq + gi * d->K * d->N;
-            int64_t sum = 0, m = gi * N + j;
-            for (int64_t k = 0; k < d->K; k++) sum += (int64_t)wg[k * d->N + j];
-            int64_t v = (sa - za) * sum + (bias ? (int64_t)tpu_get_f64(bias->data, bias->dtype, (size_t)m) : 0);
-            if (rowsum) v += d->K * (sa - za) * (sb - (int64_t)qparam(wz, m));
-            int32_t v32 = (int32_t)v;                 /* bounded by conv_desc */
-            memcpy(t + ((j / C) * words + j % C) * 4, &v32, 4);
-        }
-}
-
-static void conv_unpack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *c,
-                        const struct tpu_lowered *l, const uint8_t *host, struct tpu_tensor *y)
-{
-    const struct tpu_mm_desc *d = &l->d;
-    const struct tpu_tensor *xs = tpu_in(g, n, QA_S), *ws = tpu_in(g, n, QB_S), *ys = tpu_in(g, n, QY_S);
-    const struct tpu_tensor *w = tpu_in(g, n, QB), *wz = tpu_in(g, n, QB_Z);
-    double yz = qparam(tpu_in(g, n, QY_Z), 0);
-    int64_t N = d->c_out / d->groups, sb = w->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N;
-    int64_t C = c->array_cols, pix = d->oh * d->ow;
-    uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
-    for (int64_t gi = 0; gi < d->groups; gi++)
-        for (int64_t mc = 0; mc < l->n_chunks; mc++) {
-            int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-            const uint8_t *base = host + l->host_out_off + (uint64_t)(gi * l->n_chunks + mc) * pass_bytes;
-            for (int64_t r = 0; r < rows; r++) {
-                int32_t rs = 0, a32;
-                if (rowsum) memcpy(&rs, base + (((N / C) * rows + r) * C + N % C) * 4, 4);
-                int64_t row = m0 + r, b = row / pix, p = row % pix;
-                for (int64_t j = 0; j < N; j++) {
-                    int64_t m = gi * N + j;
-                    memcpy(&a32, base + (((j / C) * rows + r) * C + j % C) * 4, 4);
-                    int64_t acc = a32 + (rowsum ? (sb - (int64_t)qparam(wz, m)) * rs : 0);
-                    float mult = (float)qparam(xs, 0) * (float)qparam(ws, m) / (float)qparam(ys, 0);
-                    store_q8(y, (size_t)((b * d->c_out + m) * pix + p), (float)(double)acc * mult, yz);
-                }
-            }
-        }
+    pack_bias_table(l, C, wq, N, sa, za, w->dtype == TPU_DTYPE_U8 ? 128 : 0, wz, 1, bias, host);
 }
 
 enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
@@ -271,7 +271,7 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
     const struct tpu_tensor *bz = tpu_in(g, n, QB_Z);
     int fits = 1;                                    /* every b - zb in int8 */
     for (int64_t i = 0, len = d->groups * d->K * d->N; i < len && fits; i++) {
-        double v = tpu_get_f64(b->data, b->dtype, (size_t)i) - qparam(bz, i % d->N);
+        double v = tpu_get_f64(b->data, b->dtype, (size_t)i) - tpu_quant_param(bz, i % d->N);
         fits = v >= -128 && v <= 127;
     }
     if (!fits && d->K > 16384)           /* the row-sum form: |acc + bias| <= K x 114049 */
@@ -293,7 +293,7 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
         float *row = *weights + k * d->N;
         for (int64_t j = 0; j < N; j++) {
             double v = tpu_get_f64(b->data, b->dtype, (size_t)(k * N + j));
-            row[j] = (float)(v - (fits ? qparam(bz, j) : sb));
+            row[j] = (float)(v - (fits ? tpu_quant_param(bz, j) : sb));
         }
         if (!fits) row[N] = 1.0f;
     }
@@ -322,64 +322,24 @@ void tpu_qlinear_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
             for (int64_t k = 0; k < d->K; k++) base[((k / R) * rows + r) * R + k % R] = src[k] ^ flip;
         }
     }
-    const struct tpu_tensor *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
-    int64_t sa = flip ? 128 : 0, za = (int64_t)qparam(tpu_in(g, n, QA_Z), 0), N = b->dims[b->n_dims - 1];
-    int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N;
-    int64_t words = tpu_mm_tab_words(d, C);
-    memset(host + l->host_tab_off, 0, (size_t)(d->groups * l->tab_bytes));
-    for (int64_t gi = 0; gi < d->groups; gi++)
-    for (int64_t j = 0; j < N; j++) {             /* the ones column (rowsum) keeps bias 0 */
-        uint8_t *t = host + l->host_tab_off + gi * l->tab_bytes;
-        const float *wg = wq + gi * d->K * d->N;
-        int64_t sum = 0;
-        for (int64_t k = 0; k < d->K; k++) sum += (int64_t)wg[k * d->N + j];
-        int64_t v = (sa - za) * sum;               /* |.| <= 255 x 128 x K */
-        if (rowsum) v += d->K * (sa - za) * (sb - (int64_t)qparam(bz, j));
-        int32_t v32 = (int32_t)v;                  /* K bounded by tpu_qlinear_desc */
-        memcpy(t + ((j / C) * words + j % C) * 4, &v32, 4);
-    }
+    const struct tpu_tensor *b = tpu_in(g, n, QB);
+    pack_bias_table(l, C, wq, b->dims[b->n_dims - 1], flip ? 128 : 0, (int64_t)tpu_quant_param(tpu_in(g, n, QA_Z), 0),
+                    b->dtype == TPU_DTYPE_U8 ? 128 : 0, tpu_in(g, n, QB_Z), 0, NULL, host);
 }
 
 enum tpu_status tpu_qlinear_unpack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *c,
                                    const struct tpu_lowered *l, const uint8_t *host)
 {
     const struct tpu_mm_desc *d = &l->d;
+    int conv = n->op == TPU_OP_QLINEAR_CONV;
+    const struct tpu_tensor *b = tpu_in(g, n, QB);
+    int64_t N = conv ? d->c_out / d->groups : b->dims[b->n_dims - 1];
     enum tpu_status rc = tpu_op_shape_fn(n->op)(g, n);
     struct tpu_tensor *y = tpu_out(g, n, 0);
-    if (n->op == TPU_OP_QLINEAR_CONV) {
-        if (!rc && tpu_tensor_numel(y) != d->groups * d->M * (d->c_out / d->groups))
-            rc = tpu_node_err(g, n, TPU_ERR_SHAPE, "output has %lld values, expected %lld",
-                              (long long)tpu_tensor_numel(y), (long long)(d->M * d->c_out));
-        if (!rc) rc = tpu_tensor_alloc(g->ctx, y);
-        if (!rc) conv_unpack(g, n, c, l, host, y);
-        return rc;
-    }
-    const struct tpu_tensor *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
-    int64_t N = b->dims[b->n_dims - 1];
     if (!rc && tpu_tensor_numel(y) != d->groups * d->M * N)
         rc = tpu_node_err(g, n, TPU_ERR_SHAPE, "output has %lld values, expected %lld",
                           (long long)tpu_tensor_numel(y), (long long)(d->groups * d->M * N));
     if (!rc) rc = tpu_tensor_alloc(g->ctx, y);
-    if (rc) return rc;
-    const struct tpu_tensor *as = tpu_in(g, n, QA_S), *bs = tpu_in(g, n, QB_S), *ys = tpu_in(g, n, QY_S);
-    double yz = qparam(tpu_in(g, n, QY_Z), 0);
-    int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N;
-    int64_t C = c->array_cols;
-    uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
-    for (int64_t gi = 0; gi < d->groups; gi++)
-    for (int64_t mc = 0; mc < l->n_chunks; mc++) {
-        int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-        const uint8_t *base = host + l->host_out_off + (uint64_t)(gi * l->n_chunks + mc) * pass_bytes;
-        for (int64_t r = 0; r < rows; r++) {
-            int32_t rs = 0, a32;                  /* sum_k (a_k - sa): the ones column */
-            if (rowsum) memcpy(&rs, base + (((N / C) * rows + r) * C + N % C) * 4, 4);
-            for (int64_t j = 0; j < N; j++) {
-                memcpy(&a32, base + (((j / C) * rows + r) * C + j % C) * 4, 4);
-                int64_t acc = a32 + (rowsum ? (sb - (int64_t)qparam(bz, j)) * rs : 0);
-                float mult = (float)qparam(as, m0 + r) * (float)qparam(bs, j) / (float)qparam(ys, 0);
-                store_q8(y, (size_t)((gi * d->M + m0 + r) * N + j), (float)(double)acc * mult, yz);
-            }
-        }
-    }
-    return TPU_STATUS_OK;
+    if (!rc) unpack_rows(g, n, l, c->array_cols, host, N, conv, y);
+    return rc;
 }

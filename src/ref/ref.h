@@ -16,4 +16,16 @@
 /* Whether got/expected element values agree under rtol/atol (NaN == NaN). */
 bool tpu_ref_close(double got, double expected, double rtol, double atol);
 
+/*---- Quantisation (ref/ref_quant.c; also compile/qlinear.c, so the chip's
+** QLinear outputs are the reference's by construction) ----*/
+/* Element `channel` of an optional per-tensor or per-channel parameter; 0 if absent. */
+double tpu_quant_param(const struct tpu_tensor *t, int64_t channel);
+/* y[i] = saturate(round_half_even(v) + zp) in y's integer type. */
+void   tpu_quant_store(struct tpu_tensor *y, size_t i, float v, double zp);
+/* QLinearMatMul / QLinearConv requantisation of an exact integer sum acc:
+** y[i] = saturate(round_half_even((float)acc x (a_scale x b_scale / y_scale)) + y_zero_point),
+** in float32 as ONNX Runtime does. */
+void   tpu_quant_requant(struct tpu_tensor *y, size_t i, double acc, double a_scale, double b_scale,
+                         const struct tpu_tensor *y_scale, const struct tpu_tensor *y_zero_point);
+
 #endif /* TPU_REF_H */

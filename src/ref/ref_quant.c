@@ -8,19 +8,18 @@
 **      is y = saturate(round_half_even(acc * scale) + zero_point) in float32,
 **      as ONNX Runtime does.
 */
+#include "ref/ref.h"
 #include "ref/ref_nn.h"
 #include <math.h>
 
-/*---- Helpers ----*/
-/* Element i of an optional (per-tensor or per-channel) parameter; 0 if absent. */
-static double param(const struct tpu_tensor *t, int64_t channel)
+/*---- Helpers (also the chip's QLinear lowering, compile/qlinear.c) ----*/
+double tpu_quant_param(const struct tpu_tensor *t, int64_t channel)
 {
     if (!t) return 0;
     return tpu_get_f64(t->data, t->dtype, (size_t)(tpu_tensor_numel(t) == 1 ? 0 : channel));
 }
 
-/* Rounds half to even, adds the zero point and saturates to y's integer range. */
-static void store_q(struct tpu_tensor *y, size_t i, float v, double zp)
+void tpu_quant_store(struct tpu_tensor *y, size_t i, float v, double zp)
 {
     double q = (double)rintf(v) + zp, lo = 0, hi = 255;
     if (y->dtype == TPU_DTYPE_I8) { lo = -128; hi = 127; }
@@ -29,6 +28,13 @@ static void store_q(struct tpu_tensor *y, size_t i, float v, double zp)
     else if (y->dtype == TPU_DTYPE_I32) { lo = -2147483648.0; hi = 2147483647.0; }
     if (isnan(q)) q = 0;
     tpu_set_f64(y->data, y->dtype, i, q < lo ? lo : q > hi ? hi : q);
+}
+
+void tpu_quant_requant(struct tpu_tensor *y, size_t i, double acc, double a_scale, double b_scale,
+                       const struct tpu_tensor *y_scale, const struct tpu_tensor *y_zero_point)
+{
+    float mult = (float)a_scale * (float)b_scale / (float)tpu_quant_param(y_scale, 0);
+    tpu_quant_store(y, i, (float)acc * mult, tpu_quant_param(y_zero_point, 0));
 }
 
 /* Channel of flat element i for per-axis parameters along `axis`. */
@@ -55,8 +61,8 @@ enum tpu_status ref_quantize(struct tpu_graph *g, struct tpu_node *n)
     int axis = norm_axis(n, x);
     for (int64_t i = 0, len = tpu_tensor_numel(x); i < len; i++) {
         int64_t ch = per_axis ? axis_channel(x, axis, i) : 0;
-        float v = (float)tpu_get_f64(x->data, x->dtype, (size_t)i) / (float)param(sc, ch);
-        store_q(y, (size_t)i, v, param(zp, ch));
+        float v = (float)tpu_get_f64(x->data, x->dtype, (size_t)i) / (float)tpu_quant_param(sc, ch);
+        tpu_quant_store(y, (size_t)i, v, tpu_quant_param(zp, ch));
     }
     return TPU_STATUS_OK;
 }
@@ -70,8 +76,8 @@ enum tpu_status ref_dequantize(struct tpu_graph *g, struct tpu_node *n)
     int axis = norm_axis(n, x);
     for (int64_t i = 0, len = tpu_tensor_numel(x); i < len; i++) {
         int64_t ch = per_axis ? axis_channel(x, axis, i) : 0;
-        double q = tpu_get_f64(x->data, x->dtype, (size_t)i) - param(zp, ch);
-        tpu_set_f64(y->data, y->dtype, (size_t)i, (float)q * (float)param(sc, ch));
+        double q = tpu_get_f64(x->data, x->dtype, (size_t)i) - tpu_quant_param(zp, ch);
+        tpu_set_f64(y->data, y->dtype, (size_t)i, (float)q * (float)tpu_quant_param(sc, ch));
     }
     return TPU_STATUS_OK;
 }
@@ -93,8 +99,8 @@ static enum tpu_status int_matmul(struct tpu_graph *g, struct tpu_node *n, int i
         free(da); free(db); free(*acc);
         return TPU_ERR_NOMEM;
     }
-    for (int64_t i = 0, len = tpu_tensor_numel(a); i < len; i++) da[i] -= param(azp, (i / d->k) % d->m);
-    for (int64_t i = 0, len = tpu_tensor_numel(b); i < len; i++) db[i] -= param(bzp, i % d->n);
+    for (int64_t i = 0, len = tpu_tensor_numel(a); i < len; i++) da[i] -= tpu_quant_param(azp, (i / d->k) % d->m);
+    for (int64_t i = 0, len = tpu_tensor_numel(b); i < len; i++) db[i] -= tpu_quant_param(bzp, i % d->n);
     tpu_nn_matmul_f64(d, a, b, da, db, *acc);
     free(da);
     free(db);
@@ -125,8 +131,7 @@ enum tpu_status ref_qlinear_matmul(struct tpu_graph *g, struct tpu_node *n)
     struct tpu_tensor *y = tpu_out(g, n, 0);
     for (int64_t i = 0, len = tpu_tensor_numel(y); i < len; i++) {
         int64_t row = (i / d.n) % d.m, col = i % d.n;
-        float mult = (float)param(as, row) * (float)param(bs, col) / (float)param(ys, 0);
-        store_q(y, (size_t)i, (float)acc[i] * mult, param(yzp, 0));
+        tpu_quant_requant(y, (size_t)i, acc[i], tpu_quant_param(as, row), tpu_quant_param(bs, col), ys, yzp);
     }
     free(acc);
     return TPU_STATUS_OK;
@@ -145,8 +150,8 @@ static enum tpu_status int_conv(struct tpu_graph *g, struct tpu_node *n, int ix,
     double *dx = tpu_nn_to_f64(g->ctx, x), *dw = tpu_nn_to_f64(g->ctx, w), *db = tpu_nn_to_f64(g->ctx, b);
     *acc = tpu_malloc(g->ctx, (size_t)(n_out + 1) * sizeof **acc);
     if (dx && dw && *acc && (db || !b)) {
-        for (int64_t i = 0, len = tpu_tensor_numel(x); i < len; i++) dx[i] -= param(xzp, 0);
-        for (int64_t i = 0, len = tpu_tensor_numel(w); i < len; i++) dw[i] -= param(wzp, i / per_m);
+        for (int64_t i = 0, len = tpu_tensor_numel(x); i < len; i++) dx[i] -= tpu_quant_param(xzp, 0);
+        for (int64_t i = 0, len = tpu_tensor_numel(w); i < len; i++) dw[i] -= tpu_quant_param(wzp, i / per_m);
         rc = tpu_nn_conv_f64(g->ctx, win, dx, dw, db, *acc);
     } else rc = TPU_ERR_NOMEM;
     free(dx);
@@ -181,8 +186,7 @@ enum tpu_status ref_qlinear_conv(struct tpu_graph *g, struct tpu_node *n)
     int64_t out_sp = tpu_nn_window_out(&win);
     for (int64_t i = 0, len = tpu_tensor_numel(y); i < len; i++) {
         int64_t m = (i / out_sp) % win.m;
-        float mult = (float)param(xs, 0) * (float)param(ws, m) / (float)param(ys, 0);
-        store_q(y, (size_t)i, (float)acc[i] * mult, param(yzp, 0));
+        tpu_quant_requant(y, (size_t)i, acc[i], tpu_quant_param(xs, 0), tpu_quant_param(ws, m), ys, yzp);
     }
     free(acc);
     return TPU_STATUS_OK;
