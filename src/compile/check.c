@@ -8,6 +8,7 @@
 ** In:  a prepared graph, a chip. Out: text on a FILE, a JSON file.
 */
 #include "compile/ub_plan.h"
+#include "report/report.h"
 #include <errno.h>
 #include <string.h>
 
@@ -92,16 +93,6 @@ static void print_suggestions(struct tpu_graph *g, const struct check *c, FILE *
 }
 
 /*---- JSON ----*/
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void json_nodes(struct tpu_graph *g, const struct check *c, FILE *f)
 {
@@ -111,15 +102,15 @@ static void json_nodes(struct tpu_graph *g, const struct check *c, FILE *f)
         if (g->nodes[i].dead) continue;
         const struct tpu_place *p = &c->places[i];
         fprintf(f, "%s\n    {\"name\": ", k++ ? "," : "");
-        json_str(f, g->nodes[i].name);
+        tpu_json_put_string(f, g->nodes[i].name);
         fprintf(f, ", \"op\": ");
-        json_str(f, g->nodes[i].op_type);
+        tpu_json_put_string(f, g->nodes[i].op_type);
         fprintf(f, ", \"unit\": \"%s\", \"could\": ", tpu_place_class_name(p->unit));
-        if (p->could) json_str(f, p->could); else fprintf(f, "null");
+        if (p->could) tpu_json_put_string(f, p->could); else fprintf(f, "null");
         fprintf(f, ", \"macs\": %lld, \"est_seconds\": %.9g, \"reason\": ", (long long)p->macs, p->est_seconds);
-        json_str(f, p->reason);
+        tpu_json_put_string(f, p->reason);
         fprintf(f, ", \"suggestion\": ");
-        json_str(f, p->suggestion);
+        tpu_json_put_string(f, p->suggestion);
         fprintf(f, "}");
     }
     fprintf(f, "\n  ],\n");
@@ -146,9 +137,9 @@ static enum tpu_status write_json(struct tpu_ctx *ctx, struct tpu_graph *g, cons
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(tmp, "w");
     if (!f) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     fprintf(f, "{\n  \"model\": ");
-    json_str(f, g->path ? g->path : "");
+    tpu_json_put_string(f, g->path ? g->path : "");
     fprintf(f, ",\n  \"chip\": ");
-    json_str(f, chip->name);
+    tpu_json_put_string(f, chip->name);
     fprintf(f, ",\n  \"precision\": \"%s\",\n  \"vector_unit\": %s,\n", chip->mxu_dtype == TPU_MXU_BF16 ? "bf16" : "int8",
             chip->vector_unit ? "true" : "false");
     json_nodes(g, c, f);

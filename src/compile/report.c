@@ -7,6 +7,7 @@
 ** Out: text on a FILE, a JSON file.
 */
 #include "compile/compile.h"
+#include "report/report.h"
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -135,16 +136,6 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
     print_verify(r, f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void json_counters(FILE *f, const struct tpu_sim_counters *k)
 {
@@ -172,12 +163,12 @@ static void json_verify(FILE *f, const struct tpu_chip_report *r)
 {
     if (!r->n_verify) return;
     fprintf(f, ",\n  \"verified_against\": ");
-    json_str(f, r->verify_against);
+    tpu_json_put_string(f, r->verify_against);
     fprintf(f, ",\n  \"verify_ok\": %s,\n  \"outputs\": [", r->verify_failed ? "false" : "true");
     for (int i = 0; i < r->n_verify; i++) {
         const struct tpu_chip_verify *v = &r->verify[i];
         fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        json_str(f, v->name);
+        tpu_json_put_string(f, v->name);
         fprintf(f, ", \"numel\": %lld, \"max_abs_error\": ", (long long)v->numel);
         json_num(f, v->max_abs_error);
         fprintf(f, ", \"rel_l2\": ");
@@ -199,7 +190,7 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
     if (!f) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
     double s = report_seconds(r);
     fprintf(f, "{\n  \"chip\": ");
-    json_str(f, r->chip);
+    tpu_json_put_string(f, r->chip);
     fprintf(f, ",\n  \"schedule\": \"%s\",\n  \"timing_only\": %s,\n  \"array_rows\": %lld,\n"
             "  \"array_cols\": %lld,\n  \"mxu_count\": %lld,\n  \"clock_mhz\": %.17g,\n  \"batch\": %lld,\n"
             "  \"cycles\": %lld,\n  \"device_cycles\": %lld,\n  \"seconds\": %.17g,\n  \"macs\": %lld,\n"
@@ -217,15 +208,15 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
             (long long)m.mc, (long long)m.active, (long long)m.stall, (long long)m.shift,
             (long long)(m.mc - m.active - m.stall - m.shift));
     fprintf(f, "  \"calibration\": ");
-    json_str(f, r->calib);
+    tpu_json_put_string(f, r->calib);
     fprintf(f, ",\n");
     fprintf(f, "  \"layers\": [");
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];
         fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        json_str(f, w->name);
+        tpu_json_put_string(f, w->name);
         fprintf(f, ", \"op\": ");
-        json_str(f, w->op);
+        tpu_json_put_string(f, w->op);
         fprintf(f, ", \"unit\": \"%s\", \"cycles\": %lld, \"macs\": %lld, \"energy_joules\": %.17g", w->unit,
                 (long long)w->cycles, (long long)w->macs, w->energy_j);
         if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);

@@ -24,6 +24,7 @@ void tpu_json_init(struct tpu_json *j, FILE *f);
 void tpu_json_begin(struct tpu_json *j, const char *key, char bracket);   /* '{' or '[' */
 void tpu_json_end(struct tpu_json *j, char bracket);
 void tpu_json_str(struct tpu_json *j, const char *key, const char *s);    /* key NULL in arrays */
+void tpu_json_put_string(FILE *f, const char *s);   /* s quoted and escaped (NULL: ""), no comma */
 void tpu_json_int(struct tpu_json *j, const char *key, int64_t v);
 void tpu_json_num(struct tpu_json *j, const char *key, double v);         /* NaN/inf → null */
 void tpu_json_bool(struct tpu_json *j, const char *key, bool v);

@@ -15,7 +15,7 @@ void tpu_json_init(struct tpu_json *j, FILE *f)
     j->first[0] = true;
 }
 
-static void put_string(FILE *f, const char *s)
+void tpu_json_put_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
@@ -33,7 +33,7 @@ static void item(struct tpu_json *j, const char *key)
     if (!j->first[j->depth]) fputc(',', j->f);
     j->first[j->depth] = false;
     if (j->depth) fprintf(j->f, "\n%*s", 2 * j->depth, "");
-    if (key) { put_string(j->f, key); fputs(": ", j->f); }
+    if (key) { tpu_json_put_string(j->f, key); fputs(": ", j->f); }
 }
 
 void tpu_json_begin(struct tpu_json *j, const char *key, char bracket)
@@ -53,7 +53,7 @@ void tpu_json_end(struct tpu_json *j, char bracket)
     if (j->depth == 0) fputc('\n', j->f);
 }
 
-void tpu_json_str(struct tpu_json *j, const char *key, const char *s) { item(j, key); put_string(j->f, s); }
+void tpu_json_str(struct tpu_json *j, const char *key, const char *s) { item(j, key); tpu_json_put_string(j->f, s); }
 void tpu_json_int(struct tpu_json *j, const char *key, int64_t v) { item(j, key); fprintf(j->f, "%lld", (long long)v); }
 void tpu_json_bool(struct tpu_json *j, const char *key, bool v) { item(j, key); fputs(v ? "true" : "false", j->f); }
 
@@ -72,7 +72,7 @@ void tpu_json_dims(struct tpu_json *j, const char *key, const struct tpu_tensor 
     for (int d = 0; d < t->n_dims; d++) {
         if (d) fputs(", ", j->f);
         if (t->dims[d] >= 0) fprintf(j->f, "%lld", (long long)t->dims[d]);
-        else if (t->dim_param[d]) put_string(j->f, t->dim_param[d]);
+        else if (t->dim_param[d]) tpu_json_put_string(j->f, t->dim_param[d]);
         else fputs("null", j->f);
     }
     fputc(']', j->f);
