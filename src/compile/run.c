@@ -225,39 +225,47 @@ static void compare_ref(struct runner *u, struct tpu_node *n, struct tpu_node *f
     row->max_abs_err = mx;
 }
 
+/* The fp32 values the host driver packs for node n, each optional step on
+** the previous one's result: A as a matrix (Gemm/MatMul), ConvTranspose's
+** zero-inserted input, the bf16 parts of --precision, a depthwise conv's
+** per-channel scaling (int8 run-time scales; l's scales adjusted). d0: the op
+** before a block-diagonal rewrite. Buffers to free go to own[0..3]. */
+static enum tpu_status mm_input(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
+                                const struct tpu_mm_desc *d0, float *own[4], const float **x)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    if (d->is_conv) *x = tpu_in(u->g, n, 0)->data;
+    else if (!(*x = own[0] = a_matrix(u, n, d, d->passes > 1 ? d->passes : 1))) return TPU_ERR_NOMEM;
+    if ((d->up_h > 1 || d->up_w > 1) && !(*x = own[1] = tpu_mm_convt_input(u->ctx, d, *x))) return TPU_ERR_NOMEM;
+    if (d->passes > 1 && !(*x = own[2] = tpu_mm_split_input(u->ctx, d, *x))) return TPU_ERR_NOMEM;
+    if (l->in_scale_fixed <= 0 && tpu_dw_per_channel(u->chip, d0)) {
+        float *chan_max = tpu_malloc(u->ctx, (size_t)d0->c_in * sizeof *chan_max);
+        own[3] = chan_max ? tpu_dw_scale_input(u->ctx, d0, *x, chan_max) : NULL;
+        if (own[3]) tpu_dw_fold_scales(l, d0, chan_max);
+        free(chan_max);
+        if (!(*x = own[3])) return TPU_ERR_NOMEM;
+    }
+    return TPU_STATUS_OK;
+}
+
 /* Functional run: values in, values out, output tensor set. bias: the
 ** per-column bias ACTIVATE adds (d->bias), else the host adds Conv's B /
 ** Gemm's beta*C after dequantisation. */
 static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
-                                  const struct fusion *fz, const float *bias, uint8_t *host,
-                                  float **y_out, int64_t *count)
+                                  const struct tpu_mm_desc *d0, const struct fusion *fz, const float *bias,
+                                  uint8_t *host, float **y_out, int64_t *count)
 {
     const struct tpu_mm_desc *d = &l->d;
-    float *a = d->is_conv ? NULL : a_matrix(u, n, d, d->passes > 1 ? d->passes : 1);
-    if (!d->is_conv && !a) return TPU_ERR_NOMEM;
-    const float *x = d->is_conv ? tpu_in(u->g, n, 0)->data : a;
-    float *up = d->up_h > 1 || d->up_w > 1 ? tpu_mm_convt_input(u->ctx, d, x) : NULL;
-    float *split = d->passes > 1 ? tpu_mm_split_input(u->ctx, d, up ? up : x) : NULL;
-    float *dw = NULL, *chan_max = NULL;
-    struct tpu_mm_desc d0;                       /* the op before a block-diagonal rewrite */
-    if (l->in_scale_fixed <= 0 && tpu_mm_from_node(u->g, n, &d0, NULL, 0) == TPU_STATUS_OK &&
-        tpu_dw_per_channel(u->chip, &d0)) {      /* depthwise, run-time scales: per channel */
-        chan_max = tpu_malloc(u->ctx, (size_t)d0.c_in * sizeof *chan_max);
-        dw = chan_max ? tpu_dw_scale_input(u->ctx, &d0, up ? up : x, chan_max) : NULL;
-        if (dw) tpu_dw_fold_scales(l, &d0, chan_max);
-    } else tpu_err_clear(u->ctx);
-    if (((d->up_h > 1 || d->up_w > 1) && !up) || (d->passes > 1 && !split) || (chan_max && !dw)) {
-        free(up); free(a); free(chan_max);
-        return TPU_ERR_NOMEM;
+    float *own[4] = { NULL, NULL, NULL, NULL };
+    const float *x = NULL;
+    enum tpu_status rc = mm_input(u, n, l, d0, own, &x);
+    if (!rc) {
+        tpu_mm_pack_input(u->chip, l, x, host);
+        tpu_mm_pack_tables(u->chip, l, bias, fz->lo, fz->hi, host);
     }
-    tpu_mm_pack_input(u->chip, l, dw ? dw : split ? split : up ? up : x, host);
-    tpu_mm_pack_tables(u->chip, l, bias, fz->lo, fz->hi, host);
-    free(dw);
-    free(chan_max);
-    free(split);
-    free(up);
-    free(a);
-    enum tpu_status rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
+    for (int i = 0; i < 4; i++) free(own[i]);
+    if (rc) return rc;
+    rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
     if (rc) return rc;
     *count = d->groups * d->M * d->N;
     float *y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float));     /* unpack writes every value */
@@ -446,6 +454,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     struct tpu_mm_desc d;
     float *w = NULL, *y = NULL;
     enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
+    struct tpu_mm_desc d0 = d;                   /* before a block-diagonal rewrite */
     if (!rc) rc = tpu_mm_block_diagonal(u->ctx, u->chip, &d, &w);
     if (!rc && u->chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(u->ctx, &d, &w, u->o->bf16_passes);
     struct fusion fz = { 0 };
@@ -462,7 +471,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
         host = host_buffer(u, (uint64_t)l.host_bytes);
-        rc = host ? run_values(u, n, &l, &fz, bias, host, &y, &count) : TPU_ERR_NOMEM;
+        rc = host ? run_values(u, n, &l, &d0, &fz, bias, host, &y, &count) : TPU_ERR_NOMEM;
     } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
     struct tpu_layer_row *row = NULL;
     if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
