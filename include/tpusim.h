@@ -262,6 +262,13 @@ enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g,
 enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_program *p,
                                      const struct tpu_chip *chip, uint64_t host_bytes,
                                      int timing_only, FILE *trace, struct tpu_chip_report **out);
+/* Adds the on-chip schedule estimate to r (report/onchip.c): g, prepared for
+** chip, timed on the timing-only simulator as run schedules it (each chip
+** node's operands over the host link) and with the activations kept in the
+** Unified Buffer between chip nodes where the liveness plan fits; printed
+** and written to JSON ("onchip_estimate") with r. */
+enum tpu_status tpu_chip_report_onchip(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                       struct tpu_chip_report *r);
 void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
                                            const char *path);

@@ -24,7 +24,7 @@ static const char bench_usage_full[] =
     "        [--json FILE] [--csv FILE] [--svg DIR] [--no-verify] [--quiet] [--host-model] [--resident] [--node-times]\n"
     "        latency, throughput, energy and cost per target and batch (docs/cost-model.md);\n"
     "        --host-model: TPU host ops priced by the cpu roofline (deterministic), not measured;\n"
-    "        --resident: activations stay on chip between layers (no host link per layer);\n"
+    "        --resident: activations stay on chip between chip nodes where the UB plan fits;\n"
     "        --node-times: every node's measured host time on stderr\n"
     "  run MODEL --chip C --trace FILE [--batch N]   Chrome/Perfetto trace of a simulated run\n";
 

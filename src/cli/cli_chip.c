@@ -198,6 +198,33 @@ static int precision_misuse(const struct chip_args *a, const struct tpu_chip *ch
     return 1;
 }
 
+/* a->input loaded and bound as a run binds it (shapes, --batch, chip
+** placement), without input values. */
+static enum tpu_status load_bound(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_graph **out)
+{
+    struct tpu_graph *g = NULL;
+    enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_shapes(ctx, a, g);
+    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
+    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
+    if (rc) { tpu_graph_free(g); g = NULL; }
+    *out = g;
+    return rc;
+}
+
+/* r->onchip for g (NULL: a->input loaded again, as a data-set run has no
+** graph of its own here); not for the scalesim schedule. */
+static enum tpu_status onchip(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
+                              struct tpu_graph *g, struct tpu_chip_report *r)
+{
+    if (strcmp(a->schedule, "scalesim") == 0) return TPU_STATUS_OK;
+    struct tpu_graph *own = NULL;
+    enum tpu_status rc = g ? TPU_STATUS_OK : load_bound(ctx, a, &own);
+    if (!rc) rc = tpu_chip_report_onchip(ctx, g ? g : own, chip, r);
+    tpu_graph_free(own);
+    return rc;
+}
+
 /* Runs a->input on chip (a->chip is loaded when chip is NULL); frees chip. */
 static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chip *chip)
 {
@@ -212,12 +239,17 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
     if (!rc && precision_misuse(a, chip)) { tpu_chip_free(chip); return 2; }
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
         rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
+        if (r && (!rc || rc == TPU_ERR_MISMATCH)) {
+            enum tpu_status rc2 = onchip(ctx, a, chip, NULL, r);
+            if (rc2) rc = rc2;
+        }
         tpu_chip_free(chip);
         return run_result(ctx, a, rc, r);
     }
     if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
     if (!rc) rc = bind_run_inputs(ctx, a, g);
     if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
+    if (!rc) rc = onchip(ctx, a, chip, g, r);
     if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
     if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
     tpu_graph_free(g);
@@ -233,10 +265,7 @@ static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_arg
                                       uint8_t **layers, size_t *len, int *n_layers, struct tpu_prog_opts *calib)
 {
     struct tpu_graph *g = NULL;
-    enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
-    if (!rc) rc = bind_shapes(ctx, a, g);
-    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
-    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
+    enum tpu_status rc = load_bound(ctx, a, &g);
     if (!rc && !a->timing_only)
         rc = tpu_prog_lower_layers_passes(ctx, g, chip, tpu_precision_passes(a->precision), layers, len, n_layers);
     if (!rc && calib && !a->timing_only) {

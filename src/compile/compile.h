@@ -17,6 +17,12 @@
 #include "isa/isa.h"
 #include "sim/sim_config.h"
 
+/* tpu_mm_desc.resident, tpu_vec_plan.resident: which host-link transfers a
+** chip program leaves out because the data stays in the Unified Buffer
+** between chip nodes (timing only: bench --resident and run's on-chip
+** estimate, residency decided per node by tpu_ub_residency in ub_plan.c). */
+enum { TPU_RESIDENT_IN = 1, TPU_RESIDENT_OUT = 2, TPU_RESIDENT_BOTH = 3 };
+
 /* One matrix op as a grouped GEMM, with the convolution geometry that maps
 ** input pixels to GEMM rows (a Gemm/MatMul is a 1x1 "convolution" on a 1x1
 ** image with batch = M). */
@@ -31,8 +37,9 @@ struct tpu_mm_desc {
     int64_t model_macs;                   /* the op's MACs when the GEMM does
                                              more (block-diagonal groups); 0:
                                              groups x M x K x N                */
-    int     resident;                     /* 1: activations stay in the UB (no
-                                             host DMA); timing-only use        */
+    int     resident;                     /* TPU_RESIDENT_* bits: the input /
+                                             result stays in the UB (no host
+                                             DMA); timing-only use             */
     int     w_nk;                         /* 1: weights come as [groups][N][K]
                                              (ONNX Conv, Gemm transB: no
                                              transpose); 0: [groups][K][N]     */
@@ -180,7 +187,6 @@ enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, 
 ** allocation failure). */
 float *tpu_mm_split_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
-#endif /* TPU_COMPILE_H */
 
 /*---- Running a model on a chip (compile/run.c) and its report (compile/report.c) ----*/
 #include "sim/sim.h"
@@ -203,6 +209,19 @@ struct tpu_layer_row {
                                              static power over its cycles     */
 };
 
+/* The same model timed on the timing-only simulator twice (report/onchip.c):
+** as run schedules it (each chip node's operands over the host link) and
+** with the activations kept in the Unified Buffer between chip nodes where
+** the liveness plan fits (tpu_ub_residency). Device time only: host ops and
+** their transfers are the same in both. done 0: not estimated. */
+struct tpu_onchip_estimate {
+    int      done, fits;
+    int64_t  batch;                       /* the graph's batch (input dim 0)   */
+    uint64_t ub_need_bytes, ub_have_bytes;
+    int64_t  link_cycles, onchip_cycles;  /* device cycles, the two schedules */
+    double   link_joules, onchip_joules;  /* simulated device energy          */
+};
+
 struct tpu_chip_report {
     char     chip[64];
     int64_t  array_rows, array_cols, mxu_count;
@@ -222,6 +241,7 @@ struct tpu_chip_report {
     char     verify_against[64];          /* "reference executor" | "--data"  */
     int      verify_failed;               /* 1: some output outside its bound */
     char     calib[200];                  /* how int8 activations were scaled  */
+    struct tpu_onchip_estimate onchip;    /* set by the caller (report/onchip.c) */
 };
 
 /* Appends a layer row (cycles and macs added to the report's totals; not
@@ -300,3 +320,5 @@ enum tpu_status tpu_calib_load_saved(struct tpu_ctx *ctx, const struct tpu_graph
                                      float **scales, char *how, size_t how_n);
 /* What the calibration was, for reports: "int8 min/max over 3 seeded random inputs (--calib-random)". */
 void tpu_calib_describe(const struct tpu_calib_opts *o, int n_samples, char *s, size_t n);
+
+#endif /* TPU_COMPILE_H */

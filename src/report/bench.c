@@ -13,6 +13,7 @@
 #include "report/bench_impl.h"
 #include "compile/compile.h"
 #include "compile/lower_vec.h"
+#include "compile/ub_plan.h"
 #include "ir/passes.h"
 #include "tpusim.h"
 #include <math.h>
@@ -111,6 +112,16 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
     memset(out, 0, sizeof *out);
     const struct tpu_prep *p = tpu_graph_prep(g);
     enum tpu_status rc = TPU_STATUS_OK;
+    uint8_t *res = NULL;                         /* TPU_RESIDENT_* per node */
+    if (flags & (TPU_BENCH_RESIDENT | TPU_BENCH_ALL_RESIDENT)) {
+        struct tpu_ub_plan plan = { 0 };
+        res = tpu_calloc(ctx, (size_t)(g->n_nodes ? g->n_nodes : 1), 1);
+        rc = !res ? TPU_ERR_NOMEM : flags & TPU_BENCH_ALL_RESIDENT ? TPU_STATUS_OK
+                                                                   : tpu_ub_residency(g, chip, res, &plan);
+        if (res && (flags & TPU_BENCH_ALL_RESIDENT)) memset(res, TPU_RESIDENT_BOTH, (size_t)g->n_nodes);
+        out->ub_need_bytes = plan.peak_bytes;
+        out->ub_fits = !rc && (plan.fits || (flags & TPU_BENCH_ALL_RESIDENT));
+    }
     for (int k = 0; p && !rc && k < p->n_live; k++) {
         struct tpu_node *n = &g->nodes[k];
         struct tpu_mm_desc d;
@@ -118,7 +129,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         int on_chip = 0;
         if (tpu_bench_chip_op(n->op)) {
             rc = tpu_mm_from_node(g, n, &d, NULL, 0);
-            if (!rc) d.resident = (flags & TPU_BENCH_RESIDENT) != 0;
+            if (!rc) d.resident = res ? res[k] : 0;
             if (!rc) tpu_mm_activate_plan(g, n, chip, &d);      /* bias, fused act: as run.c */
             if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
             on_chip = !rc;
@@ -129,8 +140,10 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
             rc = tpu_sim_run(s, l.prog, NULL, l.host_bytes);
             out->macs += d.groups * d.M * d.K * d.N;
             out->n_chip++;
-        } else if (!rc && chip->vector_unit && !tpu_vec_fused_act(g, n, chip, 1) && tpu_vec_takes(g, n, chip)) {
-            rc = tpu_vec_sim_timing(ctx, g, n, chip, s, (flags & TPU_BENCH_RESIDENT) != 0);   /* as compile/run.c */
+        } else if (!rc && tpu_vec_fused_act(g, n, chip, 1)) {
+            /* run inside the MXU node before it (as compile/run.c): no time of its own */
+        } else if (!rc && chip->vector_unit && tpu_vec_takes(g, n, chip)) {
+            rc = tpu_vec_sim_timing(ctx, g, n, chip, s, res ? res[k] : 0);   /* as compile/run.c */
             out->n_chip++;
         } else if (!rc) {
             out->host_s += node_s ? node_s[k] : 0;
@@ -139,6 +152,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         if (!rc && layer) layer(user, g, n, on_chip ? &d : NULL, t0, s->end);
         tpu_lowered_free(&l);
     }
+    free(res);
     out->cycles = s->end;
     return rc;
 }

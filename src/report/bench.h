@@ -136,12 +136,25 @@ struct tpu_node;
 struct tpu_chip;
 struct tpu_sim;
 struct tpu_mm_desc;
-struct tpu_bench_sim { int64_t cycles, macs; int n_chip, n_host; double host_s; };
-/* flags: TPU_BENCH_RESIDENT keeps every layer's activations in the unified
-** buffer (no host-link transfer per layer; the TPU v1 paper's way of running
-** its apps, timing only). 0: each layer reads its input from and writes its
-** output to host memory (the compiler's default). */
-enum { TPU_BENCH_RESIDENT = 1 };
+struct tpu_bench_sim {
+    int64_t  cycles, macs;
+    int      n_chip, n_host;
+    double   host_s;
+    int      ub_fits;                      /* RESIDENT: the liveness plan fits the UB */
+    uint64_t ub_need_bytes;                /* RESIDENT: the plan's extent            */
+};
+/* flags: TPU_BENCH_RESIDENT keeps activations in the unified buffer between
+** chip nodes (the TPU v1 paper's way of running its apps, timing only): a
+** chip node skips the host-link read of what a chip node made or read in
+** before, and the write of a result no host node reads (tpu_ub_residency,
+** compile/ub_plan.c); graph inputs, graph outputs and host ops' operands
+** still cross the link; nothing stays when the liveness plan does not fit
+** the UB (out->ub_fits 0). TPU_BENCH_ALL_RESIDENT: no chip node moves
+** anything over the host link, graph inputs, outputs and host ops' operands
+** included (the TPU v1 paper's apps: their vector layers ran on the chip,
+** host I/O overlapped; bench/tpu-v1-paper). 0: each layer reads its input
+** from and writes its output to host memory (the compiler's default). */
+enum { TPU_BENCH_RESIDENT = 1, TPU_BENCH_ALL_RESIDENT = 2 };
 typedef void (*tpu_bench_layer_fn)(void *user, const struct tpu_graph *g, const struct tpu_node *n,
                                    const struct tpu_mm_desc *d, int64_t t0, int64_t t1);
 enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,

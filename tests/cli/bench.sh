@@ -82,7 +82,7 @@ PYEOF
 ); then pass cli-bench-4.2-price-override; else fail cli-bench-4.2-price-override "$(echo "$msg" | tail -1)"; fi
 
 # Trace of a simulated run.
-expect cli-bench-5.1-trace 0 'trace .*2 layers on the chip, 3 host ops' \
+expect cli-bench-5.1-trace 0 'trace .*2 layers on the chip, 2 host ops' \
     "$T" run "$B/cnn_dyn.onnx" --chip tpu-v1 --trace "$tmp/t1.json" --batch 2
 "$T" run "$B/cnn_dyn.onnx" --chip tpu-v1 --trace "$tmp/t2.json" --batch 2 >/dev/null 2>&1
 check cli-bench-5.2-trace-deterministic "cmp -s '$tmp/t1.json' '$tmp/t2.json'" "two traces differ"
