@@ -209,19 +209,6 @@ struct tpu_layer_row {
                                              static power over its cycles     */
 };
 
-/* The same model timed on the timing-only simulator twice (report/onchip.c):
-** as run schedules it (each chip node's operands over the host link) and
-** with the activations kept in the Unified Buffer between chip nodes where
-** the liveness plan fits (tpu_ub_residency). Device time only: host ops and
-** their transfers are the same in both. done 0: not estimated. */
-struct tpu_onchip_estimate {
-    int      done, fits;
-    int64_t  batch;                       /* the graph's batch (input dim 0)   */
-    uint64_t ub_need_bytes, ub_have_bytes;
-    int64_t  link_cycles, onchip_cycles;  /* device cycles, the two schedules */
-    double   link_joules, onchip_joules;  /* simulated device energy          */
-};
-
 struct tpu_chip_report {
     char     chip[64];
     int64_t  array_rows, array_cols, mxu_count;

@@ -9,7 +9,7 @@
 ** plan fits the UB). Device time and energy only; host ops are the same.
 **
 ** In:  a prepared graph (shapes known; values not needed), a chip.
-** Out: struct tpu_onchip_estimate (compile/compile.h).
+** Out: struct tpu_onchip_estimate (include/tpusim.h).
 */
 #include "report/bench.h"
 #include "compile/compile.h"
@@ -29,8 +29,8 @@ static enum tpu_status timed(struct tpu_ctx *ctx, struct tpu_graph *g, const str
     return rc;
 }
 
-static enum tpu_status estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                                struct tpu_onchip_estimate *e)
+enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         struct tpu_onchip_estimate *e)
 {
     memset(e, 0, sizeof *e);
     struct tpu_bench_sim link, onchip;
@@ -48,8 +48,7 @@ static enum tpu_status estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const 
     return TPU_STATUS_OK;
 }
 
-enum tpu_status tpu_chip_report_onchip(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                                       struct tpu_chip_report *r)
+void tpu_chip_report_set_onchip(struct tpu_chip_report *r, const struct tpu_onchip_estimate *e)
 {
-    return estimate(ctx, g, chip, &r->onchip);
+    r->onchip = *e;
 }
