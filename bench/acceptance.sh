@@ -122,7 +122,7 @@ for line in open(cells):
     if prec != "default" and chip == "tpu-v5e": chip += " (%s)" % prec
     r = {"model": label, "chip": chip, "batch": int(b), "wall_s": float(wall),
          "metric": "", "value": None, "bound": "", "ok": False, "vs": "",
-         "sim_ms": None, "mj_per_inf": None, "why": ""}
+         "sim_ms": None, "onchip_ms": None, "mj_per_inf": None, "why": ""}
     if rc == "missing":
         r["why"] = "no " + log
     else:
@@ -147,6 +147,9 @@ for line in open(cells):
             r["ok"] = rc == "0" and bool(d.get("verify_ok")) and worst is not None
             r["vs"] = "ORT (--data)" if "expected" in d.get("verified_against", "") else "reference"
             r["sim_ms"] = 1e3 * d.get("seconds", 0.0)
+            e = d.get("onchip_estimate")         # the same with activations kept on chip
+            if e and e.get("fits"):
+                r["onchip_ms"] = r["sim_ms"] + 1e3 * (e["onchip_device_seconds"] - e["link_device_seconds"])
             r["mj_per_inf"] = 1e3 * d.get("energy_joules", 0.0) / max(1, d.get("batch", 1))
             if not r["ok"]:
                 r["why"] = "exit %s" % rc
@@ -156,13 +159,14 @@ for line in open(cells):
 def fmt(r):
     v = "%.6f" % r["value"] if r["value"] is not None else "-"
     sm = "%.3f" % r["sim_ms"] if r["sim_ms"] is not None else "-"
+    om = "%.3f" % r["onchip_ms"] if r["onchip_ms"] is not None else "-"
     e = "%.3f" % r["mj_per_inf"] if r["mj_per_inf"] is not None else "-"
     ok = "ok" if r["ok"] else "FAIL" + (" (%s)" % r["why"] if r["why"] else "")
     return [r["model"], r["chip"], str(r["batch"]), r["metric"] or "-", v, r["bound"] or "-",
-            ok, "%.2f" % r["wall_s"], sm, e, r["vs"] or "-"]
+            ok, "%.2f" % r["wall_s"], sm, om, e, r["vs"] or "-"]
 
 head = ["model", "chip", "batch", "metric", "value", "bound", "ok", "wall s",
-        "simulated ms", "mJ / inference", "verified against"]
+        "simulated ms", "on-chip ms (est.)", "mJ / inference", "verified against"]
 table = [head] + [fmt(r) for r in rows]
 w = [max(len(t[i]) for t in table) for i in range(len(head))]
 for t in table:
@@ -171,7 +175,7 @@ print("%d cells, %d ok, %d failed" % (len(rows), len(rows) - bad, bad))
 json.dump(rows, open(cells.rsplit("/", 1)[0] + "/results.json", "w"), indent=1)
 if update == "yes":
     md = "\n".join(["| " + " | ".join(head) + " |",
-                    "|---|---|---:|---|---:|---|---|---:|---:|---:|---|"] +
+                    "|---|---|---:|---|---:|---|---|---:|---:|---:|---:|---|"] +
                    ["| " + " | ".join(fmt(r)) + " |" for r in rows])
     mark = "acceptance" if prec == "default" else "acceptance-" + prec
     miss_txt = ("; each miss is the arithmetic's own error, reproduced outside tpusim by\n"
@@ -188,7 +192,9 @@ eight more, against ONNX Runtime's outputs for them). Bounds: int8
 (tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model;
 bf16 precision: {prec} (`--precision`; default: one bf16 pass per matrix product).
 Wall s: the whole command on this shared machine; simulated ms and energy: the
-chip model's. Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
+chip model's, each chip node's operands over the host link as `run` schedules them;
+on-chip ms: the same with the activations kept in the Unified Buffer between chip
+nodes, `run`'s estimate (JSON `onchip_estimate`, docs/compiler.md). Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
 their bounds{miss_txt}.
 Machine: {cpu}. Date: {date}. Commit: {rev}.
 
