@@ -164,7 +164,10 @@ static enum tpu_status conv_desc(struct tpu_graph *g, struct tpu_node *n, struct
     if ((double)K * (fits ? 32640 : 114049) + bmax >= 2147483647.0)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "K=%lld (and B up to %g) can leave int32 "
                             "(the accumulators)", (long long)K, bmax);
-    if (!fits) d->N = N + 1;                         /* + a column of ones: row sums */
+    if (!fits) {                                     /* + a column of ones: row sums */
+        d->N = N + 1;
+        d->model_macs = G * d->M * K * N;            /* the op's MACs, not the ones column's */
+    }
     snprintf(d->name, sizeof d->name, "%s", n->name);
     snprintf(d->op, sizeof d->op, "%s", n->op_type);
     d->raw_i8 = 1;
@@ -278,7 +281,10 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "K=%lld exceeds 16384 with b - b_zero_point "
                             "outside int8 (int32 accumulators)", (long long)d->K);
     int64_t N = d->N;
-    if (!fits) d->N = N + 1;                         /* + a column of ones: A's row sums */
+    if (!fits) {                                     /* + a column of ones: A's row sums */
+        d->N = N + 1;
+        d->model_macs = d->groups * d->M * d->K * N; /* the op's MACs, not the ones column's */
+    }
     snprintf(d->name, sizeof d->name, "%s", n->name);
     snprintf(d->op, sizeof d->op, "%s", n->op_type);
     d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
