@@ -180,8 +180,6 @@ enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, 
 ** allocation failure). */
 float *tpu_mm_split_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
-#endif /* TPU_COMPILE_H */
-
 /*---- Running a model on a chip (compile/run.c) and its report (compile/report.c) ----*/
 #include "sim/sim.h"
 
@@ -300,3 +298,5 @@ enum tpu_status tpu_calib_load_saved(struct tpu_ctx *ctx, const struct tpu_graph
                                      float **scales, char *how, size_t how_n);
 /* What the calibration was, for reports: "int8 min/max over 3 seeded random inputs (--calib-random)". */
 void tpu_calib_describe(const struct tpu_calib_opts *o, int n_samples, char *s, size_t n);
+
+#endif /* TPU_COMPILE_H */

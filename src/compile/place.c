@@ -12,6 +12,7 @@
 */
 #include "compile/place.h"
 #include "compile/lower_vec.h"
+#include "compile/mm_node.h"
 #include <string.h>
 
 enum place_kind { KIND_NONE, KIND_MXU, KIND_ACT, KIND_VEC, KIND_LAYOUT, KIND_HOST };
@@ -61,15 +62,15 @@ static int has_dtype(const struct tpu_graph *g, const struct tpu_node *n, enum t
     return 0;
 }
 
-/* The MXU lowering's own checks; a node it refuses goes to the host with its message. */
+/* The MXU lowering itself (compile/mm_node.c, timing only, as run and bench
+** ask it); a node it refuses goes to the host with its message. */
 static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                       const struct place_row *row, struct tpu_place *p)
 {
     struct tpu_mm_desc d;
     char msg[sizeof p->reason];
-    enum tpu_status rc = n->op == TPU_OP_QLINEAR_MATMUL || n->op == TPU_OP_QLINEAR_CONV
-                       ? tpu_qlinear_desc(g, n, chip, &d, NULL)
-                       : tpu_mm_from_node(g, n, &d, NULL, 0);
+    struct tpu_mm_node_opts mo = { 0, 1, 0, 0 };
+    enum tpu_status rc = tpu_mm_node_check(g->ctx, g, n, chip, &mo, &d);
     if (rc == TPU_STATUS_OK) {
         set(p, TPU_PLACE_MXU, NULL, row->suggestion, "%s%s", row->reason, "");
         p->weight_elems = d.groups * d.K * d.N;

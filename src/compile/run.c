@@ -421,6 +421,8 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
     enum tpu_status rc = tpu_op_shape_fn(n->op)(u->g, n);
     if (rc && u->o->timing_only) { tpu_err_clear(u->ctx); rc = TPU_STATUS_OK; }
     if (!u->o->timing_only) {
+        for (int i = 0; i < n->n_inputs && !rc; i++)      /* unbound graph inputs: as run_node */
+            if (tpu_in(u->g, n, i)) rc = fill_input(u, tpu_in(u->g, n, i));
         for (int i = 0; i < n->n_outputs && !rc; i++) {
             struct tpu_tensor *t = tpu_out(u->g, n, i);
             if (t) rc = tpu_tensor_alloc(u->ctx, t);
