@@ -240,9 +240,7 @@ enum tpu_status tpu_mm_lower_node(struct tpu_ctx *ctx, struct tpu_graph *g, stru
     m->described = 1;
     struct tpu_mm_desc d = m->d0;
     d.resident = o->resident;
-    /* QLinearConv: block-diagonal in the plain form only (b - zb in int8,
-    ** no ones column per group: tpu_qlinear_desc's N is then c_out / groups) */
-    if (!m->qlinear || d.N * d.groups == d.c_out) rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);
+    rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);     /* QLinearConv too (compile/qlinear.c geom) */
     if (!rc && !m->qlinear && chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(ctx, &d, &w, o->bf16_passes);
     if (!rc && !m->qlinear) {
         tpu_mm_plan_activate(g, chip, o->host_ops, n, &d, &m->fz);
