@@ -34,8 +34,8 @@ struct tpu_mm_fusion {
 
 struct tpu_mm_node_opts {
     int values;                           /* 1: weight values in the program
-                                             (and the bias / QLinear tables'
-                                             values); 0: timing only        */
+                                             (and QLinear's integer weights
+                                             for its tables); 0: timing only */
     int bf16_passes;                      /* --precision on bf16 chips: 1, 3, 6 */
     int host_ops;                         /* 1: a Relu / Clip ACTIVATE cannot
                                              do is fused on the host (fz.f) */
@@ -52,8 +52,9 @@ struct tpu_mm_node {
     int                  described;       /* 1: the node itself was accepted;
                                              an error after that is the
                                              lowering's (the chip's size)   */
-    const float         *bias;            /* values: ACTIVATE's per-column
-                                             bias (Conv's B, Gemm's beta*C) */
+    const float         *bias;            /* ACTIVATE's per-column bias
+                                             values (Conv's B, Gemm's
+                                             beta*C), or NULL               */
     float               *bias_owned;
     float               *wq;              /* values, QLinear: the integer
                                              weights tpu_qlinear_pack sums  */
