@@ -187,7 +187,6 @@ enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, 
 ** allocation failure). */
 float *tpu_mm_split_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
-
 /*---- Running a model on a chip (compile/run.c) and its report (compile/report.c) ----*/
 #include "sim/sim.h"
 
@@ -282,10 +281,10 @@ double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int6
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */
 
-/* What ACTIVATE does after MXU node n as tpu_chip_run_model runs it
-** (compile/run.c): sets d->bias (Conv's B, Gemm's per-column beta*C) and
-** d->act (the Relu / Clip / Sigmoid / Tanh fused into it); for timing-only
-** loops that lower nodes themselves (report/bench.c). */
+/* What ACTIVATE does after MXU node n as every user of the one lowering
+** sequence (compile/mm_node.h) lowers it (compile/mm_act.c): sets d->bias
+** (Conv's B, Gemm's per-column beta*C) and d->act (the Relu / Clip / Sigmoid /
+** Tanh fused into it); for placement questions (compile/place.c, run_vec.c). */
 void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                           struct tpu_mm_desc *d);
 

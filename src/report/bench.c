@@ -11,7 +11,7 @@
 **      "measured" (the cpu target and the host-op part of TPU rows).
 */
 #include "report/bench_impl.h"
-#include "compile/compile.h"
+#include "compile/mm_node.h"
 #include "compile/lower_vec.h"
 #include "compile/ub_plan.h"
 #include "ir/passes.h"
@@ -122,23 +122,21 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         out->ub_need_bytes = plan.peak_bytes;
         out->ub_fits = !rc && (plan.fits || (flags & TPU_BENCH_ALL_RESIDENT));
     }
+    struct tpu_mm_node_opts mo = { 0, 1, 0, 0 };                          /* as run --timing-only */
     for (int k = 0; p && !rc && k < p->n_live; k++) {
         struct tpu_node *n = &g->nodes[k];
-        struct tpu_mm_desc d;
-        struct tpu_lowered l = { 0 };
+        struct tpu_mm_node m = { 0 };
         int on_chip = 0;
-        if (tpu_bench_chip_op(n->op)) {
-            rc = tpu_mm_from_node(g, n, &d, NULL, 0);
-            if (!rc) d.resident = res ? res[k] : 0;
-            if (!rc) tpu_mm_activate_plan(g, n, chip, &d);      /* bias, fused act: as run.c */
-            if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
+        if (tpu_mm_node_op(n->op)) {                 /* compile/mm_node.c: the lowering run uses */
+            mo.resident = res ? res[k] : 0;
+            rc = tpu_mm_lower_node(ctx, g, n, chip, &mo, &m);
             on_chip = !rc;
             if (rc == TPU_ERR_UNSUPPORTED) { rc = TPU_STATUS_OK; tpu_err_clear(ctx); }   /* host op */
         }
         int64_t t0 = s->end;
         if (!rc && on_chip) {
-            rc = tpu_sim_run(s, l.prog, NULL, l.host_bytes);
-            out->macs += d.groups * d.M * d.K * d.N;
+            rc = tpu_sim_run(s, m.l.prog, NULL, m.l.host_bytes);
+            out->macs += tpu_mm_macs(&m.l.d);
             out->n_chip++;
         } else if (!rc && tpu_vec_fused_act(g, n, chip, 1)) {
             /* run inside the MXU node before it (as compile/run.c): no time of its own */
@@ -149,8 +147,8 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
             out->host_s += node_s ? node_s[k] : 0;
             out->n_host++;
         }
-        if (!rc && layer) layer(user, g, n, on_chip ? &d : NULL, t0, s->end);
-        tpu_lowered_free(&l);
+        if (!rc && layer) layer(user, g, n, on_chip ? &m.l.d : NULL, t0, s->end);
+        tpu_mm_node_free(&m);
     }
     free(res);
     out->cycles = s->end;
@@ -164,7 +162,7 @@ static void layer_point(void *user, const struct tpu_graph *g, const struct tpu_
 {
     struct point_ctx *pc = user;
     if (d && t1 > t0)
-        add_point(pc->s, pc->ti, n->name, 2.0 * (double)(d->groups * d->M * d->K * d->N),
+        add_point(pc->s, pc->ti, n->name, 2.0 * (double)tpu_mm_macs(d),
                   node_bytes(g, n, pc->s->b->prec[pc->ti]), (double)(t1 - t0) / pc->hz);
 }
 

@@ -127,8 +127,9 @@ enum tpu_status tpu_bench_write_svg(struct tpu_ctx *ctx, const struct tpu_bench 
 int tpu_bench_winner(const struct tpu_bench *b, int metric);
 
 /* bench.c: simulates every live node of the prepared g on the timing-only
-** simulator s: Gemm/MatMul/Conv the lowering accepts on the MXU, every other
-** node (and matrix ops it rejects, e.g. MatMul of two activations) on the host
+** simulator s: the MXU nodes (Gemm, MatMul, Conv, ConvTranspose, QLinearMatMul,
+** QLinearConv) the lowering accepts (compile/mm_node.c, as run), every other
+** node (and matrix ops it rejects, e.g. a batched MatMul of two activations) on the host
 ** CPU for node_s[k] seconds (node_s NULL: 0). layer (may be NULL) sees every
 ** node, its descriptor (NULL: host) and its simulated cycles [t0, t1). */
 struct tpu_graph;
