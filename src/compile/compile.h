@@ -54,6 +54,8 @@ struct tpu_mm_desc {
     int     act;                          /* ACTIVATE func (enum tpu_act_func):
                                              0 none, relu, sigmoid/tanh (bf16
                                              chips), clip (lo/hi table)        */
+    int     wide;                         /* TPU_WIDE_*: 16-bit operands as a
+                                             wider int8 GEMM (compile/wide.c)  */
     int     raw_i8;                       /* 1: weights are integers in
                                              [-128, 127] put in the tiles as
                                              they are (scale 1; compile/
@@ -165,6 +167,25 @@ enum tpu_status tpu_mm_from_conv_transpose(struct tpu_graph *g, struct tpu_node 
 /* The zero-inserted input ([batch][c_in][h][w] of d) of the node's input x
 ** (tpu_calloc'd; NULL on allocation failure). */
 float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
+
+/*---- 16-bit operands on an int8 MXU (compile/wide.c; run --precision) ----*/
+enum { TPU_WIDE_WEIGHTS = 2, TPU_WIDE_BOTH = 4 };   /* the passes: half, quarter speed */
+/* The mode --precision asks of an int8 chip: high (3) 16-bit weights, highest
+** (6) 16-bit both; 0 on bf16 chips (their passes are bf16 ones). */
+int    tpu_wide_mode(const struct tpu_chip *chip, int passes);
+/* Rewrites d (one group; d->N doubles, d->K too for TPU_WIDE_BOTH) and *w
+** (w or *w NULL: timing only) into the integer hi / lo GEMM; *col_scale gets
+** the [2N] per-column dequantisation factors (tpu_malloc'd; NULL without
+** weights) for the lowered l->w_scale. mode 0: no change. */
+enum tpu_status tpu_mm_split_wide(struct tpu_ctx *ctx, struct tpu_mm_desc *d, float **w, int mode,
+                                  float **col_scale);
+/* TPU_WIDE_BOTH: the op's fp32 input as [hi | lo] values the driver rounds
+** back exactly at scale *in_scale (set here: from the calibrated int8 scale
+** when *in_scale > 0, else max |x|). tpu_malloc'd; NULL on allocation failure. */
+float *tpu_mm_wide_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x, float *in_scale);
+/* The unpacked result's two column halves added into the op's N outputs, in
+** place (y keeps its first M x N / B x N x P values). */
+void   tpu_mm_wide_combine(const struct tpu_mm_desc *d, float *y);
 
 /*---- Per-channel int8 scales for depthwise convs (compile/dw_scale.c) ----*/
 /* 1: d (before any block-diagonal rewrite) is a depthwise Conv on an int8 chip. */

@@ -242,11 +242,21 @@ enum tpu_status tpu_mm_lower_node(struct tpu_ctx *ctx, struct tpu_graph *g, stru
     d.resident = o->resident;
     rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);     /* QLinearConv too (compile/qlinear.c geom) */
     if (!rc && !m->qlinear && chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(ctx, &d, &w, o->bf16_passes);
+    float *wide_scale = NULL;
+    if (!rc && !m->qlinear) rc = tpu_mm_split_wide(ctx, &d, &w, tpu_wide_mode(chip, o->bf16_passes), &wide_scale);
     if (!rc && !m->qlinear) {
         tpu_mm_plan_activate(g, chip, o->host_ops, n, &d, &m->fz);
+        if (d.wide) {                         /* bias and Relu / Clip after the halves meet */
+            d.bias = 0;
+            d.act = TPU_ACT_NONE;
+            m->fz.on_chip = 0;
+        }
         rc = tpu_mm_bias_values(g, n, &d, &m->bias, &m->bias_owned);
     }
     if (!rc) rc = tpu_lower_mm(ctx, chip, &d, w, &m->l);
+    if (!rc && wide_scale && m->l.w_scale)
+        memcpy(m->l.w_scale, wide_scale, (size_t)d.N * sizeof *wide_scale);
+    free(wide_scale);
     if (!rc && m->qlinear && o->values) m->wq = w;       /* tpu_qlinear_pack's column sums */
     else free(w);
     return rc;

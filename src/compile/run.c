@@ -223,9 +223,12 @@ static enum tpu_status mm_input(struct runner *u, struct tpu_node *n, struct tpu
 {
     const struct tpu_mm_desc *d = &l->d;
     if (d->is_conv) *x = tpu_in(u->g, n, 0)->data;
-    else if (!(*x = own[0] = a_matrix(u, n, d, d->passes > 1 ? d->passes : 1))) return TPU_ERR_NOMEM;
+    else if (!(*x = own[0] = a_matrix(u, n, d, d->passes > 1 ? d->passes : d->wide == TPU_WIDE_BOTH ? 2 : 1)))
+        return TPU_ERR_NOMEM;
     if ((d->up_h > 1 || d->up_w > 1) && !(*x = own[1] = tpu_mm_convt_input(u->ctx, d, *x))) return TPU_ERR_NOMEM;
     if (d->passes > 1 && !(*x = own[2] = tpu_mm_split_input(u->ctx, d, *x))) return TPU_ERR_NOMEM;
+    if (d->wide == TPU_WIDE_BOTH && !(*x = own[2] = tpu_mm_wide_input(u->ctx, d, *x, &l->in_scale_fixed)))
+        return TPU_ERR_NOMEM;
     if (l->in_scale_fixed <= 0 && tpu_dw_per_channel(u->chip, d0)) {
         float *chan_max = tpu_malloc(u->ctx, (size_t)d0->c_in * sizeof *chan_max);
         own[3] = chan_max ? tpu_dw_scale_input(u->ctx, d0, *x, chan_max) : NULL;
@@ -234,6 +237,15 @@ static enum tpu_status mm_input(struct runner *u, struct tpu_node *n, struct tpu
         if (!(*x = own[3])) return TPU_ERR_NOMEM;
     }
     return TPU_STATUS_OK;
+}
+
+/* Conv's B on the op's [B][N][P] output (a 16-bit layer, compile/wide.c). */
+static void wide_conv_bias(const struct tpu_mm_desc *d0, const float *bias, float *y)
+{
+    int64_t pix = d0->oh * d0->ow;
+    for (int64_t b = 0; b < d0->batch; b++)
+        for (int64_t c = 0; c < d0->c_out; c++)
+            for (int64_t p = 0; p < pix; p++) y[(b * d0->c_out + c) * pix + p] += bias[c];
 }
 
 /* Functional run: values in, values out, output tensor set. bias: the
@@ -260,8 +272,13 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     if (!y) return TPU_ERR_NOMEM;
     const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
     float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
-    tpu_mm_unpack_output(u->chip, l, host, alpha, b && b->data ? b->data : NULL, y);
-    rc = n->op == TPU_OP_GEMM && !d->bias ? add_gemm_c(u, n, d, y) : TPU_STATUS_OK;
+    tpu_mm_unpack_output(u->chip, l, host, alpha, b && b->data && !d->wide ? b->data : NULL, y);
+    if (d->wide) {                                       /* the halves, then Conv's B */
+        tpu_mm_wide_combine(d, y);
+        *count /= 2;
+        if (b && b->data) wide_conv_bias(d0, b->data, y);
+    }
+    rc = n->op == TPU_OP_GEMM && !d->bias ? add_gemm_c(u, n, d->wide ? d0 : d, y) : TPU_STATUS_OK;
     if (rc) { free(y); return rc; }
     *y_out = y;
     return TPU_STATUS_OK;
@@ -374,7 +391,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
     if (!rc && y && !u->no_layer_compare) compare_ref(u, n, m.fz.on_chip ? m.fz.f : NULL, y, count, row);
-    if (!rc && !q) rc = set_output(u, n, &m.l.d, &y, count, !m.fz.f);
+    if (!rc && !q) rc = set_output(u, n, m.l.d.wide ? &m.d0 : &m.l.d, &y, count, !m.fz.f);
     if (!rc && m.fz.f) {
         snprintf(row->op, sizeof row->op, "%s+%s", m.l.d.op, m.fz.f->op_type);
         rc = apply_act(u, n, &m.fz, &y, count);
@@ -556,6 +573,17 @@ static enum tpu_status calibrate(struct runner *u)
     return rc;
 }
 
+/* --precision high / highest on an int8 chip (compile/wide.c), in the report. */
+static void wide_note(struct runner *u)
+{
+    int mode = tpu_wide_mode(u->chip, u->o->bf16_passes);
+    size_t len = strlen(u->r->calib);
+    if (!mode || len >= sizeof u->r->calib) return;
+    snprintf(u->r->calib + len, sizeof u->r->calib - len, "; %s", mode == TPU_WIDE_BOTH
+             ? "16-bit weights and activations (16b x 16b: 4 passes, quarter speed; --precision highest)"
+             : "16-bit weights (8b x 16b: 2 passes, half speed; --precision high)");
+}
+
 enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                    const struct tpu_chip_run_opts *opts, struct tpu_chip_report **out)
 {
@@ -584,6 +612,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_chip_prepare(ctx, g);
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
     if (!rc) rc = calibrate(&u);
+    if (!rc) wide_note(&u);
     if (!rc && !(u.fused = tpu_calloc(ctx, (size_t)g->n_nodes + 1, 1))) rc = TPU_ERR_NOMEM;
     struct tpu_vec_run vr = { ctx, g, chip, sim, r, opts->timing_only, !u.no_layer_compare };
     int *last = !rc && opts->free_dead ? last_readers(g) : NULL;
