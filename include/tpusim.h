@@ -248,6 +248,9 @@ struct tpu_chip_run_opts {
     int      free_dead;          /* 1: drop each intermediate's values after its
                                     last reader (graph inputs and outputs kept);
                                     0: every tensor keeps its values (inspection) */
+    int      onchip;             /* 1: the report gets the on-chip schedule
+                                    estimate (tpu_chip_onchip_estimate; a
+                                    data-set run: its first batch's graph) */
 };
 /* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
 ** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,
@@ -276,8 +279,6 @@ struct tpu_onchip_estimate {
 };
 enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                          struct tpu_onchip_estimate *e);
-/* r prints and writes (JSON "onchip_estimate") e from now on. */
-void            tpu_chip_report_set_onchip(struct tpu_chip_report *r, const struct tpu_onchip_estimate *e);
 void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
                                            const char *path);

@@ -205,46 +205,25 @@ static enum tpu_status load_bound(struct tpu_ctx *ctx, const struct chip_args *a
     return rc;
 }
 
-/* The on-chip schedule estimate for g (NULL: a->input loaded here, before a
-** data-set run loads it again, so the two graphs are never alive together);
-** none for the scalesim schedule. */
-static enum tpu_status onchip(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
-                              struct tpu_graph *g, struct tpu_onchip_estimate *e)
-{
-    memset(e, 0, sizeof *e);
-    if (strcmp(a->schedule, "scalesim") == 0) return TPU_STATUS_OK;
-    struct tpu_graph *own = NULL;
-    enum tpu_status rc = g ? TPU_STATUS_OK : load_bound(ctx, a, &own);
-    if (!rc) rc = tpu_chip_onchip_estimate(ctx, g ? g : own, chip, e);
-    tpu_graph_free(own);
-    return rc;
-}
-
 /* Runs a->input on chip (a->chip is loaded when chip is NULL); frees chip. */
 static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chip *chip)
 {
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
-                                   a->host_ops, tpu_precision_passes(a->precision), 1 };  /* free_dead */
+                                   a->host_ops, tpu_precision_passes(a->precision), 1, 1 };  /* free_dead, onchip */
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0,
                                 a->calib_saved, a->calib_saved_len };
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
-        struct tpu_onchip_estimate e;
-        rc = onchip(ctx, a, chip, NULL, &e);
-        if (!rc) rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
-        if (r) tpu_chip_report_set_onchip(r, &e);
+        rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
         tpu_chip_free(chip);
         return run_result(ctx, a, rc, r);
     }
     if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
     if (!rc) rc = bind_run_inputs(ctx, a, g);
     if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
-    struct tpu_onchip_estimate e;
-    if (!rc) rc = onchip(ctx, a, chip, g, &e);
-    if (!rc) tpu_chip_report_set_onchip(r, &e);
     if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
     if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
     tpu_graph_free(g);

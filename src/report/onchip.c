@@ -47,8 +47,3 @@ enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *
     e->onchip_cycles = onchip.cycles;
     return TPU_STATUS_OK;
 }
-
-void tpu_chip_report_set_onchip(struct tpu_chip_report *r, const struct tpu_onchip_estimate *e)
-{
-    r->onchip = *e;
-}

@@ -48,3 +48,13 @@ check onchip-deterministic-json 'grep onchip_estimate "$tmp/f1.json" >"$tmp/a" &
 # (vector unit) the CNN's activations stay on chip, so the estimate is faster.
 expect onchip-dataset-v5e 0 "per batch of 64\): .* as run: ([2-9]|[1-9][0-9])\.[0-9]+x" \
     "$T" run $F --chip tpu-v5e --host-ops --batch 64 --data $M/fmnist/test_data_set_0
+
+# A data-set run of a model with symbolic image dims (PaddleOCR's classifier):
+# the estimate uses the first batch's graph, bound by the data, so it runs.
+OC=${BUILD:-build}/ocr/ocr_cls
+if [ -f "$OC/test_data_set_0/input_0.pb" ]; then
+    expect onchip-dataset-symbolic-dims 0 "on-chip schedule \(estimate, timing only, per batch of 1\)" \
+        "$T" run "$OC/model.onnx" --chip tpu-v1 --host-ops --batch 1 --data "$OC/test_data_set_0"
+else
+    echo "SKIP onchip-dataset-symbolic-dims: no $OC test set (make models; needs node/npm)"
+fi
