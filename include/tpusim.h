@@ -269,7 +269,8 @@ enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_progr
 ** (shapes known, values not needed), timed on the timing-only simulator as
 ** `run` schedules it (each chip node's operands over the host link) and with
 ** the activations kept in the Unified Buffer between chip nodes where the
-** liveness plan fits. Device time and energy; host ops are the same in both. */
+** liveness plan fits; passes: the run's --precision (tpu_precision_passes).
+** Device time and energy; host ops are the same in both. */
 struct tpu_onchip_estimate {
     int      done, fits;                  /* done 0: not estimated             */
     int64_t  batch;                       /* g's batch (input dim 0)           */
@@ -278,7 +279,7 @@ struct tpu_onchip_estimate {
     double   link_joules, onchip_joules;  /* simulated device energy          */
 };
 enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                                         struct tpu_onchip_estimate *e);
+                                         int passes, struct tpu_onchip_estimate *e);
 void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
                                            const char *path);

@@ -633,7 +633,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     }
     free(last);
     if (!rc) finish_report(&u);
-    if (!rc && opts->onchip && !opts->schedule_scalesim) rc = tpu_chip_onchip_estimate(ctx, g, chip, &r->onchip);
+    if (!rc && opts->onchip && !opts->schedule_scalesim) rc = tpu_chip_onchip_estimate(ctx, g, chip, opts->bf16_passes, &r->onchip);
     tpu_sim_free(sim);
     free(u.scales);
     free(u.fused);

@@ -122,7 +122,8 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         out->ub_need_bytes = plan.peak_bytes;
         out->ub_fits = !rc && (plan.fits || (flags & TPU_BENCH_ALL_RESIDENT));
     }
-    struct tpu_mm_node_opts mo = { 0, 1, 0, 0 };                          /* as run --timing-only */
+    int passes = (int)(flags >> 8 & 0xff);
+    struct tpu_mm_node_opts mo = { 0, passes > 1 ? passes : 1, 0, 0 };   /* as run --timing-only */
     for (int k = 0; p && !rc && k < p->n_live; k++) {
         struct tpu_node *n = &g->nodes[k];
         struct tpu_mm_node m = { 0 };
@@ -174,7 +175,7 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     if (!sim) return s->ctx->status ? s->ctx->status : TPU_ERR_NOMEM;
     struct tpu_bench_sim r;
     struct point_ctx pc = { s, ti, c->clock_mhz * 1e6 };
-    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, s->o->resident ? TPU_BENCH_RESIDENT : 0, &r, last_batch ? layer_point : NULL, &pc);
+    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, (s->o->resident ? TPU_BENCH_RESIDENT : 0) | TPU_BENCH_PASSES(s->b->passes), &r, last_batch ? layer_point : NULL, &pc);
     struct tpu_sim_energy e;
     if (!rc) tpu_sim_energy(c, &sim->ctr, &e);
     tpu_sim_free(sim);
@@ -204,7 +205,7 @@ static enum tpu_status verify_tpu(struct sweep *s, int ti, int64_t batch)
 {
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts co = { 0, 0, 1, 1, 1, 0, 0 };
+    struct tpu_chip_run_opts co = { 0, 0, 1, 1, s->b->passes, 0, 0 };   /* values, host ops, --precision */
     enum tpu_status rc = load_at(s, batch, 0, &g);      /* tpu_chip_run_model prepares it */
     if (!rc) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
     if (!rc) rc = tpu_chip_run_model(s->ctx, g, s->chip[ti], &co, &r);
@@ -357,6 +358,7 @@ enum tpu_status tpu_bench_run(struct tpu_ctx *ctx, const struct tpu_bench_opts *
     b->slo_s = o->slo_s;
     b->host_model = o->host_model;
     b->resident = o->resident;
+    b->passes = o->passes > 1 ? o->passes : 1;
     set_model_name(&s);
     enum tpu_status rc = tpu_targets_load(ctx, o->targets_path ? o->targets_path : "data/targets.txt", &b->ts);
     for (int i = 0; !rc && i < o->n_overrides; i++) rc = tpu_targets_override(ctx, b->ts, o->overrides[i]);

@@ -50,6 +50,8 @@ struct tpu_bench_opts {
     int         node_times;            /* 1: each node's measured time on stderr */
     int         resident;              /* 1: activations stay in the unified buffer
                                           between layers (TPU_BENCH_RESIDENT)   */
+    int         passes;                /* --precision: 1 (default), 3 (high), 6
+                                          (highest); 0: 1                       */
     int         host_model;            /* 1: host-CPU ops of TPU targets priced by the
                                           roofline model on the `cpu` target instead
                                           of measured (deterministic)            */
@@ -104,6 +106,7 @@ struct tpu_bench {
     int                      calibrated_nodes;      /* over all GPU rows       */
     int                      host_model;            /* opts.host_model         */
     int                      resident;              /* opts.resident           */
+    int                      passes;                /* opts.passes, 1 at least */
     struct tpu_target        ort;                   /* the `ort` target: [cpu]'s
                                                        numbers, ONNX Runtime's time */
 };
@@ -156,6 +159,10 @@ struct tpu_bench_sim {
 ** host I/O overlapped; bench/tpu-v1-paper). 0: each layer reads its input
 ** from and writes its output to host memory (the compiler's default). */
 enum { TPU_BENCH_RESIDENT = 1, TPU_BENCH_ALL_RESIDENT = 2 };
+/* flags | TPU_BENCH_PASSES(p): --precision's passes for the MXU layers (bf16
+** passes on bf16 chips, 16-bit operands on int8 chips: compile/precision.c,
+** compile/wide.c); 0 or 1: one pass, int8. */
+#define TPU_BENCH_PASSES(p) ((unsigned)(p) << 8)
 typedef void (*tpu_bench_layer_fn)(void *user, const struct tpu_graph *g, const struct tpu_node *n,
                                    const struct tpu_mm_desc *d, int64_t t0, int64_t t1);
 enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,

@@ -59,6 +59,10 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
                             : "each layer's input and output over the host link",
                 b->host_model ? "priced by the roofline model of the cpu target (modelled)"
                               : "timed with the\n    reference kernels on this machine (measured, wall clock)");
+    if (tpu && b->passes > 1)
+        fprintf(f, "  --precision %s: bf16 chips %d bf16 passes per matrix product, int8 chips 16-bit %s\n",
+                b->passes == 3 ? "high" : "highest", b->passes,
+                b->passes == 3 ? "weights (half speed)" : "weights and activations (quarter speed)");
     if (gpu)
         fprintf(f, "  %s: GPU numbers from the analytical roofline model (report/gpu_model.c)%s\n",
                 b->calibrated_nodes ? "calibrated" : "modelled",
@@ -173,10 +177,10 @@ enum tpu_status tpu_bench_write_json(struct tpu_ctx *ctx, const struct tpu_bench
     FILE *f = open_tmp(ctx, path, tmp, sizeof tmp);
     if (!f) return TPU_ERR_IO;
     fprintf(f, "{\n  \"model\": \"%s\",\n  \"targets_file\": \"%s\",\n  \"assumptions\": \"docs/cost-model.md\",\n"
-            "  \"tpu_activations_resident\": %s,\n"
+            "  \"tpu_activations_resident\": %s,\n  \"tpu_precision_passes\": %d,\n"
             "  \"tpu_host_ops_timing\": \"%s\",\n  \"gpu_timing\": \"%s\",\n", json_safe(b->model, esc, sizeof esc),
             json_safe(b->ts->path, esc2, sizeof esc2),
-            b->resident ? "true" : "false",
+            b->resident ? "true" : "false", b->passes,
             b->host_model ? "modelled (cpu roofline)" : "measured (reference kernels, this machine)",
             b->calibrated_nodes ? "calibrated where measured, else modelled" : "modelled (roofline)");
     jnum(f, "slo_seconds", b->slo_s > 0 ? b->slo_s : NAN, ",\n  ");

@@ -30,12 +30,13 @@ static enum tpu_status timed(struct tpu_ctx *ctx, struct tpu_graph *g, const str
 }
 
 enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                                         struct tpu_onchip_estimate *e)
+                                         int passes, struct tpu_onchip_estimate *e)
 {
     memset(e, 0, sizeof *e);
     struct tpu_bench_sim link, onchip;
-    enum tpu_status rc = timed(ctx, g, chip, 0, &link, &e->link_joules);
-    if (!rc) rc = timed(ctx, g, chip, TPU_BENCH_RESIDENT, &onchip, &e->onchip_joules);
+    unsigned p = TPU_BENCH_PASSES(passes > 1 ? passes : 1);
+    enum tpu_status rc = timed(ctx, g, chip, p, &link, &e->link_joules);
+    if (!rc) rc = timed(ctx, g, chip, p | TPU_BENCH_RESIDENT, &onchip, &e->onchip_joules);
     if (rc) return rc;
     e->done = 1;
     const struct tpu_tensor *x = g->n_inputs ? g->tensors[g->inputs[0]] : NULL;

@@ -64,6 +64,16 @@ done
     --price h100=10 >/dev/null 2>&1
 "$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1,h100 --batch 1,64 --quiet --host-model --json "$tmp/c.json" >/dev/null 2>&1
 check cli-bench-4.1-deterministic "cmp -s '$tmp/a.json' '$tmp/c.json'" "two runs differ"
+# --precision: int8 chips 16-bit operands (half, quarter speed), bf16 chips more passes: more device time
+"$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1,tpu-v5e --batch 64 --quiet --host-model --precision highest \
+    --json "$tmp/p6.json" >"$tmp/p6.txt" 2>&1
+"$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1,tpu-v5e --batch 64 --quiet --host-model --json "$tmp/p1.json" >/dev/null 2>&1
+dev() { $PY -c "import json,sys; print(' '.join('%.9g' % x['device_seconds'] for x in json.load(open(sys.argv[1]))['results']))" "$1"; }
+check cli-bench-4.3-precision "grep -q '\"tpu_precision_passes\": 6' '$tmp/p6.json' && grep -q 'precision highest' '$tmp/p6.txt' &&
+    $PY -c 'import sys; a, b = [list(map(float, s.split())) for s in sys.argv[1:3]]; sys.exit(not all(y > x for x, y in zip(a, b)))' \
+    \"$(dev "$tmp/p1.json")\" \"$(dev "$tmp/p6.json")\"" "device seconds default $(dev "$tmp/p1.json"), highest $(dev "$tmp/p6.json")"
+expect cli-bench-4.4-precision-bad 2 "--precision must be default, high or highest, not fast" \
+    "$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1 --precision fast
 if msg=$($PY - "$tmp/a.json" "$tmp/b.json" data/targets.txt 2>&1 <<'PYEOF'
 import json, sys, math, re
 a = {(x["target"], x["batch"]): x for x in json.load(open(sys.argv[1]))["results"]}

@@ -58,3 +58,11 @@ if [ -f "$OC/test_data_set_0/input_0.pb" ]; then
 else
     echo "SKIP onchip-dataset-symbolic-dims: no $OC test set (make models; needs node/npm)"
 fi
+
+# With --precision the estimate times the same wider programs the run ran.
+for c in "tpu-v5e high" "tpu-v1 highest"; do
+    set -- $c
+    expect onchip-precision-$1 0 "" "$T" run $F --chip $1 --host-ops --batch 8 --precision $2 --json "$tmp/p.json"
+    s=$(num "$tmp/p.json" simulated_cycles) l=$(onchip_field "$tmp/p.json" link_device_cycles)
+    check onchip-precision-$1-link-is-run '[ -n "$s" ] && [ "$s" = "$l" ]' "run $s, estimate's as-run $l"
+done
