@@ -184,6 +184,7 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     row->device_s = (double)r.cycles / pc.hz;
     row->host_s = r.host_s;
     row->n_host_ops = r.n_host;
+    row->ub_need_bytes = s->o->resident && !r.ub_fits ? r.ub_need_bytes : 0;
     row->ops = 2.0 * (double)r.macs;
     double slots = (double)r.cycles * (double)(c->array_rows * c->array_cols * c->mxu_count);
     row->util = slots > 0 ? (double)r.macs / slots : 0;

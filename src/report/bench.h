@@ -66,6 +66,8 @@ struct tpu_bench_row {
     double  latency_s;                 /* per batch: device_s + host_s          */
     double  device_s, host_s;          /* chip / GPU time; host-CPU ops (TPU)   */
     int     n_host_ops;                /* TPU: nodes run on the host CPU        */
+    uint64_t ub_need_bytes;            /* TPU --resident: the liveness plan; 0:
+                                          it fits (or no --resident)            */
     double  ops;                       /* 2 x MACs per batch                    */
     double  util;                      /* TPU: MXU utilisation over device time;
                                           GPU: achieved / peak; CPU: NAN        */

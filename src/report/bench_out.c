@@ -74,6 +74,11 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
                    "    run to run); price and power are the cpu target's in %s\n",
                 ort ? "cpu = the reference executor, ort = ONNX Runtime (best of 3)" : "cpu = the reference executor",
                 b->ts->path);
+    for (int i = 0; i < b->n_rows; i++)
+        if (b->rows[i].ub_need_bytes)
+            fprintf(f, "  --resident: %s batch %lld needs %.1f MiB of unified buffer for its activations, more than "
+                    "the chip has: each layer's operands over the host link\n", b->rows[i].target,
+                    (long long)b->rows[i].batch, (double)b->rows[i].ub_need_bytes / (1 << 20));
     fprintf(f, "  cost = price_usd_per_hour x latency (one chip, back to back); energy = busy_w x latency\n");
     for (int i = 0; i < b->n_verify; i++)
         if (b->verify[i].note[0])
@@ -153,6 +158,8 @@ static void json_row(FILE *f, const struct tpu_bench_row *r)
     jnum(f, "device_seconds", r->device_s, ", ");
     jnum(f, "host_ops_seconds", r->host_s, ", ");
     fprintf(f, "\"host_ops\": %d, ", r->n_host_ops);
+    if (r->ub_need_bytes)                  /* --resident, the plan too big: not resident */
+        fprintf(f, "\"resident_ub_need_bytes\": %llu, ", (unsigned long long)r->ub_need_bytes);
     jnum(f, "throughput_per_second", r->m.inf_per_s, ", ");
     jnum(f, "utilization", r->util, ", ");
     jnum(f, "ops_per_batch", r->ops, ", ");

@@ -72,6 +72,16 @@ dev() { $PY -c "import json,sys; print(' '.join('%.9g' % x['device_seconds'] for
 check cli-bench-4.3-precision "grep -q '\"tpu_precision_passes\": 6' '$tmp/p6.json' && grep -q 'precision highest' '$tmp/p6.txt' &&
     $PY -c 'import sys; a, b = [list(map(float, s.split())) for s in sys.argv[1:3]]; sys.exit(not all(y > x for x, y in zip(a, b)))' \
     \"$(dev "$tmp/p1.json")\" \"$(dev "$tmp/p6.json")\"" "device seconds default $(dev "$tmp/p1.json"), highest $(dev "$tmp/p6.json")"
+# --resident where the liveness plan does not fit (cnn at batch 4096 needs 24.5 MiB, tpu-v1 has 24):
+# said in the notes and the JSON, and the row is the per-layer schedule's
+"$T" bench "$B/cnn_dyn.onnx" --chips tpu-v1 --batch 1024,4096 --quiet --host-model --no-verify --resident \
+    --json "$tmp/r.json" >"$tmp/r.txt" 2>&1
+"$T" bench "$B/cnn_dyn.onnx" --chips tpu-v1 --batch 4096 --quiet --host-model --no-verify --json "$tmp/n.json" \
+    >/dev/null 2>&1
+check cli-bench-4.5-resident-too-big "grep -q 'tpu-v1 batch 4096 needs 24.5 MiB of unified buffer' '$tmp/r.txt' &&
+    ! grep -q 'batch 1024 needs' '$tmp/r.txt' && [ \$(grep -c resident_ub_need_bytes '$tmp/r.json') = 1 ] &&
+    [ \"\$(dev '$tmp/n.json')\" = \"\$($PY -c \"import json; print('%.9g' % json.load(open('$tmp/r.json'))['results'][1]['device_seconds'])\")\" ]" \
+    "$(grep needs "$tmp/r.txt")"
 expect cli-bench-4.4-precision-bad 2 "--precision must be default, high or highest, not fast" \
     "$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1 --precision fast
 if msg=$($PY - "$tmp/a.json" "$tmp/b.json" data/targets.txt 2>&1 <<'PYEOF'
