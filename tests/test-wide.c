@@ -17,6 +17,7 @@
 
 #define TEST_SEED 0xC0FFEE1234567ull
 #include "testreport.h"
+#include "testmm.h"
 
 #define Q 16256.0f
 
@@ -156,34 +157,11 @@ static void op_case(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct 
     free(ref); free(r0.y); free(r2.y); free(r4.y); free(x); free(w);
 }
 
-static void gemm(struct tpu_mm_desc *d, int64_t M, int64_t K, int64_t N)
-{
-    memset(d, 0, sizeof *d);
-    snprintf(d->name, sizeof d->name, "gemm %lldx%lldx%lld", (long long)M, (long long)K, (long long)N);
-    snprintf(d->op, sizeof d->op, "Gemm");
-    d->groups = 1; d->M = M; d->K = K; d->N = N; d->batch = M;
-    d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
-}
-
-static void conv(struct tpu_mm_desc *d, int64_t b, int64_t groups, int64_t cpg, int64_t opg, int64_t hw, int64_t k,
-                 int64_t s, int64_t p)
-{
-    memset(d, 0, sizeof *d);
-    d->is_conv = 1; d->groups = groups; d->batch = b; d->c_in = groups * cpg; d->c_out = groups * opg;
-    d->h = d->w = hw; d->kh = d->kw = k; d->sh = d->sw = s; d->dh = d->dw = 1; d->pt = d->pl = p;
-    d->oh = d->ow = (hw + 2 * p - k) / s + 1;
-    d->M = b * d->oh * d->ow; d->K = cpg * k * k; d->N = opg;
-    snprintf(d->name, sizeof d->name, "conv b%lld g%lld c%lld o%lld %lldx%lld k%lld s%lld p%lld", (long long)b,
-             (long long)groups, (long long)d->c_in, (long long)d->c_out, (long long)hw, (long long)hw, (long long)k,
-             (long long)s, (long long)p);
-    snprintf(d->op, sizeof d->op, "Conv");
-}
-
 /* A grouped conv whose groups fill the array stays grouped: refused, named. */
 static void refuse_grouped(struct tpu_ctx *ctx, const struct tpu_chip *c)
 {
     struct tpu_mm_desc d;
-    conv(&d, 1, 2, 32, 256, 4, 3, 1, 1);
+    tm_conv(&d, 1, 2, 32, 256, 4, 3, 1, 1);
     float *w = NULL, *cs = NULL;
     enum tpu_status rc = tpu_mm_block_diagonal(ctx, c, &d, &w);
     if (!rc) rc = tpu_mm_split_wide(ctx, &d, &w, TPU_WIDE_BOTH, &cs);
@@ -201,14 +179,14 @@ int main(void)
     report(tpu_wide_mode(c, 3) == TPU_WIDE_WEIGHTS && tpu_wide_mode(c, 6) == TPU_WIDE_BOTH && !tpu_wide_mode(c, 1),
            "wide-modes", "passes 1/3/6 -> %d/%d/%d", tpu_wide_mode(c, 1), tpu_wide_mode(c, 3), tpu_wide_mode(c, 6));
     struct tpu_mm_desc d;
-    gemm(&d, 1, 1, 1); op_case(ctx, c, &d);
-    gemm(&d, 37, 300, 129); op_case(ctx, c, &d);                      /* ragged: K, N not multiples of 256 */
-    gemm(&d, 300, 520, 270); op_case(ctx, c, &d);                     /* more tiles once wide */
-    gemm(&d, pick(1, 90), pick(1, 400), pick(1, 200)); op_case(ctx, c, &d);
-    conv(&d, 2, 1, 5, 7, 9, 3, 1, 1); op_case(ctx, c, &d);              /* plain, ragged */
-    conv(&d, 1, 1, 6, 9, 11, 3, 2, 1); op_case(ctx, c, &d);             /* strided */
-    conv(&d, 1, 3, 4, 5, 11, 3, 2, 1); op_case(ctx, c, &d);             /* grouped: block-diagonal */
-    conv(&d, 2, 16, 1, 1, 10, 3, 1, 1); op_case(ctx, c, &d);            /* depthwise: block-diagonal */
+    tm_gemm(&d, 1, 1, 1); op_case(ctx, c, &d);
+    tm_gemm(&d, 37, 300, 129); op_case(ctx, c, &d);                      /* ragged: K, N not multiples of 256 */
+    tm_gemm(&d, 300, 520, 270); op_case(ctx, c, &d);                     /* more tiles once wide */
+    tm_gemm(&d, pick(1, 90), pick(1, 400), pick(1, 200)); op_case(ctx, c, &d);
+    tm_conv(&d, 2, 1, 5, 7, 9, 3, 1, 1); op_case(ctx, c, &d);              /* plain, ragged */
+    tm_conv(&d, 1, 1, 6, 9, 11, 3, 2, 1); op_case(ctx, c, &d);             /* strided */
+    tm_conv(&d, 1, 3, 4, 5, 11, 3, 2, 1); op_case(ctx, c, &d);             /* grouped: block-diagonal */
+    tm_conv(&d, 2, 16, 1, 1, 10, 3, 1, 1); op_case(ctx, c, &d);            /* depthwise: block-diagonal */
     refuse_grouped(ctx, c);
     tpu_chip_free(c);
     tpu_free(ctx);
