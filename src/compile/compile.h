@@ -170,6 +170,12 @@ float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, cons
 
 /*---- 16-bit operands on an int8 MXU (compile/wide.c; run --precision) ----*/
 enum { TPU_WIDE_WEIGHTS = 2, TPU_WIDE_BOTH = 4 };   /* the passes: half, quarter speed */
+/* A conv's input channels as the op has them, before a bf16 split (x passes)
+** or a 16-bit one (x 2) widened d->c_in. */
+static inline int64_t tpu_mm_op_c_in(const struct tpu_mm_desc *d)
+{
+    return d->passes > 1 ? d->c_in / d->passes : d->wide == TPU_WIDE_BOTH ? d->c_in / 2 : d->c_in;
+}
 /* The mode --precision asks of an int8 chip: high (3) 16-bit weights, highest
 ** (6) 16-bit both; 0 on bf16 chips (their passes are bf16 ones). */
 int    tpu_wide_mode(const struct tpu_chip *chip, int passes);

@@ -121,7 +121,7 @@ enum tpu_status tpu_mm_split_wide(struct tpu_ctx *ctx, struct tpu_mm_desc *d, fl
 
 float *tpu_mm_wide_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x, float *in_scale)
 {
-    int64_t n = d->is_conv ? d->batch * (d->c_in / 2) * d->h * d->w : d->M * (d->K / 2);
+    int64_t n = d->is_conv ? d->batch * tpu_mm_op_c_in(d) * d->h * d->w : d->M * (d->K / 2);
     float s = *in_scale > 0 ? *in_scale * 127.0f / WIDE_Q : tpu_max_abs_f32(x, n) / WIDE_Q;
     if (!(s > 0)) s = 1.0f;
     float *o = tpu_malloc(ctx, (size_t)(2 * n) * sizeof *o);

@@ -47,4 +47,19 @@ expect precision-prog-run-int8 0 "16-bit weights and activations" "$T" run "$tmp
 expect precision-model-run-int8 0 "" "$T" run $F --chip tpu-v1 --host-ops --batch 8 --precision highest \
     --outputs "$tmp/o4"
 check precision-prog-same-int8 'cmp -s "$tmp/o3/output_0.pb" "$tmp/o4/output_0.pb"' "run q.tpu and run MODEL differ"
+# A ConvTranspose (its zero-inserted input, compile/mm_convt.c) under both splits:
+# within the bounds, the error falling with the passes (CI runs this under ASan)
+if /usr/bin/python3 tests/cli/small_models.py "$tmp" 2>/dev/null; then
+    for c in "tpu-v1 default" "tpu-v1 highest" "tpu-v5e default" "tpu-v5e highest"; do
+        set -- $c
+        expect precision-convt-$1-$2 0 "output 'out' .*: ok" "$T" run "$tmp/convt.onnx" --chip $1 --precision $2
+        cp "$tmp/all" "$tmp/ct-$1-$2"
+    done
+    for c in tpu-v1 tpu-v5e; do
+        a=$(relf "$tmp/ct-$c-default") b=$(relf "$tmp/ct-$c-highest")
+        check precision-convt-$c-falls "awk -v a=$a -v b=$b 'BEGIN { exit !(a > 10 * b) }'" "rel_l2 default $a, highest $b"
+    done
+else
+    echo "SKIP precision-convt: /usr/bin/python3 with onnx not available"
+fi
 exit 0

@@ -4,6 +4,7 @@ and tests/cli/onchip.sh, written into DIR (needs Debian's python3-onnx).
 
 chain.onnx: x[64,256] -> MatMul -> y1[64,512] -> MatMul -> y2[64,128] ->
 MatMul -> out[64,256]. fused.onnx: x[1,16,32,32] -> Conv -> Relu -> Conv -> out.
+convt.onnx: x[2,6,5,7] -> ConvTranspose (stride 2) -> out[2,4,10,14] (tests/cli/precision.sh).
 """
 import sys, numpy as np, onnx
 from onnx import helper as h, TensorProto as P, numpy_helper as nh
@@ -26,3 +27,12 @@ nodes = [h.make_node("Conv", ["x", "k1"], ["c1"], name="conv1", pads=[1, 1, 1, 1
 g = h.make_graph(nodes, "fused", [h.make_tensor_value_info("x", P.FLOAT, [1, 16, 32, 32])],
                  [h.make_tensor_value_info("out", P.FLOAT, [1, 16, 32, 32])], initializer=cw)
 onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/fused.onnx")
+# x[2,6,5,7] -> ConvTranspose (stride 2, pads 1, output_padding 1, bias) -> out:
+# the zero-inserted input path (compile/mm_convt.c) under the bf16 and 16-bit splits.
+tw = nh.from_array(r.standard_normal((6, 4, 3, 3)).astype(np.float32) / 4, "tw")
+tb = nh.from_array(r.standard_normal(4).astype(np.float32), "tb")
+nodes = [h.make_node("ConvTranspose", ["x", "tw", "tb"], ["out"], name="convt", strides=[2, 2],
+                     pads=[1, 1, 1, 1], output_padding=[1, 1])]
+g = h.make_graph(nodes, "convt", [h.make_tensor_value_info("x", P.FLOAT, [2, 6, 5, 7])],
+                 [h.make_tensor_value_info("out", P.FLOAT, [2, 4, 10, 14])], initializer=[tw, tb])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/convt.onnx")
