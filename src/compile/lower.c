@@ -153,22 +153,58 @@ static int64_t weight_row(const struct tpu_lowered *l, int64_t k)
 /* int8 row: rintf(v / scale) clamped to +-127, as driver.c quantises. For
 ** |v / scale| < 128 adding and subtracting 1.5 * 2^23 rounds to nearest even
 ** exactly as rintf does; the loop has no calls and no branches, and when
-** some value is outside that range (or NaN) the row is redone with rintf. */
-static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *q)
+** some value is outside that range (or NaN) the row is redone with rintf.
+** step: scale[i x step] (0: one scale for the row). */
+static inline void quantise_row_step(const float *v, const float *scale, int64_t step, int64_t n, int8_t *q)
 {
     const volatile float magic_v = 12582912.0f;
     const float magic = magic_v;
     int out = 0;
     for (int64_t i = 0; i < n; i++) {
-        float x = v[i] / scale[i], r = (x + magic) - magic;
+        float x = v[i] / scale[i * step], r = (x + magic) - magic;
         r = r > 127 ? 127 : r;
         r = r < -127 ? -127 : r;
         out |= !(fabsf(x) < 128.0f);
         q[i] = (int8_t)(int32_t)r;
     }
     for (int64_t i = 0; out && i < n; i++) {
-        float r = rintf(v[i] / scale[i]);
+        float r = rintf(v[i] / scale[i * step]);
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+}
+
+static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *q)
+{
+    quantise_row_step(v, scale, 1, n, q);
+}
+
+/* int8 chips, [N][K] weights: every column quantised once, along its K
+** contiguous values (the same v / scale per value as quantise_row), into
+** q [groups][N][K]; the tiles are then byte copies (fill_tile_q8). */
+static void quantise_columns(const struct tpu_lowered *l, const float *w, int8_t *q)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    for (int64_t c = 0; c < d->groups * d->N; c++)
+        quantise_row_step(w + c * d->K, l->w_scale + c, 0, d->K, q + c * d->K);
+}
+
+/* Tile (g, kt, nt) of the quantised [N][K] weights into dst, 16 columns at
+** a time (a transpose of bytes). */
+static void fill_tile_q8(const struct tpu_chip *c, const struct tpu_lowered *l, const int8_t *q, int64_t g,
+                         int64_t kt, int64_t nt, uint8_t *dst)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, C = c->array_cols, rows[1024];
+    int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
+    for (int64_t kk = 0; kk < k_end; kk++) rows[kk] = weight_row(l, kt * R + kk);
+    for (int64_t n0 = 0; n0 < n_end; n0 += 16) {
+        int64_t nb = n_end - n0 < 16 ? n_end - n0 : 16;
+        const int8_t *src = q + (g * d->N + nt * C + n0) * d->K;
+        for (int64_t kk = 0; kk < k_end; kk++) {
+            const int8_t *s = src + rows[kk];
+            uint8_t *o = dst + kk * C + n0;
+            for (int64_t j = 0; j < nb; j++) o[j] = (uint8_t)s[j * d->K];
+        }
     }
 }
 
@@ -248,11 +284,18 @@ static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip 
         if (!l->w_scale) return TPU_ERR_NOMEM;
         column_scales(l, w);
     }
-    float *buf = l->d.w_nk && c->array_rows <= 1024 ? malloc(sizeof(float) * (size_t)tb) : NULL;
+    int q8 = c->mxu_dtype == TPU_MXU_INT8 && l->d.w_nk && !l->d.raw_i8 && c->array_rows <= 1024;
+    int8_t *q = q8 ? malloc((size_t)(l->d.groups * l->d.N * l->d.K)) : NULL;   /* NULL: tile by tile */
+    float *buf = !q && l->d.w_nk && c->array_rows <= 1024 ? malloc(sizeof(float) * (size_t)tb) : NULL;
+    if (q) quantise_columns(l, w, q);
     for (int64_t g = 0; g < l->d.groups; g++)
         for (int64_t kt = 0; kt < l->k_tiles; kt++)
-            for (int64_t nt = 0; nt < l->n_tiles; nt++)
-                fill_tile(c, l, w, g, kt, nt, buf, p->weights + tile_index(l, g, kt, nt) * tb);
+            for (int64_t nt = 0; nt < l->n_tiles; nt++) {
+                uint8_t *dst = p->weights + tile_index(l, g, kt, nt) * tb;
+                if (q) fill_tile_q8(c, l, q, g, kt, nt, dst);
+                else fill_tile(c, l, w, g, kt, nt, buf, dst);
+            }
+    free(q);
     free(buf);
     return TPU_STATUS_OK;
 }
