@@ -14,6 +14,7 @@
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).
 */
 #include "compile/compile.h"
+#include "compile/driver.h"
 #include "compile/lower_vec.h"
 #include "sim/sim_systolic.h"
 #include "ir/passes.h"
@@ -250,30 +251,34 @@ static enum tpu_status mm_input(struct runner *u, struct tpu_node *n, struct tpu
 
 /* Functional run: values in, values out, output tensor set. bias: the
 ** per-column bias ACTIVATE adds (d->bias), else the host adds Conv's B /
-** Gemm's beta*C after dequantisation. */
+** Gemm's beta*C after dequantisation. The driver works at the host link
+** (tpu_mm_run_linked) when it can, else through the host buffer. */
 static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
                                   const struct tpu_mm_desc *d0, const struct fusion *fz, const float *bias,
-                                  uint8_t *host, float **y_out, int64_t *count)
+                                  float **y_out, int64_t *count)
 {
     const struct tpu_mm_desc *d = &l->d;
     float *own[4] = { NULL, NULL, NULL, NULL };
     const float *x = NULL;
+    *count = d->groups * d->M * d->N;
+    const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
+    const float *out_bias = b && b->data ? b->data : NULL;
+    float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
+    float *y = NULL;
+    uint8_t *host = NULL;
+    int linked = 0;
     enum tpu_status rc = mm_input(u, n, l, d0, own, &x);
-    if (!rc) {
+    if (!rc && !(y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float)))) rc = TPU_ERR_NOMEM;   /* unpack writes every value */
+    if (!rc) rc = tpu_mm_run_linked(u->sim, u->chip, l, x, bias, fz->lo, fz->hi, alpha, out_bias, y, &linked);
+    if (!rc && !linked && !(host = host_buffer(u, (uint64_t)l->host_bytes))) rc = TPU_ERR_NOMEM;
+    if (!rc && !linked) {
         tpu_mm_pack_input(u->chip, l, x, host);
         tpu_mm_pack_tables(u->chip, l, bias, fz->lo, fz->hi, host);
     }
     for (int i = 0; i < 4; i++) free(own[i]);
-    if (rc) return rc;
-    rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
-    if (rc) return rc;
-    *count = d->groups * d->M * d->N;
-    float *y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float));     /* unpack writes every value */
-    if (!y) return TPU_ERR_NOMEM;
-    const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
-    float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
-    tpu_mm_unpack_output(u->chip, l, host, alpha, b && b->data ? b->data : NULL, y);
-    rc = n->op == TPU_OP_GEMM && !d->bias ? add_gemm_c(u, n, d, y) : TPU_STATUS_OK;
+    if (!rc && !linked) rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
+    if (!rc && !linked) tpu_mm_unpack_output(u->chip, l, host, alpha, out_bias, y);
+    if (!rc && n->op == TPU_OP_GEMM && !d->bias) rc = add_gemm_c(u, n, d, y);
     if (rc) { free(y); return rc; }
     *y_out = y;
     return TPU_STATUS_OK;
@@ -465,13 +470,11 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
     if (!rc && u->scales) l.in_scale_fixed = u->scales[n - u->g->nodes];
     free(w);
-    uint8_t *host = NULL;
     int64_t t0 = u->sim->end, count = 0;
     struct tpu_sim_counters c0 = u->sim->ctr;
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
-        host = host_buffer(u, (uint64_t)l.host_bytes);
-        rc = host ? run_values(u, n, &l, &d0, &fz, bias, host, &y, &count) : TPU_ERR_NOMEM;
+        rc = run_values(u, n, &l, &d0, &fz, bias, &y, &count);
     } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
     struct tpu_layer_row *row = NULL;
     if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);

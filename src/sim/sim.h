@@ -122,6 +122,14 @@ struct tpu_sim {
     void                   (*on_insn)(void *user, const struct tpu_sim *s, int64_t pc,
                                       const struct tpu_insn *in);
     void                    *on_insn_user;
+    /* Optional host side of the host link, in place of the copy through
+    ** `host`: RD_HOST calls it with to_host 0 to fill ub[0, n) with host
+    ** bytes [addr, addr + n), WR_HOST with to_host 1 to take ub[0, n) as
+    ** those host bytes (compile/driver_link.c packs and unpacks straight in
+    ** the UB). Returns 1 when it moved the bytes, 0 to copy through `host`.
+    ** Timing and counters are the same either way. NULL: none. */
+    int                    (*host_link)(void *user, int to_host, uint64_t addr, uint8_t *ub, uint64_t n);
+    void                    *host_link_user;
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;
