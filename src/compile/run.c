@@ -302,7 +302,9 @@ static enum tpu_status give_values(struct tpu_ctx *ctx, struct tpu_tensor *t, fl
 
 /* Puts the node's output values (the chip's result) in place for the nodes
 ** downstream and for the caller: with take, the block *y itself (see
-** give_values), else a copy (the fused activation takes *y after). */
+** give_values), else a copy (the fused activation takes *y after); no copy
+** when dead values are dropped (free_dead): the fused activation is its one
+** reader (not a graph output) and never runs itself, so nothing reads it. */
 static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d,
                                   float **y, int64_t count, int take)
 {
@@ -314,6 +316,7 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
     tpu_tensor_set_shape(t, nd, dims);
     if (!*y) return TPU_STATUS_OK;
     if (take) return give_values(u->ctx, t, y, count);
+    if (u->o->free_dead) { tpu_tensor_drop_data(t); return TPU_STATUS_OK; }   /* read by nobody */
     enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
     if (!rc) memcpy(t->data, *y, (size_t)tpu_tensor_numel(t) * sizeof(float));
     return rc;
