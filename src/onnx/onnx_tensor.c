@@ -188,12 +188,14 @@ enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorPr
         if (tp->raw_data.len != nbytes)
             return tpu_err(g->ctx, TPU_ERR_FORMAT, "%s: %s: raw_data has %zu bytes, its shape [%zu elements of %s] needs %zu",
                            g->path, what, tp->raw_data.len, numel, tpu_dtype_name(t->dtype), nbytes);
-        if (((uintptr_t)tp->raw_data.data & 7) == 0 && nbytes) {
-            t->data = tp->raw_data.data;      /* borrowed: the message lives as long as g */
+        size_t align = tpu_dtype_size(t->dtype);
+        if (nbytes && align && ((uintptr_t)tp->raw_data.data % align) == 0) {
+            t->data = tp->raw_data.data;      /* borrowed: the message (or the mapped file,
+                                                 onnx_raw.c) lives as long as g */
             t->owner = TPU_DATA_BORROWED;
             return TPU_STATUS_OK;
         }
-        t->data = tpu_arena_alloc(&g->arena, nbytes ? nbytes : 1);
+        t->data = tpu_arena_alloc_raw(&g->arena, nbytes ? nbytes : 1);
         if (!t->data) return TPU_ERR_NOMEM;
         if (nbytes) memcpy(t->data, tp->raw_data.data, nbytes);
         t->owner = TPU_DATA_ARENA;
