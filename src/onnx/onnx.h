@@ -47,6 +47,10 @@ struct tpu_onnx_raw {
 uint8_t *tpu_onnx_strip_raw(const uint8_t *buf, size_t len, uint64_t min_bytes, size_t *out_len,
                             struct tpu_onnx_raw **raw, int *n_raw);
 
+/* The same for one TensorProto (a .pb file): NULL when it has no (single)
+** raw_data field; else the copy without it and where it is in buf. */
+uint8_t *tpu_onnx_strip_tensor_raw(const uint8_t *buf, size_t len, size_t *out_len, struct tpu_onnx_raw *raw);
+
 /* Releases what the loader kept for g (mapped external data, the message). */
 void tpu_onnx_unmap(struct tpu_graph *g);
 

@@ -12,7 +12,10 @@
 ** Anything but the plain layout (a repeated graph or raw_data field, groups,
 ** bad lengths) makes it decline: the file is then unpacked as it is.
 **
-** In:  the mapped model bytes.
+** The same for a lone TensorProto (a test-data .pb file: one copy of its
+** values, from the mapped file, instead of protobuf-c's and then ours).
+**
+** In:  the mapped model (or .pb) bytes.
 ** Out: the stripped copy and, per initializer in file order, its raw_data
 **      span in the file (onnx/onnx.h).
 */
@@ -194,5 +197,25 @@ uint8_t *tpu_onnx_strip_raw(const uint8_t *buf, size_t len, uint64_t min_bytes, 
     free(s.new_len);
     *raw = s.raw;
     *n_raw = s.n;
+    return out;
+}
+
+uint8_t *tpu_onnx_strip_tensor_raw(const uint8_t *buf, size_t len, size_t *out_len, struct tpu_onnx_raw *raw)
+{
+    struct strip s = { .file = buf };
+    memset(raw, 0, sizeof *raw);
+    if (scan_tensor(&s, buf, buf + len) || !s.raw[0].present) { free(s.raw); free(s.new_len); return NULL; }
+    *raw = s.raw[0];
+    *out_len = s.new_len[0];
+    free(s.raw);
+    free(s.new_len);
+    uint8_t *out = malloc(*out_len), *o = out;
+    if (!out) return NULL;
+    memcpy(o, buf, (size_t)raw->field_at);
+    o += raw->field_at;
+    *o++ = 0x4a;
+    *o++ = 0;
+    size_t after = (size_t)(raw->field_at + raw->field_len);
+    memcpy(o, buf + after, len - after);
     return out;
 }
