@@ -101,6 +101,10 @@ struct tpu_sim {
     /* memories (NULL in timing-only mode) */
     uint8_t                 *ub;          /* unified_buffer_bytes              */
     uint8_t                 *acc;         /* accumulator_rows x cols x 4 bytes  */
+    int32_t                 *acc_live;    /* per accumulator row: its columns from
+                                             this one on are zero, not yet stored
+                                             as such (sim_mxu.c); array_cols
+                                             (all stored) outside tpu_sim_run   */
     const uint8_t           *dram;        /* the program's weight image         */
     uint64_t                 dram_bytes;
     uint8_t                 *host;        /* caller's host buffer (may be NULL) */
@@ -168,6 +172,8 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in);
 /* The same ACTIVATE through the generic per-element loop only (the reference
 ** tests/test-sim.c checks the specialised loops against). */
 int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in);
+/* Stores the zeros columns [acc_live[r], upto) of rows [r0, r0 + n) hold. */
+void sim_acc_settle(struct tpu_sim *s, int64_t r0, int64_t n, int64_t upto);
 /* sim_dma.c: host link */
 int sim_host_dma(struct tpu_sim *s, const struct tpu_insn *in, int to_host);
 /* sim_vector.c */
