@@ -155,8 +155,37 @@ static int test_declines(void)
     return 0;
 }
 
+/* tpu_max_abs_f32 (the input scale; SSE2 / AVX-512 lanes) equals the plain
+** loop: lengths around the vector steps, unaligned starts, NaN skipped, inf,
+** -0, the maximum in any lane. */
+static int test_max_abs(void)
+{
+    static float x[1100];
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 1100; i++) {
+            x[i] = rndf() * 100.0f;
+            if (round % 5 == 1 && i % 97 == 3) x[i] = NAN;
+            if (round % 5 == 2 && i % 301 == 7) x[i] = -INFINITY;
+            if (round % 5 == 3) x[i] = -0.0f;
+        }
+        for (int off = 0; off < 3; off++)
+            for (int n = 0; n + off <= 1100; n += n < 140 ? 1 : 37) {
+                float want = 0;
+                for (int i = 0; i < n; i++) {
+                    float v = fabsf(x[off + i]);
+                    want = v > want ? v : want;
+                }
+                float got = tpu_max_abs_f32(x + off, n);
+                TEST_CHECK(memcmp(&got, &want, 4) == 0, "round %d off %d n %d: %.9g, want %.9g", round, off, n,
+                           got, want);
+            }
+    }
+    return 0;
+}
+
 static const struct test_case cases[] = {
     { "link-1.1 host link in place equals the buffered path (outputs, UB, cycles, counters)", test_same },
+    { "link-1.3 the input's max |x| equals the plain loop (vector lanes, NaN, inf, -0)", test_max_abs },
     { "link-1.2 a program with a partial-pass host transfer is declined, nothing run", test_declines },
 };
 TEST_MAIN(cases)

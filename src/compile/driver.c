@@ -45,17 +45,47 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
     return x[((b * d->c_in + ch) * d->h + iy) * d->w + ix];
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#include <immintrin.h>
+/* The same maximum with AVX-512: 64 values a step in four 16-lane maxima
+** (MAXPS keeps the running maximum when the value is NaN, as below). */
+__attribute__((target("avx512f"))) static float max_abs_avx512(const float *x, int64_t n, int64_t *done)
+{
+    __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m0);
+        m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 16)), m1);
+        m2 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 32)), m2);
+        m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 48)), m3);
+    }
+    m0 = _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3));
+    float lanes[16], mx = 0;
+    _mm512_storeu_ps(lanes, m0);
+    for (int j = 0; j < 16; j++) mx = lanes[j] > mx ? lanes[j] : mx;
+    *done = i;
+    return mx;
+}
+#define HAVE_MAX_ABS_AVX512 1
+#endif
+
 /* Largest |x[i]| (0 for none; a NaN is skipped, as fmaxf skips it). With
 ** SSE2 eight lanes keep their own v > mx ? v : mx (what MAXPS computes),
-** combined at the end: the same maximum in any order. Also the lowering's
+** combined at the end (AVX-512 first where the CPU has it): the same
+** maximum in any order. Also the lowering's
 ** per-column weight scales (compile/lower.c). */
 float tpu_max_abs_f32(const float *x, int64_t n)
 {
     int64_t i = 0;
     float mx = 0;
+#ifdef HAVE_MAX_ABS_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    if (avx512 && n >= 64) mx = max_abs_avx512(x, n, &i);
+#endif
 #ifdef __SSE2__
     const __m128 sign = _mm_set1_ps(-0.0f);
-    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    __m128 m0 = _mm_set1_ps(mx), m1 = _mm_setzero_ps();
     for (; i + 8 <= n; i += 8) {
         m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
         m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
