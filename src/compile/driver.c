@@ -532,8 +532,11 @@ void tpu_mm_unpack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, c
                 int64_t m = m0 + r0 + r, run = ystride - m % ystride;
                 if (run > rb - r) run = rb - r;
                 float *yr = y + y_index(d, g, m, n0);
-                for (int64_t j = 0; j < cn; j++)
-                    memcpy(yr + j * ystride, blk + j * UNPACK_RB + r, (size_t)run * sizeof *yr);
+                if (run == UNPACK_RB)                 /* whole blocks: a fixed-size copy, inlined */
+                    for (int64_t j = 0; j < cn; j++) memcpy(yr + j * ystride, blk + j * UNPACK_RB, sizeof(float) * UNPACK_RB);
+                else
+                    for (int64_t j = 0; j < cn; j++)
+                        memcpy(yr + j * ystride, blk + j * UNPACK_RB + r, (size_t)run * sizeof *yr);
                 r += run;
             }
         }
