@@ -66,7 +66,7 @@ __attribute__((target("avx512f"))) static float max_abs_avx512(const float *x, i
     *done = i;
     return mx;
 }
-#define HAVE_MAX_ABS_AVX512 1
+#define HAVE_DRIVER_AVX512 1
 #endif
 
 /* Largest |x[i]| (0 for none; a NaN is skipped, as fmaxf skips it). With
@@ -78,7 +78,7 @@ float tpu_max_abs_f32(const float *x, int64_t n)
 {
     int64_t i = 0;
     float mx = 0;
-#ifdef HAVE_MAX_ABS_AVX512
+#ifdef HAVE_DRIVER_AVX512
     static int avx512 = -1;
     if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
     if (avx512 && n >= 64) mx = max_abs_avx512(x, n, &i);
@@ -497,6 +497,67 @@ VEC_CLONES static void unpack_row(const struct tpu_chip *c, const struct tpu_low
     }
 }
 
+/* One result row straight into y (column n at yr[n x ystride]). */
+static void unpack_one_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
+                           int64_t n0, int64_t cn, float alpha, const float *bias, float *yr, int64_t ystride)
+{
+    float row[256];
+    for (int64_t j0 = 0; j0 < cn; j0 += 256) {
+        int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
+        unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row, 1);
+        for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
+    }
+}
+
+#ifdef HAVE_DRIVER_AVX512
+/* int8 convolution results of 16 consecutive pixels of one image (rows C
+** words apart from src) for columns [0, cn): column j's 16 values gathered,
+** dequantised in double in unpack_row's order ((acc x in_scale) x w_scale, x
+** alpha, + bias; no fused multiply-add), rounded to float, stored as 16
+** consecutive values of output plane j (yr + j x ystride). */
+__attribute__((target("avx512f"))) static void unpack16_i8(const int32_t *src, int64_t C, int64_t cn,
+                                                           const float *ws, const float *bs, double in_s,
+                                                           double alpha, float *yr, int64_t ystride)
+{
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)C));
+    const __m512d vin = _mm512_set1_pd(in_s), va = _mm512_set1_pd(alpha);
+    for (int64_t j = 0; j < cn; j++) {
+        __m512i q = _mm512_i32gather_epi32(idx, (const void *)(src + j), 4);
+        __m512d w = _mm512_set1_pd((double)ws[j]);
+        __m512d lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(q));
+        __m512d hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(q, 1));
+        lo = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(lo, vin), w), va);
+        hi = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(hi, vin), w), va);
+        if (bs) {
+            __m512d b = _mm512_set1_pd((double)bs[j]);
+            lo = _mm512_add_pd(lo, b);
+            hi = _mm512_add_pd(hi, b);
+        }
+        _mm256_storeu_ps(yr + j * ystride, _mm512_cvtpd_ps(lo));
+        _mm256_storeu_ps(yr + j * ystride + 8, _mm512_cvtpd_ps(hi));
+    }
+}
+
+/* The int8 convolution's results of pass (g, mc), n-tile from column n0:
+** 16 pixels at a time where they are in one image, single rows elsewhere. */
+static void unpack_conv16(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *base, int64_t g,
+                          int64_t m0, int64_t rows, int64_t n0, int64_t cn, float alpha, const float *bias, float *y)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t C = c->array_cols, pix = d->oh * d->ow;
+    const float *ws = l->w_scale + g * d->N + n0, *bs = bias ? bias + g * d->N + n0 : NULL;
+    for (int64_t r = 0; r < rows;) {
+        const uint8_t *src = base + ((n0 / C) * rows + r) * C * 4;
+        float *yr = y + y_index(d, g, m0 + r, n0);
+        if (r + 16 <= rows && (m0 + r) % pix + 16 <= pix) {
+            unpack16_i8((const int32_t *)(const void *)src, C, cn, ws, bs, l->in_scale, alpha, yr, pix);
+            r += 16;
+        } else unpack_one_row(c, l, src, g, n0, cn, alpha, bias, yr, pix), r++;
+    }
+}
+#endif
+
 /* Rows are taken UNPACK_RB at a time: each row dequantised into a column of
 ** blk (blk[j][r]), then a convolution's block is copied plane by plane (runs
 ** of consecutive pixels instead of one float per output plane per row). */
@@ -509,8 +570,16 @@ void tpu_mm_unpack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, c
     int64_t C = c->array_cols;
     int64_t ystride = d->is_conv ? d->oh * d->ow : 1;       /* y step from column n to n + 1 */
     int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    int fast16 = avx512 && d->is_conv && c->mxu_dtype == TPU_MXU_INT8 && C <= 65536;
+#endif
     for (int64_t n0 = 0; n0 < d->N; n0 += C) {
         int64_t cn = d->N - n0 < C ? d->N - n0 : C;
+#ifdef HAVE_DRIVER_AVX512
+        if (fast16) { unpack_conv16(c, l, base, g, m0, rows, n0, cn, alpha, bias, y); continue; }
+#endif
         for (int64_t r0 = 0; r0 < rows; r0 += UNPACK_RB) {
             int64_t rb = rows - r0 < UNPACK_RB ? rows - r0 : UNPACK_RB;
             for (int64_t r = 0; r < rb; r++) {
@@ -518,14 +587,8 @@ void tpu_mm_unpack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, c
                 if (r0 + r + 4 < rows)                /* rows are array_cols words apart */
                     for (int64_t b = 0; b < cn * 4; b += 64) __builtin_prefetch(src + 4 * C * 4 + b);
                 float *yr = y + y_index(d, g, m0 + r0 + r, n0);
-                if (ystride == 1 || !blk) {
-                    float row[256];
-                    for (int64_t j0 = 0; j0 < cn; j0 += 256) {
-                        int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
-                        unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row, 1);
-                        for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
-                    }
-                } else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r, UNPACK_RB);
+                if (ystride == 1 || !blk) unpack_one_row(c, l, src, g, n0, cn, alpha, bias, yr, ystride);
+                else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r, UNPACK_RB);
             }
             if (ystride == 1 || !blk) continue;
             for (int64_t r = 0; r < rb;) {            /* a run of pixels of one image */
