@@ -8,10 +8,13 @@
 # or fails to run, and rewrites the "Acceptance matrix" section of
 # BENCHMARKS.md (between its markers) unless --no-update or --only.
 # --only REGEX keeps the cells whose "model chip bN" label matches (grep -E).
-# --precision high|highest runs only the bf16 cells, with 3 or 6 bf16 passes per
-# matrix product (`run --precision`, compile/precision.c, as XLA's Precision on
-# TPUs; the default is one pass), into its own section "Acceptance matrix, bf16
-# --precision P".
+# --precision high runs only the bf16 cells, with 3 bf16 passes per matrix
+# product (`run --precision`, compile/precision.c, as XLA's Precision on TPUs;
+# the default is one pass), into its own section "Acceptance matrix, bf16
+# --precision high". --precision highest runs every cell: 6 bf16 passes on
+# tpu-v5e, 16-bit weights and activations on tpu-v1 (compile/wide.c, the TPU
+# v1's 16b x 16b mode at quarter speed), into "Acceptance matrix, --precision
+# highest".
 #
 # Cells and what they are verified against:
 #   fmnist             tests/models/fmnist_cnn.onnx, --batch B, seeded random
@@ -57,13 +60,13 @@ cell() {
     shift 4
     tag="$label.$chip.b$b"
     if [ -n "$ONLY" ] && ! echo "$label $chip b$b" | grep -Eq -- "$ONLY"; then return 0; fi
-    if [ -n "$PREC" ] && [ "$chip" != tpu-v5e ]; then return 0; fi    # int8: no passes
+    if [ -n "$PREC" ] && [ "$chip" != tpu-v5e ] && [ "$PREC" = high ]; then return 0; fi   # int8: highest only
     if [ ! -f "$model" ]; then
         echo "$label $chip $b missing 0 $W/$tag.json $model" >>"$W/cells.txt"
         return 0
     fi
     prec=""
-    [ -n "$PREC" ] && [ "$chip" = tpu-v5e ] && prec="--precision $PREC"
+    [ -n "$PREC" ] && prec="--precision $PREC"
     t0=$(date +%s.%N)
     "$TPUSIM" run "$model" --chip "$chip" --host-ops $prec "$@" --json "$W/$tag.json" \
         >"$W/$tag.log" 2>&1
@@ -119,10 +122,10 @@ rows, bad = [], 0
 for line in open(cells):
     label, chip, b, rc, wall, js, log = line.split(None, 6)
     log = log.strip()
-    if prec != "default" and chip == "tpu-v5e": chip += " (%s)" % prec
+    if prec != "default": chip += " (%s)" % prec
     r = {"model": label, "chip": chip, "batch": int(b), "wall_s": float(wall),
          "metric": "", "value": None, "bound": "", "ok": False, "vs": "",
-         "sim_ms": None, "mj_per_inf": None, "why": ""}
+         "sim_ms": None, "onchip_ms": None, "mj_per_inf": None, "why": ""}
     if rc == "missing":
         r["why"] = "no " + log
     else:
@@ -147,6 +150,9 @@ for line in open(cells):
             r["ok"] = rc == "0" and bool(d.get("verify_ok")) and worst is not None
             r["vs"] = "ORT (--data)" if "expected" in d.get("verified_against", "") else "reference"
             r["sim_ms"] = 1e3 * d.get("seconds", 0.0)
+            e = d.get("onchip_estimate")         # the same with activations kept on chip
+            if e and e.get("fits"):
+                r["onchip_ms"] = r["sim_ms"] + 1e3 * (e["onchip_device_seconds"] - e["link_device_seconds"])
             r["mj_per_inf"] = 1e3 * d.get("energy_joules", 0.0) / max(1, d.get("batch", 1))
             if not r["ok"]:
                 r["why"] = "exit %s" % rc
@@ -156,13 +162,14 @@ for line in open(cells):
 def fmt(r):
     v = "%.6f" % r["value"] if r["value"] is not None else "-"
     sm = "%.3f" % r["sim_ms"] if r["sim_ms"] is not None else "-"
+    om = "%.3f" % r["onchip_ms"] if r["onchip_ms"] is not None else "-"
     e = "%.3f" % r["mj_per_inf"] if r["mj_per_inf"] is not None else "-"
     ok = "ok" if r["ok"] else "FAIL" + (" (%s)" % r["why"] if r["why"] else "")
     return [r["model"], r["chip"], str(r["batch"]), r["metric"] or "-", v, r["bound"] or "-",
-            ok, "%.2f" % r["wall_s"], sm, e, r["vs"] or "-"]
+            ok, "%.2f" % r["wall_s"], sm, om, e, r["vs"] or "-"]
 
 head = ["model", "chip", "batch", "metric", "value", "bound", "ok", "wall s",
-        "simulated ms", "mJ / inference", "verified against"]
+        "simulated ms", "on-chip ms (est.)", "mJ / inference", "verified against"]
 table = [head] + [fmt(r) for r in rows]
 w = [max(len(t[i]) for t in table) for i in range(len(head))]
 for t in table:
@@ -171,12 +178,13 @@ print("%d cells, %d ok, %d failed" % (len(rows), len(rows) - bad, bad))
 json.dump(rows, open(cells.rsplit("/", 1)[0] + "/results.json", "w"), indent=1)
 if update == "yes":
     md = "\n".join(["| " + " | ".join(head) + " |",
-                    "|---|---|---:|---|---:|---|---|---:|---:|---:|---|"] +
+                    "|---|---|---:|---|---:|---|---|---:|---:|---:|---:|---|"] +
                    ["| " + " | ".join(fmt(r)) + " |" for r in rows])
     mark = "acceptance" if prec == "default" else "acceptance-" + prec
     miss_txt = ("; each miss is the arithmetic's own error, reproduced outside tpusim by\n"
                 "tools/quant_emulate.py (docs/compiler.md, \"The acceptance matrix's misses\")") if bad else ""
-    title = "Acceptance matrix" if prec == "default" else "Acceptance matrix, bf16 --precision " + prec
+    title = ("Acceptance matrix" if prec == "default" else "Acceptance matrix, bf16 --precision " + prec
+             if prec == "high" else "Acceptance matrix, --precision " + prec)
     cmd = "sh bench/acceptance.sh" + ("" if prec == "default" else " --precision " + prec)
     section = f"""<!-- {mark}:begin (written by bench/acceptance.sh; do not edit by hand) -->
 ## {title}
@@ -186,9 +194,12 @@ Command: `{cmd}`. Each cell is `tpusim run MODEL --chip C --host-ops`
 seeded synthetic document images, tools/ocr_input.py: batch 1 the data set's, batch 8
 eight more, against ONNX Runtime's outputs for them). Bounds: int8
 (tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model;
-bf16 precision: {prec} (`--precision`; default: one bf16 pass per matrix product).
+precision: {prec} (`--precision`; default: one bf16 pass per matrix product, int8
+operands; high: 3 bf16 passes; highest: 6 bf16 passes, and 16-bit operands on tpu-v1).
 Wall s: the whole command on this shared machine; simulated ms and energy: the
-chip model's. Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
+chip model's, each chip node's operands over the host link as `run` schedules them;
+on-chip ms: the same with the activations kept in the Unified Buffer between chip
+nodes, `run`'s estimate (JSON `onchip_estimate`, docs/compiler.md). Random inputs: seeded uniform [-1, 1). {len(rows) - bad} of {len(rows)} cells within
 their bounds{miss_txt}.
 Machine: {cpu}. Date: {date}. Commit: {rev}.
 

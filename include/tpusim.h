@@ -248,6 +248,9 @@ struct tpu_chip_run_opts {
     int      free_dead;          /* 1: drop each intermediate's values after its
                                     last reader (graph inputs and outputs kept);
                                     0: every tensor keeps its values (inspection) */
+    int      onchip;             /* 1: the report gets the on-chip schedule
+                                    estimate (tpu_chip_onchip_estimate; a
+                                    data-set run: its first batch's graph) */
 };
 /* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
 ** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,
@@ -262,6 +265,21 @@ enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g,
 enum tpu_status tpu_chip_run_program(struct tpu_ctx *ctx, const struct tpu_program *p,
                                      const struct tpu_chip *chip, uint64_t host_bytes,
                                      int timing_only, FILE *trace, struct tpu_chip_report **out);
+/* The on-chip schedule estimate (report/onchip.c): g, prepared for chip
+** (shapes known, values not needed), timed on the timing-only simulator as
+** `run` schedules it (each chip node's operands over the host link) and with
+** the activations kept in the Unified Buffer between chip nodes where the
+** liveness plan fits; passes: the run's --precision (tpu_precision_passes).
+** Device time and energy; host ops are the same in both. */
+struct tpu_onchip_estimate {
+    int      done, fits;                  /* done 0: not estimated             */
+    int64_t  batch;                       /* g's batch (input dim 0)           */
+    uint64_t ub_need_bytes, ub_have_bytes;
+    int64_t  link_cycles, onchip_cycles;  /* device cycles, the two schedules */
+    double   link_joules, onchip_joules;  /* simulated device energy          */
+};
+enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         int passes, struct tpu_onchip_estimate *e);
 void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
                                            const char *path);

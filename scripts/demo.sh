@@ -35,7 +35,7 @@ done
 wait
 for c in tpu-v1 tpu-v5e; do
     echo "== tpusim run $M --chip $c --host-ops --data $D/test_data_set_0 --batch 500 (verified against the reference executor)"
-    grep -E "^(chip|total|energy|quantisation|verify|  output)" "$out/$c.txt"
+    grep -E "^(chip|total|energy|quantisation|on-chip|verify|  output)" "$out/$c.txt"
     [ -f "$out/$c/output_0.pb" ] || { echo "demo: the $c run failed:" >&2; tail -3 "$out/$c.txt" >&2; exit 2; }
 done
 echo
@@ -63,6 +63,12 @@ for chip in ("tpu-v1", "tpu-v5e"):
           f"top-1 agreement with fp32 {agree:.4f}; simulated {rep['seconds'] * 1e3:.2f} ms for the set = "
           f"{ips:,.0f} images/s, {rep['energy_joules'] / len(labels) * 1e6:.1f} uJ per image "
           f"(host-op layers untimed)")
+    e = rep.get("onchip_estimate")
+    if e and e.get("fits") and e["onchip_device_cycles"] < e["link_device_cycles"]:
+        print(f"  activations kept on chip between layers (run's estimate, per batch of {e['batch']}): "
+              f"{e['link_device_cycles'] / e['onchip_device_cycles']:.2f}x less device time")
+    elif e and e.get("fits"):
+        print("  activations kept on chip between layers (run's estimate): no gain, a host op follows every chip layer")
     if chip == "tpu-v1":
         good = abs(acc - acc_ref) <= 0.01 and agree >= 0.98
         print(f"  acceptance (int8: top-1 within 1 point of fp32, >= 98% agreement): {'met' if good else 'NOT MET'}")

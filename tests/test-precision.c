@@ -18,6 +18,7 @@
 
 #define TEST_SEED 0x9E3779B97F4A7C15ull
 #include "testreport.h"
+#include "testmm.h"
 static float bf(float v) { return tpu_bf16_to_f32(tpu_f32_to_bf16(v)); }
 
 /* The split: x1 + x2 within 2^-16 |x|, x1 + x2 + x3 within 2^-24 |x|, each part bf16-exact. */
@@ -109,29 +110,6 @@ static void op_case(struct tpu_ctx *ctx, const struct tpu_chip *c, const struct 
     free(x); free(w);
 }
 
-static void gemm(struct tpu_mm_desc *d, int64_t M, int64_t K, int64_t N)
-{
-    memset(d, 0, sizeof *d);
-    snprintf(d->name, sizeof d->name, "gemm %lldx%lldx%lld", (long long)M, (long long)K, (long long)N);
-    snprintf(d->op, sizeof d->op, "Gemm");
-    d->groups = 1; d->M = M; d->K = K; d->N = N; d->batch = M;
-    d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
-}
-
-static void conv(struct tpu_mm_desc *d, int64_t b, int64_t groups, int64_t cpg, int64_t opg, int64_t hw, int64_t k,
-                 int64_t s, int64_t p)
-{
-    memset(d, 0, sizeof *d);
-    d->is_conv = 1; d->groups = groups; d->batch = b; d->c_in = groups * cpg; d->c_out = groups * opg;
-    d->h = d->w = hw; d->kh = d->kw = k; d->sh = d->sw = s; d->dh = d->dw = 1; d->pt = d->pl = p;
-    d->oh = d->ow = (hw + 2 * p - k) / s + 1;
-    d->M = b * d->oh * d->ow; d->K = cpg * k * k; d->N = opg;
-    snprintf(d->name, sizeof d->name, "conv b%lld g%lld c%lld o%lld %lldx%lld k%lld s%lld p%lld", (long long)b,
-             (long long)groups, (long long)d->c_in, (long long)d->c_out, (long long)hw, (long long)hw, (long long)k,
-             (long long)s, (long long)p);
-    snprintf(d->op, sizeof d->op, "Conv");
-}
-
 int main(void)
 {
     split_values();
@@ -141,12 +119,12 @@ int main(void)
         struct tpu_chip *c = NULL;
         if (tpu_chip_load(ctx, chips[ci], &c)) { report(0, "precision-chip", "%s: %s", chips[ci], tpu_errmsg(ctx)); continue; }
         struct tpu_mm_desc d;
-        gemm(&d, 1, 1, 1); op_case(ctx, c, &d);
-        gemm(&d, 37, 300, 129); op_case(ctx, c, &d);
-        gemm(&d, pick(1, 90), pick(1, 400), pick(1, 200)); op_case(ctx, c, &d);
-        conv(&d, 2, 1, 5, 7, 9, 3, 1, 1); op_case(ctx, c, &d);              /* plain, ragged */
-        conv(&d, 1, 3, 4, 5, 11, 3, 2, 1); op_case(ctx, c, &d);             /* grouped */
-        conv(&d, 2, 16, 1, 1, 10, 3, 1, 1); op_case(ctx, c, &d);            /* depthwise: block-diagonal */
+        tm_gemm(&d, 1, 1, 1); op_case(ctx, c, &d);
+        tm_gemm(&d, 37, 300, 129); op_case(ctx, c, &d);
+        tm_gemm(&d, pick(1, 90), pick(1, 400), pick(1, 200)); op_case(ctx, c, &d);
+        tm_conv(&d, 2, 1, 5, 7, 9, 3, 1, 1); op_case(ctx, c, &d);              /* plain, ragged */
+        tm_conv(&d, 1, 3, 4, 5, 11, 3, 2, 1); op_case(ctx, c, &d);             /* grouped */
+        tm_conv(&d, 2, 16, 1, 1, 10, 3, 1, 1); op_case(ctx, c, &d);            /* depthwise: block-diagonal */
         tpu_chip_free(c);
     }
     tpu_free(ctx);

@@ -11,10 +11,13 @@
 ** with a reason.
 ** QLinearConv likewise: random strides, pads (filled with x_zero_point),
 ** dilations, groups and depthwise, per-channel w_zero_point, int32 B, both
-** forms.
+** forms; lowered by tpu_mm_lower_node (compile/mm_node.c, as run, compile -o
+** and bench lower them): narrow groups must be one block-diagonal GEMM, in
+** both forms (the row-sum form: a ones column per group).
 ** Prints one PASS/FAIL line per case.
 */
 #include "compile/place.h"                 /* includes compile/compile.h */
+#include "compile/mm_node.h"
 #include "testrig.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,15 +104,22 @@ static void name_of(const struct qcase *q, char *s0, size_t n0)
                  (long long)q->K, (long long)q->N, dt(q->bt), q->per_col ? ",per-col" : "", dt(q->yt));
 }
 
-/* Chip output bytes against the reference kernel's. */
+/* 1: the lowering should make d0 one block-diagonal GEMM (compile/mm_node.c:
+** a grouped conv narrower than the array, in either form). */
+static int expect_block_diagonal(const struct tpu_chip *c, const struct tpu_mm_desc *d0)
+{
+    return d0->is_conv && d0->groups > 1 && !(d0->K >= c->array_rows && d0->N >= c->array_cols);
+}
+
+/* Chip output bytes against the reference kernel's, the node lowered by the
+** one sequence run, compile -o and bench use (tpu_mm_lower_node). */
 static void run_rig(const struct tpu_chip *c, struct rig r, const char *label, const char *name)
 {
     const char *bad = NULL;
     char why[300] = "";
     uint8_t *ref = NULL, *host = NULL;
-    float *w = NULL;
-    struct tpu_mm_desc d;
-    struct tpu_lowered l = { 0 };
+    struct tpu_mm_node m = { 0 };
+    struct tpu_mm_node_opts mo = { 1, 1, 0, 0 };
     struct tpu_sim *sim = NULL;
     size_t nbytes = 0;
     if (rig_run(&r)) bad = tpu_errmsg(r.ctx);
@@ -119,13 +129,17 @@ static void run_rig(const struct tpu_chip *c, struct rig r, const char *label, c
         memcpy(ref, out(&r, 0)->data, nbytes);
         memset(out(&r, 0)->data, 0xA5, nbytes);
     }
-    if (!bad && tpu_qlinear_desc(r.g, r.n, c, &d, &w)) bad = tpu_errmsg(r.ctx);
-    if (!bad && tpu_lower_mm(r.ctx, c, &d, w, &l)) bad = tpu_errmsg(r.ctx);
-    if (!bad && !(host = calloc(1, (size_t)l.host_bytes))) bad = "out of memory";
-    if (!bad) tpu_qlinear_pack(r.g, r.n, c, &l, w, host);
+    if (!bad && tpu_mm_lower_node(r.ctx, r.g, r.n, c, &mo, &m)) bad = tpu_errmsg(r.ctx);
+    int bd = !bad && m.d0.groups > 1 && m.l.d.groups == 1;
+    if (!bad && bd != expect_block_diagonal(c, &m.d0)) {
+        snprintf(why, sizeof why, "%d groups lowered as %lld GEMM(s)", (int)m.d0.groups, (long long)m.l.d.groups);
+        bad = why;
+    }
+    if (!bad && !(host = calloc(1, (size_t)m.l.host_bytes))) bad = "out of memory";
+    if (!bad) tpu_qlinear_pack(r.g, r.n, c, &m.l, m.wq, host);
     if (!bad && !(sim = tpu_sim_new(r.ctx, c, 0))) bad = tpu_errmsg(r.ctx);
-    if (!bad && tpu_sim_run(sim, l.prog, host, l.host_bytes)) bad = tpu_errmsg(r.ctx);
-    if (!bad && tpu_qlinear_unpack(r.g, r.n, c, &l, host)) bad = tpu_errmsg(r.ctx);
+    if (!bad && tpu_sim_run(sim, m.l.prog, host, m.l.host_bytes)) bad = tpu_errmsg(r.ctx);
+    if (!bad && tpu_qlinear_unpack(r.g, r.n, c, &m.l, host)) bad = tpu_errmsg(r.ctx);
     if (!bad) {
         const uint8_t *got = out(&r, 0)->data;
         for (size_t i = 0; i < nbytes && !bad; i++)
@@ -135,11 +149,11 @@ static void run_rig(const struct tpu_chip *c, struct rig r, const char *label, c
             }
     }
     if (bad) { printf("FAIL %s %s: %s\n", label, name, bad); n_fail++; }
-    else printf("PASS %s %s: %zu output bytes identical, %lld cycles\n", label, name, nbytes,
-                (long long)sim->ctr.cycles);
+    else printf("PASS %s %s: %zu output bytes identical, %lld cycles%s\n", label, name, nbytes,
+                (long long)sim->ctr.cycles, bd ? " (block-diagonal)" : "");
     tpu_sim_free(sim);
-    tpu_lowered_free(&l);
-    free(host); free(w); free(ref);
+    tpu_mm_node_free(&m);
+    free(host); free(ref);
     rig_free(&r);
 }
 
@@ -292,6 +306,11 @@ int main(void)
     for (int i = 0; i < 2; i++) {                 /* depthwise 3x3, pad 1, u8 x with a zero point */
         struct ccase q = { 2, 24, 9, 11, 24, 3, 3, 24, { 1 + i, 1 + i }, { 1, 1, 1, 1 }, { 1, 1 },
                            TPU_DTYPE_U8, i ? TPU_DTYPE_I8 : TPU_DTYPE_U8, TPU_DTYPE_U8, 1, i, 1 };
+        conv_case(c, &q);
+    }
+    for (int i = 0; i < 10; i++) {                /* grouped, both forms: block-diagonal */
+        struct ccase q;
+        do random_conv(&q, i % 2); while (q.group == 1);
         conv_case(c, &q);
     }
     struct qcase ok = { { 5 }, 2, 9, 7, TPU_DTYPE_U8, TPU_DTYPE_U8, TPU_DTYPE_U8, 0, 0, 0, 0 };

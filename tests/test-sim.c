@@ -505,7 +505,7 @@ static int test_energy_calibration(void)
 {
     struct tpu_ctx *ctx = tpu_init();
     struct tpu_chip *c = chip_with(ctx, "tpu-v1", NULL, NULL);
-    struct tpu_mm_desc d = { .name = "busy", .op = "Gemm", .groups = 1, .M = 16384, .K = 2048, .N = 256, .resident = 1 };
+    struct tpu_mm_desc d = { .name = "busy", .op = "Gemm", .groups = 1, .M = 16384, .K = 2048, .N = 256, .resident = TPU_RESIDENT_BOTH };
     struct tpu_lowered l;
     TEST_CHECK(tpu_lower_mm(ctx, c, &d, NULL, &l) == 0, "%s", tpu_errmsg(ctx));
     struct tpu_sim *s = tpu_sim_new(ctx, c, 1);

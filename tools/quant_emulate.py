@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tools/quant_emulate.py MODEL.onnx INPUT_DIR [--input FILE.pb] [--dw-per-channel]:
+"""tools/quant_emulate.py MODEL.onnx INPUT_DIR [--input FILE.pb] [--dw-per-channel] [--asym] [--wide]:
 how much of a chip run's error is the arithmetic itself.
 
 Runs an ONNX CNN graph in torch (its own conv2d, not tpusim's code) in fp64 (the
@@ -11,6 +11,13 @@ cosine against fp64 and the error after selected convs. --dw-per-channel also
 runs int8 with per-channel activation scales on grouped (depthwise) convs
 only, the scheme a per-channel host quantiser would give (exact on the chip's
 block-diagonal layout: each output column sees one input channel's scale).
+--asym also runs int8 with asymmetric activations (uint8 with a zero point over
+[min, max] per tensor, as TFLite and ONNX's QLinear ops do; the TPU v1 MXU takes
+unsigned operands), with and without --dw-per-channel's depthwise scales.
+--wide asks what 16-bit operands would give (TPU v1: 8b x 16b at half speed,
+16b x 16b at quarter speed): every MXU op with 16-bit activations, 16-bit
+weights, or both (symmetric, 32767 levels), then, from int8, each MXU op made
+16-bit in turn and the ops added in order of benefit until cosine >= 0.99.
 
 Ops: Conv, ConvTranspose, Gemm, MatMul, Relu, Clip, Sigmoid, HardSigmoid, Add,
 Sub, Mul, Div, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool,
@@ -30,6 +37,8 @@ ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("model"); ap.add_argument("input_dir")
 ap.add_argument("--input", help="input tensor .pb (default: seeded uniform 1x3x224x224)")
 ap.add_argument("--dw-per-channel", action="store_true")
+ap.add_argument("--asym", action="store_true")
+ap.add_argument("--wide", action="store_true")
 args = ap.parse_args()
 m = onnx.load(args.model); g = m.graph
 init = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in g.initializer}
@@ -60,19 +69,63 @@ def qx_channel(t):                           # int8, per channel (dim 1)
     return q8(t, torch.where(s > 0, s, torch.ones_like(s)))
 
 
-def qw_columns(w, op, a):                    # int8, per output channel / column
+def qw_columns(w, op, a, levels=127):        # int8, per output channel / column
     if op == "Conv":
         d, ax = w.reshape(w.shape[0], -1), 1
     else:
         d, ax = w, (1 if op == "Gemm" and a.get("transB", 0) else 0) if w.dim() == 2 else -2
-    s = d.abs().amax(dim=ax, keepdim=True) / 127
-    return q8(d, torch.where(s > 0, s, torch.ones_like(s))).reshape(w.shape)
+    s = d.abs().amax(dim=ax, keepdim=True) / levels
+    s = torch.where(s > 0, s, torch.ones_like(s))
+    return (torch.clamp(torch.round(d / s), -levels, levels) * s).reshape(w.shape)
+
+
+def qx_asym(t):                              # uint8 over [min, max], a zero point
+    lo, hi = min(float(t.min()), 0.0), max(float(t.max()), 0.0)
+    if hi <= lo: return t
+    s = (hi - lo) / 255
+    z = round(-lo / s)
+    return (torch.clamp(torch.round(t / s) + z, 0, 255) - z) * s
+
+
+def qx_asym_channel(t):                      # the same per channel (dim 1)
+    dims = [d for d in range(t.dim()) if d != 1]
+    lo = torch.clamp(t.amin(dim=dims, keepdim=True), max=0)
+    hi = torch.clamp(t.amax(dim=dims, keepdim=True), min=0)
+    s = (hi - lo) / 255
+    s = torch.where(s > 0, s, torch.ones_like(s))
+    z = torch.round(-lo / s)
+    return (torch.clamp(torch.round(t / s) + z, 0, 255) - z) * s
+
+
+def q16(t, s):
+    return torch.clamp(torch.round(t / s), -32767, 32767) * s
+
+
+def qx16(t):                                 # 16-bit, per tensor
+    s = t.abs().max() / 32767
+    return q16(t, s) if s > 0 else t
+
+
+def qw16(w, op, a):                          # 16-bit, per output channel / column
+    return qw_columns(w, op, a, 32767)
+
+
+WIDE = {"x": set(), "w": set()}              # --wide: MXU op indices made 16-bit
+mxu_k = [0]                                  # the MXU op being run, in graph order
 
 
 def quantisers(mode, op, a):
     """(activation, weight) rounding for an MXU node in this mode."""
     ident = lambda t: t
     if mode in ("f64", "f32"): return ident, ident
+    if mode == "wide":                       # int8 except the ops in WIDE
+        k = mxu_k[0]
+        mxu_k[0] += 1
+        qx, qw = quantisers("i8dw" if args.dw_per_channel else "i8", op, a)
+        return (qx16 if k in WIDE["x"] else qx), ((lambda w: qw16(w, op, a)) if k in WIDE["w"] else qw)
+    if mode in ("asym", "asymdw"):
+        dw = mode == "asymdw" and op == "Conv" and a.get("group", 1) > 1
+        return qx_asym_channel if dw else qx_asym, lambda w: qw_columns(w, op, a)
     if mode == "bf16": return bf, bf
     if mode == "x": return bf, ident
     if mode == "w": return ident, bf
@@ -183,6 +236,7 @@ trace = {}
 
 
 def run(mode):
+    mxu_k[0] = 0
     v = dict(init)
     v[g.input[0].name] = torch.from_numpy(x)
     dt = torch.float64 if mode == "f64" else torch.float32
@@ -219,3 +273,29 @@ print("int8 weights only: cosine %.5f rel_l2 %.4f; int8 activations only: cosine
 if args.dw_per_channel:
     d = run("i8dw")
     print("int8 with per-channel activation scales on grouped convs: cosine %.5f rel_l2 %.4f" % (cos(d), rl(d)))
+if args.asym:
+    for m, what in (("asym", "per tensor"), ("asymdw", "per tensor, per channel on grouped convs")):
+        y = run(m)
+        print("int8 with asymmetric (uint8, zero point) activations, %s: cosine %.5f rel_l2 %.4f" % (what, cos(y), rl(y)))
+if args.wide:
+    run("wide")
+    n_mxu = mxu_k[0]
+    every = set(range(n_mxu))
+    for x_, w_, what in ((every, set(), "16-bit activations, int8 weights"),
+                         (set(), every, "int8 activations, 16-bit weights"), (every, every, "16-bit both")):
+        WIDE["x"], WIDE["w"] = x_, w_
+        y = run("wide")
+        print("every MXU op with %s: cosine %.5f rel_l2 %.4f" % (what, cos(y), rl(y)))
+    gain = []
+    for k in range(n_mxu):                   # one op 16-bit (both operands), the rest int8
+        WIDE["x"] = WIDE["w"] = {k}
+        gain.append((cos(run("wide")), k))
+    gain.sort(reverse=True)
+    chosen, c = set(), None
+    for _, k in gain:                        # add ops, most helpful first, until the bound
+        chosen.add(k)
+        WIDE["x"] = WIDE["w"] = set(chosen)
+        c = cos(run("wide"))
+        if c >= 0.99: break
+    print("16-bit ops (both operands) added one by one, most helpful alone first: %d of %d MXU ops for "
+          "cosine %.5f%s" % (len(chosen), n_mxu, c, "" if c is not None and c >= 0.99 else " (bound not reached)"))

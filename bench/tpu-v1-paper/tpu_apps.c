@@ -70,7 +70,7 @@ static void table3(struct tpu_ctx *ctx, const struct tpu_chip *chip, const char 
         char path[600];
         snprintf(path, sizeof path, "%s/%s.onnx", dir, apps[a].name);
         struct result r, h;
-        if (simulate(ctx, chip, path, apps[a].batch, TPU_BENCH_RESIDENT, &r) ||
+        if (simulate(ctx, chip, path, apps[a].batch, TPU_BENCH_ALL_RESIDENT, &r) ||
             simulate(ctx, chip, path, apps[a].batch, 0, &h)) continue;
         const struct tpu_sim_counters *k = &r.k;
         int64_t mc = k->cycles * chip->mxu_count, peak = (int64_t)(chip->array_rows * chip->array_cols) * mc;
@@ -99,7 +99,7 @@ static void table4(struct tpu_ctx *ctx, const struct tpu_chip *chip, const char 
     double best_ips = 0;
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
         struct result r;
-        if (simulate(ctx, chip, path, batches[i], TPU_BENCH_RESIDENT, &r)) continue;
+        if (simulate(ctx, chip, path, batches[i], TPU_BENCH_ALL_RESIDENT, &r)) continue;
         double ips = (double)batches[i] / (r.ms * 1e-3);
         const char *pms = batches[i] == 200 ? "7.0" : batches[i] == 250 ? "10.0" : "";
         const char *pips = batches[i] == 200 ? "225,000" : batches[i] == 250 ? "280,000" : "";

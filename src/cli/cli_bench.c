@@ -22,9 +22,11 @@ static const char bench_usage_full[] =
     "  bench MODEL --chips tpu-v1,tpu-v5e,h100,cpu --batch 1,8,64 [--slo-ms X]\n"
     "        [--price NAME=USD_PER_HOUR] [--set NAME.KEY=VALUE] [--targets FILE] [--calib FILE]\n"
     "        [--json FILE] [--csv FILE] [--svg DIR] [--no-verify] [--quiet] [--host-model] [--resident] [--node-times]\n"
+    "        [--precision default|high|highest]\n"
     "        latency, throughput, energy and cost per target and batch (docs/cost-model.md);\n"
     "        --host-model: TPU host ops priced by the cpu roofline (deterministic), not measured;\n"
-    "        --resident: activations stay on chip between layers (no host link per layer);\n"
+    "        --resident: activations stay on chip between chip nodes where the UB plan fits;\n"
+    "        --precision default|high|highest: the TPUs' MXU passes as run --precision\n"
     "        --node-times: every node's measured host time on stderr\n"
     "  run MODEL --chip C --trace FILE [--batch N]   Chrome/Perfetto trace of a simulated run\n";
 
@@ -85,6 +87,10 @@ static int parse_value(struct cli *c, const char *f, const char *v)
     else if (!strcmp(f, "--csv")) o->csv = v;
     else if (!strcmp(f, "--svg")) o->svg_dir = v;
     else if (!strcmp(f, "--trace")) c->trace = v;
+    else if (!strcmp(f, "--precision")) {
+        o->passes = tpu_precision_passes(v);
+        if (!o->passes) return usage_error("--precision must be default, high or highest, not", v);
+    }
     else if (!strcmp(f, "--chip")) c->chip = v;
     else return usage_error("unknown option", f);
     return 0;

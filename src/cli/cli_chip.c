@@ -31,7 +31,9 @@ static const char chip_usage_full[] =
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
     "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
     "      [--precision default|high|highest]  bf16 chips: 1, 3 or 6 bf16 passes per matrix\n"
-    "      product (XLA's Precision.DEFAULT / HIGH / HIGHEST on TPUs; the extra passes cost MXU time)\n"
+    "      product (XLA's Precision.DEFAULT / HIGH / HIGHEST on TPUs; the extra passes cost MXU time);\n"
+    "      int8 chips: high = 16-bit weights (8b x 16b, half speed), highest = 16-bit weights and\n"
+    "      activations (16b x 16b, quarter speed), as the TPU v1's MXU runs them\n"
     "  check MODEL --chip NAME|FILE [--batch N] [--json FILE]   where every node would run\n"
     "      (mxu, activation, vector, host, unsupported), why, shares of MACs and time\n"
     "  compile MODEL --chip NAME|FILE [run options] -o PROG.tpu   save chip, options and model\n"
@@ -189,13 +191,18 @@ static int run_result(struct tpu_ctx *ctx, const struct chip_args *a, enum tpu_s
     return rc ? fail(ctx, rc) : finish_report(ctx, a, r);
 }
 
-/* 1 (message printed) when --precision asks for bf16 passes on an int8 chip. */
-static int precision_misuse(const struct chip_args *a, const struct tpu_chip *chip)
+/* a->input loaded and bound as a run binds it (shapes, --batch, chip
+** placement), without input values. */
+static enum tpu_status load_bound(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_graph **out)
 {
-    if (tpu_precision_passes(a->precision) <= 1 || tpu_chip_is_bf16(chip)) return 0;
-    fprintf(stderr, "tpusim: --precision %s: %s multiplies int8; multi-pass precision is for bf16 chips "
-            "(tpu-v4, tpu-v5e)\n", a->precision, tpu_chip_name(chip));
-    return 1;
+    struct tpu_graph *g = NULL;
+    enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_shapes(ctx, a, g);
+    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
+    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
+    if (rc) { tpu_graph_free(g); g = NULL; }
+    *out = g;
+    return rc;
 }
 
 /* Runs a->input on chip (a->chip is loaded when chip is NULL); frees chip. */
@@ -204,12 +211,11 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
-                                   a->host_ops, tpu_precision_passes(a->precision), 1 };  /* free_dead */
+                                   a->host_ops, tpu_precision_passes(a->precision), 1, 1 };  /* free_dead, onchip */
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0,
                                 a->calib_saved, a->calib_saved_len };
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
-    if (!rc && precision_misuse(a, chip)) { tpu_chip_free(chip); return 2; }
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
         rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
         tpu_chip_free(chip);
@@ -233,10 +239,7 @@ static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_arg
                                       uint8_t **layers, size_t *len, int *n_layers, struct tpu_prog_opts *calib)
 {
     struct tpu_graph *g = NULL;
-    enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
-    if (!rc) rc = bind_shapes(ctx, a, g);
-    if (!rc && a->batch) rc = tpu_chip_bind_batch(ctx, g, a->batch);
-    if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(ctx, g); }
+    enum tpu_status rc = load_bound(ctx, a, &g);
     if (!rc && !a->timing_only)
         rc = tpu_prog_lower_layers_passes(ctx, g, chip, tpu_precision_passes(a->precision), layers, len, n_layers);
     if (!rc && calib && !a->timing_only) {
@@ -329,7 +332,6 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     size_t layers_len = 0;
     int n_layers = 0;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
-    if (!rc && precision_misuse(a, chip)) { tpu_chip_free(chip); return 2; }
     if (!rc) rc = lower_for_prog(ctx, a, chip, &layers, &layers_len, &n_layers, &po);
     if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, layers, layers_len, a->out);
     if (!rc) printf("%s: %d MXU layer program(s), chip %s%s\n", a->out, n_layers, tpu_chip_name(chip),

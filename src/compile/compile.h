@@ -17,6 +17,12 @@
 #include "isa/isa.h"
 #include "sim/sim_config.h"
 
+/* tpu_mm_desc.resident, tpu_vec_plan.resident: which host-link transfers a
+** chip program leaves out because the data stays in the Unified Buffer
+** between chip nodes (timing only: bench --resident and run's on-chip
+** estimate, residency decided per node by tpu_ub_residency in ub_plan.c). */
+enum { TPU_RESIDENT_IN = 1, TPU_RESIDENT_OUT = 2, TPU_RESIDENT_BOTH = 3 };
+
 /* One matrix op as a grouped GEMM, with the convolution geometry that maps
 ** input pixels to GEMM rows (a Gemm/MatMul is a 1x1 "convolution" on a 1x1
 ** image with batch = M). */
@@ -31,8 +37,9 @@ struct tpu_mm_desc {
     int64_t model_macs;                   /* the op's MACs when the GEMM does
                                              more (block-diagonal groups); 0:
                                              groups x M x K x N                */
-    int     resident;                     /* 1: activations stay in the UB (no
-                                             host DMA); timing-only use        */
+    int     resident;                     /* TPU_RESIDENT_* bits: the input /
+                                             result stays in the UB (no host
+                                             DMA); timing-only use             */
     int     w_nk;                         /* 1: weights come as [groups][N][K]
                                              (ONNX Conv, Gemm transB: no
                                              transpose); 0: [groups][K][N]     */
@@ -47,6 +54,8 @@ struct tpu_mm_desc {
     int     act;                          /* ACTIVATE func (enum tpu_act_func):
                                              0 none, relu, sigmoid/tanh (bf16
                                              chips), clip (lo/hi table)        */
+    int     wide;                         /* TPU_WIDE_*: 16-bit operands as a
+                                             wider int8 GEMM (compile/wide.c)  */
     int     raw_i8;                       /* 1: weights are integers in
                                              [-128, 127] put in the tiles as
                                              they are (scale 1; compile/
@@ -159,6 +168,31 @@ enum tpu_status tpu_mm_from_conv_transpose(struct tpu_graph *g, struct tpu_node 
 ** (tpu_calloc'd; NULL on allocation failure). */
 float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
 
+/*---- 16-bit operands on an int8 MXU (compile/wide.c; run --precision) ----*/
+enum { TPU_WIDE_WEIGHTS = 2, TPU_WIDE_BOTH = 4 };   /* the passes: half, quarter speed */
+/* A conv's input channels as the op has them, before a bf16 split (x passes)
+** or a 16-bit one (x 2) widened d->c_in. */
+static inline int64_t tpu_mm_op_c_in(const struct tpu_mm_desc *d)
+{
+    return d->passes > 1 ? d->c_in / d->passes : d->wide == TPU_WIDE_BOTH ? d->c_in / 2 : d->c_in;
+}
+/* The mode --precision asks of an int8 chip: high (3) 16-bit weights, highest
+** (6) 16-bit both; 0 on bf16 chips (their passes are bf16 ones). */
+int    tpu_wide_mode(const struct tpu_chip *chip, int passes);
+/* Rewrites d (one group; d->N doubles, d->K too for TPU_WIDE_BOTH) and *w
+** (w or *w NULL: timing only) into the integer hi / lo GEMM; *col_scale gets
+** the [2N] per-column dequantisation factors (tpu_malloc'd; NULL without
+** weights) for the lowered l->w_scale. mode 0: no change. */
+enum tpu_status tpu_mm_split_wide(struct tpu_ctx *ctx, struct tpu_mm_desc *d, float **w, int mode,
+                                  float **col_scale);
+/* TPU_WIDE_BOTH: the op's fp32 input as [hi | lo] values the driver rounds
+** back exactly at scale *in_scale (set here: from the calibrated int8 scale
+** when *in_scale > 0, else max |x|). tpu_malloc'd; NULL on allocation failure. */
+float *tpu_mm_wide_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x, float *in_scale);
+/* The unpacked result's two column halves added into the op's N outputs, in
+** place (y keeps its first M x N / B x N x P values). */
+void   tpu_mm_wide_combine(const struct tpu_mm_desc *d, float *y);
+
 /*---- Per-channel int8 scales for depthwise convs (compile/dw_scale.c) ----*/
 /* 1: d (before any block-diagonal rewrite) is a depthwise Conv on an int8 chip. */
 int    tpu_dw_per_channel(const struct tpu_chip *c, const struct tpu_mm_desc *d);
@@ -179,8 +213,6 @@ enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, 
 /* The op's fp32 input expanded to match a rewritten d (tpu_malloc'd; NULL on
 ** allocation failure). */
 float *tpu_mm_split_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x);
-
-#endif /* TPU_COMPILE_H */
 
 /*---- Running a model on a chip (compile/run.c) and its report (compile/report.c) ----*/
 #include "sim/sim.h"
@@ -222,6 +254,7 @@ struct tpu_chip_report {
     char     verify_against[64];          /* "reference executor" | "--data"  */
     int      verify_failed;               /* 1: some output outside its bound */
     char     calib[200];                  /* how int8 activations were scaled  */
+    struct tpu_onchip_estimate onchip;    /* set by the caller (report/onchip.c) */
 };
 
 /* Appends a layer row (cycles and macs added to the report's totals; not
@@ -275,10 +308,10 @@ double  *tpu_tensor_to_f64(struct tpu_ctx *ctx, const struct tpu_tensor *t, int6
 
 struct tpu_chip_run_opts;                 /* include/tpusim.h */
 
-/* What ACTIVATE does after MXU node n as tpu_chip_run_model runs it
-** (compile/run.c): sets d->bias (Conv's B, Gemm's per-column beta*C) and
-** d->act (the Relu / Clip / Sigmoid / Tanh fused into it); for timing-only
-** loops that lower nodes themselves (report/bench.c). */
+/* What ACTIVATE does after MXU node n as every user of the one lowering
+** sequence (compile/mm_node.h) lowers it (compile/mm_act.c): sets d->bias
+** (Conv's B, Gemm's per-column beta*C) and d->act (the Relu / Clip / Sigmoid /
+** Tanh fused into it); for placement questions (compile/place.c, run_vec.c). */
 void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                           struct tpu_mm_desc *d);
 
@@ -300,3 +333,5 @@ enum tpu_status tpu_calib_load_saved(struct tpu_ctx *ctx, const struct tpu_graph
                                      float **scales, char *how, size_t how_n);
 /* What the calibration was, for reports: "int8 min/max over 3 seeded random inputs (--calib-random)". */
 void tpu_calib_describe(const struct tpu_calib_opts *o, int n_samples, char *s, size_t n);
+
+#endif /* TPU_COMPILE_H */

@@ -187,7 +187,9 @@ static enum tpu_status run_chunk(struct dataset *s, const struct tpu_chip_run_op
     struct tpu_chip_report *r = NULL;
     enum tpu_status rc = tpu_load_onnx(s->ctx, s->model, &g);
     if (!rc) rc = bind_chunk(s, g, r0, n);
-    if (!rc) rc = tpu_chip_run_model_ex(s->ctx, g, s->chip, o, k, TPU_RUN_NO_LAYER_COMPARE, &r);
+    struct tpu_chip_run_opts co = *o;
+    co.onchip = o->onchip && r0 == 0;                  /* the first batch's: merge keeps its report */
+    if (!rc) rc = tpu_chip_run_model_ex(s->ctx, g, s->chip, &co, k, TPU_RUN_NO_LAYER_COMPARE, &r);
     if (!rc) rc = check_chunk(s, g, r0, n);
     if (!rc) rc = merge(s, r);
     else tpu_chip_report_free(r);

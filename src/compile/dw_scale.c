@@ -53,6 +53,6 @@ float *tpu_dw_scale_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, cons
 void tpu_dw_fold_scales(struct tpu_lowered *l, const struct tpu_mm_desc *d, const float *chan_max)
 {
     int64_t opg = d->c_out / d->groups, cols = l->d.groups * l->d.N;     /* l->d: maybe block-diagonal */
-    for (int64_t col = 0; col < cols; col++) l->w_scale[col] *= chan_max[col / opg];
+    for (int64_t col = 0; col < cols; col++) l->w_scale[col] *= chan_max[(col % d->c_out) / opg];   /* wide: 2 halves */
     l->in_scale_fixed = 1.0f / 127.0f;
 }

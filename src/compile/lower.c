@@ -326,10 +326,11 @@ static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s
     uint64_t pass = (uint64_t)(g * l->n_chunks + mc);
     uint32_t ub_out = (uint32_t)in_bytes(c, l, l->mrows);
     uint32_t ub_tab = ub_out + (uint32_t)out_bytes(c, l, l->mrows), tab_w = (uint32_t)tpu_mm_tab_words(d, C);
-    if (!d->resident && mc == 0 && l->tab_bytes)          /* the group's tables, once */
+    int in_ub = (d->resident & TPU_RESIDENT_IN) != 0;
+    if (!in_ub && mc == 0 && l->tab_bytes)               /* the group's tables, once */
         emit(e, TPU_INSN_RD_HOST, (uint32_t)(l->host_tab_off + (uint64_t)g * l->tab_bytes), ub_tab,
              (uint32_t)l->tab_bytes, 0, 0, 0);
-    if (!d->resident) {
+    if (!in_ub) {
         emit(e, TPU_INSN_RD_HOST, (uint32_t)(pass * in_bytes(c, l, l->mrows)), 0,
              (uint32_t)in_bytes(c, l, rows), 0, 0, 0);
         emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_HOST), 0);
@@ -350,7 +351,7 @@ static void emit_pass(struct emitter *e, int64_t g, int64_t mc, struct stream *s
         if (kt == l->k_tiles - 1) emit_activate(e, acc, ub_out + (uint32_t)(nt * rows * C * 4), rows,
                                                 ub_tab + (uint32_t)nt * tab_w * 4);
     }
-    if (d->resident) return;                 /* nothing leaves the chip: no barrier */
+    if (d->resident & TPU_RESIDENT_OUT) return;   /* the result stays: no barrier */
     emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
     if (l->single_chunk) emit(e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0, 0);
     emit(e, TPU_INSN_WR_HOST, (uint32_t)(l->host_out_off + pass * out_bytes(c, l, l->mrows)),
@@ -367,7 +368,7 @@ static void emit_all(struct emitter *e, struct tile_use *uses)
     struct stream s = { uses, n, { 0 }, { 0 } };
     for (int64_t g = 0, u0 = 0; g < l->d.groups && !e->rc; g++)
         for (int64_t mc = 0; mc < l->n_chunks && !e->rc; mc++, u0 += per_pass) emit_pass(e, g, mc, &s, u0);
-    if (l->d.resident) emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
+    if (l->d.resident & TPU_RESIDENT_OUT) emit(e, TPU_INSN_SYNC, 0, 0, 0, 0, UNIT_BIT(TPU_UNIT_ACT), 0);
 }
 
 enum tpu_status tpu_lower_mm(struct tpu_ctx *ctx, const struct tpu_chip *chip,

@@ -586,7 +586,7 @@ static uint32_t ub_addr(const struct tpu_vec_plan *p, int b, int set)
 
 static void emit_reads(struct vemit *e, const struct tpu_vec_plan *p, int64_t chunk)
 {
-    if (p->resident) return;                                 /* already in the UB */
+    if (p->resident & TPU_RESIDENT_IN) return;               /* already in the UB */
     int64_t r0 = chunk * p->chunk_rows, rows = sim_min(p->chunk_rows, p->rows - r0);
     for (int i = 0; i < p->n_in; i++)
         emit(e, TPU_INSN_RD_HOST, (uint32_t)(p->host_in_off[i] + 4 * (uint64_t)(r0 * p->in_w[i])),
@@ -648,7 +648,7 @@ enum tpu_status tpu_lower_vec(struct tpu_ctx *ctx, const struct tpu_chip *chip, 
         emit(&e, TPU_INSN_SYNC, 0, 0, 0, 0, vec);
         if (p->n_chunks == 1) emit(&e, TPU_INSN_DEBUG, TPU_TAG_COMPUTE, 0, 0, 0, 0);
         int64_t r0 = c * p->chunk_rows, rows = sim_min(p->chunk_rows, p->rows - r0);
-        if (!p->resident)                                    /* resident: the result stays */
+        if (!(p->resident & TPU_RESIDENT_OUT))               /* the result stays in the UB */
             emit(&e, TPU_INSN_WR_HOST, (uint32_t)(p->host_out_off + 4 * (uint64_t)(r0 * p->out_w)),
                  ub_addr(p, TPU_VB_OUT, (int)(c & 1)), (uint32_t)(4 * rows * p->out_w), 0, 0);
     }

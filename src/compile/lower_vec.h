@@ -62,8 +62,9 @@ struct tpu_vec_plan {
     char     insns[96];                   /* "VRMAX, VBSUB, VEXP, ..." for check */
     /* chunking (tpu_lower_vec) */
     int64_t  chunk_rows, n_chunks;
-    int      resident;                    /* timing only: operands already in the
-                                             UB, result stays (bench --resident) */
+    int      resident;                    /* timing only, TPU_RESIDENT_* bits:
+                                             operands already in the UB / result
+                                             stays (bench --resident)          */
     uint64_t host_bytes, host_out_off;
     uint64_t host_in_off[TPU_VEC_MAX_INPUTS], host_k_off[TPU_VEC_MAX_CONSTS];
 };
@@ -99,8 +100,8 @@ struct tpu_vec_run {
 enum tpu_status tpu_run_vec_node(const struct tpu_vec_run *v, struct tpu_node *n);
 
 /* For timing-only loops outside the runner (report/bench.c): simulates node
-** n's vector program on s without values; resident: no host-link transfers
-** of its operands and result (they stay in the UB, as bench --resident
+** n's vector program on s without values; resident (TPU_RESIDENT_* bits): no
+** host-link transfers of its operands / result (they stay in the UB, as bench --resident
 ** assumes for the MXU layers). */
 enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
                                    const struct tpu_chip *chip, struct tpu_sim *s, int resident);

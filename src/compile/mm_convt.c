@@ -93,7 +93,7 @@ enum tpu_status tpu_mm_from_conv_transpose(struct tpu_graph *g, struct tpu_node 
 float *tpu_mm_convt_input(struct tpu_ctx *ctx, const struct tpu_mm_desc *d, const float *x)
 {
     int64_t ih = (d->h - 1) / d->up_h + 1, iw = (d->w - 1) / d->up_w + 1;
-    int64_t planes = d->batch * (d->passes > 1 ? d->c_in / d->passes : d->c_in);   /* before a bf16 split */
+    int64_t planes = d->batch * tpu_mm_op_c_in(d);           /* before a bf16 or 16-bit split */
     float *u = tpu_calloc(ctx, (size_t)(planes * d->h * d->w), sizeof *u);
     if (!u) return NULL;
     for (int64_t p = 0; p < planes; p++)

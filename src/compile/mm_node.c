@@ -1,12 +1,18 @@
 /*
-** compile/mm_node.c: reads a Gemm, MatMul or Conv node of the IR into the
-** grouped-GEMM description lower.c tiles (compile/compile.h), checking the
-** shapes and attributes it relies on, and gathers its weights as [g][K][N].
+** compile/mm_node.c: an MXU node of the IR to its lowered program, the one
+** sequence `run`, `compile -o`, `bench` and `check --chip` share
+** (compile/mm_node.h, tpu_mm_lower_node): reads a Gemm, MatMul or Conv node
+** into the grouped-GEMM description lower.c tiles (compile/compile.h),
+** checking the shapes and attributes it relies on, and gathers its weights
+** as [g][K][N] (ConvTranspose: compile/mm_convt.c; QLinearMatMul /
+** QLinearConv: compile/qlinear.c); then block-diagonal weights for narrow
+** groups, the bf16 split, ACTIVATE's plan (compile/mm_act.c) and lower.c.
 **
 ** In:  tpu_graph + node (ir/), shapes known, weights constant or valued.
-** Out: struct tpu_mm_desc, fp32 weights.
+** Out: struct tpu_mm_desc, fp32 weights; struct tpu_mm_node.
 */
-#include "compile/compile.h"
+#include "compile/mm_node.h"
+#include <math.h>
 #include <string.h>
 
 static enum tpu_status need_rank(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *t,
@@ -203,4 +209,78 @@ enum tpu_status tpu_mm_block_diagonal(struct tpu_ctx *ctx, const struct tpu_chip
     if (!d->model_macs) d->model_macs = G * d->M * K * N;
     d->groups = 1; d->K = G * K; d->N = G * N;
     return TPU_STATUS_OK;
+}
+
+/*---- The one lowering sequence ----*/
+int tpu_mm_node_op(enum tpu_op op)
+{
+    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV || op == TPU_OP_CONV_TRANSPOSE ||
+           op == TPU_OP_QLINEAR_MATMUL || op == TPU_OP_QLINEAR_CONV;
+}
+
+/* The node's desc (m->d0) and, with values, its weights. */
+static enum tpu_status describe(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
+                                int values, struct tpu_mm_node *m, float **w)
+{
+    m->qlinear = n->op == TPU_OP_QLINEAR_MATMUL || n->op == TPU_OP_QLINEAR_CONV;
+    if (m->qlinear) return tpu_qlinear_desc(g, n, chip, &m->d0, values ? w : NULL);
+    return tpu_mm_from_node(g, n, &m->d0, w, values);
+}
+
+enum tpu_status tpu_mm_lower_node(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
+                                  const struct tpu_chip *chip, const struct tpu_mm_node_opts *o,
+                                  struct tpu_mm_node *m)
+{
+    memset(m, 0, sizeof *m);
+    m->fz.lo = -INFINITY;
+    m->fz.hi = INFINITY;
+    float *w = NULL;
+    enum tpu_status rc = describe(g, n, chip, o->values, m, &w);
+    if (rc) { free(w); return rc; }
+    m->described = 1;
+    struct tpu_mm_desc d = m->d0;
+    d.resident = o->resident;
+    rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);     /* QLinearConv too (compile/qlinear.c geom) */
+    if (!rc && !m->qlinear && chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(ctx, &d, &w, o->bf16_passes);
+    float *wide_scale = NULL;
+    if (!rc && !m->qlinear) rc = tpu_mm_split_wide(ctx, &d, &w, tpu_wide_mode(chip, o->bf16_passes), &wide_scale);
+    if (!rc && !m->qlinear) {
+        tpu_mm_plan_activate(g, chip, o->host_ops, n, &d, &m->fz);
+        if (d.wide) {                         /* bias and Relu / Clip after the halves meet */
+            d.bias = 0;
+            d.act = TPU_ACT_NONE;
+            m->fz.on_chip = 0;
+        }
+        rc = tpu_mm_bias_values(g, n, &d, &m->bias, &m->bias_owned);
+    }
+    if (!rc) rc = tpu_lower_mm(ctx, chip, &d, w, &m->l);
+    if (!rc && wide_scale && m->l.w_scale)
+        memcpy(m->l.w_scale, wide_scale, (size_t)d.N * sizeof *wide_scale);
+    free(wide_scale);
+    if (!rc && m->qlinear && o->values) m->wq = w;       /* tpu_qlinear_pack's column sums */
+    else free(w);
+    return rc;
+}
+
+void tpu_mm_node_free(struct tpu_mm_node *m)
+{
+    if (!m) return;
+    tpu_lowered_free(&m->l);
+    free(m->bias_owned);
+    free(m->wq);
+    m->bias_owned = m->wq = NULL;
+    m->bias = NULL;
+}
+
+enum tpu_status tpu_mm_node_check(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_node *n,
+                                  const struct tpu_chip *chip, const struct tpu_mm_node_opts *o,
+                                  struct tpu_mm_desc *d0)
+{
+    struct tpu_mm_node_opts t = *o;
+    struct tpu_mm_node m;
+    t.values = 0;
+    enum tpu_status rc = tpu_mm_lower_node(ctx, g, n, chip, &t, &m);
+    if (!rc && d0) *d0 = m.d0;
+    tpu_mm_node_free(&m);
+    return rc;
 }

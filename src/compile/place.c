@@ -12,6 +12,7 @@
 */
 #include "compile/place.h"
 #include "compile/lower_vec.h"
+#include "compile/mm_node.h"
 #include <string.h>
 
 enum place_kind { KIND_NONE, KIND_MXU, KIND_ACT, KIND_VEC, KIND_LAYOUT, KIND_HOST };
@@ -61,15 +62,15 @@ static int has_dtype(const struct tpu_graph *g, const struct tpu_node *n, enum t
     return 0;
 }
 
-/* The MXU lowering's own checks; a node it refuses goes to the host with its message. */
+/* The MXU lowering itself (compile/mm_node.c, timing only, as run and bench
+** ask it); a node it refuses goes to the host with its message. */
 static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                       const struct place_row *row, struct tpu_place *p)
 {
     struct tpu_mm_desc d;
     char msg[sizeof p->reason];
-    enum tpu_status rc = n->op == TPU_OP_QLINEAR_MATMUL || n->op == TPU_OP_QLINEAR_CONV
-                       ? tpu_qlinear_desc(g, n, chip, &d, NULL)
-                       : tpu_mm_from_node(g, n, &d, NULL, 0);
+    struct tpu_mm_node_opts mo = { 0, 1, 0, 0 };
+    enum tpu_status rc = tpu_mm_node_check(g->ctx, g, n, chip, &mo, &d);
     if (rc == TPU_STATUS_OK) {
         set(p, TPU_PLACE_MXU, NULL, row->suggestion, "%s%s", row->reason, "");
         p->weight_elems = d.groups * d.K * d.N;
@@ -83,17 +84,21 @@ static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
 }
 
 /* Whether the runner fuses activation n into the ACTIVATE of the MXU node
-** that produces its input (compile/run.c tpu_mm_activate_plan). */
+** that produces its input: that node's lowering (compile/mm_node.c, timing
+** only, as run lowers it) applies it on chip. */
 static int act_fused(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip)
 {
     const struct tpu_tensor *x = n->n_inputs > 0 ? tpu_in(g, n, 0) : NULL;
     if (!x || x->producer < 0) return 0;
     struct tpu_node *m = &g->nodes[x->producer];
-    struct tpu_mm_desc d;
-    if (m->op != TPU_OP_GEMM && m->op != TPU_OP_MATMUL && m->op != TPU_OP_CONV) return 0;
-    if (tpu_mm_from_node(g, m, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
-    tpu_mm_activate_plan(g, m, chip, &d);
-    return d.act != TPU_ACT_NONE;
+    if (!tpu_mm_node_op(m->op)) return 0;
+    struct tpu_mm_node mn;
+    struct tpu_mm_node_opts mo = { 0, 1, 0, 0 };
+    int fused = 0;
+    if (tpu_mm_lower_node(g->ctx, g, m, chip, &mo, &mn)) tpu_err_clear(g->ctx);
+    else fused = mn.l.d.act != TPU_ACT_NONE && mn.fz.f == n;
+    tpu_mm_node_free(&mn);
+    return fused;
 }
 
 static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,

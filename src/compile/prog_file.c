@@ -16,7 +16,7 @@
 ** In:  a model path, a chip, options (compile); a .tpu path (run).
 ** Out: the file; or a chip, options and a temp copy of the model.
 */
-#include "compile/compile.h"
+#include "compile/mm_node.h"
 #include "tpusim.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -123,29 +123,29 @@ enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_gra
     *blob_len = 0;
     *n_layers = 0;
     enum tpu_status rc = TPU_STATUS_OK;
+    struct tpu_mm_node_opts mo = { 1, bf16_passes, 0, 0 };     /* as run lowers it (compile/mm_node.c) */
     for (int i = 0; !rc && i < g->n_nodes; i++) {
         struct tpu_node *n = &g->nodes[i];
-        if (n->dead || (n->op != TPU_OP_GEMM && n->op != TPU_OP_MATMUL && n->op != TPU_OP_CONV &&
-                        n->op != TPU_OP_CONV_TRANSPOSE)) continue;
-        struct tpu_mm_desc d;
-        float *w = NULL;
-        if (tpu_mm_from_node(g, n, &d, &w, 1) != TPU_STATUS_OK) { free(w); continue; }  /* a host layer */
-        struct tpu_lowered l = { 0 };
-        rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);
-        if (!rc && chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(ctx, &d, &w, bf16_passes);
-        if (!rc) tpu_mm_activate_plan(g, n, chip, &d);          /* bias, fused act: as run.c lowers it */
-        if (!rc) rc = tpu_lower_mm(ctx, chip, &d, w, &l);
-        free(w);
+        if (n->dead || !tpu_mm_node_op(n->op)) continue;
+        struct tpu_mm_node m;
+        rc = tpu_mm_lower_node(ctx, g, n, chip, &mo, &m);
+        if (rc && !m.described) {                    /* a host layer (no constant weights) */
+            tpu_mm_node_free(&m);
+            tpu_err_clear(ctx);
+            rc = TPU_STATUS_OK;
+            continue;
+        }
+        const struct tpu_mm_desc *d = &m.d0;
         uint8_t *pb = NULL, hdr[12];
-        size_t pl = 0, nl = strlen(d.name);
-        if (!rc) rc = program_bytes(ctx, l.prog, &pb, &pl);
-        tpu_lowered_free(&l);
+        size_t pl = 0, nl = strlen(d->name);
+        if (!rc) rc = program_bytes(ctx, m.l.prog, &pb, &pl);
         put_le(hdr, nl, 4);
         put_le(hdr + 4, pl, 8);
         if (!rc) rc = append(ctx, blob, blob_len, &cap, hdr, 12);
-        if (!rc) rc = append(ctx, blob, blob_len, &cap, d.name, nl);
+        if (!rc) rc = append(ctx, blob, blob_len, &cap, d->name, nl);
         if (!rc) rc = append(ctx, blob, blob_len, &cap, pb, pl);
         free(pb);
+        tpu_mm_node_free(&m);
         if (!rc) (*n_layers)++;
     }
     if (rc) { free(*blob); *blob = NULL; *blob_len = 0; }

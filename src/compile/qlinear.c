@@ -20,6 +20,9 @@
 ** lowering's groups.
 **
 ** QLinearConv takes the same two forms over the im2col rows (see conv_desc).
+** Its groups, when narrower than the array, are one block-diagonal GEMM
+** (compile/mm_node.c, as a Conv's): geom() says where each group's rows and
+** columns (and its ones column) are.
 **
 ** In:  a QLinearMatMul / QLinearConv node (ir/) with constant B (w), scales
 **      and zero points.
@@ -59,28 +62,45 @@ static enum tpu_status need_param(struct tpu_graph *g, struct tpu_node *n, int i
     return TPU_STATUS_OK;
 }
 
-/* ACTIVATE's int32 bias table (compile/driver.c's layout): column j of group
-** gi gets (sa - za) x sum_k b'[k][j], plus K (sa - za)(sb - zb) in the row-sum
-** form (a ones column past N) and QLinearConv's B. The zero point (and B) of
-** column j is channel gi x N + j when per_group (a conv's output channels),
-** else j. |values| are bounded by the desc functions' K checks. */
-static void pack_bias_table(const struct tpu_lowered *l, int64_t C, const float *wq, int64_t N, int64_t sa,
-                            int64_t za, int64_t sb, const struct tpu_tensor *bz, int per_group,
-                            const struct tpu_tensor *bias, uint8_t *host)
+/* Where the lowered GEMM keeps the op's groups (G0: QLinearConv's group
+** attribute, QLinearMatMul's batch): one GEMM per group, or one
+** block-diagonal GEMM (bd; compile/mm_node.c) whose group gi owns rows
+** gi x Kg.. and columns gi x Nq.. (Nq: N, or N + 1 with the ones column). */
+struct qgeom { int64_t G0, Kg, Nq; int bd; };
+
+static struct qgeom geom(const struct tpu_node *n, const struct tpu_lowered *l)
 {
     const struct tpu_mm_desc *d = &l->d;
-    int64_t rowsum = d->N > N, words = tpu_mm_tab_words(d, C);
+    int64_t G0 = n->op == TPU_OP_QLINEAR_CONV ? tpu_attr_int(n, "group", 1) : d->groups;
+    int bd = G0 > 1 && d->groups == 1;
+    struct qgeom q = { G0, bd ? d->K / G0 : d->K, bd ? d->N / G0 : d->N, bd };
+    return q;
+}
+
+/* ACTIVATE's int32 bias table (compile/driver.c's layout): column j of group
+** gi gets (sa - za) x sum_k b'[k][j], plus Kg (sa - za)(sb - zb) in the
+** row-sum form (a ones column past N) and QLinearConv's B. The zero point (and
+** B) of column j is channel gi x N + j when per_group (a conv's output
+** channels), else j. |values| are bounded by the desc functions' K checks. */
+static void pack_bias_table(const struct tpu_node *n, const struct tpu_lowered *l, int64_t C, const float *wq,
+                            int64_t N, int64_t sa, int64_t za, int64_t sb, const struct tpu_tensor *bz,
+                            int per_group, const struct tpu_tensor *bias, uint8_t *host)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    struct qgeom q = geom(n, l);
+    int64_t rowsum = q.Nq > N, words = tpu_mm_tab_words(d, C);
     memset(host + l->host_tab_off, 0, (size_t)(d->groups * l->tab_bytes));
-    for (int64_t gi = 0; gi < d->groups; gi++)
+    for (int64_t gi = 0; gi < q.G0; gi++)
         for (int64_t j = 0; j < N; j++) {            /* the ones column keeps bias 0 */
-            uint8_t *t = host + l->host_tab_off + gi * l->tab_bytes;
-            const float *wg = wq + gi * d->K * d->N;
+            int64_t lg = q.bd ? 0 : gi, col = (q.bd ? gi * q.Nq : 0) + j, k0 = q.bd ? gi * q.Kg : 0;
+            uint8_t *t = host + l->host_tab_off + lg * l->tab_bytes;
+            const float *wg = wq + lg * d->K * d->N;
             int64_t sum = 0, m = per_group ? gi * N + j : j;
-            for (int64_t k = 0; k < d->K; k++) sum += (int64_t)wg[k * d->N + j];
+            for (int64_t k = k0; k < k0 + q.Kg; k++) sum += (int64_t)wg[k * d->N + col];
             int64_t v = (sa - za) * sum + (bias ? (int64_t)tpu_get_f64(bias->data, bias->dtype, (size_t)m) : 0);
-            if (rowsum) v += d->K * (sa - za) * (sb - (int64_t)tpu_quant_param(bz, m));
+            if (rowsum) v += q.Kg * (sa - za) * (sb - (int64_t)tpu_quant_param(bz, m));
             int32_t v32 = (int32_t)v;
-            memcpy(t + ((j / C) * words + j % C) * 4, &v32, 4);
+            memcpy(t + ((col / C) * words + col % C) * 4, &v32, 4);
         }
 }
 
@@ -93,19 +113,21 @@ static void unpack_rows(struct tpu_graph *g, struct tpu_node *n, const struct tp
     const struct tpu_mm_desc *d = &l->d;
     const struct tpu_tensor *as = tpu_in(g, n, QA_S), *bs = tpu_in(g, n, QB_S), *ys = tpu_in(g, n, QY_S);
     const struct tpu_tensor *yz = tpu_in(g, n, QY_Z), *b = tpu_in(g, n, QB), *bz = tpu_in(g, n, QB_Z);
-    int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = d->N > N, pix = d->oh * d->ow;
+    struct qgeom q = geom(n, l);
+    int64_t sb = b->dtype == TPU_DTYPE_U8 ? 128 : 0, rowsum = q.Nq > N, pix = d->oh * d->ow;
     uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
-    for (int64_t gi = 0; gi < d->groups; gi++)
+    for (int64_t gi = 0; gi < q.G0; gi++)
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {
             int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-            const uint8_t *base = host + l->host_out_off + (uint64_t)(gi * l->n_chunks + mc) * pass_bytes;
+            int64_t lg = q.bd ? 0 : gi, cb = q.bd ? gi * q.Nq : 0;      /* the group's first column */
+            const uint8_t *base = host + l->host_out_off + (uint64_t)(lg * l->n_chunks + mc) * pass_bytes;
             for (int64_t r = 0; r < rows; r++) {
                 int32_t rs = 0, a32;                  /* sum_k (a_k - sa): the ones column */
-                if (rowsum) memcpy(&rs, base + (((N / C) * rows + r) * C + N % C) * 4, 4);
+                if (rowsum) memcpy(&rs, base + ((((cb + N) / C) * rows + r) * C + (cb + N) % C) * 4, 4);
                 int64_t row = m0 + r;
                 for (int64_t j = 0; j < N; j++) {
-                    int64_t m = conv ? gi * N + j : j;
-                    memcpy(&a32, base + (((j / C) * rows + r) * C + j % C) * 4, 4);
+                    int64_t m = conv ? gi * N + j : j, col = cb + j;
+                    memcpy(&a32, base + (((col / C) * rows + r) * C + col % C) * 4, 4);
                     int64_t acc = a32 + (rowsum ? (sb - (int64_t)tpu_quant_param(bz, m)) * rs : 0);
                     size_t at = conv ? (size_t)((row / pix * d->c_out + m) * pix + row % pix)
                                      : (size_t)((gi * d->M + row) * N + j);
@@ -164,7 +186,10 @@ static enum tpu_status conv_desc(struct tpu_graph *g, struct tpu_node *n, struct
     if ((double)K * (fits ? 32640 : 114049) + bmax >= 2147483647.0)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "K=%lld (and B up to %g) can leave int32 "
                             "(the accumulators)", (long long)K, bmax);
-    if (!fits) d->N = N + 1;                         /* + a column of ones: row sums */
+    if (!fits) {                                     /* + a column of ones: row sums */
+        d->N = N + 1;
+        d->model_macs = G * d->M * K * N;            /* the op's MACs, not the ones column's */
+    }
     snprintf(d->name, sizeof d->name, "%s", n->name);
     snprintf(d->op, sizeof d->op, "%s", n->op_type);
     d->raw_i8 = 1;
@@ -196,7 +221,7 @@ static void conv_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
     const uint8_t flip = x->dtype == TPU_DTYPE_U8 ? 0x80 : 0;
     int64_t za = (int64_t)tpu_quant_param(tpu_in(g, n, QA_Z), 0), sa = flip ? 128 : 0;
     const uint8_t pad = (uint8_t)((uint8_t)za ^ flip);              /* x_zero_point's byte */
-    int64_t R = c->array_rows, C = c->array_cols, cg = d->c_in / d->groups, N = d->c_out / d->groups;
+    int64_t R = c->array_rows, C = c->array_cols, cg = d->c_in / d->groups, N = d->c_out / geom(n, l).G0;
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
     memset(host, 0, (size_t)l->host_out_off);
     for (int64_t gi = 0; gi < d->groups; gi++)
@@ -217,7 +242,7 @@ static void conv_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
                 }
             }
         }
-    pack_bias_table(l, C, wq, N, sa, za, w->dtype == TPU_DTYPE_U8 ? 128 : 0, wz, 1, bias, host);
+    pack_bias_table(n, l, C, wq, N, sa, za, w->dtype == TPU_DTYPE_U8 ? 128 : 0, wz, 1, bias, host);
 }
 
 enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
@@ -278,7 +303,10 @@ enum tpu_status tpu_qlinear_desc(struct tpu_graph *g, struct tpu_node *n, const 
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "K=%lld exceeds 16384 with b - b_zero_point "
                             "outside int8 (int32 accumulators)", (long long)d->K);
     int64_t N = d->N;
-    if (!fits) d->N = N + 1;                         /* + a column of ones: A's row sums */
+    if (!fits) {                                     /* + a column of ones: A's row sums */
+        d->N = N + 1;
+        d->model_macs = d->groups * d->M * d->K * N; /* the op's MACs, not the ones column's */
+    }
     snprintf(d->name, sizeof d->name, "%s", n->name);
     snprintf(d->op, sizeof d->op, "%s", n->op_type);
     d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
@@ -323,7 +351,7 @@ void tpu_qlinear_pack(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
         }
     }
     const struct tpu_tensor *b = tpu_in(g, n, QB);
-    pack_bias_table(l, C, wq, b->dims[b->n_dims - 1], flip ? 128 : 0, (int64_t)tpu_quant_param(tpu_in(g, n, QA_Z), 0),
+    pack_bias_table(n, l, C, wq, b->dims[b->n_dims - 1], flip ? 128 : 0, (int64_t)tpu_quant_param(tpu_in(g, n, QA_Z), 0),
                     b->dtype == TPU_DTYPE_U8 ? 128 : 0, tpu_in(g, n, QB_Z), 0, NULL, host);
 }
 
@@ -333,12 +361,12 @@ enum tpu_status tpu_qlinear_unpack(struct tpu_graph *g, struct tpu_node *n, cons
     const struct tpu_mm_desc *d = &l->d;
     int conv = n->op == TPU_OP_QLINEAR_CONV;
     const struct tpu_tensor *b = tpu_in(g, n, QB);
-    int64_t N = conv ? d->c_out / d->groups : b->dims[b->n_dims - 1];
+    int64_t G0 = geom(n, l).G0, N = conv ? d->c_out / G0 : b->dims[b->n_dims - 1];
     enum tpu_status rc = tpu_op_shape_fn(n->op)(g, n);
     struct tpu_tensor *y = tpu_out(g, n, 0);
-    if (!rc && tpu_tensor_numel(y) != d->groups * d->M * N)
+    if (!rc && tpu_tensor_numel(y) != G0 * d->M * N)
         rc = tpu_node_err(g, n, TPU_ERR_SHAPE, "output has %lld values, expected %lld",
-                          (long long)tpu_tensor_numel(y), (long long)(d->groups * d->M * N));
+                          (long long)tpu_tensor_numel(y), (long long)(G0 * d->M * N));
     if (!rc) rc = tpu_tensor_alloc(g->ctx, y);
     if (!rc) unpack_rows(g, n, l, c->array_cols, host, N, conv, y);
     return rc;

@@ -8,6 +8,7 @@
 */
 #include "compile/compile.h"
 #include "report/report.h"
+#include "compile/ub_plan.h"
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -20,6 +21,44 @@ static double mxu_utilization(const struct tpu_chip_report *r)
 {
     double slots = (double)r->cycles * (double)(r->array_rows * r->array_cols * r->mxu_count);
     return slots > 0 ? (double)r->macs / slots : 0;
+}
+
+/* The on-chip schedule estimate (report/onchip.c), when the caller made one. */
+static void print_onchip(const struct tpu_chip_report *r, FILE *f)
+{
+    const struct tpu_onchip_estimate *e = &r->onchip;
+    if (!e->done) return;
+    double hz = r->clock_mhz * 1e6;
+    char need[32], have[32];
+    tpu_ub_size_str(e->ub_need_bytes, need, sizeof need);
+    tpu_ub_size_str(e->ub_have_bytes, have, sizeof have);
+    if (!e->fits) {
+        fprintf(f, "on-chip schedule (estimate): the liveness plan needs %s of Unified Buffer, %s has %s: "
+                "activations cannot stay on chip between layers (a smaller --batch, or a larger "
+                "unified_buffer_bytes)\n", need, r->chip, have);
+        return;
+    }
+    fprintf(f, "on-chip schedule (estimate, timing only, per batch of %lld): activations kept in the Unified "
+            "Buffer between chip nodes (liveness plan %s of %s): %lld device cycles (%.3f us, %.6f J) vs %lld "
+            "(%.3f us, %.6f J) with each chip node's operands over the host link, as run: %.2fx\n",
+            (long long)e->batch, need, have, (long long)e->onchip_cycles,
+            (double)e->onchip_cycles / hz * 1e6, e->onchip_joules, (long long)e->link_cycles,
+            (double)e->link_cycles / hz * 1e6, e->link_joules,
+            e->onchip_cycles > 0 ? (double)e->link_cycles / (double)e->onchip_cycles : 0.0);
+}
+
+static void json_onchip(FILE *f, const struct tpu_chip_report *r)
+{
+    const struct tpu_onchip_estimate *e = &r->onchip;
+    if (!e->done) { fprintf(f, "  \"onchip_estimate\": null,\n"); return; }
+    double hz = r->clock_mhz * 1e6;
+    fprintf(f, "  \"onchip_estimate\": {\"fits\": %s, \"batch\": %lld, \"ub_need_bytes\": %llu, \"ub_capacity_bytes\": %llu, "
+            "\"link_device_cycles\": %lld, \"onchip_device_cycles\": %lld, \"link_device_seconds\": %.17g, "
+            "\"onchip_device_seconds\": %.17g, \"link_device_energy_joules\": %.17g, "
+            "\"onchip_device_energy_joules\": %.17g},\n", e->fits ? "true" : "false", (long long)e->batch,
+            (unsigned long long)e->ub_need_bytes, (unsigned long long)e->ub_have_bytes,
+            (long long)e->link_cycles, (long long)e->onchip_cycles, (double)e->link_cycles / hz,
+            (double)e->onchip_cycles / hz, e->link_joules, e->onchip_joules);
 }
 
 /* One line per graph output against the expected values (compile/verify.c). */
@@ -133,6 +172,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
                 "%.1f, non-matrix %.1f\n", (long long)m.mc, pct(m.active, m.mc), pct(m.stall, m.mc),
                 pct(m.shift, m.mc), pct(m.mc - m.active - m.stall - m.shift, m.mc));
     if (r->calib[0]) fprintf(f, "quantisation: %s\n", r->calib);
+    print_onchip(r, f);
     print_verify(r, f);
 }
 
@@ -210,6 +250,7 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
     fprintf(f, "  \"calibration\": ");
     tpu_json_put_string(f, r->calib);
     fprintf(f, ",\n");
+    json_onchip(f, r);
     fprintf(f, "  \"layers\": [");
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];

@@ -1,7 +1,8 @@
 /*
-** compile/run.c: runs a model on a simulated chip — every Gemm/MatMul/Conv
-** node the MXU lowering takes is lowered (compile/lower.c; narrow grouped
-** convs as block-diagonal GEMMs), its input packed by the host driver
+** compile/run.c: runs a model on a simulated chip — every Gemm/MatMul/Conv/
+** ConvTranspose/QLinearMatMul/QLinearConv node the MXU lowering takes is
+** lowered (compile/mm_node.c, the sequence compile -o and bench share; narrow
+** grouped convs as block-diagonal GEMMs), its input packed by the host driver
 ** (compile/driver.c) with calibrated or run-time int8 scales (compile/calib.c),
 ** simulated (sim/), unpacked and, where the reference executor implements the
 ** op, compared node by node with it (same inputs). The layer's bias and a
@@ -13,7 +14,7 @@
 ** In:  a loaded tpu_graph (onnx/), a chip, options (include/tpusim.h).
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).
 */
-#include "compile/compile.h"
+#include "compile/mm_node.h"
 #include "compile/driver.h"
 #include "compile/lower_vec.h"
 #include "sim/sim_systolic.h"
@@ -39,19 +40,6 @@ struct runner {
                                                   clears the input part; the chip writes the
                                                   output part unpacking reads) */
     uint64_t                         host_cap;
-};
-
-/* An activation f fused into an MXU node n: the is the only reader of node n's output (not a graph
-** output) and what the chip can do with it: ACTIVATE computes relu, clip and
-** (bf16 chips) sigmoid/tanh when nothing is added after the chip's output
-** (alpha 1, Gemm's C absent or per-column: it becomes the bias). Otherwise,
-** with --host-ops only, a Relu / Clip is applied by the host driver
-** (docs/compiler.md "Fused activations"). */
-struct fusion {
-    struct tpu_node *f;                   /* NULL: none                      */
-    int   act;                            /* enum tpu_act_func               */
-    int   on_chip;                        /* 1: ACTIVATE does it             */
-    float lo, hi;                         /* relu / clip bounds              */
 };
 
 /* The host buffer for l, grown when a layer needs more: no fresh pages to
@@ -166,7 +154,7 @@ static void add_layer_rows(struct runner *u, const struct tpu_lowered *l, int fi
     mark[1] = mark[0];
     for (int i = first_mark; i < u->sim->n_marks; i++)
         if (u->sim->marks[i].tag >= 1 && u->sim->marks[i].tag <= 3) mark[u->sim->marks[i].tag] = u->sim->marks[i];
-    int64_t macs = d->model_macs ? d->model_macs : d->groups * d->M * d->K * d->N;
+    int64_t macs = tpu_mm_macs(d);
     char name[200];
     if (u->o->schedule_scalesim) {
         int64_t cyc = 0;
@@ -236,9 +224,12 @@ static enum tpu_status mm_input(struct runner *u, struct tpu_node *n, struct tpu
 {
     const struct tpu_mm_desc *d = &l->d;
     if (d->is_conv) *x = tpu_in(u->g, n, 0)->data;
-    else if (!(*x = own[0] = a_matrix(u, n, d, d->passes > 1 ? d->passes : 1))) return TPU_ERR_NOMEM;
+    else if (!(*x = own[0] = a_matrix(u, n, d, d->passes > 1 ? d->passes : d->wide == TPU_WIDE_BOTH ? 2 : 1)))
+        return TPU_ERR_NOMEM;
     if ((d->up_h > 1 || d->up_w > 1) && !(*x = own[1] = tpu_mm_convt_input(u->ctx, d, *x))) return TPU_ERR_NOMEM;
     if (d->passes > 1 && !(*x = own[2] = tpu_mm_split_input(u->ctx, d, *x))) return TPU_ERR_NOMEM;
+    if (d->wide == TPU_WIDE_BOTH && !(*x = own[2] = tpu_mm_wide_input(u->ctx, d, *x, &l->in_scale_fixed)))
+        return TPU_ERR_NOMEM;
     if (l->in_scale_fixed <= 0 && tpu_dw_per_channel(u->chip, d0)) {
         float *chan_max = tpu_malloc(u->ctx, (size_t)d0->c_in * sizeof *chan_max);
         own[3] = chan_max ? tpu_dw_scale_input(u->ctx, d0, *x, chan_max) : NULL;
@@ -249,12 +240,21 @@ static enum tpu_status mm_input(struct runner *u, struct tpu_node *n, struct tpu
     return TPU_STATUS_OK;
 }
 
+/* Conv's B on the op's [B][N][P] output (a 16-bit layer, compile/wide.c). */
+static void wide_conv_bias(const struct tpu_mm_desc *d0, const float *bias, float *y)
+{
+    int64_t pix = d0->oh * d0->ow;
+    for (int64_t b = 0; b < d0->batch; b++)
+        for (int64_t c = 0; c < d0->c_out; c++)
+            for (int64_t p = 0; p < pix; p++) y[(b * d0->c_out + c) * pix + p] += bias[c];
+}
+
 /* Functional run: values in, values out, output tensor set. bias: the
 ** per-column bias ACTIVATE adds (d->bias), else the host adds Conv's B /
 ** Gemm's beta*C after dequantisation. The driver works at the host link
 ** (tpu_mm_run_linked) when it can, else through the host buffer. */
 static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
-                                  const struct tpu_mm_desc *d0, const struct fusion *fz, const float *bias,
+                                  const struct tpu_mm_desc *d0, const struct tpu_mm_fusion *fz, const float *bias,
                                   float **y_out, int64_t *count)
 {
     const struct tpu_mm_desc *d = &l->d;
@@ -262,7 +262,7 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     const float *x = NULL;
     *count = d->groups * d->M * d->N;
     const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
-    const float *out_bias = b && b->data ? b->data : NULL;
+    const float *out_bias = b && b->data && !d->wide ? b->data : NULL;
     float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
     float *y = NULL;
     uint8_t *host = NULL;
@@ -278,7 +278,12 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     for (int i = 0; i < 4; i++) free(own[i]);
     if (!rc && !linked) rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
     if (!rc && !linked) tpu_mm_unpack_output(u->chip, l, host, alpha, out_bias, y);
-    if (!rc && n->op == TPU_OP_GEMM && !d->bias) rc = add_gemm_c(u, n, d, y);
+    if (!rc && d->wide) {                                /* the halves, then Conv's B */
+        tpu_mm_wide_combine(d, y);
+        *count /= 2;
+        if (b && b->data) wide_conv_bias(d0, b->data, y);
+    }
+    if (!rc && n->op == TPU_OP_GEMM && !d->bias) rc = add_gemm_c(u, n, d->wide ? d0 : d, y);
     if (rc) { free(y); return rc; }
     *y_out = y;
     return TPU_STATUS_OK;
@@ -323,92 +328,9 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
 }
 
 /*---- Bias and activation in the ACTIVATE stage ----*/
-/* Clip with float32 scalar constant bounds: inputs 1 and 2 (opset 11+), or
-** the min / max attributes (opset < 11); an absent bound is -inf / +inf. */
-static int clip_bounds(struct tpu_graph *g, struct tpu_node *f, float *lo, float *hi)
-{
-    static const char *attr[2] = { "min", "max" };
-    float v[2] = { -INFINITY, INFINITY };
-    for (int k = 1; k <= 2; k++) {
-        if (f->n_inputs < 2) {                                   /* attribute form */
-            if (tpu_attr_find(f, attr[k - 1])) v[k - 1] = tpu_attr_float(f, attr[k - 1], 0);
-            continue;
-        }
-        const struct tpu_tensor *t = f->n_inputs > k && f->inputs[k] >= 0 ? tpu_in(g, f, k) : NULL;
-        if (!t) continue;
-        if (!t->data || t->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(t) != 1) return 0;
-        v[k - 1] = ((const float *)t->data)[0];
-    }
-    *lo = v[0];
-    *hi = v[1];
-    return !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
-}
-
-static void fused_act(struct tpu_graph *g, const struct tpu_chip *chip, int host_ops, struct tpu_node *n,
-                      int chip_ok, struct fusion *fz);
-
-/* Gemm's input C: 0 absent, 1 a float32 constant [N] / [1, N] / [1] / [1, 1]
-** (a per-column bias), -1 anything else (stays on the host: add_gemm_c). */
-static int gemm_c_kind(struct tpu_graph *g, struct tpu_node *n, const struct tpu_mm_desc *d)
-{
-    const struct tpu_tensor *c = n->n_inputs > 2 && n->inputs[2] >= 0 ? tpu_in(g, n, 2) : NULL;
-    if (!c) return 0;
-    int64_t cm = c->n_dims >= 2 ? c->dims[c->n_dims - 2] : 1, cn = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
-    return c->data && c->dtype == TPU_DTYPE_F32 && c->n_dims <= 2 && cm == 1 && (cn == 1 || cn == d->N) ? 1 : -1;
-}
-
-/* What ACTIVATE does after MXU node n: d->bias (Conv's B; Gemm's per-column
-** beta*C) and d->act (the fused activation, fz), when nothing follows on
-** the host (alpha 1, C absent or per-column). */
-static void activate_plan(struct tpu_graph *g, const struct tpu_chip *chip, int host_ops, struct tpu_node *n,
-                          struct tpu_mm_desc *d, struct fusion *fz)
-{
-    int alpha1 = n->op != TPU_OP_GEMM || tpu_attr_float(n, "alpha", 1.0f) == 1.0f;
-    int c = n->op == TPU_OP_GEMM ? gemm_c_kind(g, n, d) : 0;
-    int conv_b = n->op == TPU_OP_CONV && n->n_inputs > 2 && n->inputs[2] >= 0;
-    d->bias = alpha1 && (c == 1 || conv_b);
-    fused_act(g, chip, host_ops, n, alpha1 && c >= 0, fz);
-    d->act = fz->on_chip ? fz->act : TPU_ACT_NONE;
-}
-
-void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
-                          struct tpu_mm_desc *d)
-{
-    struct fusion fz;
-    activate_plan(g, chip, 0, n, d, &fz);
-}
-
-static void fused_act(struct tpu_graph *g, const struct tpu_chip *chip, int host_ops, struct tpu_node *n,
-                      int chip_ok, struct fusion *fz)
-{
-    memset(fz, 0, sizeof *fz);
-    fz->lo = -INFINITY;
-    fz->hi = INFINITY;
-    if (n->n_outputs < 1 || n->outputs[0] < 0) return;
-    int y = n->outputs[0], readers = 0;
-    if (g->tensors[y]->is_output) return;
-    struct tpu_node *f = NULL;
-    for (int i = 0; i < g->n_nodes; i++) {
-        struct tpu_node *m = &g->nodes[i];
-        if (m->dead) continue;
-        for (int k = 0; k < m->n_inputs; k++)
-            if (m->inputs[k] == y) { readers++; f = m; }
-    }
-    if (readers != 1 || f < n || f->n_outputs < 1 || f->outputs[0] < 0 || f->inputs[0] != y) return;
-    int bf16 = chip->mxu_dtype == TPU_MXU_BF16;
-    if (f->op == TPU_OP_RELU) { fz->act = TPU_ACT_RELU; fz->lo = 0; }
-    else if (f->op == TPU_OP_CLIP && clip_bounds(g, f, &fz->lo, &fz->hi))
-        fz->act = fz->lo == 0 && fz->hi == INFINITY ? TPU_ACT_RELU : TPU_ACT_CLIP;
-    else if (f->op == TPU_OP_SIGMOID && bf16 && chip_ok) fz->act = TPU_ACT_SIGMOID;
-    else if (f->op == TPU_OP_TANH && bf16 && chip_ok) fz->act = TPU_ACT_TANH;
-    else return;
-    fz->on_chip = chip_ok;
-    if (fz->on_chip || host_ops) fz->f = f;
-}
-
 /* f's output: the chip's y (on chip: already activated; host-driver fusion:
 ** y = min(max(y, lo), hi) here, as the reference Relu / Clip compute it). */
-static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const struct fusion *fz,
+static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const struct tpu_mm_fusion *fz,
                                  float **yp, int64_t count)
 {
     float *y = *yp;
@@ -425,112 +347,66 @@ static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const str
     return give_values(u->ctx, t, yp, count);
 }
 
-/* Sets d->bias / d->act for the ACTIVATE stage; *bias gets the per-column
-** bias values (Conv's B, or Gemm's beta*C in a tpu_malloc'd *owned). */
-static enum tpu_status plan_activate(struct runner *u, struct tpu_node *n, struct tpu_mm_desc *d,
-                                     struct fusion *fz, const float **bias, float **owned)
+/* The MXU lowering's options for this run (compile/mm_node.h). */
+static struct tpu_mm_node_opts mm_opts(const struct runner *u, int values)
 {
-    *bias = NULL;
-    *owned = NULL;
-    activate_plan(u->g, u->chip, u->o->host_fallback, n, d, fz);
-    if (!d->bias) return TPU_STATUS_OK;
-    if (n->op == TPU_OP_CONV) {
-        const struct tpu_tensor *b = tpu_in(u->g, n, 2);
-        if (b->data && (b->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(b) != d->groups * d->N))
-            return tpu_node_err(u->g, n, TPU_ERR_UNSUPPORTED, "bias B must be float32 of %lld values",
-                                (long long)(d->groups * d->N));
-        *bias = b->data;
-        return TPU_STATUS_OK;
-    }
-    const struct tpu_tensor *c = tpu_in(u->g, n, 2);          /* gemm_c_kind said per column */
-    int64_t cn = c->n_dims >= 1 ? c->dims[c->n_dims - 1] : 1;
-    float beta = tpu_attr_float(n, "beta", 1.0f);
-    if (!(*owned = tpu_malloc(u->ctx, (size_t)d->N * sizeof(float)))) return TPU_ERR_NOMEM;
-    const float *cv = c->data;
-    for (int64_t j = 0; j < d->N; j++) (*owned)[j] = beta * cv[cn == 1 ? 0 : j];    /* as add_gemm_c */
-    *bias = *owned;
-    return TPU_STATUS_OK;
+    struct tpu_mm_node_opts o = { values, u->o->bf16_passes, u->o->host_fallback, 0 };
+    return o;
 }
 
+static int qlinear_op(enum tpu_op op)
+{
+    return op == TPU_OP_QLINEAR_MATMUL || op == TPU_OP_QLINEAR_CONV;
+}
+
+/* QLinearMatMul / QLinearConv (compile/qlinear.c): the model's own bytes,
+** scales and zero points on the int8 MXU, the output bytes set. */
+static enum tpu_status run_qvalues(struct runner *u, struct tpu_node *n, const struct tpu_mm_node *m,
+                                   uint8_t *host)
+{
+    tpu_qlinear_pack(u->g, n, u->chip, &m->l, m->wq, host);
+    enum tpu_status rc = tpu_sim_run(u->sim, m->l.prog, host, m->l.host_bytes);
+    return rc ? rc : tpu_qlinear_unpack(u->g, n, u->chip, &m->l, host);
+}
+
+/* One MXU node, lowered by compile/mm_node.c as compile -o and bench lower
+** it: its values through the chip (or timing only), its layer rows, the
+** comparison with the reference kernel, the output and the fused activation. */
 static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
 {
-    for (int i = 0; i < n->n_inputs && !u->o->timing_only; i++) {
+    int q = qlinear_op(n->op);
+    for (int i = 0; i < n->n_inputs && !u->o->timing_only && !q; i++) {
         struct tpu_tensor *t = tpu_in(u->g, n, i);
         enum tpu_status rc = t ? fill_input(u, t) : TPU_STATUS_OK;
         if (rc) return rc;
     }
-    struct tpu_mm_desc d;
-    float *w = NULL, *y = NULL;
-    enum tpu_status rc = tpu_mm_from_node(u->g, n, &d, &w, !u->o->timing_only);
-    struct tpu_mm_desc d0 = d;                   /* before a block-diagonal rewrite */
-    if (!rc) rc = tpu_mm_block_diagonal(u->ctx, u->chip, &d, &w);
-    if (!rc && u->chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(u->ctx, &d, &w, u->o->bf16_passes);
-    struct fusion fz = { 0 };
-    const float *bias = NULL;
-    float *owned = NULL;
-    if (!rc) rc = plan_activate(u, n, &d, &fz, &bias, &owned);
-    struct tpu_lowered l = { 0 };
-    if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, w, &l);
-    if (!rc && u->scales) l.in_scale_fixed = u->scales[n - u->g->nodes];
-    free(w);
+    struct tpu_mm_node m;
+    struct tpu_mm_node_opts mo = mm_opts(u, !u->o->timing_only);
+    float *y = NULL;
+    enum tpu_status rc = tpu_mm_lower_node(u->ctx, u->g, n, u->chip, &mo, &m);
+    if (!rc && u->scales && !q) m.l.in_scale_fixed = u->scales[n - u->g->nodes];
     int64_t t0 = u->sim->end, count = 0;
     struct tpu_sim_counters c0 = u->sim->ctr;
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
-        rc = run_values(u, n, &l, &d0, &fz, bias, &y, &count);
-    } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
+        uint8_t *host = q ? host_buffer(u, (uint64_t)m.l.host_bytes) : NULL;
+        if (q && !host) rc = TPU_ERR_NOMEM;
+        else if (q) rc = run_qvalues(u, n, &m, host);
+        else rc = run_values(u, n, &m.l, &m.d0, &m.fz, m.bias, &y, &count);
+    } else if (!rc) rc = tpu_sim_run(u->sim, m.l.prog, NULL, m.l.host_bytes);
     struct tpu_layer_row *row = NULL;
-    if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
+    if (!rc) add_layer_rows(u, &m.l, first_mark, &c0, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
-    if (!rc && y && !u->no_layer_compare) compare_ref(u, n, fz.on_chip ? fz.f : NULL, y, count, row);
-    if (!rc) rc = set_output(u, n, &d, &y, count, !fz.f);
-    if (!rc && fz.f) {
-        snprintf(row->op, sizeof row->op, "%s+%s", d.op, fz.f->op_type);
-        rc = apply_act(u, n, &fz, &y, count);
+    if (!rc && y && !u->no_layer_compare) compare_ref(u, n, m.fz.on_chip ? m.fz.f : NULL, y, count, row);
+    if (!rc && !q) rc = set_output(u, n, m.l.d.wide ? &m.d0 : &m.l.d, &y, count, !m.fz.f);
+    if (!rc && m.fz.f) {
+        snprintf(row->op, sizeof row->op, "%s+%s", m.l.d.op, m.fz.f->op_type);
+        rc = apply_act(u, n, &m.fz, &y, count);
     }
-    free(owned);
     free(y);
-    tpu_lowered_free(&l);
+    tpu_mm_node_free(&m);
     return rc;
-}
-
-/* A QLinearMatMul the lowering takes (compile/qlinear.c): the model's own
-** bytes, scales and zero points on the int8 MXU, the output bytes set. */
-static enum tpu_status run_qlinear(struct runner *u, struct tpu_node *n)
-{
-    struct tpu_mm_desc d;
-    float *w = NULL;
-    struct tpu_lowered l = { 0 };
-    enum tpu_status rc = tpu_qlinear_desc(u->g, n, u->chip, &d, &w);
-    if (!rc) rc = tpu_lower_mm(u->ctx, u->chip, &d, u->o->timing_only ? NULL : w, &l);
-    int64_t t0 = u->sim->end;
-    struct tpu_sim_counters c0 = u->sim->ctr;
-    int first_mark = u->sim->n_marks;
-    if (!rc && !u->o->timing_only) {
-        uint8_t *host = host_buffer(u, (uint64_t)l.host_bytes);
-        if (!host) rc = TPU_ERR_NOMEM;
-        if (!rc) tpu_qlinear_pack(u->g, n, u->chip, &l, w, host);
-        if (!rc) rc = tpu_sim_run(u->sim, l.prog, host, l.host_bytes);
-        if (!rc) rc = tpu_qlinear_unpack(u->g, n, u->chip, &l, host);
-    } else if (!rc) rc = tpu_sim_run(u->sim, l.prog, NULL, l.host_bytes);
-    free(w);
-    struct tpu_layer_row *row = NULL;
-    if (!rc) add_layer_rows(u, &l, first_mark, &c0, t0, u->sim->end, &row);
-    if (!rc && !row) rc = TPU_ERR_NOMEM;
-    if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
-    tpu_lowered_free(&l);
-    return rc;
-}
-
-/* Whether the QLinearMatMul lowering takes n on this chip (else: host). */
-static int qlinear_takes(struct runner *u, struct tpu_node *n)
-{
-    struct tpu_mm_desc d;
-    if (n->op != TPU_OP_QLINEAR_MATMUL && n->op != TPU_OP_QLINEAR_CONV) return 0;
-    if (tpu_qlinear_desc(u->g, n, u->chip, &d, NULL) == TPU_STATUS_OK) return 1;
-    tpu_err_clear(u->ctx);
-    return 0;
 }
 
 /*---- Ops the chip lowering does not cover ----*/
@@ -570,6 +446,8 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
     enum tpu_status rc = tpu_op_shape_fn(n->op)(u->g, n);
     if (rc && u->o->timing_only) { tpu_err_clear(u->ctx); rc = TPU_STATUS_OK; }
     if (!u->o->timing_only) {
+        for (int i = 0; i < n->n_inputs && !rc; i++)      /* unbound graph inputs: as run_node */
+            if (tpu_in(u->g, n, i)) rc = fill_input(u, tpu_in(u->g, n, i));
         for (int i = 0; i < n->n_outputs && !rc; i++) {
             struct tpu_tensor *t = tpu_out(u->g, n, i);
             if (t) rc = tpu_tensor_alloc(u->ctx, t);
@@ -589,18 +467,15 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
     return TPU_STATUS_OK;
 }
 
-static int chip_op(enum tpu_op op)
-{
-    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV || op == TPU_OP_CONV_TRANSPOSE;
-}
-
-/* Whether the MXU lowering takes node n (shapes, dtypes, ranks); with
-** --host-ops a node it refuses (e.g. a batched MatMul) runs on the host
-** instead, as `check --chip` places it (compile/place.c). */
+/* Whether the MXU takes node n: the lowering run_node does, timing only
+** (compile/mm_node.c tpu_mm_node_check). With --host-ops a node it refuses
+** (e.g. a batched MatMul) runs on the host instead, as `check --chip` and
+** `bench` place it; without, a refused Gemm/MatMul/Conv stops the run with
+** the lowering's reason (run_node). */
 static int mxu_takes(struct runner *u, struct tpu_node *n)
 {
-    struct tpu_mm_desc d;
-    if (tpu_mm_from_node(u->g, n, &d, NULL, 0) == TPU_STATUS_OK) return 1;
+    struct tpu_mm_node_opts mo = mm_opts(u, 0);
+    if (tpu_mm_node_check(u->ctx, u->g, n, u->chip, &mo, NULL) == TPU_STATUS_OK) return 1;
     tpu_err_clear(u->ctx);
     return 0;
 }
@@ -706,6 +581,17 @@ static enum tpu_status calibrate(struct runner *u)
     return rc;
 }
 
+/* --precision high / highest on an int8 chip (compile/wide.c), in the report. */
+static void wide_note(struct runner *u)
+{
+    int mode = tpu_wide_mode(u->chip, u->o->bf16_passes);
+    size_t len = strlen(u->r->calib);
+    if (!mode || len >= sizeof u->r->calib) return;
+    snprintf(u->r->calib + len, sizeof u->r->calib - len, "; %s", mode == TPU_WIDE_BOTH
+             ? "16-bit weights and activations (16b x 16b: 4 passes, quarter speed; --precision highest)"
+             : "16-bit weights (8b x 16b: 2 passes, half speed; --precision high)");
+}
+
 enum tpu_status tpu_chip_run_model(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                    const struct tpu_chip_run_opts *opts, struct tpu_chip_report **out)
 {
@@ -734,6 +620,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_chip_prepare(ctx, g);
     if (!rc && !g->n_nodes) rc = tpu_err(ctx, TPU_ERR_UNSUPPORTED, "%s: no nodes to run", g->path);
     if (!rc) rc = calibrate(&u);
+    if (!rc) wide_note(&u);
     if (!rc && !(u.fused = tpu_calloc(ctx, (size_t)g->n_nodes + 1, 1))) rc = TPU_ERR_NOMEM;
     struct tpu_vec_run vr = { ctx, g, chip, sim, r, opts->timing_only, !u.no_layer_compare };
     int *last = !rc && opts->free_dead ? last_readers(g) : NULL;
@@ -742,8 +629,8 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
         struct tpu_node *n = &g->nodes[i];
         if (n->dead) continue;
         if (u.fused[i]) { /* ran inside the MXU node before it */ }
-        else if (chip_op(n->op) && (mxu_takes(&u, n) || !opts->host_fallback)) rc = run_node(&u, n);
-        else if (qlinear_takes(&u, n)) rc = run_qlinear(&u, n);
+        else if (tpu_mm_node_op(n->op) && (mxu_takes(&u, n) || (!opts->host_fallback && !qlinear_op(n->op))))
+            rc = run_node(&u, n);
         else if (chip->vector_unit && tpu_vec_takes(g, n, chip)) rc = tpu_run_vec_node(&vr, n);
         else if (opts->host_fallback) rc = run_on_host(&u, n);
         else rc = tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "not supported on the chip yet (the chip "
@@ -754,6 +641,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     }
     free(last);
     if (!rc) finish_report(&u);
+    if (!rc && opts->onchip && !opts->schedule_scalesim) rc = tpu_chip_onchip_estimate(ctx, g, chip, opts->bf16_passes, &r->onchip);
     tpu_sim_free(sim);
     free(u.scales);
     free(u.fused);

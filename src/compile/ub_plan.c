@@ -139,8 +139,70 @@ enum tpu_status tpu_ub_plan(struct tpu_graph *g, const struct tpu_place *places,
     return TPU_STATUS_OK;
 }
 
-/* "31.0 MiB", "12.0 KiB" or "4096 bytes". */
-static const char *size_str(uint64_t b, char *buf, size_t n)
+/*---- Which transfers an on-chip schedule leaves out ----*/
+/* 1 when t is no graph output and every live reader of it runs on the chip;
+** a fused activation (ACTIVATE stage) passes the question on to its own
+** results, as what leaves the MXU node is what that function makes. */
+static int chip_only_readers(const struct tpu_graph *g, const struct tpu_place *pl, int t, int depth)
+{
+    if (g->tensors[t]->is_output || depth > 4) return 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct tpu_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int k = 0; k < n->n_inputs; k++) {
+            if (n->inputs[k] != t) continue;
+            if (!on_chip(pl[i].unit)) return 0;
+            if (pl[i].unit == TPU_PLACE_ACTIVATION)
+                for (int o = 0; o < n->n_outputs; o++)
+                    if (n->outputs[o] >= 0 && !chip_only_readers(g, pl, n->outputs[o], depth + 1)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* mask[i]: TPU_RESIDENT_IN when every activation chip node i reads is in the
+** UB already (a chip node made it, or an earlier chip node read it in),
+** TPU_RESIDENT_OUT when its results are read only on the chip. */
+static void residency_masks(const struct tpu_graph *g, const struct tpu_place *pl, uint8_t *in_ub,
+                            uint8_t *mask)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct tpu_node *n = &g->nodes[i];
+        if (n->dead || !on_chip(pl[i].unit)) continue;
+        int in = 1, out = 1;
+        for (int k = 0; k < n->n_inputs; k++) {
+            int t = n->inputs[k];
+            if (t < 0 || g->tensors[t]->is_const || tpu_tensor_numel(g->tensors[t]) <= 0) continue;
+            in &= in_ub[t];
+            in_ub[t] = 1;
+        }
+        for (int o = 0; o < n->n_outputs; o++) {
+            int t = n->outputs[o];
+            if (t < 0) continue;
+            out &= chip_only_readers(g, pl, t, 0);
+            in_ub[t] = 1;
+        }
+        mask[i] = (uint8_t)((in ? TPU_RESIDENT_IN : 0) | (out ? TPU_RESIDENT_OUT : 0));
+    }
+}
+
+enum tpu_status tpu_ub_residency(struct tpu_graph *g, const struct tpu_chip *chip, uint8_t *mask,
+                                 struct tpu_ub_plan *plan)
+{
+    memset(mask, 0, (size_t)g->n_nodes);
+    struct tpu_place *pl = tpu_calloc(g->ctx, (size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *pl);
+    uint8_t *in_ub = pl ? tpu_calloc(g->ctx, (size_t)(g->n_tensors ? g->n_tensors : 1), 1) : NULL;
+    if (!in_ub) { free(pl); return TPU_ERR_NOMEM; }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead) tpu_place_node(g, &g->nodes[i], chip, &pl[i]);
+    enum tpu_status rc = tpu_ub_plan(g, pl, chip, plan);
+    if (!rc && plan->fits) residency_masks(g, pl, in_ub, mask);
+    free(in_ub);
+    free(pl);
+    return rc;
+}
+
+const char *tpu_ub_size_str(uint64_t b, char *buf, size_t n)
 {
     if (b >= (1ull << 20)) snprintf(buf, n, "%.1f MiB", (double)b / (1 << 20));
     else if (b >= 1024) snprintf(buf, n, "%.1f KiB", (double)b / 1024);
@@ -157,17 +219,17 @@ void tpu_ub_plan_print(const struct tpu_graph *g, const struct tpu_chip *chip, c
                 "operands cross the host link)\n");
         return;
     }
-    size_str(p->peak_bytes, need, sizeof need);
-    size_str(p->capacity_bytes, have, sizeof have);
-    size_str(p->lower_bound_bytes, lb, sizeof lb);
-    size_str(p->largest_bytes, big, sizeof big);
+    tpu_ub_size_str(p->peak_bytes, need, sizeof need);
+    tpu_ub_size_str(p->capacity_bytes, have, sizeof have);
+    tpu_ub_size_str(p->lower_bound_bytes, lb, sizeof lb);
+    tpu_ub_size_str(p->largest_bytes, big, sizeof big);
     fprintf(f, "unified buffer plan (liveness, %d chip-resident tensors): needs %s (no plan can need "
             "less than %s, at node '%s'); largest tensor '%s' %s; %s has %s: %s\n",
             p->n_tensors, need, lb, p->peak_node >= 0 ? g->nodes[p->peak_node].name : "?",
             g->tensors[p->largest_tensor]->name, big, chip->name, have,
             p->fits ? "fits" : "does NOT fit (a smaller --batch, or a chip with a larger unified_buffer_bytes)");
-    fprintf(f, "  (what an on-chip schedule needs; tpusim run today still moves each layer's operands "
-            "over the host link, docs/compiler.md)\n");
+    fprintf(f, "  (what an on-chip schedule needs; tpusim run moves each layer's operands over the "
+            "host link and reports the on-chip schedule's time as an estimate, docs/compiler.md)\n");
 }
 
 void tpu_ub_plan_json(const struct tpu_ub_plan *p, FILE *f)

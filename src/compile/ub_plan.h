@@ -24,6 +24,16 @@ enum tpu_status tpu_ub_plan(struct tpu_graph *g, const struct tpu_place *places,
                             struct tpu_ub_plan *p);
 void tpu_ub_plan_print(const struct tpu_graph *g, const struct tpu_chip *chip, const struct tpu_ub_plan *p,
                        FILE *f);
+/* The plan for g on chip (nodes placed here) and, when it fits, per node i
+** which host-link transfers an on-chip schedule leaves out: mask[i] holds
+** TPU_RESIDENT_IN when every activation node i reads is in the UB already
+** (made by a chip node, or read in by an earlier one), TPU_RESIDENT_OUT when
+** only chip nodes read its results (no graph output); 0 for host nodes and
+** for every node when the plan does not fit. mask: [g->n_nodes]. */
+enum tpu_status tpu_ub_residency(struct tpu_graph *g, const struct tpu_chip *chip, uint8_t *mask,
+                                 struct tpu_ub_plan *plan);
+/* "31.0 MiB", "12.0 KiB" or "4096 bytes" into buf; returns buf. */
+const char *tpu_ub_size_str(uint64_t b, char *buf, size_t n);
 /* One `"ub_plan": {...},` line of the check report's JSON object. */
 void tpu_ub_plan_json(const struct tpu_ub_plan *p, FILE *f);
 

@@ -11,8 +11,9 @@
 **      "measured" (the cpu target and the host-op part of TPU rows).
 */
 #include "report/bench_impl.h"
-#include "compile/compile.h"
+#include "compile/mm_node.h"
 #include "compile/lower_vec.h"
+#include "compile/ub_plan.h"
 #include "ir/passes.h"
 #include "tpusim.h"
 #include <math.h>
@@ -111,34 +112,46 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
     memset(out, 0, sizeof *out);
     const struct tpu_prep *p = tpu_graph_prep(g);
     enum tpu_status rc = TPU_STATUS_OK;
+    uint8_t *res = NULL;                         /* TPU_RESIDENT_* per node */
+    if (flags & (TPU_BENCH_RESIDENT | TPU_BENCH_ALL_RESIDENT)) {
+        struct tpu_ub_plan plan = { 0 };
+        res = tpu_calloc(ctx, (size_t)(g->n_nodes ? g->n_nodes : 1), 1);
+        rc = !res ? TPU_ERR_NOMEM : flags & TPU_BENCH_ALL_RESIDENT ? TPU_STATUS_OK
+                                                                   : tpu_ub_residency(g, chip, res, &plan);
+        if (res && (flags & TPU_BENCH_ALL_RESIDENT)) memset(res, TPU_RESIDENT_BOTH, (size_t)g->n_nodes);
+        out->ub_need_bytes = plan.peak_bytes;
+        out->ub_fits = !rc && (plan.fits || (flags & TPU_BENCH_ALL_RESIDENT));
+    }
+    int passes = (int)(flags >> 8 & 0xff);
+    struct tpu_mm_node_opts mo = { 0, passes > 1 ? passes : 1, 0, 0 };   /* as run --timing-only */
     for (int k = 0; p && !rc && k < p->n_live; k++) {
         struct tpu_node *n = &g->nodes[k];
-        struct tpu_mm_desc d;
-        struct tpu_lowered l = { 0 };
+        struct tpu_mm_node m = { 0 };
         int on_chip = 0;
-        if (tpu_bench_chip_op(n->op)) {
-            rc = tpu_mm_from_node(g, n, &d, NULL, 0);
-            if (!rc) d.resident = (flags & TPU_BENCH_RESIDENT) != 0;
-            if (!rc) tpu_mm_activate_plan(g, n, chip, &d);      /* bias, fused act: as run.c */
-            if (!rc) rc = tpu_lower_mm(ctx, chip, &d, NULL, &l);
+        if (tpu_mm_node_op(n->op)) {                 /* compile/mm_node.c: the lowering run uses */
+            mo.resident = res ? res[k] : 0;
+            rc = tpu_mm_lower_node(ctx, g, n, chip, &mo, &m);
             on_chip = !rc;
             if (rc == TPU_ERR_UNSUPPORTED) { rc = TPU_STATUS_OK; tpu_err_clear(ctx); }   /* host op */
         }
         int64_t t0 = s->end;
         if (!rc && on_chip) {
-            rc = tpu_sim_run(s, l.prog, NULL, l.host_bytes);
-            out->macs += d.groups * d.M * d.K * d.N;
+            rc = tpu_sim_run(s, m.l.prog, NULL, m.l.host_bytes);
+            out->macs += tpu_mm_macs(&m.l.d);
             out->n_chip++;
-        } else if (!rc && chip->vector_unit && !tpu_vec_fused_act(g, n, chip, 1) && tpu_vec_takes(g, n, chip)) {
-            rc = tpu_vec_sim_timing(ctx, g, n, chip, s, (flags & TPU_BENCH_RESIDENT) != 0);   /* as compile/run.c */
+        } else if (!rc && tpu_vec_fused_act(g, n, chip, 1)) {
+            /* run inside the MXU node before it (as compile/run.c): no time of its own */
+        } else if (!rc && chip->vector_unit && tpu_vec_takes(g, n, chip)) {
+            rc = tpu_vec_sim_timing(ctx, g, n, chip, s, res ? res[k] : 0);   /* as compile/run.c */
             out->n_chip++;
         } else if (!rc) {
             out->host_s += node_s ? node_s[k] : 0;
             out->n_host++;
         }
-        if (!rc && layer) layer(user, g, n, on_chip ? &d : NULL, t0, s->end);
-        tpu_lowered_free(&l);
+        if (!rc && layer) layer(user, g, n, on_chip ? &m.l.d : NULL, t0, s->end);
+        tpu_mm_node_free(&m);
     }
+    free(res);
     out->cycles = s->end;
     return rc;
 }
@@ -150,7 +163,7 @@ static void layer_point(void *user, const struct tpu_graph *g, const struct tpu_
 {
     struct point_ctx *pc = user;
     if (d && t1 > t0)
-        add_point(pc->s, pc->ti, n->name, 2.0 * (double)(d->groups * d->M * d->K * d->N),
+        add_point(pc->s, pc->ti, n->name, 2.0 * (double)tpu_mm_macs(d),
                   node_bytes(g, n, pc->s->b->prec[pc->ti]), (double)(t1 - t0) / pc->hz);
 }
 
@@ -162,7 +175,7 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     if (!sim) return s->ctx->status ? s->ctx->status : TPU_ERR_NOMEM;
     struct tpu_bench_sim r;
     struct point_ctx pc = { s, ti, c->clock_mhz * 1e6 };
-    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, s->o->resident ? TPU_BENCH_RESIDENT : 0, &r, last_batch ? layer_point : NULL, &pc);
+    enum tpu_status rc = tpu_bench_sim_graph(s->ctx, g, c, sim, h->node_s, (s->o->resident ? TPU_BENCH_RESIDENT : 0) | TPU_BENCH_PASSES(s->b->passes), &r, last_batch ? layer_point : NULL, &pc);
     struct tpu_sim_energy e;
     if (!rc) tpu_sim_energy(c, &sim->ctr, &e);
     tpu_sim_free(sim);
@@ -171,6 +184,7 @@ static enum tpu_status run_tpu(struct sweep *s, int ti, int64_t batch, const str
     row->device_s = (double)r.cycles / pc.hz;
     row->host_s = r.host_s;
     row->n_host_ops = r.n_host;
+    row->ub_need_bytes = s->o->resident && !r.ub_fits ? r.ub_need_bytes : 0;
     row->ops = 2.0 * (double)r.macs;
     double slots = (double)r.cycles * (double)(c->array_rows * c->array_cols * c->mxu_count);
     row->util = slots > 0 ? (double)r.macs / slots : 0;
@@ -192,7 +206,7 @@ static enum tpu_status verify_tpu(struct sweep *s, int ti, int64_t batch)
 {
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts co = { 0, 0, 1, 1, 1, 0 };
+    struct tpu_chip_run_opts co = { 0, 0, 1, 1, s->b->passes, 0, 0 };   /* values, host ops, --precision */
     enum tpu_status rc = load_at(s, batch, 0, &g);      /* tpu_chip_run_model prepares it */
     if (!rc) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
     if (!rc) rc = tpu_chip_run_model(s->ctx, g, s->chip[ti], &co, &r);
@@ -345,6 +359,7 @@ enum tpu_status tpu_bench_run(struct tpu_ctx *ctx, const struct tpu_bench_opts *
     b->slo_s = o->slo_s;
     b->host_model = o->host_model;
     b->resident = o->resident;
+    b->passes = o->passes > 1 ? o->passes : 1;
     set_model_name(&s);
     enum tpu_status rc = tpu_targets_load(ctx, o->targets_path ? o->targets_path : "data/targets.txt", &b->ts);
     for (int i = 0; !rc && i < o->n_overrides; i++) rc = tpu_targets_override(ctx, b->ts, o->overrides[i]);

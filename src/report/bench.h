@@ -50,6 +50,8 @@ struct tpu_bench_opts {
     int         node_times;            /* 1: each node's measured time on stderr */
     int         resident;              /* 1: activations stay in the unified buffer
                                           between layers (TPU_BENCH_RESIDENT)   */
+    int         passes;                /* --precision: 1 (default), 3 (high), 6
+                                          (highest); 0: 1                       */
     int         host_model;            /* 1: host-CPU ops of TPU targets priced by the
                                           roofline model on the `cpu` target instead
                                           of measured (deterministic)            */
@@ -64,6 +66,8 @@ struct tpu_bench_row {
     double  latency_s;                 /* per batch: device_s + host_s          */
     double  device_s, host_s;          /* chip / GPU time; host-CPU ops (TPU)   */
     int     n_host_ops;                /* TPU: nodes run on the host CPU        */
+    uint64_t ub_need_bytes;            /* TPU --resident: the liveness plan; 0:
+                                          it fits (or no --resident)            */
     double  ops;                       /* 2 x MACs per batch                    */
     double  util;                      /* TPU: MXU utilisation over device time;
                                           GPU: achieved / peak; CPU: NAN        */
@@ -104,6 +108,7 @@ struct tpu_bench {
     int                      calibrated_nodes;      /* over all GPU rows       */
     int                      host_model;            /* opts.host_model         */
     int                      resident;              /* opts.resident           */
+    int                      passes;                /* opts.passes, 1 at least */
     struct tpu_target        ort;                   /* the `ort` target: [cpu]'s
                                                        numbers, ONNX Runtime's time */
 };
@@ -127,8 +132,9 @@ enum tpu_status tpu_bench_write_svg(struct tpu_ctx *ctx, const struct tpu_bench 
 int tpu_bench_winner(const struct tpu_bench *b, int metric);
 
 /* bench.c: simulates every live node of the prepared g on the timing-only
-** simulator s: Gemm/MatMul/Conv the lowering accepts on the MXU, every other
-** node (and matrix ops it rejects, e.g. MatMul of two activations) on the host
+** simulator s: the MXU nodes (Gemm, MatMul, Conv, ConvTranspose, QLinearMatMul,
+** QLinearConv) the lowering accepts (compile/mm_node.c, as run), every other
+** node (and matrix ops it rejects, e.g. a batched MatMul of two activations) on the host
 ** CPU for node_s[k] seconds (node_s NULL: 0). layer (may be NULL) sees every
 ** node, its descriptor (NULL: host) and its simulated cycles [t0, t1). */
 struct tpu_graph;
@@ -136,12 +142,29 @@ struct tpu_node;
 struct tpu_chip;
 struct tpu_sim;
 struct tpu_mm_desc;
-struct tpu_bench_sim { int64_t cycles, macs; int n_chip, n_host; double host_s; };
-/* flags: TPU_BENCH_RESIDENT keeps every layer's activations in the unified
-** buffer (no host-link transfer per layer; the TPU v1 paper's way of running
-** its apps, timing only). 0: each layer reads its input from and writes its
-** output to host memory (the compiler's default). */
-enum { TPU_BENCH_RESIDENT = 1 };
+struct tpu_bench_sim {
+    int64_t  cycles, macs;
+    int      n_chip, n_host;
+    double   host_s;
+    int      ub_fits;                      /* RESIDENT: the liveness plan fits the UB */
+    uint64_t ub_need_bytes;                /* RESIDENT: the plan's extent            */
+};
+/* flags: TPU_BENCH_RESIDENT keeps activations in the unified buffer between
+** chip nodes (the TPU v1 paper's way of running its apps, timing only): a
+** chip node skips the host-link read of what a chip node made or read in
+** before, and the write of a result no host node reads (tpu_ub_residency,
+** compile/ub_plan.c); graph inputs, graph outputs and host ops' operands
+** still cross the link; nothing stays when the liveness plan does not fit
+** the UB (out->ub_fits 0). TPU_BENCH_ALL_RESIDENT: no chip node moves
+** anything over the host link, graph inputs, outputs and host ops' operands
+** included (the TPU v1 paper's apps: their vector layers ran on the chip,
+** host I/O overlapped; bench/tpu-v1-paper). 0: each layer reads its input
+** from and writes its output to host memory (the compiler's default). */
+enum { TPU_BENCH_RESIDENT = 1, TPU_BENCH_ALL_RESIDENT = 2 };
+/* flags | TPU_BENCH_PASSES(p): --precision's passes for the MXU layers (bf16
+** passes on bf16 chips, 16-bit operands on int8 chips: compile/precision.c,
+** compile/wide.c); 0 or 1: one pass, int8. */
+#define TPU_BENCH_PASSES(p) ((unsigned)(p) << 8)
 typedef void (*tpu_bench_layer_fn)(void *user, const struct tpu_graph *g, const struct tpu_node *n,
                                    const struct tpu_mm_desc *d, int64_t t0, int64_t t1);
 enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,

@@ -23,11 +23,6 @@ struct sweep {
 /* Host CPU time of every live node at one batch; node_s[k]: live node k. */
 struct host_times { double total_s; double *node_s; int n_nodes; };
 
-static inline int tpu_bench_chip_op(enum tpu_op op)
-{
-    return op == TPU_OP_GEMM || op == TPU_OP_MATMUL || op == TPU_OP_CONV;
-}
-
 /* bench.c */
 struct tpu_bench_row *tpu_bench_new_row(struct sweep *s, int ti, int64_t batch, const char *source);
 void                  tpu_bench_finish_row(struct sweep *s, int ti, struct tpu_bench_row *r);

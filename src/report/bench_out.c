@@ -59,6 +59,10 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
                             : "each layer's input and output over the host link",
                 b->host_model ? "priced by the roofline model of the cpu target (modelled)"
                               : "timed with the\n    reference kernels on this machine (measured, wall clock)");
+    if (tpu && b->passes > 1)
+        fprintf(f, "  --precision %s: bf16 chips %d bf16 passes per matrix product, int8 chips 16-bit %s\n",
+                b->passes == 3 ? "high" : "highest", b->passes,
+                b->passes == 3 ? "weights (half speed)" : "weights and activations (quarter speed)");
     if (gpu)
         fprintf(f, "  %s: GPU numbers from the analytical roofline model (report/gpu_model.c)%s\n",
                 b->calibrated_nodes ? "calibrated" : "modelled",
@@ -70,6 +74,11 @@ static void print_notes(const struct tpu_bench *b, FILE *f)
                    "    run to run); price and power are the cpu target's in %s\n",
                 ort ? "cpu = the reference executor, ort = ONNX Runtime (best of 3)" : "cpu = the reference executor",
                 b->ts->path);
+    for (int i = 0; i < b->n_rows; i++)
+        if (b->rows[i].ub_need_bytes)
+            fprintf(f, "  --resident: %s batch %lld needs %.1f MiB of unified buffer for its activations, more than "
+                    "the chip has: each layer's operands over the host link\n", b->rows[i].target,
+                    (long long)b->rows[i].batch, (double)b->rows[i].ub_need_bytes / (1 << 20));
     fprintf(f, "  cost = price_usd_per_hour x latency (one chip, back to back); energy = busy_w x latency\n");
     for (int i = 0; i < b->n_verify; i++)
         if (b->verify[i].note[0])
@@ -149,6 +158,8 @@ static void json_row(FILE *f, const struct tpu_bench_row *r)
     jnum(f, "device_seconds", r->device_s, ", ");
     jnum(f, "host_ops_seconds", r->host_s, ", ");
     fprintf(f, "\"host_ops\": %d, ", r->n_host_ops);
+    if (r->ub_need_bytes)                  /* --resident, the plan too big: not resident */
+        fprintf(f, "\"resident_ub_need_bytes\": %llu, ", (unsigned long long)r->ub_need_bytes);
     jnum(f, "throughput_per_second", r->m.inf_per_s, ", ");
     jnum(f, "utilization", r->util, ", ");
     jnum(f, "ops_per_batch", r->ops, ", ");
@@ -173,10 +184,10 @@ enum tpu_status tpu_bench_write_json(struct tpu_ctx *ctx, const struct tpu_bench
     FILE *f = open_tmp(ctx, path, tmp, sizeof tmp);
     if (!f) return TPU_ERR_IO;
     fprintf(f, "{\n  \"model\": \"%s\",\n  \"targets_file\": \"%s\",\n  \"assumptions\": \"docs/cost-model.md\",\n"
-            "  \"tpu_activations_resident\": %s,\n"
+            "  \"tpu_activations_resident\": %s,\n  \"tpu_precision_passes\": %d,\n"
             "  \"tpu_host_ops_timing\": \"%s\",\n  \"gpu_timing\": \"%s\",\n", json_safe(b->model, esc, sizeof esc),
             json_safe(b->ts->path, esc2, sizeof esc2),
-            b->resident ? "true" : "false",
+            b->resident ? "true" : "false", b->passes,
             b->host_model ? "modelled (cpu roofline)" : "measured (reference kernels, this machine)",
             b->calibrated_nodes ? "calibrated where measured, else modelled" : "modelled (roofline)");
     jnum(f, "slo_seconds", b->slo_s > 0 ? b->slo_s : NAN, ",\n  ");

@@ -64,6 +64,26 @@ done
     --price h100=10 >/dev/null 2>&1
 "$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1,h100 --batch 1,64 --quiet --host-model --json "$tmp/c.json" >/dev/null 2>&1
 check cli-bench-4.1-deterministic "cmp -s '$tmp/a.json' '$tmp/c.json'" "two runs differ"
+# --precision: int8 chips 16-bit operands (half, quarter speed), bf16 chips more passes: more device time
+"$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1,tpu-v5e --batch 64 --quiet --host-model --precision highest \
+    --json "$tmp/p6.json" >"$tmp/p6.txt" 2>&1
+"$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1,tpu-v5e --batch 64 --quiet --host-model --json "$tmp/p1.json" >/dev/null 2>&1
+dev() { $PY -c "import json,sys; print(' '.join('%.9g' % x['device_seconds'] for x in json.load(open(sys.argv[1]))['results']))" "$1"; }
+check cli-bench-4.3-precision "grep -q '\"tpu_precision_passes\": 6' '$tmp/p6.json' && grep -q 'precision highest' '$tmp/p6.txt' &&
+    $PY -c 'import sys; a, b = [list(map(float, s.split())) for s in sys.argv[1:3]]; sys.exit(not all(y > x for x, y in zip(a, b)))' \
+    \"$(dev "$tmp/p1.json")\" \"$(dev "$tmp/p6.json")\"" "device seconds default $(dev "$tmp/p1.json"), highest $(dev "$tmp/p6.json")"
+# --resident where the liveness plan does not fit (cnn at batch 4096 needs 24.5 MiB, tpu-v1 has 24):
+# said in the notes and the JSON, and the row is the per-layer schedule's
+"$T" bench "$B/cnn_dyn.onnx" --chips tpu-v1 --batch 1024,4096 --quiet --host-model --no-verify --resident \
+    --json "$tmp/r.json" >"$tmp/r.txt" 2>&1
+"$T" bench "$B/cnn_dyn.onnx" --chips tpu-v1 --batch 4096 --quiet --host-model --no-verify --json "$tmp/n.json" \
+    >/dev/null 2>&1
+check cli-bench-4.5-resident-too-big "grep -q 'tpu-v1 batch 4096 needs 24.5 MiB of unified buffer' '$tmp/r.txt' &&
+    ! grep -q 'batch 1024 needs' '$tmp/r.txt' && [ \$(grep -c resident_ub_need_bytes '$tmp/r.json') = 1 ] &&
+    [ \"\$(dev '$tmp/n.json')\" = \"\$($PY -c \"import json; print('%.9g' % json.load(open('$tmp/r.json'))['results'][1]['device_seconds'])\")\" ]" \
+    "$(grep needs "$tmp/r.txt")"
+expect cli-bench-4.4-precision-bad 2 "--precision must be default, high or highest, not fast" \
+    "$T" bench "$B/mlp_dyn.onnx" --chips tpu-v1 --precision fast
 if msg=$($PY - "$tmp/a.json" "$tmp/b.json" data/targets.txt 2>&1 <<'PYEOF'
 import json, sys, math, re
 a = {(x["target"], x["batch"]): x for x in json.load(open(sys.argv[1]))["results"]}
@@ -82,7 +102,7 @@ PYEOF
 ); then pass cli-bench-4.2-price-override; else fail cli-bench-4.2-price-override "$(echo "$msg" | tail -1)"; fi
 
 # Trace of a simulated run.
-expect cli-bench-5.1-trace 0 'trace .*2 layers on the chip, 3 host ops' \
+expect cli-bench-5.1-trace 0 'trace .*2 layers on the chip, 2 host ops' \
     "$T" run "$B/cnn_dyn.onnx" --chip tpu-v1 --trace "$tmp/t1.json" --batch 2
 "$T" run "$B/cnn_dyn.onnx" --chip tpu-v1 --trace "$tmp/t2.json" --batch 2 >/dev/null 2>&1
 check cli-bench-5.2-trace-deterministic "cmp -s '$tmp/t1.json' '$tmp/t2.json'" "two traces differ"

@@ -12,29 +12,7 @@ F=$M/fmnist_cnn.onnx
 # 0-1, y2 8 KiB at 1-2, out 16 KiB at 2. Most alive at one step: x + y1 = 48
 # KiB at the first MatMul; the greedy placement reaches it (y1 at 0, x at 32K,
 # out at 0, y2 at 32K). bf16 (tpu-v5e) doubles every tensor: 96 KiB.
-if /usr/bin/python3 - "$tmp" <<'PY' 2>/dev/null
-import sys, numpy as np, onnx
-from onnx import helper as h, TensorProto as P, numpy_helper as nh
-r = np.random.default_rng(3)
-ws = [nh.from_array(r.standard_normal(s).astype(np.float32), n)
-      for n, s in (("w1", (256, 512)), ("w2", (512, 128)), ("w3", (128, 256)))]
-nodes = [h.make_node("MatMul", ["x", "w1"], ["y1"], name="mm1"),
-         h.make_node("MatMul", ["y1", "w2"], ["y2"], name="mm2"),
-         h.make_node("MatMul", ["y2", "w3"], ["out"], name="mm3")]
-g = h.make_graph(nodes, "chain", [h.make_tensor_value_info("x", P.FLOAT, [64, 256])],
-                 [h.make_tensor_value_info("out", P.FLOAT, [64, 256])], initializer=ws)
-onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/chain.onnx")
-# x[1,16,32,32] -> Conv -> Relu (fused into ACTIVATE) -> Conv -> out: the first
-# Conv's result is never stored, so 3 tensors of 16 KiB (int8), at most two
-# alive (the Relu's output and the output, at the second Conv): 32 KiB.
-cw = [nh.from_array(r.standard_normal((16, 16, 3, 3)).astype(np.float32), n) for n in ("k1", "k2")]
-nodes = [h.make_node("Conv", ["x", "k1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
-         h.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-         h.make_node("Conv", ["r1", "k2"], ["out"], name="conv2", pads=[1, 1, 1, 1])]
-g = h.make_graph(nodes, "fused", [h.make_tensor_value_info("x", P.FLOAT, [1, 16, 32, 32])],
-                 [h.make_tensor_value_info("out", P.FLOAT, [1, 16, 32, 32])], initializer=cw)
-onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/fused.onnx")
-PY
+if /usr/bin/python3 tests/cli/small_models.py "$tmp" 2>/dev/null
 then
     expect ub-plan-chain-int8 0 "unified buffer plan \(liveness, 4 chip-resident tensors\): needs 48\.0 KiB \(no plan can need less than 48\.0 KiB, at node 'mm1'\); largest tensor 'y1' 32\.0 KiB; tpu-v1 has 24\.0 MiB: fits" \
         "$T" check "$tmp/chain.onnx" --chip tpu-v1
