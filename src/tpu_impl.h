@@ -62,6 +62,7 @@ struct tpu_arena {
 void  tpu_arena_init(struct tpu_arena *a, struct tpu_ctx *ctx);
 void  tpu_arena_free(struct tpu_arena *a);                  /* frees all blocks */
 void *tpu_arena_alloc(struct tpu_arena *a, size_t n_bytes); /* zeroed; NULL+NOMEM */
+void *tpu_arena_alloc_raw(struct tpu_arena *a, size_t n_bytes); /* the same, not zeroed */
 char *tpu_arena_strdup(struct tpu_arena *a, const char *s); /* NULL → ""        */
 
 /*---- Half-precision conversion (base/half.c) ----*/

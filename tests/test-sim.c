@@ -103,10 +103,13 @@ static int test_matmul_int8_box(void)
     for (int a = 0; a < 3; a++)
         for (int i = 0; i < M; i++)
             for (int k = 0; k < R; k++) s->ub[(a * M + i) * R + k] = (uint8_t)(A[a][i][k] = rnd8());
-    /* (tile, A, acc rows, +acc) in order */
-    static const int step[8][4] = { { 0, 0, 0, 0 }, { 1, 1, 0, 1 }, { 0, 0, M, 0 }, { 2, 2, M, 0 },
-                                    { 0, 0, 2 * M, 0 }, { 3, 1, 2 * M, 1 }, { 0, 0, 3 * M, 0 }, { 3, 1, 3 * M, 0 } };
-    for (int i = 0; i < 8; i++) {
+    /* (tile, A, acc rows, +acc) in order; the last block: a full tile, then a
+    ** narrow one (columns past 16 zero, the full tile's sums still stored
+    ** there), then a full tile added onto it */
+    static const int step[11][4] = { { 0, 0, 0, 0 }, { 1, 1, 0, 1 }, { 0, 0, M, 0 }, { 2, 2, M, 0 },
+                                     { 0, 0, 2 * M, 0 }, { 3, 1, 2 * M, 1 }, { 0, 0, 3 * M, 0 }, { 3, 1, 3 * M, 0 },
+                                     { 0, 2, 4 * M, 0 }, { 1, 1, 4 * M, 0 }, { 0, 0, 4 * M, 1 } };
+    for (int i = 0; i < 11; i++) {
         struct tpu_insn rd = { TPU_INSN_RD_WEIGHTS, 0, 0, (uint32_t)(step[i][0] * TB), 0, 1, 0 };
         struct tpu_insn ld = { TPU_INSN_LD_WEIGHTS, 0, 0, R, C, 0, 0 };
         struct tpu_insn mm = { TPU_INSN_MATMUL, (uint8_t)step[i][3], 0, (uint32_t)(step[i][1] * M * R),
@@ -119,11 +122,11 @@ static int test_matmul_int8_box(void)
     tpu_program_emit(ctx, p, &halt);
     TEST_CHECK(tpu_sim_run(s, p, NULL, 0) == 0, "%s", tpu_errmsg(ctx));
     const int32_t *acc = (const int32_t *)s->acc;
-    for (int blk = 0; blk < 4; blk++)                        /* the last two steps of each block */
+    for (int blk = 0; blk < 5; blk++)                        /* the last two steps of each block */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < C; j++) {
                 int32_t want = 0;
-                for (int st = 2 * blk; st < 2 * blk + 2; st++) {
+                for (int st = blk < 4 ? 2 * blk : 9; st < (blk < 4 ? 2 * blk : 9) + 2; st++) {
                     if (!step[st][3]) want = 0;
                     for (int k = 0; k < R; k++) want += A[step[st][1]][i][k] * W[step[st][0]][k][j];
                 }

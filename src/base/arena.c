@@ -36,6 +36,14 @@ void tpu_arena_free(struct tpu_arena *a)
 
 void *tpu_arena_alloc(struct tpu_arena *a, size_t n_bytes)
 {
+    void *p = tpu_arena_alloc_raw(a, n_bytes);
+    if (p) memset(p, 0, n_bytes);
+    return p;
+}
+
+/* For bytes the caller writes at once (a weight copy): no zeroing pass. */
+void *tpu_arena_alloc_raw(struct tpu_arena *a, size_t n_bytes)
+{
     size_t need = (n_bytes + 15) & ~(size_t)15;
     if (need < n_bytes) { tpu_err(a->ctx, TPU_ERR_NOMEM, "arena request overflows"); return NULL; }
     struct tpu_arena_block *b = a->head;
@@ -55,7 +63,6 @@ void *tpu_arena_alloc(struct tpu_arena *a, size_t n_bytes)
     void *p = b->data + b->used;
     b->used += need;
     a->n_bytes += need;
-    memset(p, 0, n_bytes);
     return p;
 }
 

@@ -134,8 +134,9 @@ void *tpu_calloc(struct tpu_ctx *ctx, size_t n, size_t size)
         tpu_err(ctx, TPU_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", n, size);
         return NULL;
     }
-    void *p = tpu_malloc(ctx, total);
-    if (p) memset(p, 0, total ? total : 1);
+    if (alloc_should_fail(ctx, total)) return NULL;
+    void *p = calloc(1, total ? total : 1);     /* fresh pages come zeroed: no second pass */
+    if (!p) tpu_err(ctx, TPU_ERR_NOMEM, "out of memory allocating %zu bytes", total);
     return p;
 }
 

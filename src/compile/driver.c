@@ -16,6 +16,7 @@
 ** Out: host memory for sim/ (tpu_sim_run), fp32 outputs in ONNX layout.
 */
 #include "compile/compile.h"
+#include "compile/driver.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,17 +45,47 @@ float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int
     return x[((b * d->c_in + ch) * d->h + iy) * d->w + ix];
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#include <immintrin.h>
+/* The same maximum with AVX-512: 64 values a step in four 16-lane maxima
+** (MAXPS keeps the running maximum when the value is NaN, as below). */
+__attribute__((target("avx512f"))) static float max_abs_avx512(const float *x, int64_t n, int64_t *done)
+{
+    __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m0);
+        m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 16)), m1);
+        m2 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 32)), m2);
+        m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 48)), m3);
+    }
+    m0 = _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3));
+    float lanes[16], mx = 0;
+    _mm512_storeu_ps(lanes, m0);
+    for (int j = 0; j < 16; j++) mx = lanes[j] > mx ? lanes[j] : mx;
+    *done = i;
+    return mx;
+}
+#define HAVE_DRIVER_AVX512 1
+#endif
+
 /* Largest |x[i]| (0 for none; a NaN is skipped, as fmaxf skips it). With
 ** SSE2 eight lanes keep their own v > mx ? v : mx (what MAXPS computes),
-** combined at the end: the same maximum in any order. Also the lowering's
+** combined at the end (AVX-512 first where the CPU has it): the same
+** maximum in any order. Also the lowering's
 ** per-column weight scales (compile/lower.c). */
 float tpu_max_abs_f32(const float *x, int64_t n)
 {
     int64_t i = 0;
     float mx = 0;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    if (avx512 && n >= 64) mx = max_abs_avx512(x, n, &i);
+#endif
 #ifdef __SSE2__
     const __m128 sign = _mm_set1_ps(-0.0f);
-    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    __m128 m0 = _mm_set1_ps(mx), m1 = _mm_setzero_ps();
     for (; i + 8 <= n; i += 8) {
         m0 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i)), m0);
         m1 = _mm_max_ps(_mm_andnot_ps(sign, _mm_loadu_ps(x + i + 4)), m1);
@@ -284,30 +315,6 @@ static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *
     }
 }
 
-/* The int8 convolution packing (l->k_hwc): NHWC copy, then rows. 1 when it
-** ran, 0 when a buffer could not be had (the caller falls back). */
-static int pack_conv_hwc(const struct tpu_chip *c, struct tpu_lowered *l, const float *x, uint8_t *host)
-{
-    const struct tpu_mm_desc *d = &l->d;
-    int64_t R = c->array_rows, n = d->batch * d->c_in * d->h * d->w, hw = d->h * d->w;
-    if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return 0;
-    int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
-    if (!q || !row) { free(q); free(row); return 0; }
-    l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
-    quantise_nhwc(d, x, l->in_scale, row, q);
-    uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R);
-    for (int64_t g = 0; g < d->groups; g++)
-        for (int64_t mc = 0; mc < l->n_chunks; mc++) {
-            int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-            uint8_t *base = host + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            pack_rows_hwc(l, R, q, g, m0, rows, base);
-            uint64_t used = (uint64_t)(l->k_tiles * rows * R);
-            if (used < pass_bytes) memset(base + used, 0, (size_t)(pass_bytes - used));   /* short pass */
-        }
-    free(q); free(row);
-    return 1;
-}
-
 /* Row m of group g from the already quantised input q (elem bytes per value)
 ** into the packed layout, walking (tile, slot) as counters. */
 static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, const uint8_t *q, int64_t g,
@@ -360,30 +367,56 @@ static void pack_row_q(const struct tpu_lowered *l, int64_t R, int64_t elem, con
     }
 }
 
+uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const float *x)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t elem = tpu_chip_elem_bytes(c), hw = d->h * d->w;
+    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
+    int fast = (c->mxu_dtype == TPU_MXU_INT8 && elem == 1) || (c->mxu_dtype == TPU_MXU_BF16 && elem == 2);
+    if (l->k_hwc) {                                  /* int8 conv: the NHWC copy */
+        if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return NULL;
+        int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
+        if (!q || !row) { free(q); free(row); return NULL; }
+        l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
+        quantise_nhwc(d, x, l->in_scale, row, q);
+        free(row);
+        return (uint8_t *)q;
+    }
+    uint8_t *q = fast && n > 0 && (uint64_t)n <= SIZE_MAX / 2 ? malloc((size_t)n * (size_t)elem) : NULL;
+    if (!q) return NULL;
+    l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
+                : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
+    if (c->mxu_dtype == TPU_MXU_INT8) quantise_i8(x, n, l->in_scale, (int8_t *)q);
+    else to_bf16(x, n, q);
+    return q;
+}
+
+void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
+                      int64_t mc, uint8_t *dst)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
+    int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+    if (l->k_hwc) { pack_rows_hwc(l, R, (const int8_t *)q, g, m0, rows, dst); return; }
+    memset(dst, 0, (size_t)(l->k_tiles * rows * R * elem));         /* padding stays 0 */
+    for (int64_t r = 0; r < rows; r++) pack_row_q(l, R, elem, q, g, m0 + r, rows, dst + r * R * elem);
+}
+
 void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const float *x,
                        uint8_t *host)
 {
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
-    int64_t n = d->is_conv ? d->batch * d->c_in * d->h * d->w : d->groups * d->M * d->K;
-    int fast = (c->mxu_dtype == TPU_MXU_INT8 && elem == 1) || (c->mxu_dtype == TPU_MXU_BF16 && elem == 2);
-    if (l->k_hwc) {                                  /* int8 conv; no memory: element path */
-        if (!pack_conv_hwc(c, l, x, host)) tpu_mm_pack_input_ref(c, l, x, host);
-        return;
-    }
-    uint8_t *q = fast && n > 0 && (uint64_t)n <= SIZE_MAX / 2 ? malloc((size_t)n * (size_t)elem) : NULL;
-    if (!q) { tpu_mm_pack_input_ref(c, l, x, host); return; }
-    l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
-                : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
-    if (c->mxu_dtype == TPU_MXU_INT8) quantise_i8(x, n, l->in_scale, (int8_t *)q);
-    else to_bf16(x, n, q);
+    uint8_t *q = tpu_mm_quantise(c, l, x);
+    if (!q) { tpu_mm_pack_input_ref(c, l, x, host); return; }     /* no memory: element path */
     uint64_t pass_bytes = (uint64_t)(l->k_tiles * l->mrows * R * elem);
-    memset(host, 0, (size_t)l->host_out_off);
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t mc = 0; mc < l->n_chunks; mc++) {
             int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
             uint8_t *base = host + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            for (int64_t r = 0; r < rows; r++) pack_row_q(l, R, elem, q, g, m0 + r, rows, base + r * R * elem);
+            tpu_mm_pack_pass(c, l, q, g, mc, base);
+            uint64_t used = (uint64_t)(l->k_tiles * rows * R * elem);
+            if (used < pass_bytes) memset(base + used, 0, (size_t)(pass_bytes - used));   /* short pass */
         }
     free(q);
 }
@@ -407,13 +440,12 @@ static void put_word(const struct tpu_chip *c, const struct tpu_lowered *l, int6
     memcpy(dst, &q, 4);
 }
 
-void tpu_mm_pack_tables(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
-                        float lo, float hi, uint8_t *host)
+void tpu_mm_pack_tables_at(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
+                           float lo, float hi, uint8_t *t)
 {
     const struct tpu_mm_desc *d = &l->d;
     if (!l->tab_bytes) return;
     int64_t C = c->array_cols, words = tpu_mm_tab_words(d, C);
-    uint8_t *t = host + l->host_tab_off;
     memset(t, 0, (size_t)(d->groups * l->tab_bytes));     /* padding columns: 0 */
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t n = 0; n < d->N; n++) {
@@ -423,6 +455,12 @@ void tpu_mm_pack_tables(const struct tpu_chip *c, const struct tpu_lowered *l, c
             put_word(c, l, g, n, lo, ceil, w);
             put_word(c, l, g, n, hi, floor, w + C * 4);
         }
+}
+
+void tpu_mm_pack_tables(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
+                        float lo, float hi, uint8_t *host)
+{
+    if (l->tab_bytes) tpu_mm_pack_tables_at(c, l, bias, lo, hi, host + l->host_tab_off);
 }
 
 /* Index in y (ONNX layout) of GEMM result (group g, row m, column n). */
@@ -459,52 +497,124 @@ VEC_CLONES static void unpack_row(const struct tpu_chip *c, const struct tpu_low
     }
 }
 
+/* One result row straight into y (column n at yr[n x ystride]). */
+static void unpack_one_row(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *src, int64_t g,
+                           int64_t n0, int64_t cn, float alpha, const float *bias, float *yr, int64_t ystride)
+{
+    float row[256];
+    for (int64_t j0 = 0; j0 < cn; j0 += 256) {
+        int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
+        unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row, 1);
+        for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
+    }
+}
+
+#ifdef HAVE_DRIVER_AVX512
+/* int8 convolution results of 16 consecutive pixels of one image (rows C
+** words apart from src) for columns [0, cn): column j's 16 values gathered,
+** dequantised in double in unpack_row's order ((acc x in_scale) x w_scale, x
+** alpha, + bias; no fused multiply-add), rounded to float, stored as 16
+** consecutive values of output plane j (yr + j x ystride). */
+__attribute__((target("avx512f"))) static void unpack16_i8(const int32_t *src, int64_t C, int64_t cn,
+                                                           const float *ws, const float *bs, double in_s,
+                                                           double alpha, float *yr, int64_t ystride)
+{
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)C));
+    const __m512d vin = _mm512_set1_pd(in_s), va = _mm512_set1_pd(alpha);
+    for (int64_t j = 0; j < cn; j++) {
+        __m512i q = _mm512_i32gather_epi32(idx, (const void *)(src + j), 4);
+        __m512d w = _mm512_set1_pd((double)ws[j]);
+        __m512d lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(q));
+        __m512d hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(q, 1));
+        lo = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(lo, vin), w), va);
+        hi = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(hi, vin), w), va);
+        if (bs) {
+            __m512d b = _mm512_set1_pd((double)bs[j]);
+            lo = _mm512_add_pd(lo, b);
+            hi = _mm512_add_pd(hi, b);
+        }
+        _mm256_storeu_ps(yr + j * ystride, _mm512_cvtpd_ps(lo));
+        _mm256_storeu_ps(yr + j * ystride + 8, _mm512_cvtpd_ps(hi));
+    }
+}
+
+/* The int8 convolution's results of pass (g, mc), n-tile from column n0:
+** 16 pixels at a time where they are in one image, single rows elsewhere. */
+static void unpack_conv16(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *base, int64_t g,
+                          int64_t m0, int64_t rows, int64_t n0, int64_t cn, float alpha, const float *bias, float *y)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t C = c->array_cols, pix = d->oh * d->ow;
+    const float *ws = l->w_scale + g * d->N + n0, *bs = bias ? bias + g * d->N + n0 : NULL;
+    for (int64_t r = 0; r < rows;) {
+        const uint8_t *src = base + ((n0 / C) * rows + r) * C * 4;
+        float *yr = y + y_index(d, g, m0 + r, n0);
+        if (r + 16 <= rows && (m0 + r) % pix + 16 <= pix) {
+            unpack16_i8((const int32_t *)(const void *)src, C, cn, ws, bs, l->in_scale, alpha, yr, pix);
+            r += 16;
+        } else unpack_one_row(c, l, src, g, n0, cn, alpha, bias, yr, pix), r++;
+    }
+}
+#endif
+
 /* Rows are taken UNPACK_RB at a time: each row dequantised into a column of
 ** blk (blk[j][r]), then a convolution's block is copied plane by plane (runs
 ** of consecutive pixels instead of one float per output plane per row). */
-#define UNPACK_RB 32
+#define UNPACK_RB TPU_MM_UNPACK_RB
+
+void tpu_mm_unpack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *base,
+                        int64_t g, int64_t mc, float alpha, const float *bias, float *y, float *blk)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t C = c->array_cols;
+    int64_t ystride = d->is_conv ? d->oh * d->ow : 1;       /* y step from column n to n + 1 */
+    int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    int fast16 = avx512 && d->is_conv && c->mxu_dtype == TPU_MXU_INT8 && C <= 65536;
+#endif
+    for (int64_t n0 = 0; n0 < d->N; n0 += C) {
+        int64_t cn = d->N - n0 < C ? d->N - n0 : C;
+#ifdef HAVE_DRIVER_AVX512
+        if (fast16) { unpack_conv16(c, l, base, g, m0, rows, n0, cn, alpha, bias, y); continue; }
+#endif
+        for (int64_t r0 = 0; r0 < rows; r0 += UNPACK_RB) {
+            int64_t rb = rows - r0 < UNPACK_RB ? rows - r0 : UNPACK_RB;
+            for (int64_t r = 0; r < rb; r++) {
+                const uint8_t *src = base + ((n0 / C) * rows + r0 + r) * C * 4;
+                if (r0 + r + 4 < rows)                /* rows are array_cols words apart */
+                    for (int64_t b = 0; b < cn * 4; b += 64) __builtin_prefetch(src + 4 * C * 4 + b);
+                float *yr = y + y_index(d, g, m0 + r0 + r, n0);
+                if (ystride == 1 || !blk) unpack_one_row(c, l, src, g, n0, cn, alpha, bias, yr, ystride);
+                else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r, UNPACK_RB);
+            }
+            if (ystride == 1 || !blk) continue;
+            for (int64_t r = 0; r < rb;) {            /* a run of pixels of one image */
+                int64_t m = m0 + r0 + r, run = ystride - m % ystride;
+                if (run > rb - r) run = rb - r;
+                float *yr = y + y_index(d, g, m, n0);
+                if (run == UNPACK_RB)                 /* whole blocks: a fixed-size copy, inlined */
+                    for (int64_t j = 0; j < cn; j++) memcpy(yr + j * ystride, blk + j * UNPACK_RB, sizeof(float) * UNPACK_RB);
+                else
+                    for (int64_t j = 0; j < cn; j++)
+                        memcpy(yr + j * ystride, blk + j * UNPACK_RB + r, (size_t)run * sizeof *yr);
+                r += run;
+            }
+        }
+    }
+}
 
 void tpu_mm_unpack_output(const struct tpu_chip *c, const struct tpu_lowered *l,
                           const uint8_t *host, float alpha, const float *bias, float *y)
 {
     const struct tpu_mm_desc *d = &l->d;
-    int64_t C = c->array_cols;
-    uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * C * 4);
-    int64_t ystride = d->is_conv ? d->oh * d->ow : 1;       /* y step from column n to n + 1 */
-    float *blk = malloc(sizeof(float) * (size_t)(UNPACK_RB * C));
+    uint64_t pass_bytes = (uint64_t)(l->n_tiles * l->mrows * c->array_cols * 4);
+    float *blk = malloc(sizeof(float) * (size_t)(UNPACK_RB * c->array_cols));
     for (int64_t g = 0; g < d->groups; g++)
-        for (int64_t mc = 0; mc < l->n_chunks; mc++) {
-            int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-            const uint8_t *base = host + l->host_out_off + (uint64_t)(g * l->n_chunks + mc) * pass_bytes;
-            for (int64_t n0 = 0; n0 < d->N; n0 += C) {
-                int64_t cn = d->N - n0 < C ? d->N - n0 : C;
-                for (int64_t r0 = 0; r0 < rows; r0 += UNPACK_RB) {
-                    int64_t rb = rows - r0 < UNPACK_RB ? rows - r0 : UNPACK_RB;
-                    for (int64_t r = 0; r < rb; r++) {
-                        const uint8_t *src = base + ((n0 / C) * rows + r0 + r) * C * 4;
-                        if (r0 + r + 4 < rows)                /* rows are array_cols words apart */
-                            for (int64_t b = 0; b < cn * 4; b += 64) __builtin_prefetch(src + 4 * C * 4 + b);
-                        float *yr = y + y_index(d, g, m0 + r0 + r, n0);
-                        if (ystride == 1 || !blk) {
-                            float row[256];
-                            for (int64_t j0 = 0; j0 < cn; j0 += 256) {
-                                int64_t nj = cn - j0 < 256 ? cn - j0 : 256;
-                                unpack_row(c, l, src + j0 * 4, g, n0 + j0, nj, alpha, bias, row, 1);
-                                for (int64_t j = 0; j < nj; j++) yr[(j0 + j) * ystride] = row[j];
-                            }
-                        } else unpack_row(c, l, src, g, n0, cn, alpha, bias, blk + r, UNPACK_RB);
-                    }
-                    if (ystride == 1 || !blk) continue;
-                    for (int64_t r = 0; r < rb;) {            /* a run of pixels of one image */
-                        int64_t m = m0 + r0 + r, run = ystride - m % ystride;
-                        if (run > rb - r) run = rb - r;
-                        float *yr = y + y_index(d, g, m, n0);
-                        for (int64_t j = 0; j < cn; j++)
-                            memcpy(yr + j * ystride, blk + j * UNPACK_RB + r, (size_t)run * sizeof *yr);
-                        r += run;
-                    }
-                }
-            }
-        }
+        for (int64_t mc = 0; mc < l->n_chunks; mc++)
+            tpu_mm_unpack_pass(c, l, host + l->host_out_off + (uint64_t)(g * l->n_chunks + mc) * pass_bytes,
+                               g, mc, alpha, bias, y, blk);
     free(blk);
 }

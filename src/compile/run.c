@@ -15,6 +15,7 @@
 ** Out: struct tpu_chip_report (per-layer rows, counters, energy).
 */
 #include "compile/mm_node.h"
+#include "compile/driver.h"
 #include "compile/lower_vec.h"
 #include "sim/sim_systolic.h"
 #include "ir/passes.h"
@@ -250,35 +251,39 @@ static void wide_conv_bias(const struct tpu_mm_desc *d0, const float *bias, floa
 
 /* Functional run: values in, values out, output tensor set. bias: the
 ** per-column bias ACTIVATE adds (d->bias), else the host adds Conv's B /
-** Gemm's beta*C after dequantisation. */
+** Gemm's beta*C after dequantisation. The driver works at the host link
+** (tpu_mm_run_linked) when it can, else through the host buffer. */
 static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct tpu_lowered *l,
                                   const struct tpu_mm_desc *d0, const struct tpu_mm_fusion *fz, const float *bias,
-                                  uint8_t *host, float **y_out, int64_t *count)
+                                  float **y_out, int64_t *count)
 {
     const struct tpu_mm_desc *d = &l->d;
     float *own[4] = { NULL, NULL, NULL, NULL };
     const float *x = NULL;
+    *count = d->groups * d->M * d->N;
+    const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
+    const float *out_bias = b && b->data && !d->wide ? b->data : NULL;
+    float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
+    float *y = NULL;
+    uint8_t *host = NULL;
+    int linked = 0;
     enum tpu_status rc = mm_input(u, n, l, d0, own, &x);
-    if (!rc) {
+    if (!rc && !(y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float)))) rc = TPU_ERR_NOMEM;   /* unpack writes every value */
+    if (!rc) rc = tpu_mm_run_linked(u->sim, u->chip, l, x, bias, fz->lo, fz->hi, alpha, out_bias, y, &linked);
+    if (!rc && !linked && !(host = host_buffer(u, (uint64_t)l->host_bytes))) rc = TPU_ERR_NOMEM;
+    if (!rc && !linked) {
         tpu_mm_pack_input(u->chip, l, x, host);
         tpu_mm_pack_tables(u->chip, l, bias, fz->lo, fz->hi, host);
     }
     for (int i = 0; i < 4; i++) free(own[i]);
-    if (rc) return rc;
-    rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
-    if (rc) return rc;
-    *count = d->groups * d->M * d->N;
-    float *y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float));     /* unpack writes every value */
-    if (!y) return TPU_ERR_NOMEM;
-    const struct tpu_tensor *b = d->is_conv && !d->bias ? tpu_in(u->g, n, 2) : NULL;
-    float alpha = n->op == TPU_OP_GEMM ? tpu_attr_float(n, "alpha", 1.0f) : 1.0f;
-    tpu_mm_unpack_output(u->chip, l, host, alpha, b && b->data && !d->wide ? b->data : NULL, y);
-    if (d->wide) {                                       /* the halves, then Conv's B */
+    if (!rc && !linked) rc = tpu_sim_run(u->sim, l->prog, host, l->host_bytes);
+    if (!rc && !linked) tpu_mm_unpack_output(u->chip, l, host, alpha, out_bias, y);
+    if (!rc && d->wide) {                                /* the halves, then Conv's B */
         tpu_mm_wide_combine(d, y);
         *count /= 2;
         if (b && b->data) wide_conv_bias(d0, b->data, y);
     }
-    rc = n->op == TPU_OP_GEMM && !d->bias ? add_gemm_c(u, n, d->wide ? d0 : d, y) : TPU_STATUS_OK;
+    if (!rc && n->op == TPU_OP_GEMM && !d->bias) rc = add_gemm_c(u, n, d->wide ? d0 : d, y);
     if (rc) { free(y); return rc; }
     *y_out = y;
     return TPU_STATUS_OK;
@@ -302,7 +307,9 @@ static enum tpu_status give_values(struct tpu_ctx *ctx, struct tpu_tensor *t, fl
 
 /* Puts the node's output values (the chip's result) in place for the nodes
 ** downstream and for the caller: with take, the block *y itself (see
-** give_values), else a copy (the fused activation takes *y after). */
+** give_values), else a copy (the fused activation takes *y after); no copy
+** when dead values are dropped (free_dead): the fused activation is its one
+** reader (not a graph output) and never runs itself, so nothing reads it. */
 static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const struct tpu_mm_desc *d,
                                   float **y, int64_t count, int take)
 {
@@ -314,6 +321,7 @@ static enum tpu_status set_output(struct runner *u, struct tpu_node *n, const st
     tpu_tensor_set_shape(t, nd, dims);
     if (!*y) return TPU_STATUS_OK;
     if (take) return give_values(u->ctx, t, y, count);
+    if (u->o->free_dead) { tpu_tensor_drop_data(t); return TPU_STATUS_OK; }   /* read by nobody */
     enum tpu_status rc = tpu_tensor_alloc(u->ctx, t);
     if (!rc) memcpy(t->data, *y, (size_t)tpu_tensor_numel(t) * sizeof(float));
     return rc;
@@ -381,10 +389,10 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     struct tpu_sim_counters c0 = u->sim->ctr;
     int first_mark = u->sim->n_marks;
     if (!rc && !u->o->timing_only) {
-        uint8_t *host = host_buffer(u, (uint64_t)m.l.host_bytes);
-        if (!host) rc = TPU_ERR_NOMEM;
+        uint8_t *host = q ? host_buffer(u, (uint64_t)m.l.host_bytes) : NULL;
+        if (q && !host) rc = TPU_ERR_NOMEM;
         else if (q) rc = run_qvalues(u, n, &m, host);
-        else rc = run_values(u, n, &m.l, &m.d0, &m.fz, m.bias, host, &y, &count);
+        else rc = run_values(u, n, &m.l, &m.d0, &m.fz, m.bias, &y, &count);
     } else if (!rc) rc = tpu_sim_run(u->sim, m.l.prog, NULL, m.l.host_bytes);
     struct tpu_layer_row *row = NULL;
     if (!rc) add_layer_rows(u, &m.l, first_mark, &c0, t0, u->sim->end, &row);

@@ -5,6 +5,7 @@
 ** onnx_load.c  ModelProto walk: initializers, inputs/outputs, nodes, Constant nodes
 ** onnx_tensor.c TensorProto ↔ tpu_tensor: dtypes, raw/typed data, external data (mmap), .pb files
 ** onnx_map.c   per-op, per-opset normalisation to the opset-13+ input form
+** onnx_raw.c   the model without its initializers' raw_data, for protobuf-c
 */
 #ifndef TPU_ONNX_H
 #define TPU_ONNX_H
@@ -30,6 +31,25 @@ enum tpu_status tpu_onnx_keep_model(struct tpu_graph *g, Onnx__ModelProto *m);
 ** unpacked (protobuf-c recurses without a limit). Returns 0 if acceptable. */
 int tpu_onnx_check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                          int max_depth);
+
+/* An initializer's raw_data in the model file (onnx_raw.c): present, the
+** payload's offset and length in the file, the whole field's offset and
+** length inside its TensorProto. */
+struct tpu_onnx_raw {
+    int      present;
+    uint64_t off, len, field_at, field_len;
+};
+/* A copy of the model bytes with each top-level initializer's raw_data
+** emptied (malloc'd, *out_len bytes), and per initializer in file order where
+** its raw_data is in buf (*raw, malloc'd, *n_raw entries). NULL (nothing
+** allocated) when the layout is not the plain one, or the payloads add up to
+** less than min_bytes: unpack buf as it is then. */
+uint8_t *tpu_onnx_strip_raw(const uint8_t *buf, size_t len, uint64_t min_bytes, size_t *out_len,
+                            struct tpu_onnx_raw **raw, int *n_raw);
+
+/* The same for one TensorProto (a .pb file): NULL when it has no (single)
+** raw_data field; else the copy without it and where it is in buf. */
+uint8_t *tpu_onnx_strip_tensor_raw(const uint8_t *buf, size_t len, size_t *out_len, struct tpu_onnx_raw *raw);
 
 /* Releases what the loader kept for g (mapped external data, the message). */
 void tpu_onnx_unmap(struct tpu_graph *g);

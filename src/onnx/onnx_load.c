@@ -23,6 +23,8 @@
 
 struct onnx_keep {
     Onnx__ModelProto *model;
+    int               raw_in_file;        /* initializers' raw_data point into
+                                             the mapped file (onnx_raw.c)   */
     int               n_maps, cap_maps;
     struct { void *addr; size_t len; } *maps;
 };
@@ -63,13 +65,47 @@ void tpu_onnx_unmap(struct tpu_graph *g)
     if (!k) return;
     for (int i = 0; i < k->n_maps; i++) munmap(k->maps[i].addr, k->maps[i].len);
     free(k->maps);
+    if (k->model && k->raw_in_file && k->model->graph)   /* not protobuf-c's to free */
+        for (size_t i = 0; i < k->model->graph->n_initializer; i++) {
+            k->model->graph->initializer[i]->raw_data.data = NULL;
+            k->model->graph->initializer[i]->raw_data.len = 0;
+        }
     if (k->model) onnx__model_proto__free_unpacked(k->model, NULL);
     g->maps = NULL;
 }
 
 /*---- Reading the file ----*/
-static enum tpu_status unpack_file(struct tpu_ctx *ctx, const char *path, Onnx__ModelProto **out)
+/* Initializer payloads below this are left to protobuf-c (small models). */
+#define RAW_IN_FILE_MIN_BYTES ((uint64_t)1 << 20)
+
+/* Unpacks the stripped copy (onnx_raw.c) and points each initializer's
+** raw_data at its bytes in the mapped file. NULL when the two disagree on the
+** initializers (nothing kept). */
+static Onnx__ModelProto *unpack_stripped(const uint8_t *buf, const uint8_t *small, size_t small_len,
+                                         const struct tpu_onnx_raw *raw, int n_raw)
 {
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, small_len, small);
+    if (!m) return NULL;
+    if (!m->graph || m->graph->n_initializer != (size_t)n_raw) {
+        onnx__model_proto__free_unpacked(m, NULL);
+        return NULL;
+    }
+    for (int i = 0; i < n_raw; i++) {
+        Onnx__TensorProto *tp = m->graph->initializer[i];
+        if (!raw[i].present) continue;
+        tp->raw_data.data = (uint8_t *)buf + raw[i].off;
+        tp->raw_data.len = (size_t)raw[i].len;
+    }
+    return m;
+}
+
+/* *map / *map_len: the mapped file, left mapped when the initializers' values
+** point into it (*out's raw_data), else NULL. */
+static enum tpu_status unpack_file(struct tpu_ctx *ctx, const char *path, Onnx__ModelProto **out,
+                                   void **map, size_t *map_len)
+{
+    *map = NULL;
+    *map_len = 0;
     int fd = open(path, O_RDONLY);
     if (fd < 0) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -82,16 +118,29 @@ static enum tpu_status unpack_file(struct tpu_ctx *ctx, const char *path, Onnx__
         return tpu_err_at(ctx, TPU_ERR_FORMAT, 0, "%s: empty file, not an ONNX model", path);
     }
     size_t len = (size_t)st.st_size;
-    void *buf = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* private and writable: values borrowed from it may be changed in place
+    ** like any other initializer's (copy on write, the file untouched) */
+    void *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     close(fd);
     if (buf == MAP_FAILED) return tpu_err(ctx, TPU_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
     enum tpu_status rc = TPU_STATUS_OK;
+    *out = NULL;
     if (tpu_onnx_check_depth(&onnx__model_proto__descriptor, buf, len, MAX_NESTING))
         rc = tpu_err(ctx, TPU_ERR_FORMAT, "%s: not an ONNX model: messages nested more than %d deep",
                      path, MAX_NESTING);
-    else if (!(*out = onnx__model_proto__unpack(NULL, len, buf)))
-        rc = tpu_err(ctx, TPU_ERR_FORMAT, "%s: not an ONNX model: protobuf decoding failed (%zu bytes)",
-                     path, len);
+    else {
+        struct tpu_onnx_raw *raw = NULL;
+        int n_raw = 0;
+        size_t small_len = 0;
+        uint8_t *small = tpu_onnx_strip_raw(buf, len, RAW_IN_FILE_MIN_BYTES, &small_len, &raw, &n_raw);
+        if (small) *out = unpack_stripped(buf, small, small_len, raw, n_raw);
+        free(small);
+        free(raw);
+        if (*out) { *map = buf; *map_len = len; return TPU_STATUS_OK; }
+        if (!(*out = onnx__model_proto__unpack(NULL, len, buf)))
+            rc = tpu_err(ctx, TPU_ERR_FORMAT, "%s: not an ONNX model: protobuf decoding failed (%zu bytes)",
+                         path, len);
+    }
     munmap(buf, len);
     return rc;
 }
@@ -384,14 +433,21 @@ enum tpu_status tpu_load_onnx(struct tpu_ctx *ctx, const char *path, struct tpu_
     *out = NULL;
     tpu_err_clear(ctx);
     Onnx__ModelProto *m = NULL;
-    enum tpu_status rc = unpack_file(ctx, path, &m);
+    void *map = NULL;
+    size_t map_len = 0;
+    enum tpu_status rc = unpack_file(ctx, path, &m, &map, &map_len);
     if (rc) return rc;
     struct tpu_graph *g = tpu_graph_new(ctx, path);
-    if (!g || tpu_onnx_keep_model(g, m)) {
+    if (!g || tpu_onnx_keep_model(g, m) || (map && tpu_onnx_keep_map(g, map, map_len))) {
+        if (g && g->maps) ((struct onnx_keep *)g->maps)->model = NULL;
+        if (map) for (size_t i = 0; m->graph && i < m->graph->n_initializer; i++)
+            m->graph->initializer[i]->raw_data.data = NULL;
         onnx__model_proto__free_unpacked(m, NULL);
+        if (map) munmap(map, map_len);
         tpu_graph_free(g);
         return TPU_ERR_NOMEM;
     }
+    if (map) ((struct onnx_keep *)g->maps)->raw_in_file = 1;
     rc = build_graph(g, m);
     if (rc) {
         if (ctx->status == TPU_STATUS_OK) tpu_err(ctx, rc, "%s: %s", path, tpu_status_str(rc));

@@ -168,8 +168,10 @@ static enum tpu_status decode_external(struct tpu_graph *g, const Onnx__TensorPr
     return TPU_STATUS_OK;
 }
 
-enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorProto *tp,
-                                       struct tpu_tensor *t, const char *what)
+/* borrow_any: raw_data borrowed at any alignment (the caller only copies the
+** bytes out, tpu_tensor_load_pb). */
+static enum tpu_status decode(struct tpu_graph *g, const Onnx__TensorProto *tp, struct tpu_tensor *t,
+                              const char *what, int borrow_any)
 {
     int32_t dt = tp->has_data_type ? tp->data_type : 0;
     if (!dtype_supported(dt))
@@ -188,18 +190,26 @@ enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorPr
         if (tp->raw_data.len != nbytes)
             return tpu_err(g->ctx, TPU_ERR_FORMAT, "%s: %s: raw_data has %zu bytes, its shape [%zu elements of %s] needs %zu",
                            g->path, what, tp->raw_data.len, numel, tpu_dtype_name(t->dtype), nbytes);
-        if (((uintptr_t)tp->raw_data.data & 7) == 0 && nbytes) {
-            t->data = tp->raw_data.data;      /* borrowed: the message lives as long as g */
+        size_t align = tpu_dtype_size(t->dtype);
+        if (nbytes && align && (borrow_any || ((uintptr_t)tp->raw_data.data % align) == 0)) {
+            t->data = tp->raw_data.data;      /* borrowed: the message (or the mapped file,
+                                                 onnx_raw.c) lives as long as g */
             t->owner = TPU_DATA_BORROWED;
             return TPU_STATUS_OK;
         }
-        t->data = tpu_arena_alloc(&g->arena, nbytes ? nbytes : 1);
+        t->data = tpu_arena_alloc_raw(&g->arena, nbytes ? nbytes : 1);
         if (!t->data) return TPU_ERR_NOMEM;
         if (nbytes) memcpy(t->data, tp->raw_data.data, nbytes);
         t->owner = TPU_DATA_ARENA;
         return TPU_STATUS_OK;
     }
     return decode_typed(g, tp, t, what, numel);
+}
+
+enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorProto *tp,
+                                       struct tpu_tensor *t, const char *what)
+{
+    return decode(g, tp, t, what, 0);
 }
 
 /*---- Test-data .pb files ----*/
@@ -234,19 +244,28 @@ struct tpu_tensor *tpu_tensor_load_pb(struct tpu_ctx *ctx, const char *path)
     size_t len = 0;
     if (map_file(ctx, path, &buf, &len)) return NULL;
     Onnx__TensorProto *tp = NULL;
+    struct tpu_onnx_raw raw = { 0 };
+    size_t small_len = 0;
+    uint8_t *small = NULL;            /* without raw_data: protobuf-c copies the rest only */
     if (len == 0) tpu_err(ctx, TPU_ERR_FORMAT, "%s: empty file, not a TensorProto", path);
     else if (tpu_onnx_check_depth(&onnx__tensor_proto__descriptor, buf, len, 8))
         tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a TensorProto: nested too deeply", path);
-    else if (!(tp = onnx__tensor_proto__unpack(NULL, len, buf)))
+    else if (small = tpu_onnx_strip_tensor_raw(buf, len, &small_len, &raw),
+             !(tp = onnx__tensor_proto__unpack(NULL, small ? small_len : len, small ? small : buf)))
         tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a TensorProto: protobuf decoding failed", path);
-    if (buf) munmap(buf, len);
-    if (!tp) return NULL;
+    int stripped = small != NULL;
+    free(small);
+    if (tp && stripped) {             /* the values, read where they are in the file */
+        tp->raw_data.data = buf + raw.off;
+        tp->raw_data.len = (size_t)raw.len;
+    }
+    if (!tp) { if (buf) munmap(buf, len); return NULL; }
     /* A scratch graph gives the decoder an arena and a path for messages. */
     struct tpu_graph *g = tpu_graph_new(ctx, path);
     struct tpu_tensor *out = NULL;
     if (g) {
         struct tpu_tensor tmp = { .n_dims = -1, .producer = -1 };
-        if (tpu_onnx_tensor_decode(g, tp, &tmp, "tensor") == TPU_STATUS_OK) {
+        if (decode(g, tp, &tmp, "tensor", 1) == TPU_STATUS_OK) {
             size_t nbytes = 0, name_len = strlen(tp->name ? tp->name : "") + 1;
             tpu_tensor_nbytes(ctx, &tmp, &nbytes);
             out = tpu_malloc(ctx, sizeof *out + name_len);
@@ -262,7 +281,9 @@ struct tpu_tensor *tpu_tensor_load_pb(struct tpu_ctx *ctx, const char *path)
         }
         tpu_graph_free(g);
     }
+    if (stripped) { tp->raw_data.data = NULL; tp->raw_data.len = 0; }   /* not protobuf-c's */
     onnx__tensor_proto__free_unpacked(tp, NULL);
+    if (buf) munmap(buf, len);
     return out;
 }
 

@@ -101,6 +101,10 @@ struct tpu_sim {
     /* memories (NULL in timing-only mode) */
     uint8_t                 *ub;          /* unified_buffer_bytes              */
     uint8_t                 *acc;         /* accumulator_rows x cols x 4 bytes  */
+    int32_t                 *acc_live;    /* per accumulator row: its columns from
+                                             this one on are zero, not yet stored
+                                             as such (sim_mxu.c); array_cols
+                                             (all stored) outside tpu_sim_run   */
     const uint8_t           *dram;        /* the program's weight image         */
     uint64_t                 dram_bytes;
     uint8_t                 *host;        /* caller's host buffer (may be NULL) */
@@ -122,6 +126,14 @@ struct tpu_sim {
     void                   (*on_insn)(void *user, const struct tpu_sim *s, int64_t pc,
                                       const struct tpu_insn *in);
     void                    *on_insn_user;
+    /* Optional host side of the host link, in place of the copy through
+    ** `host`: RD_HOST calls it with to_host 0 to fill ub[0, n) with host
+    ** bytes [addr, addr + n), WR_HOST with to_host 1 to take ub[0, n) as
+    ** those host bytes (compile/driver_link.c packs and unpacks straight in
+    ** the UB). Returns 1 when it moved the bytes, 0 to copy through `host`.
+    ** Timing and counters are the same either way. NULL: none. */
+    int                    (*host_link)(void *user, int to_host, uint64_t addr, uint8_t *ub, uint64_t n);
+    void                    *host_link_user;
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;
@@ -160,6 +172,8 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in);
 /* The same ACTIVATE through the generic per-element loop only (the reference
 ** tests/test-sim.c checks the specialised loops against). */
 int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in);
+/* Stores the zeros columns [acc_live[r], upto) of rows [r0, r0 + n) hold. */
+void sim_acc_settle(struct tpu_sim *s, int64_t r0, int64_t n, int64_t upto);
 /* sim_dma.c: host link */
 int sim_host_dma(struct tpu_sim *s, const struct tpu_insn *in, int to_host);
 /* sim_vector.c */

@@ -83,7 +83,9 @@ struct tpu_sim *tpu_sim_new(struct tpu_ctx *ctx, const struct tpu_chip *chip, in
         ok = tpu_mul_size(acc_rows, (size_t)chip->array_cols * 4, &acc_bytes) == 0;
         if (ok) s->ub = tpu_calloc(ctx, 1, (size_t)chip->unified_buffer_bytes);
         if (ok) s->acc = tpu_calloc(ctx, 1, acc_bytes);
-        ok = ok && s->ub && s->acc;
+        if (ok) s->acc_live = tpu_calloc(ctx, acc_rows, sizeof(int32_t));
+        ok = ok && s->ub && s->acc && s->acc_live;
+        for (size_t r = 0; ok && r < acc_rows; r++) s->acc_live[r] = (int32_t)chip->array_cols;
     }
     for (int m = 0; ok && m < chip->mxu_count; m++) ok = alloc_mxu(s, &s->mxu[m]) == 0;
     if (!ok) {
@@ -111,6 +113,7 @@ void tpu_sim_free(struct tpu_sim *s)
     free(s->start_ring);
     free(s->ub);
     free(s->acc);
+    free(s->acc_live);
     free(s->marks);
     free(s);
 }
@@ -214,8 +217,8 @@ static int64_t next_issue(struct tpu_sim *s, int64_t pc_count)
     return t;
 }
 
-enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint8_t *host,
-                            uint64_t host_bytes)
+static enum tpu_status run_program(struct tpu_sim *s, const struct tpu_program *p, uint8_t *host,
+                                   uint64_t host_bytes)
 {
     if (!s->timing_only && p->weights_virtual && p->weight_bytes)
         return tpu_err(s->ctx, TPU_ERR_USAGE, "a timing-only program cannot run with values");
@@ -248,4 +251,13 @@ enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint
     }
     close_accounting(s, t0);
     return TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint8_t *host,
+                            uint64_t host_bytes)
+{
+    enum tpu_status rc = run_program(s, p, host, host_bytes);
+    if (s->acc_live)              /* the accumulators as stored bytes again, for whoever looks */
+        sim_acc_settle(s, 0, s->chip->accumulator_rows, s->chip->array_cols);
+    return rc;
 }

@@ -4,7 +4,8 @@
 ** buffer at host_link_gb_per_s, one transfer at a time, in order.
 **
 ** In:  decoded RD_HOST / WR_HOST (sim/sim_exec.c), the caller's host buffer.
-** Out: UB or host bytes, s->start / s->done, host-link counters.
+** Out: UB or host bytes (or the caller's s->host_link moves them), s->start /
+**      s->done, host-link counters.
 */
 #include "sim/sim.h"
 #include <math.h>
@@ -20,7 +21,9 @@ int sim_host_dma(struct tpu_sim *s, const struct tpu_insn *in, int to_host)
         return sim_fault(s, TPU_FAULT_HOST_RANGE, "host bytes [%u, %llu) beyond the %llu-byte host "
                          "buffer", in->a, (unsigned long long)in->a + in->c,
                          (unsigned long long)s->host_bytes);
-    if (!s->timing_only && s->host) {
+    int linked = !s->timing_only && s->host_link &&
+                 s->host_link(s->host_link_user, to_host, in->a, s->ub + in->b, in->c);
+    if (!linked && !s->timing_only && s->host) {
         if (to_host) memcpy(s->host + in->a, s->ub + in->b, in->c);
         else memcpy(s->ub + in->b, s->host + in->a, in->c);
     }

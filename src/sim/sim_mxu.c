@@ -172,6 +172,17 @@ static int matmul_i8_trap(struct tpu_sim *s, const struct sim_mxu *m, const int8
     return 0;
 }
 
+void sim_acc_settle(struct tpu_sim *s, int64_t r0, int64_t n, int64_t upto)
+{
+    int64_t C = s->chip->array_cols;
+    for (int64_t r = r0; r < r0 + n; r++) {
+        int32_t *live = &s->acc_live[r];
+        if (*live >= upto) continue;
+        memset(s->acc + ((size_t)r * (size_t)C + (size_t)*live) * 4, 0, (size_t)(upto - *live) * 4);
+        *live = (int32_t)upto;
+    }
+}
+
 static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struct tpu_insn *in,
                          uint64_t stride)
 {
@@ -179,6 +190,9 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
     int C = (int)c->array_cols, rows = (int)in->c, accumulate = in->flags & 1;
     int64_t elem = tpu_chip_elem_bytes(c);
     uint8_t *acc = s->acc + (size_t)in->b * (size_t)C * 4;
+    int32_t *live = s->acc_live + in->b;
+    int fast = c->mxu_dtype != TPU_MXU_BF16 && !c->acc_overflow_trap;
+    if (!fast) sim_acc_settle(s, in->b, rows, C);          /* these paths take whole rows */
     if (c->mxu_dtype == TPU_MXU_BF16) {
         tpu_gemm_bf16(rows, C, (int)m->active_k, (const uint16_t *)(s->ub + in->a),
                       (int)(stride / 2), (const uint16_t *)m->w_active, C, (float *)acc, C,
@@ -189,13 +203,14 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
         return matmul_i8_trap(s, m, (const int8_t *)(s->ub + in->a), (int)(stride / (uint64_t)elem),
                               (int32_t *)acc, rows, accumulate);
     /* only the nonzero box of the tile (exact: the rest adds zero); columns
-    ** past it keep their sums (+acc) or become 0, as the full GEMM leaves them */
+    ** past it keep their sums (+acc) or become 0, as the full GEMM leaves
+    ** them: 0 by acc_live (stored when something reads them, sim_acc_settle) */
     int kz = (int)m->active_kz, nz = (int)m->active_nz;
     nz = kz == 0 ? 0 : (nz + 15) / 16 * 16 < C ? (nz + 15) / 16 * 16 : C;
+    if (accumulate) sim_acc_settle(s, in->b, rows, nz);   /* the sums it adds to, stored */
     tpu_gemm_i8(rows, nz, kz, (const int8_t *)(s->ub + in->a), (int)stride,
                 (const int8_t *)m->w_active, C, (int32_t *)acc, C, accumulate);
-    if (!accumulate && nz < C)
-        for (int r = 0; r < rows; r++) memset(acc + ((size_t)r * (size_t)C + (size_t)nz) * 4, 0, (size_t)(C - nz) * 4);
+    for (int r = 0; r < rows; r++) live[r] = accumulate && live[r] > nz ? live[r] : nz;
     return 0;
 }
 
@@ -486,11 +501,18 @@ static void act_rows_i8(struct tpu_sim *s, const struct tpu_insn *in, const stru
     }
     int64_t mult = s->cfg[TPU_CFG_REQUANT_MULT];
     int sh = raw ? 0 : s->cfg[TPU_CFG_REQUANT_SHIFT];
+    if (raw && pool == 1) {                   /* columns past acc_live: the value of a 0 */
+        static const int32_t zero[ACT_FAST_MAX_COLS];
+        act_row_raw(zero, bias32, lo32, hi32, C, val);
+    } else sim_acc_settle(s, in->a, rows, C);
     for (int64_t o = 0; o < rows / pool; o++) {
         for (int64_t p = 0; p < pool; p++) {
             const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o * pool + p) * (size_t)C * 4);
             if (raw && pool == 1) {           /* straight into the UB (4-aligned: checked) */
-                act_row_raw(acc, bias32, lo32, hi32, C, (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4));
+                int32_t *out = (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4);
+                int64_t n = s->acc_live[in->a + o];
+                act_row_raw(acc, bias32, lo32, hi32, n, out);
+                memcpy(out + n, val + n, (size_t)(C - n) * 4);
                 break;
             }
             if (raw) act_row_raw(acc, bias32, lo32, hi32, C, p ? val : best);
@@ -511,6 +533,8 @@ static void activate_values(struct tpu_sim *s, const struct tpu_insn *in, const 
 {
     int64_t C = s->chip->array_cols;
     int raw = in->flags & 1, is_bf16 = s->chip->mxu_dtype == TPU_MXU_BF16;
+    if (generic || C > ACT_FAST_MAX_COLS || is_bf16 || (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias))
+        sim_acc_settle(s, in->a, in->c, C);    /* act_rows_i8 settles for itself */
     if (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias)  /* raw copy: acc words as they are */
         memcpy(s->ub + in->b, s->acc + (size_t)in->a * (size_t)C * 4, (size_t)(in->c * C * 4));
     else if (generic || C > ACT_FAST_MAX_COLS) activate_generic(s, in, t, pool);
