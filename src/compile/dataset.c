@@ -1,10 +1,10 @@
 /*
 ** compile/dataset.c: a data set larger than one batch through the chip —
 ** `run MODEL --chip C --data DIR --batch N`. DIR/input_N.pb hold D rows
-** (dim 0); each chunk of N rows (the last may be shorter) is a fresh load of
-** the model bound to that batch, run on the chip (compile/run.c), and checked
-** against the matching rows of DIR/output_N.pb or else the reference executor
-** on the same rows. Layer rows and counters add up over the chunks; the
+** (dim 0); each chunk of N rows (the last may be shorter) is a load of the
+** model (the first chunk's is the one that learnt the inputs) bound to that
+** batch, run on the chip (compile/run.c), and checked against the matching
+** rows of DIR/output_N.pb or else the reference executor on the same rows. Layer rows and counters add up over the chunks; the
 ** verification sums too (compile/verify.c), so the metrics are over all D rows
 ** (the per-layer reference comparison is skipped: the outputs are verified).
 **
@@ -71,10 +71,11 @@ static enum tpu_status load_data(struct dataset *s, const struct tpu_graph *g)
     struct tpu_tensor *t0 = tpu_tensor_load_pb(s->ctx, p);
     if (!t0) return s->ctx->status ? s->ctx->status : tpu_err(s->ctx, TPU_ERR_FORMAT, "%s: cannot load", p);
     s->rows = t0->n_dims >= 1 ? t0->dims[0] : 0;
-    tpu_tensor_free(t0);
+    if (s->rows < 1 || s->n_in < 1) tpu_tensor_free(t0);
+    else s->in[0] = t0;                                 /* read once */
     if (s->rows < 1) return tpu_err(s->ctx, TPU_ERR_SHAPE, "%s: no batch dimension to split", p);
     enum tpu_status rc = TPU_STATUS_OK;
-    for (int i = 0; i < s->n_in && !rc; i++) rc = load_file(s, "input", i, &s->in[i]);
+    for (int i = 1; i < s->n_in && !rc; i++) rc = load_file(s, "input", i, &s->in[i]);
     snprintf(p, sizeof p, "%s/output_0.pb", s->dir);
     for (int i = 0; i < s->n_out && !rc && access(p, F_OK) == 0; i++) rc = load_file(s, "output", i, &s->exp[i]);
     return rc;
@@ -180,12 +181,12 @@ static enum tpu_status merge(struct dataset *s, struct tpu_chip_report *part)
     return TPU_STATUS_OK;
 }
 
+/* One chunk on g (freed here), or on a fresh load of the model when g is NULL. */
 static enum tpu_status run_chunk(struct dataset *s, const struct tpu_chip_run_opts *o,
-                                 const struct tpu_chip_calib *k, int64_t r0, int64_t n)
+                                 const struct tpu_chip_calib *k, int64_t r0, int64_t n, struct tpu_graph *g)
 {
-    struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
-    enum tpu_status rc = tpu_load_onnx(s->ctx, s->model, &g);
+    enum tpu_status rc = g ? TPU_STATUS_OK : tpu_load_onnx(s->ctx, s->model, &g);
     if (!rc) rc = bind_chunk(s, g, r0, n);
     struct tpu_chip_run_opts co = *o;
     co.onchip = o->onchip && r0 == 0;                  /* the first batch's: merge keeps its report */
@@ -243,9 +244,11 @@ enum tpu_status tpu_chip_run_data(struct tpu_ctx *ctx, const char *model, const 
     struct tpu_graph *g0 = NULL;
     if (!rc) rc = tpu_load_onnx(ctx, model, &g0);
     if (!rc) rc = load_data(&s, g0);                            /* learns D */
+    for (int64_t r0 = 0; !rc && r0 < s.rows; r0 += batch) {   /* g0 runs the first chunk */
+        rc = run_chunk(&s, o, k, r0, s.rows - r0 < batch ? s.rows - r0 : batch, g0);
+        g0 = NULL;
+    }
     tpu_graph_free(g0);
-    for (int64_t r0 = 0; !rc && r0 < s.rows; r0 += batch)
-        rc = run_chunk(&s, o, k, r0, s.rows - r0 < batch ? s.rows - r0 : batch);
     if (!rc) rc = finish(&s);
     if (!rc && outputs_dir) rc = save(&s, outputs_dir);
     for (int i = 0; i < 16; i++) { tpu_tensor_free(s.in[i]); tpu_tensor_free(s.exp[i]); free(s.out[i]); }
