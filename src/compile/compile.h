@@ -253,7 +253,7 @@ struct tpu_chip_report {
     struct tpu_chip_verify *verify;       /* [n_verify], or NULL              */
     char     verify_against[64];          /* "reference executor" | "--data"  */
     int      verify_failed;               /* 1: some output outside its bound */
-    char     calib[200];                  /* how int8 activations were scaled  */
+    char     calib[320];                  /* how int8 activations were scaled  */
     struct tpu_onchip_estimate onchip;    /* set by the caller (report/onchip.c) */
 };
 
