@@ -71,4 +71,13 @@ uint16_t tpu_f32_to_f16(float f);       /* round to nearest even            */
 float    tpu_bf16_to_f32(uint16_t h);
 uint16_t tpu_f32_to_bf16(float f);      /* round to nearest even; NaN kept  */
 
+/* Plain-C elementwise loops the compiler vectorises: on x86-64 with GCC also
+** built for AVX-512 and picked at load time (ifunc). The same IEEE operations
+** in every version (no FMA contraction in ISO C mode), so the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VEC_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define VEC_CLONES
+#endif
+
 #endif /* TPU_IMPL_H */

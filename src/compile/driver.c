@@ -24,15 +24,8 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-/* The elementwise loops below are plain C the compiler vectorises; on x86-64
-** with GCC they are also built for AVX-512 and picked at load time (ifunc).
-** Same IEEE operations in every version (no FMA contraction in ISO C mode),
-** so the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define VEC_CLONES __attribute__((target_clones("avx512f", "default")))
-#else
-#define VEC_CLONES
-#endif
+/* The elementwise loops below are plain C the compiler vectorises, built
+** for AVX-512 too (VEC_CLONES, tpu_impl.h). */
 
 float tpu_mm_a_value(const struct tpu_mm_desc *d, const float *x, int64_t g, int64_t m, int64_t k)
 {

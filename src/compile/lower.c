@@ -181,11 +181,15 @@ static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *
 /* int8 chips, [N][K] weights: every column quantised once, along its K
 ** contiguous values (the same v / scale per value as quantise_row), into
 ** q [groups][N][K]; the tiles are then byte copies (fill_tile_q8). */
+VEC_CLONES static void quantise_column(const float *v, const float *scale, int64_t n, int8_t *q)
+{
+    quantise_row_step(v, scale, 0, n, q);
+}
+
 static void quantise_columns(const struct tpu_lowered *l, const float *w, int8_t *q)
 {
     const struct tpu_mm_desc *d = &l->d;
-    for (int64_t c = 0; c < d->groups * d->N; c++)
-        quantise_row_step(w + c * d->K, l->w_scale + c, 0, d->K, q + c * d->K);
+    for (int64_t c = 0; c < d->groups * d->N; c++) quantise_column(w + c * d->K, l->w_scale + c, d->K, q + c * d->K);
 }
 
 /* Tile (g, kt, nt) of the quantised [N][K] weights into dst, 16 columns at
