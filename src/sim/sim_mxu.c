@@ -432,7 +432,7 @@ enum { ACT_FAST_MAX_COLS = 1024 };
 ** tables: relu [0, max], none the whole range). Equal to act_value's clamp
 ** in 64 bits then saturate, as the bounds are int32: both give lo below lo,
 ** hi above hi (and hi for every value when lo > hi). 32-bit lanes vectorise. */
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void act_row_raw(const int32_t *acc, const int32_t *bias, const int32_t *lo, const int32_t *hi,
                         int64_t C, int32_t *out)
 {
