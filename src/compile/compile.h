@@ -132,6 +132,9 @@ void  tpu_mm_unpack_output(const struct tpu_chip *chip, const struct tpu_lowered
 ** tpu_malloc'd (caller frees), when want_weights. */
 enum tpu_status tpu_mm_from_node(struct tpu_graph *g, struct tpu_node *n, struct tpu_mm_desc *d,
                                  float **weights, int want_weights);
+/* want_weights = TPU_MM_BORROW for a Gemm, MatMul or Conv: *weights is the
+** weight tensor's own values (read only, the graph's), not a copy. */
+enum { TPU_MM_BORROW = 2 };
 
 /* The GEMM geometry (groups, M, K, N, strides, pads, dilations, output
 ** size; d->is_conv set) of 2-D Conv-like node n with input x [N,C,H,W] and

@@ -32,13 +32,17 @@ static enum tpu_status need_rank(struct tpu_graph *g, struct tpu_node *n, const 
     return TPU_STATUS_OK;
 }
 
+/* *out: the weights as the op stores them, a copy (want 1, the caller's) or
+** the tensor's own values (TPU_MM_BORROW: the op's layout is the lowering's). */
 static enum tpu_status get_weights(struct tpu_graph *g, struct tpu_node *n, const struct tpu_tensor *w,
-                                   int64_t count, float **out)
+                                   int64_t count, float **out, int want)
 {
     if (!w->data)
         return tpu_node_err(g, n, TPU_ERR_UNSUPPORTED, "weight input '%s' has no values (the chip "
                             "keeps weights in weight memory)", w->name);
+    if (want == TPU_MM_BORROW) { *out = (float *)w->data; return TPU_STATUS_OK; }
     *out = tpu_malloc(g->ctx, (size_t)count * sizeof(float));
+    if (*out) memcpy(*out, w->data, (size_t)count * sizeof(float));
     return *out ? TPU_STATUS_OK : TPU_ERR_NOMEM;
 }
 
@@ -67,9 +71,8 @@ static enum tpu_status from_gemm(struct tpu_graph *g, struct tpu_node *n, struct
                             (long long)d->M, (long long)d->K, (long long)b->dims[tb ? 1 : 0]);
     d->batch = d->M;
     if (!want) return TPU_STATUS_OK;
-    if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
+    if ((rc = get_weights(g, n, b, d->K * d->N, weights, want))) return rc;
     d->w_nk = tb;                                       /* B^T is [N][K] as it is */
-    memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -90,9 +93,7 @@ static enum tpu_status from_matmul(struct tpu_graph *g, struct tpu_node *n, stru
                             (long long)d->K, (long long)b->dims[0]);
     d->batch = a->n_dims > 1 ? a->dims[0] : 1;
     if (!want) return TPU_STATUS_OK;
-    if ((rc = get_weights(g, n, b, d->K * d->N, weights))) return rc;
-    memcpy(*weights, b->data, (size_t)(d->K * d->N) * sizeof(float));
-    return TPU_STATUS_OK;
+    return get_weights(g, n, b, d->K * d->N, weights, want);
 }
 
 static int64_t ints_at(const struct tpu_node *n, const char *name, int i, int64_t def)
@@ -157,9 +158,8 @@ static enum tpu_status from_conv(struct tpu_graph *g, struct tpu_node *n, struct
     if (!rc) rc = tpu_mm_conv_geometry(g, n, x, w, d);
     if (rc) return rc;
     if (!want) return TPU_STATUS_OK;
-    if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights))) return rc;
+    if ((rc = get_weights(g, n, w, d->groups * d->K * d->N, weights, want))) return rc;
     d->w_nk = 1;                                        /* W[g*N + j][k]: [g][N][K] as it is */
-    memcpy(*weights, w->data, (size_t)(d->groups * d->K * d->N) * sizeof(float));
     return TPU_STATUS_OK;
 }
 
@@ -235,15 +235,24 @@ enum tpu_status tpu_mm_lower_node(struct tpu_ctx *ctx, struct tpu_graph *g, stru
     m->fz.lo = -INFINITY;
     m->fz.hi = INFINITY;
     float *w = NULL;
-    enum tpu_status rc = describe(g, n, chip, o->values, m, &w);
-    if (rc) { free(w); return rc; }
+    int borrowed = o->values && (n->op == TPU_OP_GEMM || n->op == TPU_OP_MATMUL || n->op == TPU_OP_CONV);
+    enum tpu_status rc = describe(g, n, chip, borrowed ? TPU_MM_BORROW : o->values, m, &w);
+    if (rc) { if (!borrowed) free(w); return rc; }
     m->described = 1;
     struct tpu_mm_desc d = m->d0;
     d.resident = o->resident;
+    int passes = o->bf16_passes, bf16 = chip->mxu_dtype == TPU_MXU_BF16;
+    if (borrowed && (d.groups > 1 || (bf16 && passes > 1) || tpu_wide_mode(chip, passes))) {
+        float *own = tpu_malloc(ctx, (size_t)(d.groups * d.K * d.N) * sizeof *own);   /* rewritten below */
+        if (!own) return TPU_ERR_NOMEM;
+        memcpy(own, w, (size_t)(d.groups * d.K * d.N) * sizeof *own);
+        w = own;
+        borrowed = 0;
+    }
     rc = tpu_mm_block_diagonal(ctx, chip, &d, &w);     /* QLinearConv too (compile/qlinear.c geom) */
-    if (!rc && !m->qlinear && chip->mxu_dtype == TPU_MXU_BF16) rc = tpu_mm_split_passes(ctx, &d, &w, o->bf16_passes);
+    if (!rc && !m->qlinear && bf16) rc = tpu_mm_split_passes(ctx, &d, &w, passes);
     float *wide_scale = NULL;
-    if (!rc && !m->qlinear) rc = tpu_mm_split_wide(ctx, &d, &w, tpu_wide_mode(chip, o->bf16_passes), &wide_scale);
+    if (!rc && !m->qlinear) rc = tpu_mm_split_wide(ctx, &d, &w, tpu_wide_mode(chip, passes), &wide_scale);
     if (!rc && !m->qlinear) {
         tpu_mm_plan_activate(g, chip, o->host_ops, n, &d, &m->fz);
         if (d.wide) {                         /* bias and Relu / Clip after the halves meet */
@@ -258,7 +267,7 @@ enum tpu_status tpu_mm_lower_node(struct tpu_ctx *ctx, struct tpu_graph *g, stru
         memcpy(m->l.w_scale, wide_scale, (size_t)d.N * sizeof *wide_scale);
     free(wide_scale);
     if (!rc && m->qlinear && o->values) m->wq = w;       /* tpu_qlinear_pack's column sums */
-    else free(w);
+    else if (!borrowed) free(w);
     return rc;
 }
 
