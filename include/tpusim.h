@@ -371,6 +371,12 @@ enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, 
 /* The same with bf16_passes bf16 passes per matrix product (--precision). */
 enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                              int bf16_passes, uint8_t **blob, size_t *blob_len, int *n_layers);
+/* The same with host_ops 1: a matrix op the lowering refuses for the chip's
+** size (TPU_ERR_UNSUPPORTED: a row that does not fit the unified buffer) is
+** left to the host, as `run --host-ops` leaves it, instead of failing. */
+enum tpu_status tpu_prog_lower_layers_ex(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         int bf16_passes, int host_ops, uint8_t **blob, size_t *blob_len,
+                                         int *n_layers);
 /* TPU_ERR_FORMAT naming the first layer whose saved program differs from now's. */
 enum tpu_status tpu_prog_check_layers(struct tpu_ctx *ctx, const char *path, const uint8_t *saved,
                                       size_t saved_len, const uint8_t *now, size_t now_len);

@@ -241,7 +241,8 @@ static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_arg
     struct tpu_graph *g = NULL;
     enum tpu_status rc = load_bound(ctx, a, &g);
     if (!rc && !a->timing_only)
-        rc = tpu_prog_lower_layers_passes(ctx, g, chip, tpu_precision_passes(a->precision), layers, len, n_layers);
+        rc = tpu_prog_lower_layers_ex(ctx, g, chip, tpu_precision_passes(a->precision), a->host_ops, layers, len,
+                                      n_layers);
     if (!rc && calib && !a->timing_only) {
         struct tpu_chip_calib k = { a->calib, a->calib_random,
                                     a->calib_method && strcmp(a->calib_method, "percentile") == 0, NULL, 0 };

@@ -118,6 +118,13 @@ enum tpu_status tpu_prog_lower_layers(struct tpu_ctx *ctx, struct tpu_graph *g, 
 enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                              int bf16_passes, uint8_t **blob, size_t *blob_len, int *n_layers)
 {
+    return tpu_prog_lower_layers_ex(ctx, g, chip, bf16_passes, 0, blob, blob_len, n_layers);
+}
+
+enum tpu_status tpu_prog_lower_layers_ex(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         int bf16_passes, int host_ops, uint8_t **blob, size_t *blob_len,
+                                         int *n_layers)
+{
     size_t cap = 0;
     *blob = NULL;
     *blob_len = 0;
@@ -129,7 +136,8 @@ enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_gra
         if (n->dead || !tpu_mm_node_op(n->op)) continue;
         struct tpu_mm_node m;
         rc = tpu_mm_lower_node(ctx, g, n, chip, &mo, &m);
-        if (rc && !m.described) {                    /* a host layer (no constant weights) */
+        if (rc && (!m.described || (host_ops && rc == TPU_ERR_UNSUPPORTED))) {   /* a host layer: no constant
+                                                        weights, or too big for the chip with --host-ops */
             tpu_mm_node_free(&m);
             tpu_err_clear(ctx);
             rc = TPU_STATUS_OK;

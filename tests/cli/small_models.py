@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""tests/cli/small_models.py DIR: the hand-worked models of tests/cli/ub_plan.sh
-and tests/cli/onchip.sh, written into DIR (needs Debian's python3-onnx).
+"""tests/cli/small_models.py DIR: the hand-worked models of tests/cli/ub_plan.sh,
+onchip.sh, precision.sh and prog_host_ops.sh, written into DIR (needs Debian's
+python3-onnx).
 
 chain.onnx: x[64,256] -> MatMul -> y1[64,512] -> MatMul -> y2[64,128] ->
 MatMul -> out[64,256]. fused.onnx: x[1,16,32,32] -> Conv -> Relu -> Conv -> out.
