@@ -13,6 +13,7 @@
 */
 #include "compile/compile.h"
 #include "compile/lower_vec.h"
+#include "compile/mm_node.h"
 #include "ref/ref_elem.h"
 #include <math.h>
 #include <string.h>
@@ -155,7 +156,8 @@ static int clip_constant(struct tpu_graph *g, struct tpu_node *f)
 /* f is fused into the MXU node m before it when ACTIVATE takes it
 ** (tpu_mm_activate_plan), or, with --host-ops, a Relu / Clip the host driver
 ** applies to m's output (compile/run.c fused_act): either way f has no
-** program of its own. */
+** program of its own. Only when the MXU takes m (its lowering, as run.c
+** asks it): an m the lowering refuses runs on the host and f after it. */
 int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f, const struct tpu_chip *chip, int host_ops)
 {
     if (f->n_inputs < 1 || f->inputs[0] < 0 || f->n_outputs < 1 || f->outputs[0] < 0) return 0;
@@ -172,7 +174,8 @@ int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f, const struct tpu_
         (m->op != TPU_OP_GEMM && m->op != TPU_OP_MATMUL && m->op != TPU_OP_CONV && m->op != TPU_OP_CONV_TRANSPOSE))
         return 0;
     struct tpu_mm_desc d;
-    if (tpu_mm_from_node(g, m, &d, NULL, 0)) { tpu_err_clear(g->ctx); return 0; }
+    struct tpu_mm_node_opts mo = { 0, 1, host_ops, 0 };
+    if (tpu_mm_node_check(g->ctx, g, m, chip, &mo, &d)) { tpu_err_clear(g->ctx); return 0; }
     tpu_mm_activate_plan(g, m, chip, &d);
     if (d.act != TPU_ACT_NONE) return 1;
     return host_ops && (f->op == TPU_OP_RELU || (f->op == TPU_OP_CLIP && clip_constant(g, f)));

@@ -30,6 +30,12 @@ then
         check onchip-chain-$c-link-is-run '[ -n "$s" ] && [ "$s" = "$l" ]' "run $s, estimate's as-run $l"
         check onchip-chain-$c-saves '[ -n "$o" ] && [ "$o" -gt 0 ] && [ "$o" -lt "$l" ]' "on chip $o, as run $l"
     done
+    # A MatMul the lowering refuses (its row does not fit a 4 KiB UB) runs on the host, so
+    # the Relu after it is a vector program of its own, in the run and in the estimate alike.
+    expect onchip-refused-producer 0 "" "$T" run "$tmp/refused.onnx" --chip tpu-v5e --host-ops \
+        --set unified_buffer_bytes=4096 --json "$tmp/rf.json"
+    s=$(num "$tmp/rf.json" simulated_cycles) l=$(onchip_field "$tmp/rf.json" link_device_cycles)
+    check onchip-refused-producer-link-is-run '[ -n "$s" ] && [ "$s" = "$l" ]' "run $s, estimate's as-run $l"
     # 48 KiB needed (tests/cli/ub_plan.sh), 40 KiB given: every transfer stays.
     expect onchip-chain-too-small 0 "needs 48\.0 KiB of Unified Buffer, tpu-v1 has 40\.0 KiB: activations cannot stay on chip" \
         "$T" run "$tmp/chain.onnx" --chip tpu-v1 --set unified_buffer_bytes=40960 --json "$tmp/small.json"

@@ -6,6 +6,7 @@ python3-onnx).
 chain.onnx: x[64,256] -> MatMul -> y1[64,512] -> MatMul -> y2[64,128] ->
 MatMul -> out[64,256]. fused.onnx: x[1,16,32,32] -> Conv -> Relu -> Conv -> out.
 convt.onnx: x[2,6,5,7] -> ConvTranspose (stride 2) -> out[2,4,10,14] (tests/cli/precision.sh).
+refused.onnx: x[8,2048] -> MatMul -> Relu -> MatMul -> out[8,32] (tests/cli/onchip.sh).
 """
 import sys, numpy as np, onnx
 from onnx import helper as h, TensorProto as P, numpy_helper as nh
@@ -37,3 +38,13 @@ nodes = [h.make_node("ConvTranspose", ["x", "tw", "tb"], ["out"], name="convt", 
 g = h.make_graph(nodes, "convt", [h.make_tensor_value_info("x", P.FLOAT, [2, 6, 5, 7])],
                  [h.make_tensor_value_info("out", P.FLOAT, [2, 4, 10, 14])], initializer=[tw, tb])
 onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/convt.onnx")
+# x[8,2048] -> MatMul (K 2048, N 16) -> Relu -> MatMul (16 -> 32) -> out: with a
+# 4 KiB unified buffer the first MatMul's row does not fit (host), the Relu's does.
+w1 = nh.from_array(r.standard_normal((2048, 16)).astype(np.float32) / 45, "w1")
+w2 = nh.from_array(r.standard_normal((16, 32)).astype(np.float32) / 4, "w2")
+nodes = [h.make_node("MatMul", ["x", "w1"], ["y1"], name="big"),
+         h.make_node("Relu", ["y1"], ["r1"], name="relu"),
+         h.make_node("MatMul", ["r1", "w2"], ["out"], name="small")]
+g = h.make_graph(nodes, "refused", [h.make_tensor_value_info("x", P.FLOAT, [8, 2048])],
+                 [h.make_tensor_value_info("out", P.FLOAT, [8, 32])], initializer=[w1, w2])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1] + "/refused.onnx")
