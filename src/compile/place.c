@@ -83,24 +83,6 @@ static void place_mxu(struct tpu_graph *g, struct tpu_node *n, const struct tpu_
     set(p, TPU_PLACE_HOST, "mxu", "", "the MXU lowering refuses it (%s): host", msg, "");
 }
 
-/* Whether the runner fuses activation n into the ACTIVATE of the MXU node
-** that produces its input: that node's lowering (compile/mm_node.c, timing
-** only, as run lowers it) applies it on chip. */
-static int act_fused(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip)
-{
-    const struct tpu_tensor *x = n->n_inputs > 0 ? tpu_in(g, n, 0) : NULL;
-    if (!x || x->producer < 0) return 0;
-    struct tpu_node *m = &g->nodes[x->producer];
-    if (!tpu_mm_node_op(m->op)) return 0;
-    struct tpu_mm_node mn;
-    struct tpu_mm_node_opts mo = { 0, 1, 0, 0 };
-    int fused = 0;
-    if (tpu_mm_lower_node(g->ctx, g, m, chip, &mo, &mn)) tpu_err_clear(g->ctx);
-    else fused = mn.l.d.act != TPU_ACT_NONE && mn.fz.f == n;
-    tpu_mm_node_free(&mn);
-    return fused;
-}
-
 static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                          struct tpu_place *p)
 {
@@ -110,7 +92,7 @@ static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct t
         place_mxu(g, n, chip, row, p);
         break;
     case KIND_ACT:
-        if (act_fused(g, n, chip)) set(p, TPU_PLACE_ACTIVATION, NULL, row->suggestion, "%s%s", row->reason, "");
+        if (tpu_vec_fused_act(g, n, chip, 0)) set(p, TPU_PLACE_ACTIVATION, NULL, row->suggestion, "%s%s", row->reason, "");
         else set(p, TPU_PLACE_HOST, "activation", row->suggestion, "%s; %s: host", row->reason,
                  n->op == TPU_OP_MAX_POOL || n->op == TPU_OP_AVERAGE_POOL ? "not fused by the lowering yet"
                  : "not fusable here");
@@ -139,7 +121,7 @@ static void place_by_row(struct tpu_graph *g, struct tpu_node *n, const struct t
 ** it decided. */
 static int place_vec(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip, struct tpu_place *p)
 {
-    if (!chip->vector_unit || !tpu_vec_covers(n->op) || act_fused(g, n, chip)) return 0;
+    if (!chip->vector_unit || !tpu_vec_covers(n->op) || tpu_vec_fused_act(g, n, chip, 0)) return 0;
     struct tpu_vec_plan v;
     char why[sizeof p->reason];
     const char *sug = place_rows[n->op].suggestion;

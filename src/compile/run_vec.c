@@ -135,48 +135,22 @@ enum tpu_status tpu_vec_sim_timing(struct tpu_ctx *ctx, struct tpu_graph *g, str
     return rc;
 }
 
-/* Clip's bounds are float32 scalar constants (inputs 1, 2 from opset 11, or
-** the min / max attributes), not NaN, lo <= hi: what the runner can fuse. */
-static int clip_constant(struct tpu_graph *g, struct tpu_node *f)
-{
-    if (f->n_inputs < 2) {
-        float lo = tpu_attr_float(f, "min", -INFINITY), hi = tpu_attr_float(f, "max", INFINITY);
-        return lo <= hi;
-    }
-    float v[2] = { -INFINITY, INFINITY };
-    for (int k = 1; k <= 2; k++) {
-        const struct tpu_tensor *t = f->n_inputs > k && f->inputs[k] >= 0 ? tpu_in(g, f, k) : NULL;
-        if (!t) continue;
-        if (!t->data || t->dtype != TPU_DTYPE_F32 || tpu_tensor_numel(t) != 1) return 0;
-        v[k - 1] = ((const float *)t->data)[0];
-    }
-    return v[0] <= v[1];                                   /* false for NaN */
-}
-
-/* f is fused into the MXU node m before it when ACTIVATE takes it
-** (tpu_mm_activate_plan), or, with --host-ops, a Relu / Clip the host driver
-** applies to m's output (compile/run.c fused_act): either way f has no
-** program of its own. Only when the MXU takes m (its lowering, as run.c
-** asks it): an m the lowering refuses runs on the host and f after it. */
+/* f is fused into the MXU node m that makes its input when m's lowering
+** (compile/mm_node.c, the fusion plan of mm_act.c) says so: ACTIVATE applies
+** it, or, with host_ops, the host driver applies a Relu / Clip to m's output.
+** Either way f has no program of its own. An m the lowering refuses runs on
+** the host, and f after it. */
 int tpu_vec_fused_act(struct tpu_graph *g, struct tpu_node *f, const struct tpu_chip *chip, int host_ops)
 {
-    if (f->n_inputs < 1 || f->inputs[0] < 0 || f->n_outputs < 1 || f->outputs[0] < 0) return 0;
-    int y = f->inputs[0], readers = 0;
-    if (g->tensors[y]->is_output) return 0;
-    struct tpu_node *m = NULL;
-    for (int i = 0; i < g->n_nodes; i++) {
-        struct tpu_node *k = &g->nodes[i];
-        if (k->dead) continue;
-        if (k->n_outputs > 0 && k->outputs[0] == y) m = k;
-        for (int j = 0; j < k->n_inputs; j++) readers += k->inputs[j] == y;
-    }
-    if (!m || m >= f || readers != 1 ||
-        (m->op != TPU_OP_GEMM && m->op != TPU_OP_MATMUL && m->op != TPU_OP_CONV && m->op != TPU_OP_CONV_TRANSPOSE))
-        return 0;
-    struct tpu_mm_desc d;
-    struct tpu_mm_node_opts mo = { 0, 1, host_ops, 0 };
-    if (tpu_mm_node_check(g->ctx, g, m, chip, &mo, &d)) { tpu_err_clear(g->ctx); return 0; }
-    tpu_mm_activate_plan(g, m, chip, &d);
-    if (d.act != TPU_ACT_NONE) return 1;
-    return host_ops && (f->op == TPU_OP_RELU || (f->op == TPU_OP_CLIP && clip_constant(g, f)));
+    const struct tpu_tensor *x = f->n_inputs > 0 && f->inputs[0] >= 0 ? tpu_in(g, f, 0) : NULL;
+    if (!x || x->producer < 0) return 0;
+    struct tpu_node *m = &g->nodes[x->producer];
+    if (!tpu_mm_node_op(m->op)) return 0;
+    struct tpu_mm_node mn;
+    struct tpu_mm_node_opts mo = { 0, 1, host_ops, 0 };      /* timing only, as run lowers m */
+    int fused = 0;
+    if (tpu_mm_lower_node(g->ctx, g, m, chip, &mo, &mn)) tpu_err_clear(g->ctx);
+    else fused = mn.fz.f == f;                    /* on chip, or (host_ops) by the host driver */
+    tpu_mm_node_free(&mn);
+    return fused;
 }
