@@ -14,15 +14,8 @@
 
 /*---- Helpers ----*/
 
-static uint64_t rng_state;
-static uint64_t rng_next(void)                 /* xorshift64*, seeded per test */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1DULL;
-}
-static int rng_int(int lo, int hi) { return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1)); }
+#define TEST_SEED 0
+#include "testrng.h"
 
 static const char *const impls[] = { "portable", "avx2", "avx512-vnni" };
 #define N_IMPLS 3
@@ -45,9 +38,9 @@ static uint32_t f32_bits(float f)
 /* A random finite bf16 with exponent in [-e, e] around 1.0 (sign random). */
 static uint16_t rand_bf16(int e)
 {
-    uint16_t sign = (uint16_t)(rng_next() & 1) << 15;
-    uint16_t exp = (uint16_t)(127 + rng_int(-e, e));
-    uint16_t mant = (uint16_t)(rng_next() & 0x7f);
+    uint16_t sign = (uint16_t)(next_u64() & 1) << 15;
+    uint16_t exp = (uint16_t)(127 + (int)pick(-e, e));
+    uint16_t mant = (uint16_t)(next_u64() & 0x7f);
     return sign | (uint16_t)(exp << 7) | mant;
 }
 
@@ -74,8 +67,8 @@ static int8_t i8_value(int fill, int is_b)
     switch (fill) {
     case 1: return -128;
     case 2: return is_b ? 127 : -128;
-    case 3: return (rng_next() & 1) ? 127 : -128;
-    default: return (int8_t)(rng_next() & 0xff);
+    case 3: return (next_u64() & 1) ? 127 : -128;
+    default: return (int8_t)(next_u64() & 0xff);
     }
 }
 
@@ -83,7 +76,7 @@ static int8_t i8_value(int fill, int is_b)
 ** leading dimensions catch writes outside the M×N window. */
 static int check_i8(const struct i8_shape *s, int fill, int32_t c_init, char *why, size_t n_why)
 {
-    int lda = s->K + rng_int(0, 5), ldb = s->N + rng_int(0, 70), ldc = s->N + rng_int(0, 17);
+    int lda = s->K + (int)pick(0, 5), ldb = s->N + (int)pick(0, 70), ldc = s->N + (int)pick(0, 17);
     int8_t *A = malloc((size_t)s->M * lda + 1), *B = malloc((size_t)s->K * ldb + 1);
     int32_t *C = malloc((size_t)s->M * ldc * sizeof *C), *R = malloc((size_t)s->M * ldc * sizeof *R);
     int rc = 0;
@@ -91,7 +84,7 @@ static int check_i8(const struct i8_shape *s, int fill, int32_t c_init, char *wh
     for (size_t i = 0; i < (size_t)s->M * lda; i++) A[i] = i8_value(fill, 0);
     for (size_t i = 0; i < (size_t)s->K * ldb; i++) B[i] = i8_value(fill, 1);
     for (size_t i = 0; i < (size_t)s->M * ldc; i++)
-        C[i] = R[i] = c_init ? c_init + (int32_t)(rng_next() & 0xffff) : (int32_t)rng_next();
+        C[i] = R[i] = c_init ? c_init + (int32_t)(next_u64() & 0xffff) : (int32_t)next_u64();
     tpu_gemm_i8(s->M, s->N, s->K, A, lda, B, ldb, C, ldc, s->accumulate);
     naive_i8(s->M, s->N, s->K, A, lda, B, ldb, R, ldc, s->accumulate);
     for (int i = 0; i < s->M && !rc; i++)
@@ -125,7 +118,7 @@ static int test_i8_random(void)
     for (int p = 0; p < N_IMPLS; p++) {
         if (tpu_gemm_force_impl(impls[p]) != 0) continue;
         n_run++;
-        rng_state = 0x1234567 + p;
+        rng = 0x1234567 + p;
         for (size_t s = 0; s < sizeof i8_shapes / sizeof i8_shapes[0]; s++)
             if (check_i8(&i8_shapes[s], 0, 0, test_why, sizeof test_why)) { tpu_gemm_force_impl(NULL); return 1; }
     }
@@ -143,7 +136,7 @@ static int test_i8_extreme(void)
     };
     for (int p = 0; p < N_IMPLS; p++) {
         if (tpu_gemm_force_impl(impls[p]) != 0) continue;
-        rng_state = 0xfeed + p;
+        rng = 0xfeed + p;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int fill = 1; fill <= 3; fill++) {
                 int32_t c_init = shapes[s].accumulate ? INT32_MAX - 100000 : 0;
@@ -238,19 +231,19 @@ static uint16_t bf16_gen(int gen)
 {
     if (gen == 0) return rand_bf16(8);
     if (gen == 2) return (uint16_t)(rand_bf16(6) - (70 << 7));
-    switch (rng_int(0, 19)) {
+    switch ((int)pick(0, 19)) {
     case 0: return 0x0000;
     case 1: return 0x8000;
     case 2: return 0x7f80;                             /* +inf */
     case 3: return 0x7fc1;                             /* NaN */
-    case 4: return (uint16_t)(rng_next() & 0x807f);    /* denormal or zero */
+    case 4: return (uint16_t)(next_u64() & 0x807f);    /* denormal or zero */
     default: return rand_bf16(70);                     /* products reach 2^±140 */
     }
 }
 
 static int check_bf16(const struct bf16_shape *s, int gen, char *why, size_t n_why)
 {
-    int lda = s->K + rng_int(0, 3), ldb = s->N + rng_int(0, 40), ldc = s->N + rng_int(0, 9);
+    int lda = s->K + (int)pick(0, 3), ldb = s->N + (int)pick(0, 40), ldc = s->N + (int)pick(0, 9);
     uint16_t *A = malloc(((size_t)s->M * lda + 1) * 2), *B = malloc(((size_t)s->K * ldb + 1) * 2);
     float *C = malloc((size_t)s->M * ldc * sizeof *C), *R = malloc((size_t)s->M * ldc * sizeof *R);
     int rc = 0;
@@ -258,7 +251,7 @@ static int check_bf16(const struct bf16_shape *s, int gen, char *why, size_t n_w
     for (size_t i = 0; i < (size_t)s->M * lda; i++) A[i] = bf16_gen(gen);
     for (size_t i = 0; i < (size_t)s->K * ldb; i++) B[i] = bf16_gen(gen);
     for (size_t i = 0; i < (size_t)s->M * ldc; i++)
-        C[i] = R[i] = (rng_next() & 7) == 0 ? -0.0f : bf16_val(rand_bf16(6));
+        C[i] = R[i] = (next_u64() & 7) == 0 ? -0.0f : bf16_val(rand_bf16(6));
     tpu_gemm_bf16(s->M, s->N, s->K, A, lda, B, ldb, C, ldc, s->accumulate, s->k_tile);
     naive_bf16(s->M, s->N, s->K, A, lda, B, ldb, R, ldc, s->accumulate, s->k_tile);
     for (int i = 0; i < s->M && !rc; i++)
@@ -286,7 +279,7 @@ static int test_bf16_paths(int gen)
 {
     for (int p = 0; p < N_IMPLS; p++) {
         if (tpu_gemm_force_impl(impls[p]) != 0) continue;
-        rng_state = 0xbf16 + 31 * p + gen;
+        rng = 0xbf16 + 31 * p + gen;
         for (size_t s = 0; s < sizeof bf16_shapes / sizeof bf16_shapes[0]; s++)
             if (check_bf16(&bf16_shapes[s], gen, test_why, sizeof test_why)) { tpu_gemm_force_impl(NULL); return 1; }
     }
@@ -345,10 +338,10 @@ static int test_scalesim_published(void)
 /* One SCALE-Sim fold is one of our folds with weights loaded in the fold. */
 static int test_fold_vs_scalesim(void)
 {
-    rng_state = 77;
+    rng = 77;
     for (int n = 0; n < 500; n++) {
-        int R = rng_int(1, 300), C = rng_int(1, 300);
-        int64_t M = rng_int(1, 1000), K = rng_int(1, 3000), N = rng_int(1, 3000);
+        int R = (int)pick(1, 300), C = (int)pick(1, 300);
+        int64_t M = (int)pick(1, 1000), K = (int)pick(1, 3000), N = (int)pick(1, 3000);
         int64_t folds = ((K + R - 1) / R) * ((N + C - 1) / C);
         int64_t fold = tpu_ws_fold_cycles(R, C, R, C, M, 0);
         TEST_CHECK(tpu_scalesim_ws_cycles(R, C, M, K, N) == folds * fold, "R=%d C=%d", R, C);

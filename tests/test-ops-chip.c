@@ -21,10 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint64_t next_u64(void) { rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27; return rng * 0x2545F4914F6CDD1Dull; }
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
-static float uni(void) { return (float)((double)(next_u64() >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
+#define TEST_SEED 0x243F6A8885A308D3ull
+#include "testrng.h"
 
 static int n_fail;
 

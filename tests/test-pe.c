@@ -14,15 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint64_t rng_state;
-static uint64_t rng_next(void)                 /* xorshift64*, seeded per test */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1DULL;
-}
-static int rng_int(int lo, int hi) { return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1)); }
+#define TEST_SEED 0
+#include "testrng.h"
 
 static const char *const impls[] = { "portable", "avx2", "avx512-vnni" };
 #define N_IMPLS 3
@@ -31,12 +24,12 @@ static const char *const impls[] = { "portable", "avx2", "avx512-vnni" };
 ** zeros, -0 and infinities mixed in. */
 static uint16_t rand_bf16(int kind)
 {
-    uint16_t sign = (uint16_t)((rng_next() & 1) << 15), mant = (uint16_t)(rng_next() & 0x7f);
-    int e = kind == 1 ? rng_int(-72, -66) : rng_int(-10, 10);
+    uint16_t sign = (uint16_t)((next_u64() & 1) << 15), mant = (uint16_t)(next_u64() & 0x7f);
+    int e = kind == 1 ? (int)pick(-72, -66) : (int)pick(-10, 10);
     if (kind == 2) {
-        int pick = rng_int(0, 9);
-        if (pick == 0) return sign;                       /* ±0 */
-        if (pick == 1) return sign | 0x7f80;              /* ±inf */
+        int which = (int)pick(0, 9);
+        if (which == 0) return sign;                     /* ±0 */
+        if (which == 1) return sign | 0x7f80;            /* ±inf */
     }
     return sign | (uint16_t)((127 + e) << 7) | mant;
 }
@@ -53,25 +46,25 @@ static const int shapes[][2] = { { 4, 4 }, { 8, 8 }, { 16, 16 }, { 4, 8 }, { 8, 
 static int check_tile(int n, int dtype, int acc_mode)
 {
     int R = shapes[n % 6][0], C = shapes[n % 6][1];
-    struct pe_fold f = { (enum pe_dtype)dtype, R, C, rng_int(1, R), rng_int(1, C), rng_int(1, 3 * R),
-                         NULL, NULL, NULL, acc_mode, (int)(rng_next() & 1) };
-    if (rng_int(0, 3) == 0) f.k_used = R;                 /* full rows now and then */
-    if (rng_int(0, 3) == 0) f.n_used = C;
-    int kind = rng_int(0, 2), esz = dtype == PE_DTYPE_I8 ? 1 : 2;
+    struct pe_fold f = { (enum pe_dtype)dtype, R, C, (int)pick(1, R), (int)pick(1, C), (int)pick(1, 3 * R),
+                         NULL, NULL, NULL, acc_mode, (int)(next_u64() & 1) };
+    if ((int)pick(0, 3) == 0) f.k_used = R;                 /* full rows now and then */
+    if ((int)pick(0, 3) == 0) f.n_used = C;
+    int kind = (int)pick(0, 2), esz = dtype == PE_DTYPE_I8 ? 1 : 2;
     size_t n_w = (size_t)f.k_used * f.n_used, n_x = (size_t)f.T * f.k_used, n_o = (size_t)f.T * f.n_used;
     uint8_t W[16 * 16 * 2], X[48 * 16 * 2];
     uint32_t init[48 * 16], model[48 * 16], kern[48 * 16];
     for (size_t i = 0; i < n_w * esz; i += esz) {
-        if (dtype == PE_DTYPE_I8) W[i] = (uint8_t)rng_next();
+        if (dtype == PE_DTYPE_I8) W[i] = (uint8_t)next_u64();
         else { uint16_t h = rand_bf16(kind); memcpy(W + i, &h, 2); }
     }
     for (size_t i = 0; i < n_x * esz; i += esz) {
-        if (dtype == PE_DTYPE_I8) X[i] = (uint8_t)rng_next();
+        if (dtype == PE_DTYPE_I8) X[i] = (uint8_t)next_u64();
         else { uint16_t h = rand_bf16(kind); memcpy(X + i, &h, 2); }
     }
     for (size_t i = 0; i < n_o; i++) {
-        float v = (float)rng_int(-1000, 1000) / 8;        /* accumulators: exact, any sign */
-        init[i] = (uint32_t)rng_next();
+        float v = (float)(int)pick(-1000, 1000) / 8;        /* accumulators: exact, any sign */
+        init[i] = (uint32_t)next_u64();
         if (dtype == PE_DTYPE_BF16) memcpy(&init[i], &v, 4);
     }
     memcpy(model, init, n_o * 4);
@@ -106,7 +99,7 @@ static int check_tile(int n, int dtype, int acc_mode)
 /* 1200 tiles: int8 and bf16, each with and without accumulation. */
 static int test_pe_tiles(void)
 {
-    rng_state = 0x5eed0001;
+    rng = 0x5eed0001;
     for (int n = 0; n < 1200; n++)
         if (check_tile(n, n % 2 ? PE_DTYPE_BF16 : PE_DTYPE_I8, (n / 2) % 2))
             return 1;
@@ -164,11 +157,11 @@ static int run_gemm_folds(int R, int C, int M, int K, int N, int dtype, char *wh
     if (!A || !B || !Wt || !Xt || !out || !ref || !part) { snprintf(why, n_why, "no memory"); rc = 1; goto done; }
     for (size_t i = 0; i < (size_t)M * K * esz; i += esz) {
         uint16_t h = rand_bf16(0);
-        if (dtype == PE_DTYPE_I8) A[i] = (uint8_t)rng_next(); else memcpy(A + i, &h, 2);
+        if (dtype == PE_DTYPE_I8) A[i] = (uint8_t)next_u64(); else memcpy(A + i, &h, 2);
     }
     for (size_t i = 0; i < (size_t)K * N * esz; i += esz) {
         uint16_t h = rand_bf16(0);
-        if (dtype == PE_DTYPE_I8) B[i] = (uint8_t)rng_next(); else memcpy(B + i, &h, 2);
+        if (dtype == PE_DTYPE_I8) B[i] = (uint8_t)next_u64(); else memcpy(B + i, &h, 2);
     }
     for (int n0 = 0; n0 < N; n0 += C)
         for (int k0 = 0; k0 < K; k0 += R) {
@@ -213,7 +206,7 @@ static int test_pe_gemm_folds(void)
     static const int cases[][5] = {   /* R, C, M, K, N */
         { 4, 4, 8, 8, 8 }, { 4, 4, 10, 6, 7 }, { 8, 8, 3, 20, 17 }, { 4, 8, 12, 9, 9 }, { 16, 16, 20, 40, 33 },
     };
-    rng_state = 0x5eed0002;
+    rng = 0x5eed0002;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int dtype = 0; dtype < 2; dtype++)
             if (run_gemm_folds(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4], dtype,

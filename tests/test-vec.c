@@ -27,10 +27,9 @@
 
 #define U 5.9604644775390625e-8               /* 2^-24: fp32 unit roundoff */
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t next_u64(void) { rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27; return rng * 0x2545F4914F6CDD1Dull; }
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(next_u64() % (uint64_t)(hi - lo + 1)); }
-static float uni(float lo, float hi) { return lo + (hi - lo) * (float)((double)(next_u64() >> 11) / 9007199254740992.0); }
+#define TEST_SEED 0x9E3779B97F4A7C15ull
+#include "testrng.h"
+static float uni_in(float lo, float hi) { return lo + (hi - lo) * (float)u01(); }
 
 static struct tpu_chip *chip_v5e, *chip_v1;
 
@@ -49,7 +48,7 @@ static float *in_f32(struct rig *r, int i, int nd, const int64_t *dims, float lo
     int64_t n = 1;
     for (int k = 0; k < nd; k++) n *= dims[k];
     float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    for (int64_t k = 0; k < n; k++) v[k] = uni(lo, hi);
+    for (int64_t k = 0; k < n; k++) v[k] = uni_in(lo, hi);
     rig_in(r, i, TPU_DTYPE_F32, nd, dims, v);
     tpu_in(r->g, r->n, i)->is_const = is_const;
     free(v);
