@@ -271,6 +271,19 @@ static int t_clip(void) { return clip_case(1, 1) || clip_case(0, 1) || clip_case
 /*---- Row ops with a tolerance ----*/
 /* Chip and reference outputs of r's node (rig_run after the chip run: the
 ** reference overwrites nothing the chip read). */
+/* Element i against its bound: |chip - ref| <= tol, or the same bits when
+** tol < 0. Outside it: frees the run, says which element, returns 1. */
+static int off_bound(struct rig *r, struct chip_out *o, const float *ref, int64_t i, double tol, const char *what)
+{
+    if (tol < 0 ? same_bits(o->y[i], ref[i]) : !(fabs((double)o->y[i] - ref[i]) > tol)) return 0;
+    float got = o->y[i], want = ref[i];
+    free(o->y);
+    rig_free(r);
+    snprintf(test_why, sizeof test_why, "%s: element %lld: chip %.9g, reference %.9g (bound %.3g)", what,
+             (long long)i, got, want, tol);
+    return 1;
+}
+
 static int both(struct rig *r, const struct tpu_chip *c, struct chip_out *o, const float **ref, const char *what)
 {
     char why[320];
@@ -303,11 +316,7 @@ static int t_softmax(void)
         ** |y - ref| <= (len + 4) u |ref|, len <= numel. */
         int64_t len = tpu_tensor_numel(tpu_in(r.g, r.n, 0));
         for (int64_t i = 0; i < o.n; i++)
-            if (fabs((double)o.y[i] - ref[i]) > (double)(len + 4) * U * fabs(ref[i]) + 1e-30) {
-                float got = o.y[i], want = ref[i];
-                free(o.y); rig_free(&r);
-                TEST_FAIL("%s: element %lld: chip %.9g, reference %.9g", what, (long long)i, got, want);
-            }
+            if (off_bound(&r, &o, ref, i, (double)(len + 4) * U * fabs(ref[i]) + 1e-30, what)) return 1;
         free(o.y);
         rig_free(&r);
     }
@@ -347,11 +356,7 @@ static int ln_case(int nd, const int64_t *dims, int axis, int with_bias, int par
         double bi = b ? b[(i % len) % plen] : 0, si = s[(i % len) % plen];
         double tol = (3.0 * (double)len + 16) * U * (fabs(ref[i] - bi) + fabs(si) * inv * (mabs + fabs(mean))) +
                      2 * U * fabs(ref[i]) + 1e-30;
-        if (fabs((double)o.y[i] - ref[i]) > tol) {
-            float got = o.y[i], want = ref[i];
-            free(o.y); rig_free(&r);
-            TEST_FAIL("%s: element %lld: chip %.9g, reference %.9g (tolerance %.3g)", what, (long long)i, got, want, tol);
-        }
+        if (off_bound(&r, &o, ref, i, tol, what)) return 1;
     }
     free(o.y);
     rig_free(&r);
@@ -396,12 +401,7 @@ static int reduce_case(const char *op, int nd, const int64_t *dims, int a0, int 
         int64_t ob = i / stride, s = i % stride;
         for (int64_t j = 0; j < len; j++) mag += fabs(x[(ob * len + j) * stride + s]);
         if (mean) mag /= (double)len;
-        double tol = is_max ? 0 : ((double)len + 1) * U * mag + U * fabs(ref[i]);
-        if (fabs((double)o.y[i] - ref[i]) > tol || (is_max && !same_bits(o.y[i], ref[i]))) {
-            float got = o.y[i], want = ref[i];
-            free(o.y); rig_free(&r);
-            TEST_FAIL("%s: element %lld: chip %.9g, reference %.9g", what, (long long)i, got, want);
-        }
+        if (off_bound(&r, &o, ref, i, is_max ? -1 : ((double)len + 1) * U * mag + U * fabs(ref[i]), what)) return 1;
     }
     free(o.y);
     rig_free(&r);
@@ -428,16 +428,14 @@ static int t_gap_batchnorm(void)
         const float *x = in_f32(&r, 0, 4, dims[c], -4, 4, 0);
         struct chip_out o;
         const float *ref;
-        if (both(&r, chip_v5e, &o, &ref, "GlobalAveragePool")) { rig_free(&r); return 1; }
+        char what[48];
+        snprintf(what, sizeof what, "GlobalAveragePool case %d", c);
+        if (both(&r, chip_v5e, &o, &ref, what)) { rig_free(&r); return 1; }
         int64_t len = dims[c][2] * dims[c][3];
         for (int64_t i = 0; i < o.n; i++) {
             double mag = 0;                          /* as ReduceMean: (len + 1) u mean|x| + u |ref| */
             for (int64_t j = 0; j < len; j++) mag += fabs(x[i * len + j]);
-            if (fabs((double)o.y[i] - ref[i]) > ((double)len + 1) * U * mag / (double)len + U * fabs(ref[i])) {
-                float got = o.y[i], want = ref[i];
-                free(o.y); rig_free(&r);
-                TEST_FAIL("GlobalAveragePool case %d element %lld: chip %.9g, reference %.9g", c, (long long)i, got, want);
-            }
+            if (off_bound(&r, &o, ref, i, ((double)len + 1) * U * mag / (double)len + U * fabs(ref[i]), what)) return 1;
         }
         free(o.y);
         rig_free(&r);
@@ -451,7 +449,9 @@ static int t_gap_batchnorm(void)
         const float *m = in_f32(&r, 3, 1, &ch, -1, 1, 1), *v = in_f32(&r, 4, 1, &ch, 0.1f, 2, 1);
         struct chip_out o;
         const float *ref;
-        if (both(&r, chip_v5e, &o, &ref, "BatchNormalization")) { rig_free(&r); return 1; }
+        char what[48];
+        snprintf(what, sizeof what, "BatchNormalization case %d", c);
+        if (both(&r, chip_v5e, &o, &ref, what)) { rig_free(&r); return 1; }
         int64_t sp = o.n / (dims[c][0] * ch);
         for (int64_t i = 0; i < o.n; i++) {
             int64_t k = (i / sp) % ch;
@@ -459,11 +459,7 @@ static int t_gap_batchnorm(void)
             /* the folded scale and shift rounded to fp32 (u each), the multiply
             ** and add (u each): |err| <= 4 u (|x mul| + |add|) + u |ref|. */
             double tol = 4 * U * (fabs(x[i] * mul) + fabs(add)) + U * fabs(ref[i]);
-            if (fabs((double)o.y[i] - ref[i]) > tol) {
-                float got = o.y[i], want = ref[i];
-                free(o.y); rig_free(&r);
-                TEST_FAIL("BatchNormalization case %d element %lld: chip %.9g, reference %.9g", c, (long long)i, got, want);
-            }
+            if (off_bound(&r, &o, ref, i, tol, what)) return 1;
         }
         free(o.y);
         rig_free(&r);
@@ -517,13 +513,7 @@ static int pool_case(int is_max, int n_sp)
     for (int64_t i = 0; i < nx; i++) maxabs = fmax(maxabs, fabs(x[i]));
     int64_t len = k[0] * (n_sp > 1 ? k[1] : 1) * (n_sp > 2 ? k[2] : 1);
     for (int64_t i = 0; i < o.n; i++) {
-        int bad = is_max ? !same_bits(o.y[i], ref[i])
-                         : fabs((double)o.y[i] - ref[i]) > ((double)len + 1) * U * maxabs + U * fabs(ref[i]);
-        if (bad) {
-            float got = o.y[i], want = ref[i];
-            free(o.y); rig_free(&r);
-            TEST_FAIL("%s: element %lld: chip %.9g, reference %.9g", what, (long long)i, got, want);
-        }
+        if (off_bound(&r, &o, ref, i, is_max ? -1 : ((double)len + 1) * U * maxabs + U * fabs(ref[i]), what)) return 1;
     }
     free(o.y);
     rig_free(&r);
