@@ -23,25 +23,7 @@ static long first_diff_f(const struct tpu_tensor *t, const float *want, long k, 
     return -1;
 }
 
-static long first_diff_i64(const struct tpu_tensor *t, const int64_t *want, long k)
-{
-    if (tpu_tensor_numel(t) != k) return 0;
-    for (long i = 0; i < k; i++)
-        if (tpu_get_i64(t->data, t->dtype, (size_t)i) != want[i]) return i;
-    return -1;
-}
-
-static int names_node(const struct rig *r, const char *op)
-{
-    const char *m = tpu_errmsg(r->ctx);
-    return strstr(m, "node_0") && strstr(m, op) && strstr(m, "test.onnx");
-}
-
-#define D(...) ((const int64_t[]){ __VA_ARGS__ })
-#define F(...) ((const float[]){ __VA_ARGS__ })
 #define I32(...) ((const int32_t[]){ __VA_ARGS__ })
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#define DIMS(t, ...) dims_are(t, N(D(__VA_ARGS__)), D(__VA_ARGS__))
 #define SAME_F(t, ...) first_diff_f(t, F(__VA_ARGS__), N(F(__VA_ARGS__)), 1e-6) < 0
 #define SAME_I(t, ...) first_diff_i64(t, D(__VA_ARGS__), N(D(__VA_ARGS__))) < 0
 #define RUN_OK(r) TEST_CHECK(rig_run(&(r)) == TPU_STATUS_OK, "%s", tpu_errmsg((r).ctx))

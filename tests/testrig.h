@@ -2,7 +2,8 @@
 ** tests/testrig.h: a one-node graph built by hand, for the kernel tests
 ** (tests/test-ref-*.c): rig_new(op, n_in, n_out), rig_in() for each input
 ** (dtype, dims, values), attr_*() for attributes, rig_run() (shape +
-** allocation + kernel), out() and dims_are(). The including file sets
+** allocation + kernel), out() and dims_are(), first_diff_i64(), names_node() and the
+** literal-array macros D(), F(), N(), DIMS(). The including file sets
 ** RIG_OPSET (the node's opset) first when 17 is not what it wants.
 */
 #ifndef TPU_TESTRIG_H
@@ -97,5 +98,28 @@ static inline int dims_are(const struct tpu_tensor *t, int nd, const int64_t *di
         if (t->dims[i] != dims[i]) return 0;
     return 1;
 }
+
+/* Index of the first element that differs from want[0..k), or -1 (0 when
+** the count differs). */
+static inline long first_diff_i64(const struct tpu_tensor *t, const int64_t *want, long k)
+{
+    if (tpu_tensor_numel(t) != k) return 0;
+    for (long i = 0; i < k; i++)
+        if (tpu_get_i64(t->data, t->dtype, (size_t)i) != want[i]) return i;
+    return -1;
+}
+
+/* The last error names the rig's node, its op and its file. */
+static inline int names_node(const struct rig *r, const char *op)
+{
+    const char *m = tpu_errmsg(r->ctx);
+    return strstr(m, "node_0") && strstr(m, op) && strstr(m, "test.onnx");
+}
+
+/* Literal arrays for expected values: DIMS(t, 2, 3) is dims_are(t, 2, {2, 3}). */
+#define D(...) ((const int64_t[]){ __VA_ARGS__ })
+#define F(...) ((const float[]){ __VA_ARGS__ })
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DIMS(t, ...) dims_are(t, N(D(__VA_ARGS__)), D(__VA_ARGS__))
 
 #endif
