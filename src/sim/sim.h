@@ -134,6 +134,16 @@ struct tpu_sim {
     ** Timing and counters are the same either way. NULL: none. */
     int                    (*host_link)(void *user, int to_host, uint64_t addr, uint8_t *ub, uint64_t n);
     void                    *host_link_user;
+    /* ACTIVATE's padding words (sim_mxu.c): while pad_rows > 0, every UB row
+    ** at pad_ub + r x array_cols x 4 (r < pad_rows) holds pad_val[j] in its
+    ** words j >= pad_n, as the last raw ACTIVATE into them wrote; the next
+    ** one into the same rows with the same values leaves those words be.
+    ** Kept only inside tpu_sim_run (pad_on), from its start on, and dropped
+    ** by any instruction that may write there (sim_pad_forget). */
+    int                      pad_on;
+    uint64_t                 pad_ub;
+    int64_t                  pad_rows, pad_n;
+    int32_t                 *pad_val;                     /* array_cols words    */
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;
@@ -172,6 +182,9 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in);
 /* The same ACTIVATE through the generic per-element loop only (the reference
 ** tests/test-sim.c checks the specialised loops against). */
 int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in);
+/* Drops what s->pad_* knows when instruction in may write the UB there (run
+** before each instruction; ACTIVATE keeps it up to date itself). */
+void sim_pad_forget(struct tpu_sim *s, const struct tpu_insn *in);
 /* Stores the zeros columns [acc_live[r], upto) of rows [r0, r0 + n) hold. */
 void sim_acc_settle(struct tpu_sim *s, int64_t r0, int64_t n, int64_t upto);
 /* sim_dma.c: host link */

@@ -482,6 +482,35 @@ static void act_rows_bf16(struct tpu_sim *s, const struct tpu_insn *in, const st
     }
 }
 
+/* int8 chips, +raw without pooling: each row straight into the UB
+** (4-aligned: checked), its columns from acc_live on as val (the value of a
+** 0). Inside a run (s->pad_on) those padding words are written only where
+** s->pad_* does not already vouch for them (the same rows, the same values:
+** a pass's ACTIVATE after the one before it into the same output rows); then
+** what it vouches for is updated: in every row it knows, the words from the
+** widest acc_live on hold val. */
+static void act_rows_raw(struct tpu_sim *s, const struct tpu_insn *in, const int32_t *bias32,
+                         const int32_t *lo32, const int32_t *hi32, const int32_t *val)
+{
+    int64_t C = s->chip->array_cols, rows = in->c;
+    int same = s->pad_on && s->pad_rows > 0 && s->pad_ub == in->b &&
+               memcmp(s->pad_val + s->pad_n, val + s->pad_n, (size_t)(C - s->pad_n) * 4) == 0;
+    int64_t known = same ? s->pad_rows : 0, from = same ? s->pad_n : C, widest = same ? s->pad_n : 0;
+    for (int64_t o = 0; o < rows; o++) {
+        const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o) * (size_t)C * 4);
+        int32_t *out = (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4);
+        int64_t n = s->acc_live[in->a + o];
+        act_row_raw(acc, bias32, lo32, hi32, n, out);
+        if (o >= known || n < from) memcpy(out + n, val + n, (size_t)(C - n) * 4);
+        widest = n > widest ? n : widest;
+    }
+    if (!s->pad_on) return;
+    s->pad_ub = in->b;
+    s->pad_rows = known > rows ? known : rows;
+    s->pad_n = widest;
+    memcpy(s->pad_val, val, (size_t)C * 4);
+}
+
 /* int8 chips, any func ACTIVATE allows there, bias, raw and pooling (max over
 ** each pool's rows of the output values, as the generic loop's fmax of exact
 ** integers). */
@@ -504,22 +533,17 @@ static void act_rows_i8(struct tpu_sim *s, const struct tpu_insn *in, const stru
     if (raw && pool == 1) {                   /* columns past acc_live: the value of a 0 */
         static const int32_t zero[ACT_FAST_MAX_COLS];
         act_row_raw(zero, bias32, lo32, hi32, C, val);
-    } else sim_acc_settle(s, in->a, rows, C);
+        act_rows_raw(s, in, bias32, lo32, hi32, val);
+        return;
+    }
+    sim_acc_settle(s, in->a, rows, C);
     for (int64_t o = 0; o < rows / pool; o++) {
         for (int64_t p = 0; p < pool; p++) {
             const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o * pool + p) * (size_t)C * 4);
-            if (raw && pool == 1) {           /* straight into the UB (4-aligned: checked) */
-                int32_t *out = (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4);
-                int64_t n = s->acc_live[in->a + o];
-                act_row_raw(acc, bias32, lo32, hi32, n, out);
-                memcpy(out + n, val + n, (size_t)(C - n) * 4);
-                break;
-            }
             if (raw) act_row_raw(acc, bias32, lo32, hi32, C, p ? val : best);
             else act_row_i8(acc, bias, lo, hi, C, mult, sh, p ? val : best);
             if (p) for (int64_t j = 0; j < C; j++) best[j] = val[j] > best[j] ? val[j] : best[j];
         }
-        if (raw && pool == 1) continue;
         if (raw) { memcpy(s->ub + in->b + (size_t)(o * C) * 4, best, (size_t)C * 4); continue; }
         int8_t *dst = (int8_t *)(s->ub + in->b + (size_t)(o * C));
         for (int64_t j = 0; j < C; j++) dst[j] = (int8_t)best[j];
@@ -533,6 +557,8 @@ static void activate_values(struct tpu_sim *s, const struct tpu_insn *in, const 
 {
     int64_t C = s->chip->array_cols;
     int raw = in->flags & 1, is_bf16 = s->chip->mxu_dtype == TPU_MXU_BF16;
+    if (generic || C > ACT_FAST_MAX_COLS || is_bf16 || !raw || pool != 1 || (in->x == TPU_ACT_NONE && !t->bias))
+        s->pad_rows = 0;                      /* only act_rows_raw keeps s->pad_* */
     if (generic || C > ACT_FAST_MAX_COLS || is_bf16 || (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias))
         sim_acc_settle(s, in->a, in->c, C);    /* act_rows_i8 settles for itself */
     if (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias)  /* raw copy: acc words as they are */
@@ -568,3 +594,23 @@ static int activate(struct tpu_sim *s, const struct tpu_insn *in, int generic)
 int sim_activate(struct tpu_sim *s, const struct tpu_insn *in) { return activate(s, in, 0); }
 
 int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in) { return activate(s, in, 1); }
+
+/* Instructions that never write the UB keep s->pad_*, and RD_HOST keeps it
+** outside its bytes; ACTIVATE updates it itself (activate_values); anything
+** else (vector instructions, an unknown opcode) may write there. */
+void sim_pad_forget(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    uint64_t lo = s->pad_ub, hi = lo + (uint64_t)s->pad_rows * (uint64_t)s->chip->array_cols * 4;
+    switch (in->opcode) {
+    case TPU_INSN_NOP: case TPU_INSN_HALT: case TPU_INSN_SYNC: case TPU_INSN_SET_CFG:
+    case TPU_INSN_INTERRUPT: case TPU_INSN_DEBUG: case TPU_INSN_WR_HOST: case TPU_INSN_RD_WEIGHTS:
+    case TPU_INSN_LD_WEIGHTS: case TPU_INSN_MATMUL: case TPU_INSN_ACTIVATE:
+        return;
+    case TPU_INSN_RD_HOST:
+        if ((uint64_t)in->b >= hi || (uint64_t)in->b + in->c <= lo) return;
+        break;
+    default:
+        break;
+    }
+    s->pad_rows = 0;
+}
