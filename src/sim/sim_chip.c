@@ -57,6 +57,8 @@ static int alloc_mxu(struct tpu_sim *s, struct sim_mxu *m)
     size_t tile = (size_t)tpu_chip_tile_bytes(s->chip);
     m->w_active = tpu_calloc(s->ctx, 1, tile);
     m->w_shadow = tpu_calloc(s->ctx, 1, tile);
+    m->active_w = m->w_active;
+    m->shadow_w = m->w_shadow;
     return m->w_active && m->w_shadow ? 0 : -1;
 }
 
@@ -116,6 +118,7 @@ void tpu_sim_free(struct tpu_sim *s)
     free(s->acc);
     free(s->acc_live);
     free(s->pad_val);
+    free(s->nz_cache);
     free(s->marks);
     free(s);
 }
@@ -231,6 +234,7 @@ static enum tpu_status run_program(struct tpu_sim *s, const struct tpu_program *
     s->fault = TPU_FAULT_NONE;
     s->pad_rows = 0;                  /* the UB may have been written since */
     s->pad_on = 1;
+    sim_weights_begin(s);
     int64_t t0 = s->end;
     s->issue = t0;
     int halted = 0;
@@ -264,6 +268,7 @@ enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint
     enum tpu_status rc = run_program(s, p, host, host_bytes);
     s->pad_on = 0;                    /* direct sim_activate calls write every word */
     s->pad_rows = 0;
+    sim_keep_tiles(s);                /* the weight image may go when the run ends */
     if (s->acc_live)              /* the accumulators as stored bytes again, for whoever looks */
         sim_acc_settle(s, 0, s->chip->accumulator_rows, s->chip->array_cols);
     return rc;

@@ -14,6 +14,7 @@
 #include "sim/sim_gemm.h"
 #include "sim/sim_systolic.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t cycles_for(double bytes, double bytes_per_cycle)
@@ -82,6 +83,50 @@ static void nonzero_box(const int8_t *w, int64_t k, int64_t C, uint32_t *kz, uin
     *nz = (uint32_t)n;
 }
 
+/* nonzero_box of the tile at weight-image offset off for its first k rows,
+** remembered per tile for the run (the image does not change while it runs;
+** a node's passes load the same tiles again). */
+static void tile_box(struct tpu_sim *s, uint64_t off, uint32_t k, uint32_t *kz, uint32_t *nz)
+{
+    uint64_t tile = (uint64_t)tpu_chip_tile_bytes(s->chip);
+    struct sim_nz *e = off % tile == 0 && off / tile < (uint64_t)s->nz_n ? &s->nz_cache[off / tile] : NULL;
+    if (e && e->k1 == k + 1) { *kz = e->kz; *nz = e->nz; return; }
+    nonzero_box((const int8_t *)(s->dram + off), k, s->chip->array_cols, kz, nz);
+    if (e) *e = (struct sim_nz){ k + 1, *kz, *nz };
+}
+
+void sim_weights_begin(struct tpu_sim *s)
+{
+    uint64_t tile = (uint64_t)tpu_chip_tile_bytes(s->chip);
+    int64_t n = s->timing_only || !tile ? 0 : (int64_t)(s->dram_bytes / tile);
+    if (n > s->nz_cap) {
+        struct sim_nz *c = realloc(s->nz_cache, (size_t)n * sizeof *c);
+        if (c) { s->nz_cache = c; s->nz_cap = n; }
+    }
+    s->nz_n = n <= s->nz_cap ? n : 0;             /* no memory: no cache */
+    if (s->nz_n) memset(s->nz_cache, 0, (size_t)s->nz_n * sizeof *s->nz_cache);
+}
+
+/* The active and shadow tiles into the MXU's own buffers (promote swaps the
+** pointers only, so one may sit in the other's buffer: swap those first). */
+void sim_keep_tiles(struct tpu_sim *s)
+{
+    if (s->timing_only) return;
+    size_t tile = (size_t)tpu_chip_tile_bytes(s->chip);
+    for (int i = 0; i < s->chip->mxu_count; i++) {
+        struct sim_mxu *m = &s->mxu[i];
+        if (m->active_w == m->w_shadow || m->shadow_w == m->w_active) {
+            uint8_t *t = m->w_active;
+            m->w_active = m->w_shadow;
+            m->w_shadow = t;
+        }
+        if (m->active_w != m->w_active) memcpy(m->w_active, m->active_w, tile);
+        if (m->shadow_w != m->w_shadow) memcpy(m->w_shadow, m->shadow_w, tile);
+        m->active_w = m->w_active;
+        m->shadow_w = m->w_shadow;
+    }
+}
+
 int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
 {
     struct sim_mxu *m = get_mxu(s, in);
@@ -96,11 +141,10 @@ int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
     int slot = m->fifo_head;
     int64_t start = sim_max(sim_max(s->issue, m->fifo_arrive[slot]), m->shadow_free);
     if (!s->timing_only) {
-        memcpy(m->w_shadow, s->dram + m->fifo_dram[slot], (size_t)tpu_chip_tile_bytes(c));
+        m->shadow_w = s->dram + m->fifo_dram[slot];        /* the image is the program's, read-only */
         m->shadow_kz = in->a;
         m->shadow_nz = (uint32_t)c->array_cols;
-        if (c->mxu_dtype == TPU_MXU_INT8)
-            nonzero_box((const int8_t *)m->w_shadow, in->a, c->array_cols, &m->shadow_kz, &m->shadow_nz);
+        if (c->mxu_dtype == TPU_MXU_INT8) tile_box(s, m->fifo_dram[slot], in->a, &m->shadow_kz, &m->shadow_nz);
     }
     m->fifo_slot_free[slot] = start;
     m->fifo_head = (int)((m->fifo_head + 1) % c->weight_fifo_tiles);
@@ -138,9 +182,9 @@ static void account_gap(struct tpu_sim *s, struct sim_mxu *m, int64_t start, int
 
 static void promote(struct sim_mxu *m, int64_t start)
 {
-    uint8_t *t = m->w_active;
-    m->w_active = m->w_shadow;
-    m->w_shadow = t;
+    const uint8_t *t = m->active_w;
+    m->active_w = m->shadow_w;
+    m->shadow_w = t;
     m->active_valid = 1;
     m->shadow_valid = 0;
     m->active_k = m->shadow_k;
@@ -158,7 +202,7 @@ static int matmul_i8_trap(struct tpu_sim *s, const struct sim_mxu *m, const int8
     int C = (int)s->chip->array_cols;
     int32_t *tmp = tpu_malloc(s->ctx, (size_t)rows * (size_t)C * 4);
     if (!tmp) return sim_fault(s, TPU_FAULT_BAD_OPERAND, "no memory for the overflow check");
-    tpu_gemm_i8(rows, C, (int)m->active_k, a, lda, (const int8_t *)m->w_active, C, tmp, C, 0);
+    tpu_gemm_i8(rows, C, (int)m->active_k, a, lda, (const int8_t *)m->active_w, C, tmp, C, 0);
     int bad = -1;
     for (int i = 0; i < rows * C && bad < 0; i++) {
         int64_t v = (int64_t)tmp[i] + (accumulate ? acc[i] : 0);
@@ -195,7 +239,7 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
     if (!fast) sim_acc_settle(s, in->b, rows, C);          /* these paths take whole rows */
     if (c->mxu_dtype == TPU_MXU_BF16) {
         tpu_gemm_bf16(rows, C, (int)m->active_k, (const uint16_t *)(s->ub + in->a),
-                      (int)(stride / 2), (const uint16_t *)m->w_active, C, (float *)acc, C,
+                      (int)(stride / 2), (const uint16_t *)m->active_w, C, (float *)acc, C,
                       accumulate, (int)c->array_rows);
         return 0;
     }
@@ -209,7 +253,7 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
     nz = kz == 0 ? 0 : (nz + 15) / 16 * 16 < C ? (nz + 15) / 16 * 16 : C;
     if (accumulate) sim_acc_settle(s, in->b, rows, nz);   /* the sums it adds to, stored */
     tpu_gemm_i8(rows, nz, kz, (const int8_t *)(s->ub + in->a), (int)stride,
-                (const int8_t *)m->w_active, C, (int32_t *)acc, C, accumulate);
+                (const int8_t *)m->active_w, C, (int32_t *)acc, C, accumulate);
     for (int r = 0; r < rows; r++) live[r] = accumulate && live[r] > nz ? live[r] : nz;
     return 0;
 }
