@@ -101,6 +101,32 @@ static int test_gemm_ties_saturation(void)
     return 0;
 }
 
+/* The same with every value below 128 after scaling (no step of 16 values
+** leaves the vector loop): ties at every half-integer, saturation at
+** +-127.5 and +-127.9, -0, subnormals. */
+static int test_gemm_ties_in_range(void)
+{
+    enum { M = 29, K = 70, N = 11 };
+    static float x[M * K];
+    for (int i = 0; i < M * K; i++) {
+        int kind = i % 6;
+        x[i] = kind == 0 ? (float)(i % 255 - 127) + 0.5f : kind == 1 ? (i & 1 ? 127.5f : -127.5f)
+             : kind == 2 ? (i & 1 ? 127.9f : -127.9f) : kind == 3 ? (i & 1 ? -0.0f : 1e-40f)
+             : (float)(i % 255 - 127) * 0.25f;
+    }
+    struct tpu_mm_desc d = { .name = "gemm", .op = "Gemm", .groups = 1, .M = M, .K = K, .N = N, .batch = M };
+    if (same_packing("tpu-v1", NULL, d, 1.0f, x)) return 1;
+    if (same_packing("tpu-v1", "16x8", d, 1.0f, x)) return 1;
+    struct tpu_mm_desc cv = conv(2, 35, 7, 6, 9, 3, 1, 1, 1, 1);
+    int64_t n = cv.batch * cv.c_in * cv.h * cv.w;
+    float *y = malloc(sizeof(float) * (size_t)n);
+    TEST_CHECK(y != NULL, "out of memory");
+    for (int64_t i = 0; i < n; i++) y[i] = x[i % (M * K)];
+    int bad = same_packing("tpu-v1", NULL, cv, 1.0f, y);
+    free(y);
+    return bad;
+}
+
 /* int8 convolutions (K as ky, kx, channel) on more shapes: channel counts
 ** past and between the 16-channel blocks of the NHWC copy, 1x1, dilation with
 ** groups, depthwise, padding wider than the kernel reach; inputs with ties,
@@ -271,6 +297,7 @@ static int test_bf16_values(void)
 static const struct test_case cases[] = {
     { "pack-1.1 fast conv packing equals the element-wise path (ragged, grouped, padded)", test_conv_ragged },
     { "pack-1.2 fast Gemm packing equals it on rounding ties and saturation", test_gemm_ties_saturation },
+    { "pack-1.2b fast int8 packing equals it on ties and saturation with every value in range", test_gemm_ties_in_range },
     { "pack-1.3 int8 conv packing (ky, kx, channel) equals the element path on ties, NaN, more shapes", test_conv_int8_values },
     { "pack-1.4 unpacking equals the element by element dequantisation", test_unpack },
     { "pack-1.5 weight image from [N][K] (ONNX Conv layout) equals the one from [K][N]", test_weights_nk },

@@ -179,7 +179,7 @@ void tpu_mm_pack_input_ref(const struct tpu_chip *c, struct tpu_lowered *l, cons
 ** rounds to the nearest integer, ties to even, exactly as rintf does in the
 ** default rounding mode (the sum is exact below 2^22); anything else (large,
 ** NaN) takes put_elem's own expression. The division stays a division. */
-VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+VEC_CLONES static void quantise_i8_c(const float *x, int64_t n, float scale, int8_t *q)
 {
     const volatile float magic_v = 12582912.0f;       /* volatile: not folded away */
     const float magic = magic_v;
@@ -195,6 +195,43 @@ VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_
         float r = rintf(x[i] / scale);
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     }
+}
+
+#ifdef HAVE_DRIVER_AVX512
+/* The same bytes 16 values a step: v = x / scale, (v + 1.5 x 2^23) - 1.5 x
+** 2^23 (rint, as above), clamped to +-127, four instructions where the
+** vectorised loop above spends a dozen; a step with some |v| >= 128 or NaN
+** is left to quantise_i8_c, as is the tail. Returns how many values it did. */
+__attribute__((target("avx512f"))) static int64_t quantise_i8_avx512(const float *x, int64_t n, float scale,
+                                                                     int8_t *q)
+{
+    const volatile float magic_v = 12582912.0f;
+    const __m512 vs = _mm512_set1_ps(scale), magic = _mm512_set1_ps(magic_v);
+    const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f), lim = _mm512_set1_ps(128.0f);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_div_ps(_mm512_loadu_ps(x + i), vs);
+        if (_mm512_cmp_ps_mask(_mm512_abs_ps(v), lim, _CMP_LT_OQ) != 0xffff) {   /* large or NaN */
+            quantise_i8_c(x + i, 16, scale, q + i);
+            continue;
+        }
+        __m512 r = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+        r = _mm512_max_ps(_mm512_min_ps(r, hi), lo);
+        _mm_storeu_si128((__m128i *)(void *)(q + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
+    }
+    return i;
+}
+#endif
+
+static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+{
+    int64_t i = 0;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    if (avx512) i = quantise_i8_avx512(x, n, scale, q);
+#endif
+    if (i < n) quantise_i8_c(x + i, n - i, scale, q + i);
 }
 
 /* bf16 of n values into q (2 bytes each), the bits tpu_f32_to_bf16 gives:
