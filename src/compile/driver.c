@@ -407,6 +407,7 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
         if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return NULL;
         int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
         if (!q || !row) { free(q); free(row); return NULL; }
+        tpu_prefault(q, (size_t)n);                  /* written whole next */
         l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
         quantise_nhwc(d, x, l->in_scale, row, q);
         free(row);
