@@ -553,13 +553,22 @@ __attribute__((target("avx512f"))) static void unpack16_i8(const int32_t *src, i
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)C));
     const __m512d vin = _mm512_set1_pd(in_s), va = _mm512_set1_pd(alpha);
+    const __m512i lim = _mm512_set1_epi32(1 << 29);
     for (int64_t j = 0; j < cn; j++) {
         __m512i q = _mm512_i32gather_epi32(idx, (const void *)(src + j), 4);
-        __m512d w = _mm512_set1_pd((double)ws[j]);
         __m512d lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(q));
         __m512d hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(q, 1));
-        lo = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(lo, vin), w), va);
-        hi = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(hi, vin), w), va);
+        if (alpha == 1.0 && !_mm512_cmpge_epu32_mask(_mm512_abs_epi32(q), lim)) {
+            /* |acc| < 2^29: acc x in_s is exact (29 + 24 bits), and so is
+            ** in_s x w (24 + 24): one rounding of the same exact product */
+            __m512d sw = _mm512_set1_pd(in_s * (double)ws[j]);
+            lo = _mm512_mul_pd(lo, sw);
+            hi = _mm512_mul_pd(hi, sw);
+        } else {
+            __m512d w = _mm512_set1_pd((double)ws[j]);
+            lo = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(lo, vin), w), va);
+            hi = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(hi, vin), w), va);
+        }
         if (bs) {
             __m512d b = _mm512_set1_pd((double)bs[j]);
             lo = _mm512_add_pd(lo, b);
