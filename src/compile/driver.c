@@ -198,28 +198,41 @@ VEC_CLONES static void quantise_i8_c(const float *x, int64_t n, float scale, int
 }
 
 #ifdef HAVE_DRIVER_AVX512
-/* The same bytes 16 values a step: v = x / scale, (v + 1.5 x 2^23) - 1.5 x
-** 2^23 (rint, as above), clamped to +-127, four instructions where the
-** vectorised loop above spends a dozen; a step with some |v| >= 128 or NaN
-** is left to quantise_i8_c, as is the tail. Returns how many values it did. */
+/* The same bytes 16 values at a time: v = x / scale, (v + 1.5 x 2^23) - 1.5
+** x 2^23 (rint, as above), clamped to +-127, four instructions where the
+** vectorised loop above spends a dozen; 16 values with some |v| >= 128 or
+** NaN are left to quantise_i8_c. magic: 1.5 x 2^23 in every lane. */
+__attribute__((target("avx512f"))) static inline void quantise16(const float *x, float scale, __m512 magic,
+                                                                 int8_t *q)
+{
+    __m512 v = _mm512_div_ps(_mm512_loadu_ps(x), _mm512_set1_ps(scale));
+    if (_mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(128.0f), _CMP_LT_OQ) != 0xffff) {
+        quantise_i8_c(x, 16, scale, q);                  /* large or NaN */
+        return;
+    }
+    __m512 r = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+    r = _mm512_max_ps(_mm512_min_ps(r, _mm512_set1_ps(127.0f)), _mm512_set1_ps(-127.0f));
+    _mm_storeu_si128((__m128i *)(void *)q, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
+}
+
+/* n values 16 at a time (quantise16); returns how many it did. */
 __attribute__((target("avx512f"))) static int64_t quantise_i8_avx512(const float *x, int64_t n, float scale,
                                                                      int8_t *q)
 {
-    const volatile float magic_v = 12582912.0f;
-    const __m512 vs = _mm512_set1_ps(scale), magic = _mm512_set1_ps(magic_v);
-    const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f), lim = _mm512_set1_ps(128.0f);
+    const volatile float magic_v = 12582912.0f;     /* volatile: not folded away */
+    const __m512 magic = _mm512_set1_ps(magic_v);
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_div_ps(_mm512_loadu_ps(x + i), vs);
-        if (_mm512_cmp_ps_mask(_mm512_abs_ps(v), lim, _CMP_LT_OQ) != 0xffff) {   /* large or NaN */
-            quantise_i8_c(x + i, 16, scale, q + i);
-            continue;
-        }
-        __m512 r = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
-        r = _mm512_max_ps(_mm512_min_ps(r, hi), lo);
-        _mm_storeu_si128((__m128i *)(void *)(q + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
-    }
+    for (; i + 16 <= n; i += 16) quantise16(x + i, scale, magic, q + i);
     return i;
+}
+
+/* 16 channel planes (HW values apart) at pixels [0, 16) from x, quantised
+** channel by channel into buf (16 x 16 bytes). */
+__attribute__((target("avx512f"))) static void quantise16x16(const float *x, int64_t HW, float scale, int8_t *buf)
+{
+    const volatile float magic_v = 12582912.0f;
+    const __m512 magic = _mm512_set1_ps(magic_v);
+    for (int c = 0; c < 16; c++) quantise16(x + c * HW, scale, magic, buf + 16 * c);
 }
 #endif
 
@@ -282,11 +295,30 @@ static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
 static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *rows, int8_t *q)
 {
     const int64_t C = d->c_in, HW = d->h * d->w;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+#endif
     for (int64_t b = 0; b < d->batch; b++)
         for (int64_t c0 = 0; c0 < C; c0 += NHWC_CB) {
             int64_t cb = C - c0 < NHWC_CB ? C - c0 : NHWC_CB;
-            for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             int8_t *o = q + b * HW * C + c0;
+#ifdef HAVE_DRIVER_AVX512
+            if (cb == NHWC_CB && avx512) {            /* 16 x 16 blocks, no plane rows */
+                int8_t blk[NHWC_CB * 16];
+                int64_t p = 0;
+                for (; p + 16 <= HW; p += 16) {
+                    quantise16x16(x + (b * C + c0) * HW + p, HW, scale, blk);
+                    transpose16(blk, 16, o + p * C, C);
+                }
+                for (int64_t c = 0; p < HW && c < NHWC_CB; c++)          /* the last pixels */
+                    quantise_i8_c(x + (b * C + c0 + c) * HW + p, HW - p, scale, rows + c * HW + p);
+                for (; p < HW; p++)
+                    for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
+                continue;
+            }
+#endif
+            for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             if (cb == NHWC_CB) {
                 int64_t p = 0;
 #ifdef __SSE2__
