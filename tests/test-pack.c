@@ -228,8 +228,13 @@ static int test_unpack(void)
 static int test_weights_nk(void)
 {
     struct tpu_mm_desc ds[] = { conv(2, 37, 7, 9, 5, 3, 1, 1, 1, 1), conv(1, 12, 9, 7, 8, 3, 1, 2, 3, 4),
-                                conv(1, 24, 5, 6, 24, 3, 2, 1, 1, 24), conv(1, 40, 4, 4, 300, 1, 1, 1, 0, 1) };
-    static const char *chips[][2] = { { "tpu-v1", NULL }, { "tpu-v1", "16x8" }, { "tpu-v5e", "8x16" } };
+                                conv(1, 24, 5, 6, 24, 3, 2, 1, 1, 24), conv(1, 40, 4, 4, 300, 1, 1, 1, 0, 1),
+                                /* channels in 16s, taps <= 16: the int8 columns reordered by 16 x 16
+                                ** byte transposes (lower.c rows_in_tile_order) */
+                                conv(1, 32, 6, 6, 20, 3, 1, 1, 1, 1), conv(1, 32, 6, 6, 18, 4, 1, 1, 1, 2),
+                                conv(1, 48, 7, 7, 40, 3, 1, 1, 1, 1) };
+    static const char *chips[][2] = { { "tpu-v1", NULL }, { "tpu-v1", "16x8" }, { "tpu-v5e", "8x16" },
+                                      { "tpu-v1", "32x16" } };
     for (size_t ci = 0; ci < sizeof chips / sizeof chips[0]; ci++)
         for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
             struct tpu_ctx *ctx = tpu_init();

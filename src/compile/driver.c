@@ -264,11 +264,12 @@ VEC_CLONES static void to_bf16(const float *x, int64_t n, uint8_t *q)
 ** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
 ** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
 #define NHWC_CB 16
-#ifdef __SSE2__
 /* 16 x 16 bytes: dst row i (at dst + i * ds) = column i of the 16 src rows
-** (at src + r * ss), by four rounds of interleaving. */
-static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
+** (at src + r * ss), by four rounds of interleaving with SSE2. Also the
+** weight tiles' byte transpose (compile/lower.c). */
+void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
 {
+#ifdef __SSE2__
     __m128i a[16], t[16];
     for (int r = 0; r < 16; r++) a[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * ss));
     for (int r = 0; r < 8; r++) {
@@ -290,8 +291,11 @@ static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
         a[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
     }
     for (int i = 0; i < 16; i++) _mm_storeu_si128((__m128i *)(void *)(dst + i * ds), a[i]);
-}
+#else
+    for (int i = 0; i < 16; i++)
+        for (int r = 0; r < 16; r++) dst[i * ds + r] = src[r * ss + i];
 #endif
+}
 static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *rows, int8_t *q)
 {
     const int64_t C = d->c_in, HW = d->h * d->w;
@@ -309,7 +313,7 @@ static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float sca
                 int64_t p = 0;
                 for (; p + 16 <= HW; p += 16) {
                     quantise16x16(x + (b * C + c0) * HW + p, HW, scale, blk);
-                    transpose16(blk, 16, o + p * C, C);
+                    tpu_transpose16_i8(blk, 16, o + p * C, C);
                 }
                 for (int64_t c = 0; p < HW && c < NHWC_CB; c++)          /* the last pixels */
                     quantise_i8_c(x + (b * C + c0 + c) * HW + p, HW - p, scale, rows + c * HW + p);
@@ -321,9 +325,7 @@ static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float sca
             for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             if (cb == NHWC_CB) {
                 int64_t p = 0;
-#ifdef __SSE2__
-                for (; p + 16 <= HW; p += 16) transpose16(rows + p, HW, o + p * C, C);
-#endif
+                for (; p + 16 <= HW; p += 16) tpu_transpose16_i8(rows + p, HW, o + p * C, C);
                 for (; p < HW; p++)
                     for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
             } else

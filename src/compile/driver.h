@@ -23,6 +23,9 @@ void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, con
 /* ACTIVATE's tables (tpu_mm_pack_tables) at t: groups x tab_bytes bytes. */
 void tpu_mm_pack_tables_at(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
                            float lo, float hi, uint8_t *t);
+/* 16 x 16 bytes transposed: dst row i (at dst + i x ds) = byte i of each of
+** the 16 src rows (at src + r x ss). */
+void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds);
 /* Rows the unpacking dequantises together (tpu_mm_unpack_pass's blk). */
 #define TPU_MM_UNPACK_RB 32
 /* Pass (g, mc) of the results (what its WR_HOST writes, at base) into y, as
