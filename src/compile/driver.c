@@ -236,7 +236,7 @@ __attribute__((target("avx512f"))) static void quantise16x16(const float *x, int
 }
 #endif
 
-static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+void tpu_quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
 {
     int64_t i = 0;
 #ifdef HAVE_DRIVER_AVX512
@@ -322,7 +322,7 @@ static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float sca
                 continue;
             }
 #endif
-            for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
+            for (int64_t c = 0; c < cb; c++) tpu_quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             if (cb == NHWC_CB) {
                 int64_t p = 0;
                 for (; p + 16 <= HW; p += 16) tpu_transpose16_i8(rows + p, HW, o + p * C, C);
@@ -451,7 +451,7 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
     if (!q) return NULL;
     l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
                 : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
-    if (c->mxu_dtype == TPU_MXU_INT8) quantise_i8(x, n, l->in_scale, (int8_t *)q);
+    if (c->mxu_dtype == TPU_MXU_INT8) tpu_quantise_i8(x, n, l->in_scale, (int8_t *)q);
     else to_bf16(x, n, q);
     return q;
 }

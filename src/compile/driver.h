@@ -23,6 +23,10 @@ void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, con
 /* ACTIVATE's tables (tpu_mm_pack_tables) at t: groups x tab_bytes bytes. */
 void tpu_mm_pack_tables_at(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
                            float lo, float hi, uint8_t *t);
+/* int8 quantisation of n values, as the packing's element path: rintf(x /
+** scale) clamped to +-127 (AVX-512 where the CPU has it; the same bytes).
+** Also the weight columns' (compile/lower.c). */
+void tpu_quantise_i8(const float *x, int64_t n, float scale, int8_t *q);
 /* 16 x 16 bytes transposed: dst row i (at dst + i x ds) = byte i of each of
 ** the 16 src rows (at src + r x ss). */
 void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds);

@@ -180,17 +180,18 @@ static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *
 }
 
 /* int8 chips, [N][K] weights: every column quantised once, along its K
-** contiguous values (the same v / scale per value as quantise_row), into
-** q [groups][N][K]; the tiles are then byte copies (fill_tile_q8). */
-VEC_CLONES static void quantise_column(const float *v, const float *scale, int64_t n, int8_t *q)
-{
-    quantise_row_step(v, scale, 0, n, q);
-}
-
+** contiguous values (the same v / scale per value as quantise_row, by
+** driver.c's tpu_quantise_i8), into q [groups][N][K]; the tiles are then byte
+** transposes (fill_tile_q8). Each column's scale (column_scales' for [N][K]
+** float weights) just before, while its K values are in the cache. */
 static void quantise_columns(const struct tpu_lowered *l, const float *w, int8_t *q)
 {
     const struct tpu_mm_desc *d = &l->d;
-    for (int64_t c = 0; c < d->groups * d->N; c++) quantise_column(w + c * d->K, l->w_scale + c, d->K, q + c * d->K);
+    for (int64_t c = 0; c < d->groups * d->N; c++) {
+        float mx = tpu_max_abs_f32(w + c * d->K, d->K);
+        l->w_scale[c] = mx > 0 ? mx / 127.0f : 1.0f;
+        tpu_quantise_i8(w + c * d->K, d->K, l->w_scale[c], q + c * d->K);   /* = quantise_row's bytes */
+    }
 }
 
 /* The quantised columns' K bytes put in tile-row order (weight_row) where
@@ -322,13 +323,13 @@ static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip 
     p->weights_virtual = w == NULL;
     enum tpu_status rc = tpu_program_add_weights(ctx, p, NULL, (uint64_t)(n_tiles * tb), NULL);
     if (rc || !w) return rc;
-    if (c->mxu_dtype == TPU_MXU_INT8) {
-        l->w_scale = tpu_malloc(ctx, (size_t)(l->d.groups * l->d.N) * sizeof(float));
-        if (!l->w_scale) return TPU_ERR_NOMEM;
-        column_scales(l, w);
-    }
     int q8 = c->mxu_dtype == TPU_MXU_INT8 && l->d.w_nk && !l->d.raw_i8 && c->array_rows <= 1024;
     int8_t *q = q8 ? malloc((size_t)(l->d.groups * l->d.N * l->d.K) + 16) : NULL;   /* NULL: tile by tile */
+    if (c->mxu_dtype == TPU_MXU_INT8) {
+        l->w_scale = tpu_malloc(ctx, (size_t)(l->d.groups * l->d.N) * sizeof(float));
+        if (!l->w_scale) { free(q); return TPU_ERR_NOMEM; }
+        if (!q) column_scales(l, w);               /* with q: quantise_columns, column by column */
+    }
     float *buf = !q && l->d.w_nk && c->array_rows <= 1024 ? malloc(sizeof(float) * (size_t)tb) : NULL;
     if (q) quantise_columns(l, w, q);
     int ordered = q && rows_in_tile_order(l, q) == 0;
