@@ -264,11 +264,68 @@ VEC_CLONES static void to_bf16(const float *x, int64_t n, uint8_t *q)
 ** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
 ** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
 #define NHWC_CB 16
+#ifdef HAVE_DRIVER_AVX512
+/* transpose16_vbmi's byte picks: output group k, byte b (row 4k + b / 16,
+** byte r = b % 16) from byte (r % 8) / 4 x 64 + (r % 4) x 16 + row of the
+** two-table permute over z[r < 8 ? 0 : 2], z[r < 8 ? 1 : 3]. */
+static const uint8_t vbmi_pick[4 * 64] = {
+      0,  16,  32,  48,  64,  80,  96, 112,   0,  16,  32,  48,  64,  80,  96, 112,
+      1,  17,  33,  49,  65,  81,  97, 113,   1,  17,  33,  49,  65,  81,  97, 113,
+      2,  18,  34,  50,  66,  82,  98, 114,   2,  18,  34,  50,  66,  82,  98, 114,
+      3,  19,  35,  51,  67,  83,  99, 115,   3,  19,  35,  51,  67,  83,  99, 115,
+      4,  20,  36,  52,  68,  84, 100, 116,   4,  20,  36,  52,  68,  84, 100, 116,
+      5,  21,  37,  53,  69,  85, 101, 117,   5,  21,  37,  53,  69,  85, 101, 117,
+      6,  22,  38,  54,  70,  86, 102, 118,   6,  22,  38,  54,  70,  86, 102, 118,
+      7,  23,  39,  55,  71,  87, 103, 119,   7,  23,  39,  55,  71,  87, 103, 119,
+      8,  24,  40,  56,  72,  88, 104, 120,   8,  24,  40,  56,  72,  88, 104, 120,
+      9,  25,  41,  57,  73,  89, 105, 121,   9,  25,  41,  57,  73,  89, 105, 121,
+     10,  26,  42,  58,  74,  90, 106, 122,  10,  26,  42,  58,  74,  90, 106, 122,
+     11,  27,  43,  59,  75,  91, 107, 123,  11,  27,  43,  59,  75,  91, 107, 123,
+     12,  28,  44,  60,  76,  92, 108, 124,  12,  28,  44,  60,  76,  92, 108, 124,
+     13,  29,  45,  61,  77,  93, 109, 125,  13,  29,  45,  61,  77,  93, 109, 125,
+     14,  30,  46,  62,  78,  94, 110, 126,  14,  30,  46,  62,  78,  94, 110, 126,
+     15,  31,  47,  63,  79,  95, 111, 127,  15,  31,  47,  63,  79,  95, 111, 127,
+};
+
+/* The same with AVX-512 VBMI: rows 4q..4q+3 in the four 128-bit lanes of
+** z[q]; output rows 4k..4k+3 (byte b: row 4k + b / 16, its byte r = b % 16
+** from source row r) picked by two two-table byte permutes, one over z[0],
+** z[1] (r < 8) and one over z[2], z[3] (r >= 8), blended. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void transpose16_vbmi(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
+{
+    __m512i z[4];
+    for (int q = 0; q < 4; q++) {
+        const int8_t *r = src + 4 * q * ss;
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)r));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(r + ss)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(r + 2 * ss)), 2);
+        z[q] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(r + 3 * ss)), 3);
+    }
+    for (int k = 0; k < 4; k++) {
+        __m512i idx = _mm512_loadu_si512((const void *)(vbmi_pick + 64 * k));
+        __m512i lo = _mm512_permutex2var_epi8(z[0], idx, z[1]), hi = _mm512_permutex2var_epi8(z[2], idx, z[3]);
+        __m512i o = _mm512_mask_blend_epi8((__mmask64)0xff00ff00ff00ff00ull, lo, hi);
+        int8_t *d = dst + 4 * k * ds;
+        _mm_storeu_si128((__m128i *)(void *)d, _mm512_castsi512_si128(o));
+        _mm_storeu_si128((__m128i *)(void *)(d + ds), _mm512_extracti32x4_epi32(o, 1));
+        _mm_storeu_si128((__m128i *)(void *)(d + 2 * ds), _mm512_extracti32x4_epi32(o, 2));
+        _mm_storeu_si128((__m128i *)(void *)(d + 3 * ds), _mm512_extracti32x4_epi32(o, 3));
+    }
+}
+#endif
+
 /* 16 x 16 bytes: dst row i (at dst + i * ds) = column i of the 16 src rows
-** (at src + r * ss), by four rounds of interleaving with SSE2. Also the
-** weight tiles' byte transpose (compile/lower.c). */
+** (at src + r * ss), by four rounds of interleaving with SSE2 (or byte
+** permutes where the CPU has AVX-512 VBMI). Also the weight tiles' byte
+** transpose (compile/lower.c). */
 void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
 {
+#ifdef HAVE_DRIVER_AVX512
+    static int vbmi = -1;
+    if (vbmi < 0) vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+    if (vbmi) { transpose16_vbmi(src, ss, dst, ds); return; }
+#endif
 #ifdef __SSE2__
     __m128i a[16], t[16];
     for (int r = 0; r < 16; r++) a[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * ss));
