@@ -414,7 +414,7 @@ static void put_run(uint8_t *row0, int64_t tile, int64_t R, int64_t k, const int
 ** straight to its tile(s); padding and K's tail up to k_tiles x R are zeroed,
 ** so every byte of the pass is written. */
 static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *q, int64_t g, int64_t m0,
-                          int64_t rows, uint8_t *base)
+                          int64_t rows, int tail_zero, uint8_t *base)
 {
     const struct tpu_mm_desc *d = &l->d;
     const int64_t H = d->h, Wd = d->w, Ci = d->c_in, cg = Ci / d->groups, kw = d->kw, dw = d->dw;
@@ -432,7 +432,7 @@ static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *
             for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw)
                 put_run(row0, tile, R, k + kx * cg, ix >= 0 && ix < Wd ? line + ix * Ci : NULL, cg);
         }
-        if (tail) put_run(row0, tile, R, d->K, NULL, tail);
+        if (tail && !tail_zero) put_run(row0, tile, R, d->K, NULL, tail);
     }
 }
 
@@ -513,15 +513,21 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
     return q;
 }
 
-void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
-                      int64_t mc, uint8_t *dst)
+void tpu_mm_pack_pass_tail(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
+                           int64_t mc, int tail_zero, uint8_t *dst)
 {
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
     int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-    if (l->k_hwc) { pack_rows_hwc(l, R, (const int8_t *)q, g, m0, rows, dst); return; }
+    if (l->k_hwc) { pack_rows_hwc(l, R, (const int8_t *)q, g, m0, rows, tail_zero, dst); return; }
     memset(dst, 0, (size_t)(l->k_tiles * rows * R * elem));         /* padding stays 0 */
     for (int64_t r = 0; r < rows; r++) pack_row_q(l, R, elem, q, g, m0 + r, rows, dst + r * R * elem);
+}
+
+void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
+                      int64_t mc, uint8_t *dst)
+{
+    tpu_mm_pack_pass_tail(c, l, q, g, mc, 0, dst);
 }
 
 void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const float *x,

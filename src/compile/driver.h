@@ -20,6 +20,12 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
 ** all its k_tiles x rows x array_rows x elem bytes written. */
 void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
                       int64_t mc, uint8_t *dst);
+/* The same; tail_zero: the bytes past K of each row (up to k_tiles x
+** array_rows) already hold zeros at dst (an earlier pass of as many rows
+** packed there, nothing else written there since), so they are left be
+** ((ky, kx, channel) packing; the other packings write every byte). */
+void tpu_mm_pack_pass_tail(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
+                           int64_t mc, int tail_zero, uint8_t *dst);
 /* ACTIVATE's tables (tpu_mm_pack_tables) at t: groups x tab_bytes bytes. */
 void tpu_mm_pack_tables_at(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
                            float lo, float hi, uint8_t *t);
