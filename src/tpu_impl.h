@@ -40,6 +40,12 @@ struct tpu_ctx {
 void *tpu_malloc(struct tpu_ctx *ctx, size_t n_bytes);
 void *tpu_calloc(struct tpu_ctx *ctx, size_t n, size_t size);
 void *tpu_realloc(struct tpu_ctx *ctx, void *p, size_t n_bytes);
+/* For a block the caller is about to write whole (a node's output, a weight
+** copy): fresh pages mapped in one system call instead of one fault each
+** (a hint, for blocks of 1 MiB and more; nothing else changes). */
+void  tpu_prefault(void *p, size_t n_bytes);
+void *tpu_malloc_hot(struct tpu_ctx *ctx, size_t n_bytes);
+void *tpu_calloc_hot(struct tpu_ctx *ctx, size_t n, size_t size);
 /* a*b with overflow check; returns 0 and sets *out on success, -1 on overflow. */
 int   tpu_mul_size(size_t a, size_t b, size_t *out);
 

@@ -101,6 +101,32 @@ static int test_gemm_ties_saturation(void)
     return 0;
 }
 
+/* The same with every value below 128 after scaling (no step of 16 values
+** leaves the vector loop): ties at every half-integer, saturation at
+** +-127.5 and +-127.9, -0, subnormals. */
+static int test_gemm_ties_in_range(void)
+{
+    enum { M = 29, K = 70, N = 11 };
+    static float x[M * K];
+    for (int i = 0; i < M * K; i++) {
+        int kind = i % 6;
+        x[i] = kind == 0 ? (float)(i % 255 - 127) + 0.5f : kind == 1 ? (i & 1 ? 127.5f : -127.5f)
+             : kind == 2 ? (i & 1 ? 127.9f : -127.9f) : kind == 3 ? (i & 1 ? -0.0f : 1e-40f)
+             : (float)(i % 255 - 127) * 0.25f;
+    }
+    struct tpu_mm_desc d = { .name = "gemm", .op = "Gemm", .groups = 1, .M = M, .K = K, .N = N, .batch = M };
+    if (same_packing("tpu-v1", NULL, d, 1.0f, x)) return 1;
+    if (same_packing("tpu-v1", "16x8", d, 1.0f, x)) return 1;
+    struct tpu_mm_desc cv = conv(2, 35, 7, 6, 9, 3, 1, 1, 1, 1);
+    int64_t n = cv.batch * cv.c_in * cv.h * cv.w;
+    float *y = malloc(sizeof(float) * (size_t)n);
+    TEST_CHECK(y != NULL, "out of memory");
+    for (int64_t i = 0; i < n; i++) y[i] = x[i % (M * K)];
+    int bad = same_packing("tpu-v1", NULL, cv, 1.0f, y);
+    free(y);
+    return bad;
+}
+
 /* int8 convolutions (K as ky, kx, channel) on more shapes: channel counts
 ** past and between the 16-channel blocks of the NHWC copy, 1x1, dilation with
 ** groups, depthwise, padding wider than the kernel reach; inputs with ties,
@@ -161,7 +187,7 @@ static int test_unpack(void)
                 uint8_t *h = malloc((size_t)l.host_bytes);
                 for (uint64_t i = l.host_out_off; i + 4 <= l.host_bytes; i += 4) {
                     float f = rndf() * 1000.0f;
-                    int32_t q = (int32_t)(rndf() * 2e9f);
+                    int32_t q = (int32_t)(rndf() * ((i / 4096) % 2 ? 5.3e8f : 2e9f));   /* runs below 2^29 too */
                     memcpy(h + i, c->mxu_dtype == TPU_MXU_BF16 ? (const void *)&f : (const void *)&q, 4);
                 }
                 float *y = malloc(sizeof(float) * (size_t)yn), alpha = variant ? 0.75f : 1.0f;
@@ -202,8 +228,13 @@ static int test_unpack(void)
 static int test_weights_nk(void)
 {
     struct tpu_mm_desc ds[] = { conv(2, 37, 7, 9, 5, 3, 1, 1, 1, 1), conv(1, 12, 9, 7, 8, 3, 1, 2, 3, 4),
-                                conv(1, 24, 5, 6, 24, 3, 2, 1, 1, 24), conv(1, 40, 4, 4, 300, 1, 1, 1, 0, 1) };
-    static const char *chips[][2] = { { "tpu-v1", NULL }, { "tpu-v1", "16x8" }, { "tpu-v5e", "8x16" } };
+                                conv(1, 24, 5, 6, 24, 3, 2, 1, 1, 24), conv(1, 40, 4, 4, 300, 1, 1, 1, 0, 1),
+                                /* channels in 16s, taps <= 16: the int8 columns reordered by 16 x 16
+                                ** byte transposes (lower.c rows_in_tile_order) */
+                                conv(1, 32, 6, 6, 20, 3, 1, 1, 1, 1), conv(1, 32, 6, 6, 18, 4, 1, 1, 1, 2),
+                                conv(1, 48, 7, 7, 40, 3, 1, 1, 1, 1) };
+    static const char *chips[][2] = { { "tpu-v1", NULL }, { "tpu-v1", "16x8" }, { "tpu-v5e", "8x16" },
+                                      { "tpu-v1", "32x16" } };
     for (size_t ci = 0; ci < sizeof chips / sizeof chips[0]; ci++)
         for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
             struct tpu_ctx *ctx = tpu_init();
@@ -271,6 +302,7 @@ static int test_bf16_values(void)
 static const struct test_case cases[] = {
     { "pack-1.1 fast conv packing equals the element-wise path (ragged, grouped, padded)", test_conv_ragged },
     { "pack-1.2 fast Gemm packing equals it on rounding ties and saturation", test_gemm_ties_saturation },
+    { "pack-1.2b fast int8 packing equals it on ties and saturation with every value in range", test_gemm_ties_in_range },
     { "pack-1.3 int8 conv packing (ky, kx, channel) equals the element path on ties, NaN, more shapes", test_conv_int8_values },
     { "pack-1.4 unpacking equals the element by element dequantisation", test_unpack },
     { "pack-1.5 weight image from [N][K] (ONNX Conv layout) equals the one from [K][N]", test_weights_nk },

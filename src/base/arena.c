@@ -55,6 +55,7 @@ void *tpu_arena_alloc_raw(struct tpu_arena *a, size_t n_bytes)
         }
         b = tpu_malloc(a->ctx, sizeof *b + cap);
         if (!b) return NULL;
+        if (cap > ARENA_BLOCK_BYTES) tpu_prefault(b->data, cap);   /* a weight copy, written next */
         b->used = 0;
         b->cap = cap;
         b->next = a->head;

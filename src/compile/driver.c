@@ -179,7 +179,7 @@ void tpu_mm_pack_input_ref(const struct tpu_chip *c, struct tpu_lowered *l, cons
 ** rounds to the nearest integer, ties to even, exactly as rintf does in the
 ** default rounding mode (the sum is exact below 2^22); anything else (large,
 ** NaN) takes put_elem's own expression. The division stays a division. */
-VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+VEC_CLONES static void quantise_i8_c(const float *x, int64_t n, float scale, int8_t *q)
 {
     const volatile float magic_v = 12582912.0f;       /* volatile: not folded away */
     const float magic = magic_v;
@@ -195,6 +195,56 @@ VEC_CLONES static void quantise_i8(const float *x, int64_t n, float scale, int8_
         float r = rintf(x[i] / scale);
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     }
+}
+
+#ifdef HAVE_DRIVER_AVX512
+/* The same bytes 16 values at a time: v = x / scale, (v + 1.5 x 2^23) - 1.5
+** x 2^23 (rint, as above), clamped to +-127, four instructions where the
+** vectorised loop above spends a dozen; 16 values with some |v| >= 128 or
+** NaN are left to quantise_i8_c. magic: 1.5 x 2^23 in every lane. */
+__attribute__((target("avx512f"))) static inline void quantise16(const float *x, float scale, __m512 magic,
+                                                                 int8_t *q)
+{
+    __m512 v = _mm512_div_ps(_mm512_loadu_ps(x), _mm512_set1_ps(scale));
+    if (_mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(128.0f), _CMP_LT_OQ) != 0xffff) {
+        quantise_i8_c(x, 16, scale, q);                  /* large or NaN */
+        return;
+    }
+    __m512 r = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+    r = _mm512_max_ps(_mm512_min_ps(r, _mm512_set1_ps(127.0f)), _mm512_set1_ps(-127.0f));
+    _mm_storeu_si128((__m128i *)(void *)q, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
+}
+
+/* n values 16 at a time (quantise16); returns how many it did. */
+__attribute__((target("avx512f"))) static int64_t quantise_i8_avx512(const float *x, int64_t n, float scale,
+                                                                     int8_t *q)
+{
+    const volatile float magic_v = 12582912.0f;     /* volatile: not folded away */
+    const __m512 magic = _mm512_set1_ps(magic_v);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) quantise16(x + i, scale, magic, q + i);
+    return i;
+}
+
+/* 16 channel planes (HW values apart) at pixels [0, 16) from x, quantised
+** channel by channel into buf (16 x 16 bytes). */
+__attribute__((target("avx512f"))) static void quantise16x16(const float *x, int64_t HW, float scale, int8_t *buf)
+{
+    const volatile float magic_v = 12582912.0f;
+    const __m512 magic = _mm512_set1_ps(magic_v);
+    for (int c = 0; c < 16; c++) quantise16(x + c * HW, scale, magic, buf + 16 * c);
+}
+#endif
+
+void tpu_quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
+{
+    int64_t i = 0;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    if (avx512) i = quantise_i8_avx512(x, n, scale, q);
+#endif
+    if (i < n) quantise_i8_c(x + i, n - i, scale, q + i);
 }
 
 /* bf16 of n values into q (2 bytes each), the bits tpu_f32_to_bf16 gives:
@@ -214,11 +264,69 @@ VEC_CLONES static void to_bf16(const float *x, int64_t n, uint8_t *q)
 ** planes quantised contiguously into rows (NHWC_CB x HW bytes), then
 ** interleaved pixel by pixel (runs of NHWC_CB bytes at stride c_in). */
 #define NHWC_CB 16
-#ifdef __SSE2__
-/* 16 x 16 bytes: dst row i (at dst + i * ds) = column i of the 16 src rows
-** (at src + r * ss), by four rounds of interleaving. */
-static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
+#ifdef HAVE_DRIVER_AVX512
+/* transpose16_vbmi's byte picks: output group k, byte b (row 4k + b / 16,
+** byte r = b % 16) from byte (r % 8) / 4 x 64 + (r % 4) x 16 + row of the
+** two-table permute over z[r < 8 ? 0 : 2], z[r < 8 ? 1 : 3]. */
+static const uint8_t vbmi_pick[4 * 64] = {
+      0,  16,  32,  48,  64,  80,  96, 112,   0,  16,  32,  48,  64,  80,  96, 112,
+      1,  17,  33,  49,  65,  81,  97, 113,   1,  17,  33,  49,  65,  81,  97, 113,
+      2,  18,  34,  50,  66,  82,  98, 114,   2,  18,  34,  50,  66,  82,  98, 114,
+      3,  19,  35,  51,  67,  83,  99, 115,   3,  19,  35,  51,  67,  83,  99, 115,
+      4,  20,  36,  52,  68,  84, 100, 116,   4,  20,  36,  52,  68,  84, 100, 116,
+      5,  21,  37,  53,  69,  85, 101, 117,   5,  21,  37,  53,  69,  85, 101, 117,
+      6,  22,  38,  54,  70,  86, 102, 118,   6,  22,  38,  54,  70,  86, 102, 118,
+      7,  23,  39,  55,  71,  87, 103, 119,   7,  23,  39,  55,  71,  87, 103, 119,
+      8,  24,  40,  56,  72,  88, 104, 120,   8,  24,  40,  56,  72,  88, 104, 120,
+      9,  25,  41,  57,  73,  89, 105, 121,   9,  25,  41,  57,  73,  89, 105, 121,
+     10,  26,  42,  58,  74,  90, 106, 122,  10,  26,  42,  58,  74,  90, 106, 122,
+     11,  27,  43,  59,  75,  91, 107, 123,  11,  27,  43,  59,  75,  91, 107, 123,
+     12,  28,  44,  60,  76,  92, 108, 124,  12,  28,  44,  60,  76,  92, 108, 124,
+     13,  29,  45,  61,  77,  93, 109, 125,  13,  29,  45,  61,  77,  93, 109, 125,
+     14,  30,  46,  62,  78,  94, 110, 126,  14,  30,  46,  62,  78,  94, 110, 126,
+     15,  31,  47,  63,  79,  95, 111, 127,  15,  31,  47,  63,  79,  95, 111, 127,
+};
+
+/* The same with AVX-512 VBMI: rows 4q..4q+3 in the four 128-bit lanes of
+** z[q]; output rows 4k..4k+3 (byte b: row 4k + b / 16, its byte r = b % 16
+** from source row r) picked by two two-table byte permutes, one over z[0],
+** z[1] (r < 8) and one over z[2], z[3] (r >= 8), blended. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void transpose16_vbmi(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
 {
+    __m512i z[4];
+    for (int q = 0; q < 4; q++) {
+        const int8_t *r = src + 4 * q * ss;
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)r));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(r + ss)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(r + 2 * ss)), 2);
+        z[q] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(r + 3 * ss)), 3);
+    }
+    for (int k = 0; k < 4; k++) {
+        __m512i idx = _mm512_loadu_si512((const void *)(vbmi_pick + 64 * k));
+        __m512i lo = _mm512_permutex2var_epi8(z[0], idx, z[1]), hi = _mm512_permutex2var_epi8(z[2], idx, z[3]);
+        __m512i o = _mm512_mask_blend_epi8((__mmask64)0xff00ff00ff00ff00ull, lo, hi);
+        int8_t *d = dst + 4 * k * ds;
+        _mm_storeu_si128((__m128i *)(void *)d, _mm512_castsi512_si128(o));
+        _mm_storeu_si128((__m128i *)(void *)(d + ds), _mm512_extracti32x4_epi32(o, 1));
+        _mm_storeu_si128((__m128i *)(void *)(d + 2 * ds), _mm512_extracti32x4_epi32(o, 2));
+        _mm_storeu_si128((__m128i *)(void *)(d + 3 * ds), _mm512_extracti32x4_epi32(o, 3));
+    }
+}
+#endif
+
+/* 16 x 16 bytes: dst row i (at dst + i * ds) = column i of the 16 src rows
+** (at src + r * ss), by four rounds of interleaving with SSE2 (or byte
+** permutes where the CPU has AVX-512 VBMI). Also the weight tiles' byte
+** transpose (compile/lower.c). */
+void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
+{
+#ifdef HAVE_DRIVER_AVX512
+    static int vbmi = -1;
+    if (vbmi < 0) vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+    if (vbmi) { transpose16_vbmi(src, ss, dst, ds); return; }
+#endif
+#ifdef __SSE2__
     __m128i a[16], t[16];
     for (int r = 0; r < 16; r++) a[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * ss));
     for (int r = 0; r < 8; r++) {
@@ -240,21 +348,41 @@ static void transpose16(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
         a[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
     }
     for (int i = 0; i < 16; i++) _mm_storeu_si128((__m128i *)(void *)(dst + i * ds), a[i]);
-}
+#else
+    for (int i = 0; i < 16; i++)
+        for (int r = 0; r < 16; r++) dst[i * ds + r] = src[r * ss + i];
 #endif
+}
 static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float scale, int8_t *rows, int8_t *q)
 {
     const int64_t C = d->c_in, HW = d->h * d->w;
+#ifdef HAVE_DRIVER_AVX512
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+#endif
     for (int64_t b = 0; b < d->batch; b++)
         for (int64_t c0 = 0; c0 < C; c0 += NHWC_CB) {
             int64_t cb = C - c0 < NHWC_CB ? C - c0 : NHWC_CB;
-            for (int64_t c = 0; c < cb; c++) quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             int8_t *o = q + b * HW * C + c0;
+#ifdef HAVE_DRIVER_AVX512
+            if (cb == NHWC_CB && avx512) {            /* 16 x 16 blocks, no plane rows */
+                int8_t blk[NHWC_CB * 16];
+                int64_t p = 0;
+                for (; p + 16 <= HW; p += 16) {
+                    quantise16x16(x + (b * C + c0) * HW + p, HW, scale, blk);
+                    tpu_transpose16_i8(blk, 16, o + p * C, C);
+                }
+                for (int64_t c = 0; p < HW && c < NHWC_CB; c++)          /* the last pixels */
+                    quantise_i8_c(x + (b * C + c0 + c) * HW + p, HW - p, scale, rows + c * HW + p);
+                for (; p < HW; p++)
+                    for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
+                continue;
+            }
+#endif
+            for (int64_t c = 0; c < cb; c++) tpu_quantise_i8(x + (b * C + c0 + c) * HW, HW, scale, rows + c * HW);
             if (cb == NHWC_CB) {
                 int64_t p = 0;
-#ifdef __SSE2__
-                for (; p + 16 <= HW; p += 16) transpose16(rows + p, HW, o + p * C, C);
-#endif
+                for (; p + 16 <= HW; p += 16) tpu_transpose16_i8(rows + p, HW, o + p * C, C);
                 for (; p < HW; p++)
                     for (int64_t c = 0; c < NHWC_CB; c++) o[p * C + c] = rows[c * HW + p];
             } else
@@ -286,7 +414,7 @@ static void put_run(uint8_t *row0, int64_t tile, int64_t R, int64_t k, const int
 ** straight to its tile(s); padding and K's tail up to k_tiles x R are zeroed,
 ** so every byte of the pass is written. */
 static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *q, int64_t g, int64_t m0,
-                          int64_t rows, uint8_t *base)
+                          int64_t rows, int tail_zero, uint8_t *base)
 {
     const struct tpu_mm_desc *d = &l->d;
     const int64_t H = d->h, Wd = d->w, Ci = d->c_in, cg = Ci / d->groups, kw = d->kw, dw = d->dw;
@@ -304,7 +432,7 @@ static void pack_rows_hwc(const struct tpu_lowered *l, int64_t R, const int8_t *
             for (int64_t kx = 0, ix = x0; kx < kw; kx++, ix += dw)
                 put_run(row0, tile, R, k + kx * cg, ix >= 0 && ix < Wd ? line + ix * Ci : NULL, cg);
         }
-        if (tail) put_run(row0, tile, R, d->K, NULL, tail);
+        if (tail && !tail_zero) put_run(row0, tile, R, d->K, NULL, tail);
     }
 }
 
@@ -370,6 +498,7 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
         if (n <= 0 || (uint64_t)n > SIZE_MAX / 2) return NULL;
         int8_t *q = malloc((size_t)n), *row = malloc((size_t)(hw * NHWC_CB));
         if (!q || !row) { free(q); free(row); return NULL; }
+        tpu_prefault(q, (size_t)n);                  /* written whole next */
         l->in_scale = l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
         quantise_nhwc(d, x, l->in_scale, row, q);
         free(row);
@@ -379,20 +508,26 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
     if (!q) return NULL;
     l->in_scale = c->mxu_dtype != TPU_MXU_INT8 ? 1.0f
                 : l->in_scale_fixed > 0 ? l->in_scale_fixed : input_scale(d, x);
-    if (c->mxu_dtype == TPU_MXU_INT8) quantise_i8(x, n, l->in_scale, (int8_t *)q);
+    if (c->mxu_dtype == TPU_MXU_INT8) tpu_quantise_i8(x, n, l->in_scale, (int8_t *)q);
     else to_bf16(x, n, q);
     return q;
+}
+
+void tpu_mm_pack_pass_tail(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
+                           int64_t mc, int tail_zero, uint8_t *dst)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
+    int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
+    if (l->k_hwc) { pack_rows_hwc(l, R, (const int8_t *)q, g, m0, rows, tail_zero, dst); return; }
+    memset(dst, 0, (size_t)(l->k_tiles * rows * R * elem));         /* padding stays 0 */
+    for (int64_t r = 0; r < rows; r++) pack_row_q(l, R, elem, q, g, m0 + r, rows, dst + r * R * elem);
 }
 
 void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
                       int64_t mc, uint8_t *dst)
 {
-    const struct tpu_mm_desc *d = &l->d;
-    int64_t R = c->array_rows, elem = tpu_chip_elem_bytes(c);
-    int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
-    if (l->k_hwc) { pack_rows_hwc(l, R, (const int8_t *)q, g, m0, rows, dst); return; }
-    memset(dst, 0, (size_t)(l->k_tiles * rows * R * elem));         /* padding stays 0 */
-    for (int64_t r = 0; r < rows; r++) pack_row_q(l, R, elem, q, g, m0 + r, rows, dst + r * R * elem);
+    tpu_mm_pack_pass_tail(c, l, q, g, mc, 0, dst);
 }
 
 void tpu_mm_pack_input(const struct tpu_chip *c, struct tpu_lowered *l, const float *x,
@@ -515,13 +650,22 @@ __attribute__((target("avx512f"))) static void unpack16_i8(const int32_t *src, i
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)C));
     const __m512d vin = _mm512_set1_pd(in_s), va = _mm512_set1_pd(alpha);
+    const __m512i lim = _mm512_set1_epi32(1 << 29);
     for (int64_t j = 0; j < cn; j++) {
         __m512i q = _mm512_i32gather_epi32(idx, (const void *)(src + j), 4);
-        __m512d w = _mm512_set1_pd((double)ws[j]);
         __m512d lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(q));
         __m512d hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(q, 1));
-        lo = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(lo, vin), w), va);
-        hi = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(hi, vin), w), va);
+        if (alpha == 1.0 && !_mm512_cmpge_epu32_mask(_mm512_abs_epi32(q), lim)) {
+            /* |acc| < 2^29: acc x in_s is exact (29 + 24 bits), and so is
+            ** in_s x w (24 + 24): one rounding of the same exact product */
+            __m512d sw = _mm512_set1_pd(in_s * (double)ws[j]);
+            lo = _mm512_mul_pd(lo, sw);
+            hi = _mm512_mul_pd(hi, sw);
+        } else {
+            __m512d w = _mm512_set1_pd((double)ws[j]);
+            lo = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(lo, vin), w), va);
+            hi = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(hi, vin), w), va);
+        }
         if (bs) {
             __m512d b = _mm512_set1_pd((double)bs[j]);
             lo = _mm512_add_pd(lo, b);

@@ -20,9 +20,22 @@ uint8_t *tpu_mm_quantise(const struct tpu_chip *c, struct tpu_lowered *l, const 
 ** all its k_tiles x rows x array_rows x elem bytes written. */
 void tpu_mm_pack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
                       int64_t mc, uint8_t *dst);
+/* The same; tail_zero: the bytes past K of each row (up to k_tiles x
+** array_rows) already hold zeros at dst (an earlier pass of as many rows
+** packed there, nothing else written there since), so they are left be
+** ((ky, kx, channel) packing; the other packings write every byte). */
+void tpu_mm_pack_pass_tail(const struct tpu_chip *c, const struct tpu_lowered *l, const uint8_t *q, int64_t g,
+                           int64_t mc, int tail_zero, uint8_t *dst);
 /* ACTIVATE's tables (tpu_mm_pack_tables) at t: groups x tab_bytes bytes. */
 void tpu_mm_pack_tables_at(const struct tpu_chip *c, const struct tpu_lowered *l, const float *bias,
                            float lo, float hi, uint8_t *t);
+/* int8 quantisation of n values, as the packing's element path: rintf(x /
+** scale) clamped to +-127 (AVX-512 where the CPU has it; the same bytes).
+** Also the weight columns' (compile/lower.c). */
+void tpu_quantise_i8(const float *x, int64_t n, float scale, int8_t *q);
+/* 16 x 16 bytes transposed: dst row i (at dst + i x ds) = byte i of each of
+** the 16 src rows (at src + r x ss). */
+void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds);
 /* Rows the unpacking dequantises together (tpu_mm_unpack_pass's blk). */
 #define TPU_MM_UNPACK_RB 32
 /* Pass (g, mc) of the results (what its WR_HOST writes, at base) into y, as

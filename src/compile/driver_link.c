@@ -28,6 +28,9 @@ struct link {
     float                     alpha;
     const float              *out_bias;
     float                    *y, *blk;
+    int                       keep_tail;  /* only RD_HOST writes the input rows (inputs_alone) */
+    const uint8_t            *tail_ub;    /* where the last pass was packed, */
+    int64_t                   tail_rows;  /* its rows: their K tails are zeros */
 };
 
 static uint64_t pass_in(const struct tpu_chip *c, const struct tpu_lowered *l, int64_t rows)
@@ -74,16 +77,43 @@ static int link_covers(const struct tpu_chip *c, const struct tpu_lowered *l)
     return 1;
 }
 
+/* 1 when nothing but the passes' RD_HOSTs (at UB 0) writes the UB below a
+** full pass's input bytes' end (ACTIVATE outputs and tables lie past it, no
+** vector instructions): a pass's K-tail zeros then stay until the next pass
+** packs over them. */
+static int inputs_alone(const struct tpu_chip *c, const struct tpu_lowered *l)
+{
+    const struct tpu_program *p = l->prog;
+    uint64_t in_end = pass_in(c, l, l->mrows);
+    for (int64_t i = 0; i < p->n_insns; i++) {
+        const struct tpu_insn *in = &p->insns[i];
+        switch (in->opcode) {
+        case TPU_INSN_ACTIVATE: if (in->b < in_end) return 0; break;
+        case TPU_INSN_RD_HOST:                         /* there: a pass's input, packed at 0 */
+            if (in->b < in_end && (in->b != 0 || link_match(c, l, 0, in->a, in->c) < 0)) return 0;
+            break;
+        case TPU_INSN_WR_HOST: case TPU_INSN_MATMUL: case TPU_INSN_RD_WEIGHTS:
+        case TPU_INSN_LD_WEIGHTS: case TPU_INSN_SET_CFG: case TPU_INSN_SYNC: case TPU_INSN_NOP:
+        case TPU_INSN_HALT: case TPU_INSN_DEBUG: case TPU_INSN_INTERRUPT: break;
+        default: return 0;
+        }
+    }
+    return 1;
+}
+
 static int link_io(void *user, int to_host, uint64_t a, uint8_t *ub, uint64_t n)
 {
-    const struct link *k = user;
+    struct link *k = user;
     const struct tpu_lowered *l = k->l;
     int64_t p = link_match(k->c, l, to_host, a, n);
     if (p == LINK_NONE) return 0;
     if (p == LINK_TABLES) { memcpy(ub, k->tab + (a - l->host_tab_off), (size_t)n); return 1; }
     int64_t g = p / l->n_chunks, mc = p % l->n_chunks;
-    if (to_host) tpu_mm_unpack_pass(k->c, l, ub, g, mc, k->alpha, k->out_bias, k->y, k->blk);
-    else tpu_mm_pack_pass(k->c, l, k->q, g, mc, ub);
+    if (to_host) { tpu_mm_unpack_pass(k->c, l, ub, g, mc, k->alpha, k->out_bias, k->y, k->blk); return 1; }
+    int64_t rows = l->d.M - mc * l->mrows < l->mrows ? l->d.M - mc * l->mrows : l->mrows;
+    tpu_mm_pack_pass_tail(k->c, l, k->q, g, mc, k->keep_tail && k->tail_ub == ub && k->tail_rows == rows, ub);
+    k->tail_ub = ub;
+    k->tail_rows = rows;
     return 1;
 }
 
@@ -100,7 +130,7 @@ enum tpu_status tpu_mm_run_linked(struct tpu_sim *s, const struct tpu_chip *c, s
     uint8_t *q = (tab || !tab_n) && blk ? tpu_mm_quantise(c, l, x) : NULL;
     if (!q) { free(tab); free(blk); return TPU_STATUS_OK; }
     if (tab) tpu_mm_pack_tables_at(c, l, bias, lo, hi, tab);
-    struct link k = { c, l, q, tab, alpha, out_bias, y, blk };
+    struct link k = { c, l, q, tab, alpha, out_bias, y, blk, inputs_alone(c, l), NULL, 0 };
     s->host_link = link_io;
     s->host_link_user = &k;
     enum tpu_status rc = tpu_sim_run(s, l->prog, NULL, l->host_bytes);

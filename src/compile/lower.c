@@ -12,6 +12,7 @@
 ** them per n-tile, so ACTIVATE of one n-tile overlaps the MATMULs of the next.
 */
 #include "compile/compile.h"
+#include "compile/driver.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,32 +180,71 @@ static void quantise_row(const float *v, const float *scale, int64_t n, int8_t *
 }
 
 /* int8 chips, [N][K] weights: every column quantised once, along its K
-** contiguous values (the same v / scale per value as quantise_row), into
-** q [groups][N][K]; the tiles are then byte copies (fill_tile_q8). */
-VEC_CLONES static void quantise_column(const float *v, const float *scale, int64_t n, int8_t *q)
-{
-    quantise_row_step(v, scale, 0, n, q);
-}
-
+** contiguous values (the same v / scale per value as quantise_row, by
+** driver.c's tpu_quantise_i8), into q [groups][N][K]; the tiles are then byte
+** transposes (fill_tile_q8). Each column's scale (column_scales' for [N][K]
+** float weights) just before, while its K values are in the cache. */
 static void quantise_columns(const struct tpu_lowered *l, const float *w, int8_t *q)
 {
     const struct tpu_mm_desc *d = &l->d;
-    for (int64_t c = 0; c < d->groups * d->N; c++) quantise_column(w + c * d->K, l->w_scale + c, d->K, q + c * d->K);
+    for (int64_t c = 0; c < d->groups * d->N; c++) {
+        float mx = tpu_max_abs_f32(w + c * d->K, d->K);
+        l->w_scale[c] = mx > 0 ? mx / 127.0f : 1.0f;
+        tpu_quantise_i8(w + c * d->K, d->K, l->w_scale[c], q + c * d->K);   /* = quantise_row's bytes */
+    }
 }
 
-/* Tile (g, kt, nt) of the quantised [N][K] weights into dst, 16 columns at
-** a time (a transpose of bytes). */
+/* The quantised columns' K bytes put in tile-row order (weight_row) where
+** that is not their own: the (ky, kx, channel) packing, whose column is the
+** [channel][tap] byte matrix transposed to [tap][channel] (taps = kh x kw).
+** 16 channels at a time through a 16 x 16 byte transpose when taps <= 16 and
+** the channels come in 16s (q has 16 bytes of slack past its end for the
+** last rows read), else byte by byte; through a K-byte scratch row. 0, or
+** -1 without memory (q unchanged). */
+static int rows_in_tile_order(const struct tpu_lowered *l, int8_t *q)
+{
+    const struct tpu_mm_desc *d = &l->d;
+    int64_t K = d->K, taps = d->kh * d->kw, cg = d->c_in / d->groups;
+    if (!l->k_hwc || taps == 1) return 0;
+    int64_t *from = malloc((size_t)K * sizeof *from);
+    int8_t *row = malloc((size_t)K), blk[256];
+    if (!from || !row) { free(from); free(row); return -1; }
+    for (int64_t k = 0; k < K; k++) from[k] = weight_row(l, k);
+    int blocks = taps <= 16 && cg % 16 == 0 && K == taps * cg;
+    for (int64_t col = 0; col < d->groups * d->N; col++) {
+        int8_t *qc = q + col * K;
+        if (blocks)
+            for (int64_t c0 = 0; c0 < cg; c0 += 16) {
+                tpu_transpose16_i8(qc + c0 * taps, taps, blk, 16);      /* blk row t: tap t of 16 channels */
+                for (int64_t t = 0; t < taps; t++) memcpy(row + t * cg + c0, blk + 16 * t, 16);
+            }
+        else
+            for (int64_t k = 0; k < K; k++) row[k] = qc[from[k]];
+        memcpy(qc, row, (size_t)K);
+    }
+    free(from);
+    free(row);
+    return 0;
+}
+
+/* Tile (g, kt, nt) of the quantised [N][K] weights into dst: 16 columns x
+** 16 tile rows at a time a byte transpose, the edges byte by byte. ordered:
+** q's rows already in tile-row order (rows_in_tile_order), else read
+** through weight_row. */
 static void fill_tile_q8(const struct tpu_chip *c, const struct tpu_lowered *l, const int8_t *q, int64_t g,
-                         int64_t kt, int64_t nt, uint8_t *dst)
+                         int64_t kt, int64_t nt, int ordered, uint8_t *dst)
 {
     const struct tpu_mm_desc *d = &l->d;
     int64_t R = c->array_rows, C = c->array_cols, rows[1024];
     int64_t k_end = min64(R, d->K - kt * R), n_end = min64(C, d->N - nt * C);
-    for (int64_t kk = 0; kk < k_end; kk++) rows[kk] = weight_row(l, kt * R + kk);
+    for (int64_t kk = 0; kk < k_end; kk++) rows[kk] = ordered ? kt * R + kk : weight_row(l, kt * R + kk);
     for (int64_t n0 = 0; n0 < n_end; n0 += 16) {
-        int64_t nb = n_end - n0 < 16 ? n_end - n0 : 16;
+        int64_t nb = n_end - n0 < 16 ? n_end - n0 : 16, kk = 0;
         const int8_t *src = q + (g * d->N + nt * C + n0) * d->K;
-        for (int64_t kk = 0; kk < k_end; kk++) {
+        if (ordered && nb == 16)
+            for (; kk + 16 <= k_end; kk += 16)
+                tpu_transpose16_i8(src + rows[kk], d->K, (int8_t *)dst + kk * C + n0, C);
+        for (; kk < k_end; kk++) {
             const int8_t *s = src + rows[kk];
             uint8_t *o = dst + kk * C + n0;
             for (int64_t j = 0; j < nb; j++) o[j] = (uint8_t)s[j * d->K];
@@ -283,20 +323,21 @@ static enum tpu_status build_weights(struct tpu_ctx *ctx, const struct tpu_chip 
     p->weights_virtual = w == NULL;
     enum tpu_status rc = tpu_program_add_weights(ctx, p, NULL, (uint64_t)(n_tiles * tb), NULL);
     if (rc || !w) return rc;
+    int q8 = c->mxu_dtype == TPU_MXU_INT8 && l->d.w_nk && !l->d.raw_i8 && c->array_rows <= 1024;
+    int8_t *q = q8 ? malloc((size_t)(l->d.groups * l->d.N * l->d.K) + 16) : NULL;   /* NULL: tile by tile */
     if (c->mxu_dtype == TPU_MXU_INT8) {
         l->w_scale = tpu_malloc(ctx, (size_t)(l->d.groups * l->d.N) * sizeof(float));
-        if (!l->w_scale) return TPU_ERR_NOMEM;
-        column_scales(l, w);
+        if (!l->w_scale) { free(q); return TPU_ERR_NOMEM; }
+        if (!q) column_scales(l, w);               /* with q: quantise_columns, column by column */
     }
-    int q8 = c->mxu_dtype == TPU_MXU_INT8 && l->d.w_nk && !l->d.raw_i8 && c->array_rows <= 1024;
-    int8_t *q = q8 ? malloc((size_t)(l->d.groups * l->d.N * l->d.K)) : NULL;   /* NULL: tile by tile */
     float *buf = !q && l->d.w_nk && c->array_rows <= 1024 ? malloc(sizeof(float) * (size_t)tb) : NULL;
     if (q) quantise_columns(l, w, q);
+    int ordered = q && rows_in_tile_order(l, q) == 0;
     for (int64_t g = 0; g < l->d.groups; g++)
         for (int64_t kt = 0; kt < l->k_tiles; kt++)
             for (int64_t nt = 0; nt < l->n_tiles; nt++) {
                 uint8_t *dst = p->weights + tile_index(l, g, kt, nt) * tb;
-                if (q) fill_tile_q8(c, l, q, g, kt, nt, dst);
+                if (q) fill_tile_q8(c, l, q, g, kt, nt, ordered, dst);
                 else fill_tile(c, l, w, g, kt, nt, buf, dst);
             }
     free(q);

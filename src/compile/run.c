@@ -268,7 +268,7 @@ static enum tpu_status run_values(struct runner *u, struct tpu_node *n, struct t
     uint8_t *host = NULL;
     int linked = 0;
     enum tpu_status rc = mm_input(u, n, l, d0, own, &x);
-    if (!rc && !(y = tpu_malloc(u->ctx, (size_t)*count * sizeof(float)))) rc = TPU_ERR_NOMEM;   /* unpack writes every value */
+    if (!rc && !(y = tpu_malloc_hot(u->ctx, (size_t)*count * sizeof(float)))) rc = TPU_ERR_NOMEM;   /* unpack writes every value */
     if (!rc) rc = tpu_mm_run_linked(u->sim, u->chip, l, x, bias, fz->lo, fz->hi, alpha, out_bias, y, &linked);
     if (!rc && !linked && !(host = host_buffer(u, (uint64_t)l->host_bytes))) rc = TPU_ERR_NOMEM;
     if (!rc && !linked) {

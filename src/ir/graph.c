@@ -300,7 +300,7 @@ enum tpu_status tpu_tensor_alloc(struct tpu_ctx *ctx, struct tpu_tensor *t)
     enum tpu_status rc = tpu_tensor_nbytes(ctx, t, &nbytes);
     if (rc) return rc;
     tpu_tensor_drop_data(t);
-    t->data = tpu_calloc(ctx, 1, nbytes ? nbytes : 1);
+    t->data = tpu_calloc_hot(ctx, 1, nbytes ? nbytes : 1);    /* the node writes it next */
     if (!t->data) return TPU_ERR_NOMEM;
     t->owner = TPU_DATA_HEAP;
     return TPU_STATUS_OK;

@@ -77,6 +77,10 @@ struct tpu_sim_mark {
     int64_t  active_cycles, stall_cycles, shift_cycles;
 };
 
+/* A weight tile's nonzero box (sim_mxu.c), found at its first LD_WEIGHTS in
+** a run: k + 1 (0: not yet), kz, nz. */
+struct sim_nz { uint32_t k1, kz, nz; };
+
 /* One MXU: its weight FIFO, shadow and active tiles, timeline. */
 struct sim_mxu {
     int      fifo_head, fifo_count;       /* ring of weight_fifo_tiles entries */
@@ -85,6 +89,10 @@ struct sim_mxu {
     int64_t  *fifo_request;               /* cycle its RD_WEIGHTS issued        */
     int64_t  *fifo_slot_free;             /* cycle each ring slot was popped    */
     uint8_t  *w_active, *w_shadow;        /* tiles, rows x cols x elem (NULL in timing-only) */
+    const uint8_t *active_w, *shadow_w;   /* the tiles' bytes: inside tpu_sim_run, where
+                                             LD_WEIGHTS found them in the program's weight
+                                             image (not copied); after it, w_active /
+                                             w_shadow (sim_keep_tiles) */
     int      active_valid, shadow_valid;  /* shadow_valid: loaded, not yet used */
     uint32_t active_k, active_n, shadow_k, shadow_n;
     uint32_t active_kz, active_nz, shadow_kz, shadow_nz;   /* int8: weight rows / columns
@@ -134,6 +142,18 @@ struct tpu_sim {
     ** Timing and counters are the same either way. NULL: none. */
     int                    (*host_link)(void *user, int to_host, uint64_t addr, uint8_t *ub, uint64_t n);
     void                    *host_link_user;
+    /* ACTIVATE's padding words (sim_mxu.c): while pad_rows > 0, every UB row
+    ** at pad_ub + r x array_cols x 4 (r < pad_rows) holds pad_val[j] in its
+    ** words j >= pad_n, as the last raw ACTIVATE into them wrote; the next
+    ** one into the same rows with the same values leaves those words be.
+    ** Kept only inside tpu_sim_run (pad_on), from its start on, and dropped
+    ** by any instruction that may write there (sim_pad_forget). */
+    struct sim_nz           *nz_cache;    /* per weight-image tile, this run (sim_mxu.c) */
+    int64_t                  nz_n, nz_cap;
+    int                      pad_on;
+    uint64_t                 pad_ub;
+    int64_t                  pad_rows, pad_n;
+    int32_t                 *pad_val;                     /* array_cols words    */
     int64_t                  end;                         /* latest completion  */
     struct tpu_sim_counters  ctr;
     struct tpu_sim_mark     *marks;
@@ -172,6 +192,13 @@ int sim_activate(struct tpu_sim *s, const struct tpu_insn *in);
 /* The same ACTIVATE through the generic per-element loop only (the reference
 ** tests/test-sim.c checks the specialised loops against). */
 int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in);
+/* Drops what s->pad_* knows when instruction in may write the UB there (run
+** before each instruction; ACTIVATE keeps it up to date itself). */
+void sim_pad_forget(struct tpu_sim *s, const struct tpu_insn *in);
+/* Run start: an empty nonzero-box cache for the program's weight image. Run
+** end: the MXUs' tiles copied out of it into their own buffers. */
+void sim_weights_begin(struct tpu_sim *s);
+void sim_keep_tiles(struct tpu_sim *s);
 /* Stores the zeros columns [acc_live[r], upto) of rows [r0, r0 + n) hold. */
 void sim_acc_settle(struct tpu_sim *s, int64_t r0, int64_t n, int64_t upto);
 /* sim_dma.c: host link */

@@ -57,6 +57,8 @@ static int alloc_mxu(struct tpu_sim *s, struct sim_mxu *m)
     size_t tile = (size_t)tpu_chip_tile_bytes(s->chip);
     m->w_active = tpu_calloc(s->ctx, 1, tile);
     m->w_shadow = tpu_calloc(s->ctx, 1, tile);
+    m->active_w = m->w_active;
+    m->shadow_w = m->w_shadow;
     return m->w_active && m->w_shadow ? 0 : -1;
 }
 
@@ -84,7 +86,8 @@ struct tpu_sim *tpu_sim_new(struct tpu_ctx *ctx, const struct tpu_chip *chip, in
         if (ok) s->ub = tpu_calloc(ctx, 1, (size_t)chip->unified_buffer_bytes);
         if (ok) s->acc = tpu_calloc(ctx, 1, acc_bytes);
         if (ok) s->acc_live = tpu_calloc(ctx, acc_rows, sizeof(int32_t));
-        ok = ok && s->ub && s->acc && s->acc_live;
+        if (ok) s->pad_val = tpu_calloc(ctx, (size_t)chip->array_cols, sizeof(int32_t));
+        ok = ok && s->ub && s->acc && s->acc_live && s->pad_val;
         for (size_t r = 0; ok && r < acc_rows; r++) s->acc_live[r] = (int32_t)chip->array_cols;
     }
     for (int m = 0; ok && m < chip->mxu_count; m++) ok = alloc_mxu(s, &s->mxu[m]) == 0;
@@ -114,6 +117,8 @@ void tpu_sim_free(struct tpu_sim *s)
     free(s->ub);
     free(s->acc);
     free(s->acc_live);
+    free(s->pad_val);
+    free(s->nz_cache);
     free(s->marks);
     free(s);
 }
@@ -227,6 +232,9 @@ static enum tpu_status run_program(struct tpu_sim *s, const struct tpu_program *
     s->host = host;
     s->host_bytes = host_bytes;
     s->fault = TPU_FAULT_NONE;
+    s->pad_rows = 0;                  /* the UB may have been written since */
+    s->pad_on = 1;
+    sim_weights_begin(s);
     int64_t t0 = s->end;
     s->issue = t0;
     int halted = 0;
@@ -234,6 +242,7 @@ static enum tpu_status run_program(struct tpu_sim *s, const struct tpu_program *
         const struct tpu_insn *in = &p->insns[pc];
         s->issue = next_issue(s, pc);
         s->start = s->done = s->issue;
+        if (s->pad_rows) sim_pad_forget(s, in);
         if (sim_exec(s, in)) {
             if (s->fault != TPU_FAULT_NONE) return fault_report(s, p, (int)pc);
             halted = 1;
@@ -257,6 +266,9 @@ enum tpu_status tpu_sim_run(struct tpu_sim *s, const struct tpu_program *p, uint
                             uint64_t host_bytes)
 {
     enum tpu_status rc = run_program(s, p, host, host_bytes);
+    s->pad_on = 0;                    /* direct sim_activate calls write every word */
+    s->pad_rows = 0;
+    sim_keep_tiles(s);                /* the weight image may go when the run ends */
     if (s->acc_live)              /* the accumulators as stored bytes again, for whoever looks */
         sim_acc_settle(s, 0, s->chip->accumulator_rows, s->chip->array_cols);
     return rc;

@@ -14,6 +14,7 @@
 #include "sim/sim_gemm.h"
 #include "sim/sim_systolic.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t cycles_for(double bytes, double bytes_per_cycle)
@@ -82,6 +83,50 @@ static void nonzero_box(const int8_t *w, int64_t k, int64_t C, uint32_t *kz, uin
     *nz = (uint32_t)n;
 }
 
+/* nonzero_box of the tile at weight-image offset off for its first k rows,
+** remembered per tile for the run (the image does not change while it runs;
+** a node's passes load the same tiles again). */
+static void tile_box(struct tpu_sim *s, uint64_t off, uint32_t k, uint32_t *kz, uint32_t *nz)
+{
+    uint64_t tile = (uint64_t)tpu_chip_tile_bytes(s->chip);
+    struct sim_nz *e = off % tile == 0 && off / tile < (uint64_t)s->nz_n ? &s->nz_cache[off / tile] : NULL;
+    if (e && e->k1 == k + 1) { *kz = e->kz; *nz = e->nz; return; }
+    nonzero_box((const int8_t *)(s->dram + off), k, s->chip->array_cols, kz, nz);
+    if (e) *e = (struct sim_nz){ k + 1, *kz, *nz };
+}
+
+void sim_weights_begin(struct tpu_sim *s)
+{
+    uint64_t tile = (uint64_t)tpu_chip_tile_bytes(s->chip);
+    int64_t n = s->timing_only || !tile ? 0 : (int64_t)(s->dram_bytes / tile);
+    if (n > s->nz_cap) {
+        struct sim_nz *c = realloc(s->nz_cache, (size_t)n * sizeof *c);
+        if (c) { s->nz_cache = c; s->nz_cap = n; }
+    }
+    s->nz_n = n <= s->nz_cap ? n : 0;             /* no memory: no cache */
+    if (s->nz_n) memset(s->nz_cache, 0, (size_t)s->nz_n * sizeof *s->nz_cache);
+}
+
+/* The active and shadow tiles into the MXU's own buffers (promote swaps the
+** pointers only, so one may sit in the other's buffer: swap those first). */
+void sim_keep_tiles(struct tpu_sim *s)
+{
+    if (s->timing_only) return;
+    size_t tile = (size_t)tpu_chip_tile_bytes(s->chip);
+    for (int i = 0; i < s->chip->mxu_count; i++) {
+        struct sim_mxu *m = &s->mxu[i];
+        if (m->active_w == m->w_shadow || m->shadow_w == m->w_active) {
+            uint8_t *t = m->w_active;
+            m->w_active = m->w_shadow;
+            m->w_shadow = t;
+        }
+        if (m->active_w != m->w_active) memcpy(m->w_active, m->active_w, tile);
+        if (m->shadow_w != m->w_shadow) memcpy(m->w_shadow, m->shadow_w, tile);
+        m->active_w = m->w_active;
+        m->shadow_w = m->w_shadow;
+    }
+}
+
 int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
 {
     struct sim_mxu *m = get_mxu(s, in);
@@ -96,11 +141,10 @@ int sim_ld_weights(struct tpu_sim *s, const struct tpu_insn *in)
     int slot = m->fifo_head;
     int64_t start = sim_max(sim_max(s->issue, m->fifo_arrive[slot]), m->shadow_free);
     if (!s->timing_only) {
-        memcpy(m->w_shadow, s->dram + m->fifo_dram[slot], (size_t)tpu_chip_tile_bytes(c));
+        m->shadow_w = s->dram + m->fifo_dram[slot];        /* the image is the program's, read-only */
         m->shadow_kz = in->a;
         m->shadow_nz = (uint32_t)c->array_cols;
-        if (c->mxu_dtype == TPU_MXU_INT8)
-            nonzero_box((const int8_t *)m->w_shadow, in->a, c->array_cols, &m->shadow_kz, &m->shadow_nz);
+        if (c->mxu_dtype == TPU_MXU_INT8) tile_box(s, m->fifo_dram[slot], in->a, &m->shadow_kz, &m->shadow_nz);
     }
     m->fifo_slot_free[slot] = start;
     m->fifo_head = (int)((m->fifo_head + 1) % c->weight_fifo_tiles);
@@ -138,9 +182,9 @@ static void account_gap(struct tpu_sim *s, struct sim_mxu *m, int64_t start, int
 
 static void promote(struct sim_mxu *m, int64_t start)
 {
-    uint8_t *t = m->w_active;
-    m->w_active = m->w_shadow;
-    m->w_shadow = t;
+    const uint8_t *t = m->active_w;
+    m->active_w = m->shadow_w;
+    m->shadow_w = t;
     m->active_valid = 1;
     m->shadow_valid = 0;
     m->active_k = m->shadow_k;
@@ -158,7 +202,7 @@ static int matmul_i8_trap(struct tpu_sim *s, const struct sim_mxu *m, const int8
     int C = (int)s->chip->array_cols;
     int32_t *tmp = tpu_malloc(s->ctx, (size_t)rows * (size_t)C * 4);
     if (!tmp) return sim_fault(s, TPU_FAULT_BAD_OPERAND, "no memory for the overflow check");
-    tpu_gemm_i8(rows, C, (int)m->active_k, a, lda, (const int8_t *)m->w_active, C, tmp, C, 0);
+    tpu_gemm_i8(rows, C, (int)m->active_k, a, lda, (const int8_t *)m->active_w, C, tmp, C, 0);
     int bad = -1;
     for (int i = 0; i < rows * C && bad < 0; i++) {
         int64_t v = (int64_t)tmp[i] + (accumulate ? acc[i] : 0);
@@ -195,7 +239,7 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
     if (!fast) sim_acc_settle(s, in->b, rows, C);          /* these paths take whole rows */
     if (c->mxu_dtype == TPU_MXU_BF16) {
         tpu_gemm_bf16(rows, C, (int)m->active_k, (const uint16_t *)(s->ub + in->a),
-                      (int)(stride / 2), (const uint16_t *)m->w_active, C, (float *)acc, C,
+                      (int)(stride / 2), (const uint16_t *)m->active_w, C, (float *)acc, C,
                       accumulate, (int)c->array_rows);
         return 0;
     }
@@ -209,7 +253,7 @@ static int matmul_values(struct tpu_sim *s, const struct sim_mxu *m, const struc
     nz = kz == 0 ? 0 : (nz + 15) / 16 * 16 < C ? (nz + 15) / 16 * 16 : C;
     if (accumulate) sim_acc_settle(s, in->b, rows, nz);   /* the sums it adds to, stored */
     tpu_gemm_i8(rows, nz, kz, (const int8_t *)(s->ub + in->a), (int)stride,
-                (const int8_t *)m->w_active, C, (int32_t *)acc, C, accumulate);
+                (const int8_t *)m->active_w, C, (int32_t *)acc, C, accumulate);
     for (int r = 0; r < rows; r++) live[r] = accumulate && live[r] > nz ? live[r] : nz;
     return 0;
 }
@@ -482,6 +526,35 @@ static void act_rows_bf16(struct tpu_sim *s, const struct tpu_insn *in, const st
     }
 }
 
+/* int8 chips, +raw without pooling: each row straight into the UB
+** (4-aligned: checked), its columns from acc_live on as val (the value of a
+** 0). Inside a run (s->pad_on) those padding words are written only where
+** s->pad_* does not already vouch for them (the same rows, the same values:
+** a pass's ACTIVATE after the one before it into the same output rows); then
+** what it vouches for is updated: in every row it knows, the words from the
+** widest acc_live on hold val. */
+static void act_rows_raw(struct tpu_sim *s, const struct tpu_insn *in, const int32_t *bias32,
+                         const int32_t *lo32, const int32_t *hi32, const int32_t *val)
+{
+    int64_t C = s->chip->array_cols, rows = in->c;
+    int same = s->pad_on && s->pad_rows > 0 && s->pad_ub == in->b &&
+               memcmp(s->pad_val + s->pad_n, val + s->pad_n, (size_t)(C - s->pad_n) * 4) == 0;
+    int64_t known = same ? s->pad_rows : 0, from = same ? s->pad_n : C, widest = same ? s->pad_n : 0;
+    for (int64_t o = 0; o < rows; o++) {
+        const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o) * (size_t)C * 4);
+        int32_t *out = (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4);
+        int64_t n = s->acc_live[in->a + o];
+        act_row_raw(acc, bias32, lo32, hi32, n, out);
+        if (o >= known || n < from) memcpy(out + n, val + n, (size_t)(C - n) * 4);
+        widest = n > widest ? n : widest;
+    }
+    if (!s->pad_on) return;
+    s->pad_ub = in->b;
+    s->pad_rows = known > rows ? known : rows;
+    s->pad_n = widest;
+    memcpy(s->pad_val, val, (size_t)C * 4);
+}
+
 /* int8 chips, any func ACTIVATE allows there, bias, raw and pooling (max over
 ** each pool's rows of the output values, as the generic loop's fmax of exact
 ** integers). */
@@ -504,22 +577,17 @@ static void act_rows_i8(struct tpu_sim *s, const struct tpu_insn *in, const stru
     if (raw && pool == 1) {                   /* columns past acc_live: the value of a 0 */
         static const int32_t zero[ACT_FAST_MAX_COLS];
         act_row_raw(zero, bias32, lo32, hi32, C, val);
-    } else sim_acc_settle(s, in->a, rows, C);
+        act_rows_raw(s, in, bias32, lo32, hi32, val);
+        return;
+    }
+    sim_acc_settle(s, in->a, rows, C);
     for (int64_t o = 0; o < rows / pool; o++) {
         for (int64_t p = 0; p < pool; p++) {
             const int32_t *acc = (const int32_t *)(s->acc + (size_t)(in->a + o * pool + p) * (size_t)C * 4);
-            if (raw && pool == 1) {           /* straight into the UB (4-aligned: checked) */
-                int32_t *out = (int32_t *)(s->ub + in->b + (size_t)(o * C) * 4);
-                int64_t n = s->acc_live[in->a + o];
-                act_row_raw(acc, bias32, lo32, hi32, n, out);
-                memcpy(out + n, val + n, (size_t)(C - n) * 4);
-                break;
-            }
             if (raw) act_row_raw(acc, bias32, lo32, hi32, C, p ? val : best);
             else act_row_i8(acc, bias, lo, hi, C, mult, sh, p ? val : best);
             if (p) for (int64_t j = 0; j < C; j++) best[j] = val[j] > best[j] ? val[j] : best[j];
         }
-        if (raw && pool == 1) continue;
         if (raw) { memcpy(s->ub + in->b + (size_t)(o * C) * 4, best, (size_t)C * 4); continue; }
         int8_t *dst = (int8_t *)(s->ub + in->b + (size_t)(o * C));
         for (int64_t j = 0; j < C; j++) dst[j] = (int8_t)best[j];
@@ -533,6 +601,8 @@ static void activate_values(struct tpu_sim *s, const struct tpu_insn *in, const 
 {
     int64_t C = s->chip->array_cols;
     int raw = in->flags & 1, is_bf16 = s->chip->mxu_dtype == TPU_MXU_BF16;
+    if (generic || C > ACT_FAST_MAX_COLS || is_bf16 || !raw || pool != 1 || (in->x == TPU_ACT_NONE && !t->bias))
+        s->pad_rows = 0;                      /* only act_rows_raw keeps s->pad_* */
     if (generic || C > ACT_FAST_MAX_COLS || is_bf16 || (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias))
         sim_acc_settle(s, in->a, in->c, C);    /* act_rows_i8 settles for itself */
     if (raw && pool == 1 && in->x == TPU_ACT_NONE && !t->bias)  /* raw copy: acc words as they are */
@@ -568,3 +638,23 @@ static int activate(struct tpu_sim *s, const struct tpu_insn *in, int generic)
 int sim_activate(struct tpu_sim *s, const struct tpu_insn *in) { return activate(s, in, 0); }
 
 int sim_activate_generic(struct tpu_sim *s, const struct tpu_insn *in) { return activate(s, in, 1); }
+
+/* Instructions that never write the UB keep s->pad_*, and RD_HOST keeps it
+** outside its bytes; ACTIVATE updates it itself (activate_values); anything
+** else (vector instructions, an unknown opcode) may write there. */
+void sim_pad_forget(struct tpu_sim *s, const struct tpu_insn *in)
+{
+    uint64_t lo = s->pad_ub, hi = lo + (uint64_t)s->pad_rows * (uint64_t)s->chip->array_cols * 4;
+    switch (in->opcode) {
+    case TPU_INSN_NOP: case TPU_INSN_HALT: case TPU_INSN_SYNC: case TPU_INSN_SET_CFG:
+    case TPU_INSN_INTERRUPT: case TPU_INSN_DEBUG: case TPU_INSN_WR_HOST: case TPU_INSN_RD_WEIGHTS:
+    case TPU_INSN_LD_WEIGHTS: case TPU_INSN_MATMUL: case TPU_INSN_ACTIVATE:
+        return;
+    case TPU_INSN_RD_HOST:
+        if ((uint64_t)in->b >= hi || (uint64_t)in->b + in->c <= lo) return;
+        break;
+    default:
+        break;
+    }
+    s->pad_rows = 0;
+}
