@@ -77,6 +77,14 @@ uint16_t tpu_f32_to_f16(float f);       /* round to nearest even            */
 float    tpu_bf16_to_f32(uint16_t h);
 uint16_t tpu_f32_to_bf16(float f);      /* round to nearest even; NaN kept  */
 
+/* base/cpu.c: may the host-side loops use AVX-512 (F) / AVX-512 VBMI (+BW)?
+** Asked once; TPUSIM_SIMD=portable or tpu_cpu_force_portable(1) says no, so
+** that tests run the SSE2 / C paths (the same bits) on any machine. on = 0
+** asks the CPU again. */
+int  tpu_cpu_avx512(void);
+int  tpu_cpu_avx512_vbmi(void);
+void tpu_cpu_force_portable(int on);
+
 /* Plain-C elementwise loops the compiler vectorises: on x86-64 with GCC also
 ** built for AVX-512 and picked at load time (ifunc). The same IEEE operations
 ** in every version (no FMA contraction in ISO C mode), so the same bits. */

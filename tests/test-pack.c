@@ -299,6 +299,20 @@ static int test_bf16_values(void)
     return 0;
 }
 
+/* Every case above again with AVX-512 hidden from the host-side loops
+** (base/cpu.c): the SSE2 / C paths a CPU without it takes, the same bits. */
+static int test_portable_paths(void)
+{
+    int (*const fns[])(void) = { test_conv_ragged, test_gemm_ties_saturation, test_gemm_ties_in_range,
+                                 test_conv_int8_values, test_unpack, test_weights_nk, test_bf16_values };
+    tpu_cpu_force_portable(1);
+    TEST_CHECK(!tpu_cpu_avx512() && !tpu_cpu_avx512_vbmi(), "AVX-512 still on");
+    int rc = 0;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0] && !rc; i++) rc = fns[i]();
+    tpu_cpu_force_portable(0);
+    return rc;
+}
+
 static const struct test_case cases[] = {
     { "pack-1.1 fast conv packing equals the element-wise path (ragged, grouped, padded)", test_conv_ragged },
     { "pack-1.2 fast Gemm packing equals it on rounding ties and saturation", test_gemm_ties_saturation },
@@ -307,5 +321,6 @@ static const struct test_case cases[] = {
     { "pack-1.4 unpacking equals the element by element dequantisation", test_unpack },
     { "pack-1.5 weight image from [N][K] (ONNX Conv layout) equals the one from [K][N]", test_weights_nk },
     { "pack-1.6 bf16 packing equals the element path on NaN, inf, signed zero, ties", test_bf16_values },
+    { "pack-2 pack-1.1 to 1.6 again on the SSE2 / C paths (AVX-512 hidden, base/cpu.c)", test_portable_paths },
 };
 TEST_MAIN(cases)

@@ -72,9 +72,7 @@ float tpu_max_abs_f32(const float *x, int64_t n)
     int64_t i = 0;
     float mx = 0;
 #ifdef HAVE_DRIVER_AVX512
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
-    if (avx512 && n >= 64) mx = max_abs_avx512(x, n, &i);
+    if (tpu_cpu_avx512() && n >= 64) mx = max_abs_avx512(x, n, &i);
 #endif
 #ifdef __SSE2__
     const __m128 sign = _mm_set1_ps(-0.0f);
@@ -240,9 +238,7 @@ void tpu_quantise_i8(const float *x, int64_t n, float scale, int8_t *q)
 {
     int64_t i = 0;
 #ifdef HAVE_DRIVER_AVX512
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
-    if (avx512) i = quantise_i8_avx512(x, n, scale, q);
+    if (tpu_cpu_avx512()) i = quantise_i8_avx512(x, n, scale, q);
 #endif
     if (i < n) quantise_i8_c(x + i, n - i, scale, q + i);
 }
@@ -322,9 +318,7 @@ static void transpose16_vbmi(const int8_t *src, int64_t ss, int8_t *dst, int64_t
 void tpu_transpose16_i8(const int8_t *src, int64_t ss, int8_t *dst, int64_t ds)
 {
 #ifdef HAVE_DRIVER_AVX512
-    static int vbmi = -1;
-    if (vbmi < 0) vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
-    if (vbmi) { transpose16_vbmi(src, ss, dst, ds); return; }
+    if (tpu_cpu_avx512_vbmi()) { transpose16_vbmi(src, ss, dst, ds); return; }
 #endif
 #ifdef __SSE2__
     __m128i a[16], t[16];
@@ -357,8 +351,7 @@ static void quantise_nhwc(const struct tpu_mm_desc *d, const float *x, float sca
 {
     const int64_t C = d->c_in, HW = d->h * d->w;
 #ifdef HAVE_DRIVER_AVX512
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    int avx512 = tpu_cpu_avx512();
 #endif
     for (int64_t b = 0; b < d->batch; b++)
         for (int64_t c0 = 0; c0 < C; c0 += NHWC_CB) {
@@ -708,8 +701,7 @@ void tpu_mm_unpack_pass(const struct tpu_chip *c, const struct tpu_lowered *l, c
     int64_t ystride = d->is_conv ? d->oh * d->ow : 1;       /* y step from column n to n + 1 */
     int64_t m0 = mc * l->mrows, rows = d->M - m0 < l->mrows ? d->M - m0 : l->mrows;
 #ifdef HAVE_DRIVER_AVX512
-    static int avx512 = -1;
-    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f") != 0;
+    int avx512 = tpu_cpu_avx512();
     int fast16 = avx512 && d->is_conv && c->mxu_dtype == TPU_MXU_INT8 && C <= 65536;
 #endif
     for (int64_t n0 = 0; n0 < d->N; n0 += C) {

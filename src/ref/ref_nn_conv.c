@@ -43,7 +43,7 @@ static int max_row_s2_avx512(int64_t n, const float *restrict x, float *restrict
 
 static int max_row_s2_f32(int64_t n, const float *x, float *y)
 {
-    return __builtin_cpu_supports("avx512f") ? max_row_s2_avx512(n, x, y) : 0;
+    return tpu_cpu_avx512() ? max_row_s2_avx512(n, x, y) : 0;
 }
 
 #define T float
