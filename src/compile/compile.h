@@ -324,10 +324,11 @@ void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct 
                           struct tpu_mm_desc *d);
 
 /* --precision auto (compile/auto_prec.c): node k's passes (1, 3, 6) under a
-** (NULL: passes, the global --precision's). */
+** (NULL or k out of range: passes, the global --precision's). */
 static inline int tpu_prec_node_passes(const struct tpu_prec_auto *a, int k, int passes)
 {
-    return a && k >= 0 && k < a->n_nodes && a->passes[k] > 1 ? a->passes[k] : passes > 1 ? passes : 1;
+    if (a && k >= 0 && k < a->n_nodes) return a->passes[k] > 1 ? a->passes[k] : 1;
+    return passes > 1 ? passes : 1;
 }
 /* The mode names of the per-layer table: int8 chips "int8", "w16" (16-bit
 ** weights), "16x16"; bf16 chips "bf16", "bf16x3", "bf16x6". */
