@@ -39,6 +39,7 @@
 #define TPU_AUTO_INT8_MIN_COSINE 0.995         /* margin inside cosine >= 0.99  */
 #define TPU_AUTO_BF16_MAX_REL_L2 5e-3          /* margin inside rel_l2 <= 1e-2  */
 #define TPU_AUTO_MAX_SAMPLES     4             /* calibration input sets used   */
+#define TPU_AUTO_MAX_ROWS        2             /* rows of the run's own inputs  */
 
 struct sample {
     struct tpu_graph *g;                       /* inputs bound, prepared         */
@@ -53,6 +54,10 @@ struct sel {
     struct tpu_chip_calib     k;               /* trial calibration             */
     struct sample             s[TPU_AUTO_MAX_SAMPLES];
     int                       ns, n, bf16, trials;
+    struct sample             sub;             /* own inputs: the first rows    */
+    int64_t                   rows, all_rows;  /* sub's rows (0: no sub), all   */
+    int                       use_sub;         /* 1: trials run on sub          */
+    int                       escalated;       /* 1: sub's choice missed on all rows */
     uint8_t                  *elig[2];         /* [n]: widenable to 3, to 6     */
     int64_t                  *macs;            /* [n]: MXU nodes' MACs, else 0  */
     double                   *nmse_a, *nmse_b; /* [n]: instrumented trials      */
@@ -86,25 +91,50 @@ static void free_sample(struct sample *s, int n_out)
     memset(s, 0, sizeof *s);
 }
 
+/* The rows of the run's own inputs a sample takes: TPU_AUTO_MAX_ROWS when
+** every input of g (as loaded) has a free batch dim 0 and like more rows;
+** else all (0). */
+static int64_t own_rows(const struct tpu_graph *g, const struct tpu_graph *like)
+{
+    int64_t rows = 0;
+    for (int i = 0; i < g->n_inputs && i < like->n_inputs; i++) {
+        const struct tpu_tensor *t = g->tensors[g->inputs[i]], *l = like->tensors[like->inputs[i]];
+        if (t->is_const) continue;
+        if (t->n_dims < 1 || t->dims[0] >= 0 || l->n_dims != t->n_dims || !l->data) return 0;
+        if (rows && l->dims[0] != rows) return 0;
+        rows = l->dims[0];
+    }
+    return rows > TPU_AUTO_MAX_ROWS ? TPU_AUTO_MAX_ROWS : 0;
+}
+
 /* A fresh load of model: inputs from dir, else like's dims with seeded random
-** values (random) or like's own values; then the reference outputs. */
+** values (random) or like's own values (with first_rows, their first
+** TPU_AUTO_MAX_ROWS rows when own_rows allows, else none: out->g stays NULL);
+** then the reference outputs. */
 static enum tpu_status new_sample(struct sel *S, const char *model, struct tpu_graph *like, const char *dir,
-                                  int random, uint64_t seed, struct sample *out)
+                                  int random, uint64_t seed, int first_rows, struct sample *out)
 {
     struct tpu_graph *g = NULL;
     enum tpu_status rc = tpu_load_onnx(S->ctx, model, &g);
     out->g = g;
+    int64_t rows = !rc && first_rows ? own_rows(g, like) : 0;
+    if (!rc && first_rows && !rows) { tpu_graph_free(g); out->g = NULL; return TPU_STATUS_OK; }
     if (!rc && dir) rc = tpu_graph_load_inputs(S->ctx, g, dir);
     if (!rc && !dir && like)
         for (int i = 0; i < g->n_inputs && i < like->n_inputs; i++) {
             struct tpu_tensor *t = g->tensors[g->inputs[i]], *l = like->tensors[like->inputs[i]];
             if (t->n_dims == l->n_dims) memcpy(t->dims, l->dims, sizeof(int64_t) * (size_t)l->n_dims);
+            if (rows && !t->is_const) t->dims[0] = rows;
         }
     if (!rc) { tpu_graph_default_dims(g, 1, NULL, 0); rc = tpu_chip_prepare(S->ctx, g); }
     if (!rc && !dir && random) rc = tpu_graph_fill_random_inputs(S->ctx, g, seed);
     else if (!rc && !dir)
-        for (int i = 0; i < g->n_inputs && !rc; i++)
-            rc = tpu_graph_set_input(S->ctx, g, i, like->tensors[like->inputs[i]]);
+        for (int i = 0; i < g->n_inputs && !rc; i++) {
+            struct tpu_tensor v = *like->tensors[like->inputs[i]];      /* a view: the first rows */
+            if (rows && !v.is_const) { v.dims[0] = rows; v.owner = TPU_DATA_BORROWED; }
+            rc = tpu_graph_set_input(S->ctx, g, i, &v);
+        }
+    if (!rc && rows) { S->rows = rows; S->all_rows = like->tensors[like->inputs[0]]->dims[0]; }
     if (!rc) rc = tpu_ref_run(S->ctx, g);
     if (!rc) {
         out->ref = tpu_calloc(S->ctx, (size_t)g->n_outputs + 1, sizeof *out->ref);
@@ -133,7 +163,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 /* --calib DIR: DIR itself, or its first subfolders with input_0.pb (name order). */
 static enum tpu_status samples_from_dir(struct sel *S, const char *model, const char *dir)
 {
-    if (has_input0(dir)) { S->ns = 1; return new_sample(S, model, NULL, dir, 0, 0, &S->s[0]); }
+    if (has_input0(dir)) { S->ns = 1; return new_sample(S, model, NULL, dir, 0, 0, 0, &S->s[0]); }
     DIR *d = opendir(dir);
     if (!d) return tpu_err(S->ctx, TPU_ERR_IO, "--calib %s: cannot open the folder", dir);
     char *names[4096];
@@ -150,7 +180,7 @@ static enum tpu_status samples_from_dir(struct sel *S, const char *model, const 
     for (int i = 0; i < n; i++) {
         char p[4200];
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        if (!rc && S->ns < TPU_AUTO_MAX_SAMPLES) rc = new_sample(S, model, NULL, p, 0, 0, &S->s[S->ns++]);
+        if (!rc && S->ns < TPU_AUTO_MAX_SAMPLES) rc = new_sample(S, model, NULL, p, 0, 0, 0, &S->s[S->ns++]);
         free(names[i]);
     }
     return rc;
@@ -175,18 +205,20 @@ static enum tpu_status trial(struct sel *S, const uint8_t *cfg, double *nmse, do
     double m = S->bf16 ? 0 : 1;
     if (nmse) for (int i = 0; i < S->n; i++) nmse[i] = 0;
     enum tpu_status rc = TPU_STATUS_OK;
-    for (int j = 0; j < S->ns && !rc; j++) {
-        struct tpu_graph *g = S->s[j].g;
+    struct sample *set = S->use_sub ? &S->sub : S->s;
+    for (int j = 0; j < (S->use_sub ? 1 : S->ns) && !rc; j++) {
+        const struct sample *sm = &set[j];
+        struct tpu_graph *g = sm->g;
         struct tpu_chip_report *r = NULL;
         rc = tpu_chip_run_model_ex(S->ctx, g, S->chip, &S->to, &S->k, nmse ? 0 : TPU_RUN_NO_LAYER_COMPARE, &r);
         for (int i = 0; !rc && i < g->n_outputs; i++) {
             const struct tpu_tensor *o = g->tensors[g->outputs[i]];
-            double *got = o->data && tpu_tensor_numel(o) == S->s[j].numel[i]
-                              ? tpu_tensor_to_f64(S->ctx, o, S->s[j].numel[i]) : NULL;
+            double *got = o->data && tpu_tensor_numel(o) == sm->numel[i]
+                              ? tpu_tensor_to_f64(S->ctx, o, sm->numel[i]) : NULL;
             if (!got) { rc = o->data ? TPU_ERR_NOMEM : tpu_tensor_err(g, o, TPU_ERR_INTERNAL, "no chip value"); break; }
             struct tpu_verify_acc acc = { 0 };
             struct tpu_chip_verify v;
-            tpu_verify_acc_add(&acc, got, S->s[j].ref[i], S->s[j].numel[i], 0);
+            tpu_verify_acc_add(&acc, got, sm->ref[i], sm->numel[i], 0);
             tpu_verify_acc_finish(&acc, S->bf16, &v);
             m = worse(S->bf16, m, S->bf16 ? v.rel_l2 : v.cosine);
             free(got);
@@ -327,11 +359,12 @@ static enum tpu_status summarise(struct tpu_ctx *ctx, struct tpu_graph *g, const
     return TPU_STATUS_OK;
 }
 
-static enum tpu_status select_on(struct sel *S, struct tpu_graph *g, struct tpu_prec_auto *a)
+/* The selection on the current samples (S->use_sub: the first rows). */
+static enum tpu_status select_core(struct sel *S, struct tpu_prec_auto *a)
 {
     int *order = tpu_calloc(S->ctx, (size_t)S->n + 1, sizeof *order);
     if (!order) return TPU_ERR_NOMEM;
-    enum tpu_status rc = eligible(S, g, a);
+    enum tpu_status rc = TPU_STATUS_OK;
     memset(S->cfg, 1, (size_t)S->n);
     if (!rc) rc = trial(S, S->cfg, S->nmse_a, &a->base_metric);
     a->calib_metric = a->base_metric;
@@ -346,20 +379,45 @@ static enum tpu_status select_on(struct sel *S, struct tpu_graph *g, struct tpu_
         a->calib_metric = best;
     }
     free(order);
+    return rc;
+}
+
+/* With a sub-sample (the run's own inputs, first rows): select on it, then
+** one trial of the choice on all rows; if that misses the margin, select
+** again on all rows. */
+static enum tpu_status select_on(struct sel *S, struct tpu_graph *g, struct tpu_prec_auto *a)
+{
+    enum tpu_status rc = eligible(S, g, a);
+    S->use_sub = S->sub.g != NULL;
+    if (!rc) rc = select_core(S, a);
+    if (!rc && S->use_sub) {
+        S->use_sub = 0;
+        double m;
+        rc = trial(S, a->passes, NULL, &m);
+        if (!rc && (meets(S, m) || !a->met)) a->calib_metric = m;
+        else if (!rc) { S->escalated = 1; rc = select_core(S, a); }
+    }
     if (!rc) rc = summarise(S->ctx, g, S->macs, a);
     a->trials = S->trials;
     return rc;
 }
 
 /*---- Entry ----*/
-static void describe_source(struct tpu_prec_auto *a, const struct tpu_chip_calib *k, int ns, const char *data_dir,
-                            int own_data)
+static void describe_source(const struct sel *S, struct tpu_prec_auto *a, const struct tpu_chip_calib *k, int ns,
+                            const char *data_dir, int own_data)
 {
+    char part[96] = "", tail[96] = "";
+    if (S->rows) {
+        snprintf(part, sizeof part, "the first %lld of ", (long long)S->rows);
+        snprintf(tail, sizeof tail, " rows, then all %lld (%s)", (long long)S->all_rows,
+                 S->escalated ? "the choice missed: selected again on all" : "the choice confirmed");
+    }
     if (k && k->dir) snprintf(a->source, sizeof a->source, "%d input set(s) of --calib %s", ns, k->dir);
     else if (k && k->n_random)
         snprintf(a->source, sizeof a->source, "%d seeded random input(s) (--calib-random %d)", ns, k->n_random);
-    else if (own_data && data_dir) snprintf(a->source, sizeof a->source, "the run's own inputs (--data %s)", data_dir);
-    else snprintf(a->source, sizeof a->source, "the run's own inputs");
+    else if (own_data && data_dir)
+        snprintf(a->source, sizeof a->source, "%sthe run's own inputs (--data %s)%s", part, data_dir, tail);
+    else snprintf(a->source, sizeof a->source, "%sthe run's own inputs%s", part, tail);
 }
 
 enum tpu_status tpu_prec_auto_select(struct tpu_ctx *ctx, const char *model_path, struct tpu_graph *like,
@@ -396,8 +454,12 @@ enum tpu_status tpu_prec_auto_select(struct tpu_ctx *ctx, const char *model_path
         uint64_t seed = o->seed + 1 ? o->seed + 1 : 1;   /* the seeds compile/calib.c draws */
         int n = S.k.n_random < TPU_AUTO_MAX_SAMPLES ? S.k.n_random : TPU_AUTO_MAX_SAMPLES;
         for (int i = 0; i < n && !rc; i++)
-            rc = new_sample(&S, model_path, like, NULL, 1, seed + (uint64_t)i * 7919u, &S.s[S.ns++]);
-    } else if (!rc) { S.ns = 1; rc = new_sample(&S, model_path, like, NULL, 0, 0, &S.s[0]); }
+            rc = new_sample(&S, model_path, like, NULL, 1, seed + (uint64_t)i * 7919u, 0, &S.s[S.ns++]);
+    } else if (!rc) {                               /* own inputs: all rows, and the first few */
+        S.ns = 1;
+        rc = new_sample(&S, model_path, like, NULL, 0, 0, 0, &S.s[0]);
+        if (!rc) rc = new_sample(&S, model_path, like, NULL, 0, 0, 1, &S.sub);
+    }
     char *saved = NULL;
     size_t saved_len = 0;
     if (!rc && !S.bf16 && !S.k.saved && (S.k.dir || S.k.n_random)) {   /* calibrate once for every trial */
@@ -419,8 +481,9 @@ enum tpu_status tpu_prec_auto_select(struct tpu_ctx *ctx, const char *model_path
         if (!a->passes || !S.cfg || !S.elig[0] || !S.elig[1] || !S.macs || !S.nmse_a || !S.nmse_b) rc = TPU_ERR_NOMEM;
     }
     if (!rc) rc = select_on(&S, S.s[0].g, a);
-    if (!rc) describe_source(a, &S.k, S.ns, data_dir, own_data);
+    if (!rc) describe_source(&S, a, &S.k, S.ns, data_dir, own_data);
     for (int i = 0; i < S.ns; i++) free_sample(&S.s[i], S.s[i].g ? S.s[i].g->n_outputs : 0);
+    free_sample(&S.sub, S.sub.g ? S.sub.g->n_outputs : 0);
     free(saved);
     free(S.cfg); free(S.elig[0]); free(S.elig[1]); free(S.macs); free(S.nmse_a); free(S.nmse_b);
     tpu_graph_free(own);
