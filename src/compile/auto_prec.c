@@ -408,8 +408,8 @@ static void describe_source(const struct sel *S, struct tpu_prec_auto *a, const 
 {
     char part[96] = "", tail[96] = "";
     if (S->rows) {
-        snprintf(part, sizeof part, "the first %lld of ", (long long)S->rows);
-        snprintf(tail, sizeof tail, " rows, then all %lld (%s)", (long long)S->all_rows,
+        snprintf(part, sizeof part, "the first %lld rows of ", (long long)S->rows);
+        snprintf(tail, sizeof tail, ", then all %lld rows (%s)", (long long)S->all_rows,
                  S->escalated ? "the choice missed: selected again on all" : "the choice confirmed");
     }
     if (k && k->dir) snprintf(a->source, sizeof a->source, "%d input set(s) of --calib %s", ns, k->dir);
