@@ -12,7 +12,7 @@ mkdir -p "$tmp/a1" "$tmp/a2" "$tmp/p" "$tmp/f0" "$tmp/f1"
 F=$M/fmnist_cnn.onnx
 jkey() { sed -n "s/.*\"$2\": \([0-9.e+-]*\).*/\1/p" "$1" | head -n 1; }
 expect auto-default-misses 1 "OUTSIDE \(cosine >= 0.99\)" "$T" run $A --chip tpu-v1 --host-ops --batch 8
-expect auto-meets 0 "precision auto: 1 of 4 MXU layers widened, 1 to 16-bit weights .*calibration cosine 0\.99.*int8 alone cosine 0\.9.*trial runs on the first 2 of the run's own inputs rows, then all 8 \(the choice confirmed\)" \
+expect auto-meets 0 "precision auto: 1 of 4 MXU layers widened, 1 to 16-bit weights .*calibration cosine 0\.99.*int8 alone cosine 0\.9.*trial runs on the first 2 rows of the run's own inputs, then all 8 rows \(the choice confirmed\)" \
     "$T" run $A --chip tpu-v1 --host-ops --batch 8 --precision auto --json "$tmp/a1.json" --outputs "$tmp/a1"
 check auto-meets-bound 'grep -q "output .y. .*: ok (cosine >= 0.99)" "$tmp/all"' "$(grep "output 'y'" "$tmp/all")"
 check auto-table-column 'grep -Eq "^fc2 .* w16$" "$tmp/all" && grep -Eq "^fc1 .* int8$" "$tmp/all"' \
