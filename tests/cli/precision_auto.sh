@@ -44,6 +44,16 @@ expect auto-data 0 "precision auto: 0 of [0-9]+ MXU layers widened .*the run's o
     "$T" run $F --chip tpu-v1 --host-ops --data $D --batch 4 --precision auto
 expect auto-calib-random 0 "precision auto: 1 of 4 .*2 seeded random input\(s\) \(--calib-random 2\)" \
     "$T" run $A --chip tpu-v1 --host-ops --batch 8 --precision auto --calib-random 2
+# a bf16 chip where one pass misses (PaddleOCR's classifier, when built): layers get 3 passes
+O=${BUILD:-build}/ocr/ocr_cls
+if [ -f "$O/model.onnx" ]; then
+    expect auto-bf16-widens 0 "precision auto: [0-9]+ of [0-9]+ MXU layers widened, [0-9]+ to 3 bf16 passes" \
+        "$T" run "$O/model.onnx" --chip tpu-v5e --host-ops --data "$O/test_data_set_0" --precision auto
+    check auto-bf16-bound 'grep -q "output .*: ok (rel_l2 <= 0.01)" "$tmp/all" && grep -Eq " bf16x3$" "$tmp/all"' \
+        "$(grep "output '" "$tmp/all")"
+else
+    echo "SKIP auto-bf16-widens: no $O (make models)"
+fi
 # refused where it cannot calibrate
 expect auto-timing-only 2 "--precision auto calibrates on values: not with --timing-only" \
     "$T" run $A --chip tpu-v1 --host-ops --precision auto --timing-only
