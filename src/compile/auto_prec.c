@@ -16,7 +16,9 @@
 **      margin: rank the layers by how much widening cuts their own error
 **      (nmse of the layer's output against the reference kernel on the same
 **      inputs, base run minus widened run: two instrumented runs), then
-**      binary-search the shortest ranked prefix that meets the margin.
+**      binary-search the shortest ranked prefix that meets the margin; then
+**      try its TPU_AUTO_MAX_PRUNE largest layers (MACs) back at the base one
+**      by one, keeping each that the margin does without.
 **   3. if even every layer at 6 misses: say so, run every layer at 6.
 ** Margins (inside the run's bounds, compile/verify.c): int8 cosine >= 0.995,
 ** bf16 rel_l2 <= 5e-3; the worst output and sample counts. Ties in the
@@ -40,6 +42,7 @@
 #define TPU_AUTO_BF16_MAX_REL_L2 5e-3          /* margin inside rel_l2 <= 1e-2  */
 #define TPU_AUTO_MAX_SAMPLES     4             /* calibration input sets used   */
 #define TPU_AUTO_MAX_ROWS        2             /* rows of the run's own inputs  */
+#define TPU_AUTO_MAX_PRUNE       4             /* widened layers tried back     */
 
 struct sample {
     struct tpu_graph *g;                       /* inputs bound, prepared         */
@@ -263,6 +266,39 @@ static void rank(int *order, int E, const double *benefit)
     g_benefit = NULL;
 }
 
+/* The widened layers of S->cfg (order[0..n)) with the most MACs, at most
+** TPU_AUTO_MAX_PRUNE of them, each put back to the base precision for one
+** trial and left there when the margin still holds (the ranking is a
+** proxy: some of the prefix may not be needed). Ties by node order. */
+static int64_t *g_macs;
+static int by_macs(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    if (g_macs[x] != g_macs[y]) return g_macs[x] > g_macs[y] ? -1 : 1;
+    return x - y;
+}
+
+static enum tpu_status prune(struct sel *S, const int *order, int n, double *best)
+{
+    int *big = tpu_calloc(S->ctx, (size_t)n + 1, sizeof *big);
+    if (!big) return TPU_ERR_NOMEM;
+    memcpy(big, order, (size_t)n * sizeof *big);
+    g_macs = S->macs;
+    qsort(big, (size_t)n, sizeof *big, by_macs);
+    g_macs = NULL;
+    enum tpu_status rc = TPU_STATUS_OK;
+    for (int i = 0; i < n && i < TPU_AUTO_MAX_PRUNE && !rc; i++) {
+        uint8_t was = S->cfg[big[i]];
+        double m;
+        S->cfg[big[i]] = 1;
+        rc = trial(S, S->cfg, NULL, &m);
+        if (!rc && meets(S, m)) *best = m;
+        else S->cfg[big[i]] = was;
+    }
+    free(big);
+    return rc;
+}
+
 /* Stage P: every eligible layer at P; met: the ranked prefix (S->cfg). */
 static enum tpu_status stage(struct sel *S, int P, double base, int *order, int *n_order, int *met, double *best)
 {
@@ -305,7 +341,7 @@ static enum tpu_status stage(struct sel *S, int P, double base, int *order, int 
     prefix_cfg(S, order, hi, P);
     *n_order = hi;
     *met = 1;
-    return TPU_STATUS_OK;
+    return prune(S, order, hi, best);
 }
 
 /* Which nodes the MXU takes at 1, 3 and 6 passes, and their MACs. */
