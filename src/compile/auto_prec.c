@@ -250,42 +250,34 @@ static void prefix_cfg(struct sel *S, const int *order, int len, int P)
     for (int i = 0; i < len; i++) S->cfg[order[i]] = (uint8_t)P;
 }
 
-static const double *g_benefit;
-static int by_benefit(const void *a, const void *b)
+/* Sorts order[0..E) by key[order[i]], largest first, ties by node index
+** (insertion sort: a few hundred layers at most, no global comparator state). */
+static void sort_desc(int *order, int E, const double *key)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    if (g_benefit[x] != g_benefit[y]) return g_benefit[x] > g_benefit[y] ? -1 : 1;
-    return x - y;                                /* ties: node order */
-}
-
-/* Sorts order[0..E) by benefit, largest first, ties by node index. */
-static void rank(int *order, int E, const double *benefit)
-{
-    g_benefit = benefit;
-    qsort(order, (size_t)E, sizeof *order, by_benefit);
-    g_benefit = NULL;
+    for (int i = 1; i < E; i++) {
+        int x = order[i], j = i;
+        while (j > 0 && (key[order[j - 1]] < key[x] || (key[order[j - 1]] == key[x] && order[j - 1] > x))) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = x;
+    }
 }
 
 /* The widened layers of S->cfg (order[0..n)) with the most MACs, at most
 ** TPU_AUTO_MAX_PRUNE of them, each put back to the base precision for one
 ** trial and left there when the margin still holds (the ranking is a
 ** proxy: some of the prefix may not be needed). Ties by node order. */
-static int64_t *g_macs;
-static int by_macs(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    if (g_macs[x] != g_macs[y]) return g_macs[x] > g_macs[y] ? -1 : 1;
-    return x - y;
-}
-
 static enum tpu_status prune(struct sel *S, const int *order, int n, double *best)
 {
     int *big = tpu_calloc(S->ctx, (size_t)n + 1, sizeof *big);
     if (!big) return TPU_ERR_NOMEM;
+    double *macs = tpu_calloc(S->ctx, (size_t)S->n + 1, sizeof *macs);
+    if (!macs) { free(big); return TPU_ERR_NOMEM; }
+    for (int k = 0; k < S->n; k++) macs[k] = (double)S->macs[k];
     memcpy(big, order, (size_t)n * sizeof *big);
-    g_macs = S->macs;
-    qsort(big, (size_t)n, sizeof *big, by_macs);
-    g_macs = NULL;
+    sort_desc(big, n, macs);
+    free(macs);
     enum tpu_status rc = TPU_STATUS_OK;
     for (int i = 0; i < n && i < TPU_AUTO_MAX_PRUNE && !rc; i++) {
         uint8_t was = S->cfg[big[i]];
@@ -326,7 +318,7 @@ static enum tpu_status stage(struct sel *S, int P, double base, int *order, int 
         benefit[k] = S->bf16 ? base - m : m - base;
         if (isnan(benefit[k])) benefit[k] = -INFINITY;
     }
-    if (!rc) rank(order, E, benefit);
+    if (!rc) sort_desc(order, E, benefit);
     free(benefit);
     int lo = 0, hi = E;                          /* prefix lo misses (the base), hi meets */
     while (!rc && hi - lo > 1) {
