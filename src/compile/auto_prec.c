@@ -61,10 +61,14 @@ struct sel {
     int64_t                   rows, all_rows;  /* sub's rows (0: no sub), all   */
     int                       use_sub;         /* 1: trials run on sub          */
     int                       escalated;       /* 1: sub's choice missed on all rows */
+    int                       unprune;         /* 1: it missed, the prefix before
+                                                  pruning met on all rows       */
+    int                       pruned;          /* layers prune put back          */
     uint8_t                  *elig[2];         /* [n]: widenable to 3, to 6     */
     int64_t                  *macs;            /* [n]: MXU nodes' MACs, else 0  */
     double                   *nmse_a, *nmse_b; /* [n]: instrumented trials      */
     uint8_t                  *cfg;             /* [n]: a trial's passes         */
+    uint8_t                  *unpruned;        /* [n]: the prefix before prune  */
 };
 
 const char *tpu_prec_mode_name(int bf16, int passes)
@@ -284,7 +288,7 @@ static enum tpu_status prune(struct sel *S, const int *order, int n, double *bes
         double m;
         S->cfg[big[i]] = 1;
         rc = trial(S, S->cfg, NULL, &m);
-        if (!rc && meets(S, m)) *best = m;
+        if (!rc && meets(S, m)) { *best = m; S->pruned++; }
         else S->cfg[big[i]] = was;
     }
     free(big);
@@ -333,6 +337,7 @@ static enum tpu_status stage(struct sel *S, int P, double base, int *order, int 
     prefix_cfg(S, order, hi, P);
     *n_order = hi;
     *met = 1;
+    memcpy(S->unpruned, S->cfg, (size_t)S->n);
     return prune(S, order, hi, best);
 }
 
@@ -411,8 +416,9 @@ static enum tpu_status select_core(struct sel *S, struct tpu_prec_auto *a)
 }
 
 /* With a sub-sample (the run's own inputs, first rows): select on it, then
-** one trial of the choice on all rows; if that misses the margin, select
-** again on all rows. */
+** one trial of the choice on all rows; if that misses the margin, one of the
+** prefix before pruning (when prune dropped layers); if that misses too,
+** select again on all rows. */
 static enum tpu_status select_on(struct sel *S, struct tpu_graph *g, struct tpu_prec_auto *a)
 {
     enum tpu_status rc = eligible(S, g, a);
@@ -423,7 +429,12 @@ static enum tpu_status select_on(struct sel *S, struct tpu_graph *g, struct tpu_
         double m;
         rc = trial(S, a->passes, NULL, &m);
         if (!rc && (meets(S, m) || !a->met)) a->calib_metric = m;
-        else if (!rc) { S->escalated = 1; rc = select_core(S, a); }
+        else if (!rc && S->pruned && memcmp(S->unpruned, a->passes, (size_t)S->n) != 0 &&
+                 !(rc = trial(S, S->unpruned, NULL, &m)) && meets(S, m)) {
+            memcpy(a->passes, S->unpruned, (size_t)S->n);      /* the pruning fitted the first rows only */
+            a->calib_metric = m;
+            S->unprune = 1;
+        } else if (!rc) { S->escalated = 1; rc = select_core(S, a); }
     }
     if (!rc) rc = summarise(S->ctx, g, S->macs, a);
     a->trials = S->trials;
@@ -438,7 +449,8 @@ static void describe_source(const struct sel *S, struct tpu_prec_auto *a, const 
     if (S->rows) {
         snprintf(part, sizeof part, "the first %lld rows of ", (long long)S->rows);
         snprintf(tail, sizeof tail, ", then all %lld rows (%s)", (long long)S->all_rows,
-                 S->escalated ? "the choice missed: selected again on all" : "the choice confirmed");
+                 S->escalated ? "the choice missed: selected again on all"
+                 : S->unprune ? "the choice before pruning confirmed" : "the choice confirmed");
     }
     if (k && k->dir) snprintf(a->source, sizeof a->source, "%d input set(s) of --calib %s", ns, k->dir);
     else if (k && k->n_random)
@@ -501,19 +513,20 @@ enum tpu_status tpu_prec_auto_select(struct tpu_ctx *ctx, const char *model_path
         a->bf16 = S.bf16;
         a->passes = tpu_calloc(ctx, (size_t)S.n + 1, 1);
         S.cfg = tpu_calloc(ctx, (size_t)S.n + 1, 1);
+        S.unpruned = tpu_calloc(ctx, (size_t)S.n + 1, 1);
         S.elig[0] = tpu_calloc(ctx, (size_t)S.n + 1, 1);
         S.elig[1] = tpu_calloc(ctx, (size_t)S.n + 1, 1);
         S.macs = tpu_calloc(ctx, (size_t)S.n + 1, sizeof *S.macs);
         S.nmse_a = tpu_calloc(ctx, (size_t)S.n + 1, sizeof *S.nmse_a);
         S.nmse_b = tpu_calloc(ctx, (size_t)S.n + 1, sizeof *S.nmse_b);
-        if (!a->passes || !S.cfg || !S.elig[0] || !S.elig[1] || !S.macs || !S.nmse_a || !S.nmse_b) rc = TPU_ERR_NOMEM;
+        if (!a->passes || !S.cfg || !S.unpruned || !S.elig[0] || !S.elig[1] || !S.macs || !S.nmse_a || !S.nmse_b) rc = TPU_ERR_NOMEM;
     }
     if (!rc) rc = select_on(&S, S.s[0].g, a);
     if (!rc) describe_source(&S, a, &S.k, S.ns, data_dir, own_data);
     for (int i = 0; i < S.ns; i++) free_sample(&S.s[i], S.s[i].g ? S.s[i].g->n_outputs : 0);
     free_sample(&S.sub, S.sub.g ? S.sub.g->n_outputs : 0);
     free(saved);
-    free(S.cfg); free(S.elig[0]); free(S.elig[1]); free(S.macs); free(S.nmse_a); free(S.nmse_b);
+    free(S.cfg); free(S.unpruned); free(S.elig[0]); free(S.elig[1]); free(S.macs); free(S.nmse_a); free(S.nmse_b);
     tpu_graph_free(own);
     if (rc) { tpu_prec_auto_free(a); return rc; }
     *out = a;
