@@ -14,7 +14,10 @@
 # --precision high". --precision highest runs every cell: 6 bf16 passes on
 # tpu-v5e, 16-bit weights and activations on tpu-v1 (compile/wide.c, the TPU
 # v1's 16b x 16b mode at quarter speed), into "Acceptance matrix, --precision
-# highest".
+# highest". --precision auto runs every cell with the per-layer choice of
+# compile/auto_prec.c (`run --precision auto`) into "Acceptance matrix,
+# --precision auto", with each cell's layers widened, trial runs, and its
+# simulated ms beside the default and highest sections' (read from BENCHMARKS.md).
 #
 # Cells and what they are verified against:
 #   fmnist             tests/models/fmnist_cnn.onnx, --batch B, seeded random
@@ -154,6 +157,14 @@ for line in open(cells):
             if e and e.get("fits"):
                 r["onchip_ms"] = r["sim_ms"] + 1e3 * (e["onchip_device_seconds"] - e["link_device_seconds"])
             r["mj_per_inf"] = 1e3 * d.get("energy_joules", 0.0) / max(1, d.get("batch", 1))
+            pa = d.get("precision_auto")
+            if pa:
+                modes = [("w16" if "tpu-v1" in chip else "x3", pa["n_high"]),
+                         ("16x16" if "tpu-v1" in chip else "x6", pa["n_highest"])]
+                r["widened"] = "%d/%d%s" % (pa["n_widened"], pa["n_mxu"], "".join(
+                    " %s %d" % (m, n) for m, n in modes if n))
+                r["mac_share"] = pa["widened_mac_share"]
+                r["trials"] = pa["trials"]
             if not r["ok"]:
                 r["why"] = "exit %s" % rc
     bad += not r["ok"]
@@ -170,6 +181,24 @@ def fmt(r):
 
 head = ["model", "chip", "batch", "metric", "value", "bound", "ok", "wall s",
         "simulated ms", "on-chip ms (est.)", "mJ / inference", "verified against"]
+align = "|---|---|---:|---|---:|---|---|---:|---:|---:|---:|---|"
+if prec == "auto":                   # the choice, and the time beside the default's and highest's
+    def sim_ms(mark):
+        got = {}
+        m = re.search(r"<!-- %s:begin.*?<!-- %s:end -->" % (mark, mark), open("BENCHMARKS.md").read(), re.S)
+        for line in (m.group(0).splitlines() if m else []):
+            c = [x.strip() for x in line.strip().strip("|").split("|")]
+            if len(c) >= 9 and c[2].isdigit():
+                got[(c[0], c[1].split()[0], c[2])] = c[8]
+        return got
+    base, top = sim_ms("acceptance"), sim_ms("acceptance-highest")
+    head += ["widened", "MAC share", "trials", "default ms", "highest ms"]
+    align += "---|---:|---:|---:|---:|"
+    plain = fmt
+    def fmt(r):
+        k = (r["model"], r["chip"].split()[0], str(r["batch"]))
+        sh = "%.1f%%" % (100 * r["mac_share"]) if "mac_share" in r else "-"
+        return plain(r) + [r.get("widened", "-"), sh, str(r.get("trials", "-")), base.get(k, "-"), top.get(k, "-")]
 table = [head] + [fmt(r) for r in rows]
 w = [max(len(t[i]) for t in table) for i in range(len(head))]
 for t in table:
@@ -177,8 +206,7 @@ for t in table:
 print("%d cells, %d ok, %d failed" % (len(rows), len(rows) - bad, bad))
 json.dump(rows, open(cells.rsplit("/", 1)[0] + "/results.json", "w"), indent=1)
 if update == "yes":
-    md = "\n".join(["| " + " | ".join(head) + " |",
-                    "|---|---|---:|---|---:|---|---|---:|---:|---:|---:|---|"] +
+    md = "\n".join(["| " + " | ".join(head) + " |", align] +
                    ["| " + " | ".join(fmt(r)) + " |" for r in rows])
     mark = "acceptance" if prec == "default" else "acceptance-" + prec
     miss_txt = ("; each miss is the arithmetic's own error, reproduced outside tpusim by\n"
@@ -186,6 +214,11 @@ if update == "yes":
     title = ("Acceptance matrix" if prec == "default" else "Acceptance matrix, bf16 --precision " + prec
              if prec == "high" else "Acceptance matrix, --precision " + prec)
     cmd = "sh bench/acceptance.sh" + ("" if prec == "default" else " --precision " + prec)
+    auto_txt = ("" if prec != "auto" else "\nWidened: MXU layers widened / MXU layers (w16: 16-bit weights, 16x16: 16-bit "
+                "weights and\nactivations, x3 / x6: bf16 passes), chosen on the cell's own inputs against the "
+                "reference\nexecutor (margin cosine >= 0.995 / rel_l2 <= 5e-3); MAC share: their share of the "
+                "MACs; trials:\nthe chip runs the choice took; default / highest ms: the simulated ms of those "
+                "sections.")
     section = f"""<!-- {mark}:begin (written by bench/acceptance.sh; do not edit by hand) -->
 ## {title}
 
@@ -195,7 +228,8 @@ seeded synthetic document images, tools/ocr_input.py: batch 1 the data set's, ba
 eight more, against ONNX Runtime's outputs for them). Bounds: int8
 (tpu-v1) cosine >= 0.99, bf16 (tpu-v5e) rel_l2 <= 1e-2, worst output of the model;
 precision: {prec} (`--precision`; default: one bf16 pass per matrix product, int8
-operands; high: 3 bf16 passes; highest: 6 bf16 passes, and 16-bit operands on tpu-v1).
+operands; high: 3 bf16 passes; highest: 6 bf16 passes, and 16-bit operands on tpu-v1;
+auto: per layer, compile/auto_prec.c).{auto_txt}
 Wall s: the whole command on this shared machine; simulated ms and energy: the
 chip model's, each chip node's operands over the host link as `run` schedules them;
 on-chip ms: the same with the activations kept in the Unified Buffer between chip

@@ -230,6 +230,41 @@ int             tpu_chip_is_bf16(const struct tpu_chip *chip);            /* 1: 
 ** 3 ("high"), 6 ("highest"); 0 for any other name (compile/precision.c). */
 int             tpu_precision_passes(const char *name);
 
+/* --precision auto (compile/auto_prec.c): per-MXU-node precision chosen on
+** calibration inputs against the reference executor's fp32 outputs. passes[i]
+** is node i's --precision passes (1 default; 3: int8 chips 16-bit weights,
+** bf16 chips 3 passes; 6: 16-bit both / 6 passes). */
+struct tpu_chip_run_opts;
+struct tpu_chip_calib;
+struct tpu_prec_auto {
+    int      n_nodes;            /* entries of passes[] (the graph's nodes)     */
+    uint8_t *passes;             /* [n_nodes]                                   */
+    int      n_mxu, n_widened, n_high, n_highest;   /* MXU nodes; widened (3, 6) */
+    int      trials;             /* chip runs the selection took                */
+    int      met;                /* 1: the margin was met                       */
+    int      bf16;               /* metric: 1 rel_l2 (bf16 chip), 0 cosine      */
+    double   widened_mac_share;  /* widened MACs / MXU MACs                     */
+    double   base_metric, calib_metric;   /* worst output: default, chosen      */
+    char     source[320];        /* the calibration inputs, in words            */
+    char    *widened;            /* widened node names, one per line (heap)     */
+};
+/* like: the run's graph, bound and prepared as the run binds it (its input
+** values are the run's own inputs when it has them); data_dir: else the
+** inputs of run --data DIR. Calibration inputs: k->dir, else k->n_random
+** seeded random ones, else the run's own. */
+enum tpu_status tpu_prec_auto_select(struct tpu_ctx *ctx, const char *model_path, struct tpu_graph *like,
+                                     const char *data_dir, const struct tpu_chip *chip,
+                                     const struct tpu_chip_run_opts *o, const struct tpu_chip_calib *k,
+                                     struct tpu_prec_auto **out);
+void            tpu_prec_auto_free(struct tpu_prec_auto *a);                /* NULL: no-op */
+/* A loaded selection (tpu_prec_auto_parse) checked against g (its node
+** count) and its names and counts filled in from g. */
+enum tpu_status tpu_prec_auto_bind(struct tpu_ctx *ctx, struct tpu_graph *g, struct tpu_prec_auto *a);
+/* A program file's PREC section (compile/prog_file.c): text and back. */
+char           *tpu_prec_auto_text(const struct tpu_prec_auto *a, size_t *len);   /* malloc'd */
+enum tpu_status tpu_prec_auto_parse(struct tpu_ctx *ctx, const char *path, const char *text, size_t len,
+                                    struct tpu_prec_auto **out);
+
 /* Programs: assembly text (.s) and the binary file (.tpu) of docs/isa.md. */
 enum tpu_status tpu_program_assemble(struct tpu_ctx *ctx, const char *path, struct tpu_program **out);
 enum tpu_status tpu_program_load(struct tpu_ctx *ctx, const char *path, struct tpu_program **out);
@@ -251,6 +286,10 @@ struct tpu_chip_run_opts {
     int      onchip;             /* 1: the report gets the on-chip schedule
                                     estimate (tpu_chip_onchip_estimate; a
                                     data-set run: its first batch's graph) */
+    const struct tpu_prec_auto *prec_auto;   /* --precision auto: each MXU node's
+                                    passes (1, 3, 6 by node index; bf16_passes
+                                    then unused) and what the selection found,
+                                    for the report (borrowed); NULL: none  */
 };
 /* Prepares g (tpu_graph_prepare, symbolic dims = 1) and runs every node on the
 ** chip (Gemm, MatMul, Conv; others are TPU_ERR_UNSUPPORTED naming the node,
@@ -357,6 +396,9 @@ struct tpu_prog_opts {
     size_t   calib_len;          /* section; tpu_calib_saved_text), or NULL; load */
                                  /* gives a tpu_malloc'd copy the caller frees   */
     int      bf16_passes;        /* --precision: 0/1, 3 or 6 (bf16 chips)        */
+    char    *prec_text;          /* --precision auto: the PREC section (text of  */
+    size_t   prec_len;           /* tpu_prec_auto_text), or NULL; load gives a   */
+                                 /* tpu_malloc'd copy the caller frees           */
 };
 /* 1 when path starts with the program-file magic "TPUPROG1". */
 int             tpu_prog_is_file(const char *path);
@@ -377,6 +419,10 @@ enum tpu_status tpu_prog_lower_layers_passes(struct tpu_ctx *ctx, struct tpu_gra
 enum tpu_status tpu_prog_lower_layers_ex(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                          int bf16_passes, int host_ops, uint8_t **blob, size_t *blob_len,
                                          int *n_layers);
+/* The same with each node's passes from a (--precision auto; NULL: bf16_passes). */
+enum tpu_status tpu_prog_lower_layers_auto(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                           int bf16_passes, const struct tpu_prec_auto *a, int host_ops,
+                                           uint8_t **blob, size_t *blob_len, int *n_layers);
 /* TPU_ERR_FORMAT naming the first layer whose saved program differs from now's. */
 enum tpu_status tpu_prog_check_layers(struct tpu_ctx *ctx, const char *path, const uint8_t *saved,
                                       size_t saved_len, const uint8_t *now, size_t now_len);

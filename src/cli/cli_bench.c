@@ -88,6 +88,9 @@ static int parse_value(struct cli *c, const char *f, const char *v)
     else if (!strcmp(f, "--svg")) o->svg_dir = v;
     else if (!strcmp(f, "--trace")) c->trace = v;
     else if (!strcmp(f, "--precision")) {
+        if (!strcmp(v, "auto"))
+            return usage_error("--precision auto is for run and compile (it calibrates on values; bench times "
+                               "without them): give bench default, high or highest, not", v);
         o->passes = tpu_precision_passes(v);
         if (!o->passes) return usage_error("--precision must be default, high or highest, not", v);
     }

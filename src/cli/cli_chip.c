@@ -30,10 +30,12 @@ static const char chip_usage_full[] =
     "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
     "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
-    "      [--precision default|high|highest]  bf16 chips: 1, 3 or 6 bf16 passes per matrix\n"
+    "      [--precision default|high|highest|auto]  bf16 chips: 1, 3 or 6 bf16 passes per matrix\n"
     "      product (XLA's Precision.DEFAULT / HIGH / HIGHEST on TPUs; the extra passes cost MXU time);\n"
     "      int8 chips: high = 16-bit weights (8b x 16b, half speed), highest = 16-bit weights and\n"
-    "      activations (16b x 16b, quarter speed), as the TPU v1's MXU runs them\n"
+    "      activations (16b x 16b, quarter speed), as the TPU v1's MXU runs them; auto: per layer,\n"
+    "      the fewest layers widened that keep the calibration inputs' outputs within a margin of\n"
+    "      the bound against the reference executor (docs/compiler.md \"Precision auto\")\n"
     "  check MODEL --chip NAME|FILE [--batch N] [--json FILE]   where every node would run\n"
     "      (mxu, activation, vector, host, unsupported), why, shares of MACs and time\n"
     "  compile MODEL --chip NAME|FILE [run options] -o PROG.tpu   save chip, options and model\n"
@@ -56,6 +58,8 @@ struct chip_args {
     unsigned long long seed, host_bytes;
     const char *calib_saved;              /* run PROG.tpu: its SCAL text, or NULL */
     size_t      calib_saved_len;
+    struct tpu_prec_auto *prec;           /* --precision auto's choice: made by compile,
+                                             loaded by run PROG.tpu; NULL: run selects */
 };
 
 static int fail(struct tpu_ctx *ctx, enum tpu_status rc)
@@ -91,7 +95,7 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else if (strcmp(s, "--calib") == 0) a->calib = v;
         else if (strcmp(s, "--calib-method") == 0) a->calib_method = v;
         else if (strcmp(s, "--precision") == 0) {
-            if (!tpu_precision_passes(v))
+            if (!tpu_precision_passes(v) && strcmp(v, "auto") != 0)
                 return usage_error("--precision must be default, high (3 bf16 passes) or highest (6), not", v);
             a->precision = v;
         }
@@ -211,24 +215,35 @@ static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chi
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
-                                   a->host_ops, tpu_precision_passes(a->precision), 1, 1 };  /* free_dead, onchip */
+                                   a->host_ops, tpu_precision_passes(a->precision), 1, 1, NULL };  /* free_dead, onchip */
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0,
                                 a->calib_saved, a->calib_saved_len };
+    struct tpu_prec_auto *pa = NULL;              /* selected here (--precision auto) */
+    int want_auto = !a->prec && a->precision && strcmp(a->precision, "auto") == 0;
+    o.prec_auto = a->prec;
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
     if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
-        rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
+        if (want_auto && !(rc = tpu_prec_auto_select(ctx, a->input, NULL, a->data, chip, &o, &k, &pa)))
+            o.prec_auto = pa;
+        if (!rc) rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
         tpu_chip_free(chip);
-        return run_result(ctx, a, rc, r);
+        int ec = run_result(ctx, a, rc, r);
+        tpu_prec_auto_free(pa);
+        return ec;
     }
     if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
     if (!rc) rc = bind_run_inputs(ctx, a, g);
+    if (!rc && want_auto && !(rc = tpu_prec_auto_select(ctx, a->input, g, a->data, chip, &o, &k, &pa)))
+        o.prec_auto = pa;
     if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
     if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
     if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
     tpu_graph_free(g);
     tpu_chip_free(chip);
-    return run_result(ctx, a, rc, r);
+    int ec = run_result(ctx, a, rc, r);            /* the report borrows pa */
+    tpu_prec_auto_free(pa);
+    return ec;
 }
 
 /*---- Program files (compile/prog_file.c) ----*/
@@ -240,9 +255,10 @@ static enum tpu_status lower_for_prog(struct tpu_ctx *ctx, const struct chip_arg
 {
     struct tpu_graph *g = NULL;
     enum tpu_status rc = load_bound(ctx, a, &g);
+    if (!rc && a->prec) rc = tpu_prec_auto_bind(ctx, g, a->prec);      /* names and counts for the report */
     if (!rc && !a->timing_only)
-        rc = tpu_prog_lower_layers_ex(ctx, g, chip, tpu_precision_passes(a->precision), a->host_ops, layers, len,
-                                      n_layers);
+        rc = tpu_prog_lower_layers_auto(ctx, g, chip, tpu_precision_passes(a->precision), a->prec, a->host_ops,
+                                        layers, len, n_layers);
     if (!rc && calib && !a->timing_only) {
         struct tpu_chip_calib k = { a->calib, a->calib_random,
                                     a->calib_method && strcmp(a->calib_method, "percentile") == 0, NULL, 0 };
@@ -286,14 +302,21 @@ static int run_prog(struct tpu_ctx *ctx, const struct chip_args *a)
     b.n_shapes = po.n_shapes;
     for (int i = 0; i < po.n_shapes; i++) b.shapes[i] = po.shapes[i];
     b.precision = po.bf16_passes == 3 ? "high" : po.bf16_passes == 6 ? "highest" : NULL;
-    rc = lower_for_prog(ctx, &b, chip, &now, &now_len, &n_layers, NULL);  /* the saved programs are */
+    b.prec = NULL;
+    if (po.prec_text) rc = tpu_prec_auto_parse(ctx, a->input, po.prec_text, po.prec_len, &b.prec);
+    if (!rc) rc = lower_for_prog(ctx, &b, chip, &now, &now_len, &n_layers, NULL);  /* the saved programs are */
     if (!rc) rc = tpu_prog_check_layers(ctx, a->input, saved, saved_len, now, now_len);  /* what runs */
     free(saved);
     free(now);
-    if (rc) { tpu_chip_free(chip); tpu_prog_cleanup(dir); free(po.calib_text); return fail(ctx, rc); }
+    free(po.prec_text);
+    if (rc) {
+        tpu_chip_free(chip); tpu_prog_cleanup(dir); free(po.calib_text); tpu_prec_auto_free(b.prec);
+        return fail(ctx, rc);
+    }
     int ec = run_on(ctx, &b, chip);
     tpu_prog_cleanup(dir);
     free(po.calib_text);
+    tpu_prec_auto_free(b.prec);
     return ec;
 }
 
@@ -302,6 +325,25 @@ static int cmd_run(struct tpu_ctx *ctx, const struct chip_args *a)
     if (!a->input) return usage_error("run: no model given", NULL);
     if (tpu_prog_is_file(a->input) || (!a->chip && is_tpu_name(a->input))) return run_prog(ctx, a);
     return run_on(ctx, a, NULL);
+}
+
+/* compile --precision auto: the selection a run of the model with these
+** options makes (its own inputs: seeded random ones, as run binds them),
+** as the program file's PREC text. */
+static enum tpu_status compile_auto(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
+                                    struct tpu_prec_auto **pa, struct tpu_prog_opts *po)
+{
+    struct tpu_graph *g = NULL;
+    struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
+                                   a->host_ops, 0, 1, 0, NULL };
+    struct tpu_chip_calib k = { a->calib, a->calib_random,
+                                a->calib_method && strcmp(a->calib_method, "percentile") == 0, NULL, 0 };
+    enum tpu_status rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_run_inputs(ctx, a, g);
+    if (!rc) rc = tpu_prec_auto_select(ctx, a->input, g, NULL, chip, &o, &k, pa);
+    if (!rc && !(po->prec_text = tpu_prec_auto_text(*pa, &po->prec_len))) rc = TPU_ERR_NOMEM;
+    tpu_graph_free(g);
+    return rc;
 }
 
 /* compile MODEL --chip C [options] -o prog.tpu: checks the model binds and fits
@@ -332,13 +374,18 @@ static int cmd_compile(struct tpu_ctx *ctx, const struct chip_args *a)
     uint8_t *layers = NULL;
     size_t layers_len = 0;
     int n_layers = 0;
+    struct chip_args b = *a;
     enum tpu_status rc = load_chip(ctx, a, a->chip, &chip);
-    if (!rc) rc = lower_for_prog(ctx, a, chip, &layers, &layers_len, &n_layers, &po);
+    if (!rc && a->precision && strcmp(a->precision, "auto") == 0) rc = compile_auto(ctx, a, chip, &b.prec, &po);
+    if (!rc) rc = lower_for_prog(ctx, &b, chip, &layers, &layers_len, &n_layers, &po);
     if (!rc) rc = tpu_prog_save(ctx, a->input, chip, &po, layers, layers_len, a->out);
-    if (!rc) printf("%s: %d MXU layer program(s), chip %s%s\n", a->out, n_layers, tpu_chip_name(chip),
-                    po.calib_text ? ", calibrated int8 scales saved" : "");
+    if (!rc) printf("%s: %d MXU layer program(s), chip %s%s%s\n", a->out, n_layers, tpu_chip_name(chip),
+                    po.calib_text ? ", calibrated int8 scales saved" : "",
+                    po.prec_text ? ", --precision auto's per-layer choice saved" : "");
     free(layers);
     free(po.calib_text);
+    free(po.prec_text);
+    tpu_prec_auto_free(b.prec);
     tpu_chip_free(chip);
     return rc ? fail(ctx, rc) : 0;
 }

@@ -236,6 +236,9 @@ struct tpu_layer_row {
     double   energy_j;                    /* the events of the row's chip work
                                              (its node's, on its main row) plus
                                              static power over its cycles     */
+    int      passes;                      /* mxu rows: the node's --precision
+                                             passes (1, 3, 6), shown with
+                                             --precision auto                 */
 };
 
 struct tpu_chip_report {
@@ -258,6 +261,8 @@ struct tpu_chip_report {
     int      verify_failed;               /* 1: some output outside its bound */
     char     calib[320];                  /* how int8 activations were scaled  */
     struct tpu_onchip_estimate onchip;    /* set by the caller (report/onchip.c) */
+    const struct tpu_prec_auto *prec_auto;   /* --precision auto's selection
+                                             (the run options', borrowed), or NULL */
 };
 
 /* Appends a layer row (cycles and macs added to the report's totals; not
@@ -317,6 +322,25 @@ struct tpu_chip_run_opts;                 /* include/tpusim.h */
 ** Tanh fused into it); for placement questions (compile/place.c, run_vec.c). */
 void tpu_mm_activate_plan(struct tpu_graph *g, struct tpu_node *n, const struct tpu_chip *chip,
                           struct tpu_mm_desc *d);
+
+/* --precision auto (compile/auto_prec.c): node k's passes (1, 3, 6) under a
+** (NULL or k out of range: passes, the global --precision's). */
+static inline int tpu_prec_node_passes(const struct tpu_prec_auto *a, int k, int passes)
+{
+    if (a && k >= 0 && k < a->n_nodes) return a->passes[k] > 1 ? a->passes[k] : 1;
+    return passes > 1 ? passes : 1;
+}
+/* The mode names of the per-layer table: int8 chips "int8", "w16" (16-bit
+** weights), "16x16"; bf16 chips "bf16", "bf16x3", "bf16x6". */
+const char *tpu_prec_mode_name(int bf16, int passes);
+/* The report's "precision auto:" line and its JSON keys ("precision",
+** "precision_auto": {...}, each followed by ",\n"). */
+void tpu_prec_auto_print(const struct tpu_prec_auto *a, FILE *f);
+void tpu_prec_auto_json(const struct tpu_prec_auto *a, FILE *f);
+/* tpu_chip_onchip_estimate with each node's passes from a (report/onchip.c). */
+enum tpu_status tpu_chip_onchip_estimate_auto(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                              int passes, const struct tpu_prec_auto *a,
+                                              struct tpu_onchip_estimate *e);
 
 /* Estimated chip cycles of an op run on the host CPU touching `bytes` of
 ** host memory (compile/run.c; docs/compiler.md "Host ops"). */

@@ -22,6 +22,7 @@
 ** Out: the rewritten desc and weights; the expanded input (compile/run.c).
 */
 #include "compile/compile.h"
+#include <math.h>
 #include <string.h>
 
 static const uint8_t pairs3[3][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 } };
@@ -29,14 +30,25 @@ static const uint8_t pairs6[6][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 0, 2 }, { 
 
 static const uint8_t (*pairs(int passes))[2] { return passes == 3 ? pairs3 : pairs6; }
 
-/* Part i (0, 1, 2) of x's bf16 split, as an fp32 value. */
+/* The three parts of x's bf16 split, as fp32 values. A zero (either sign:
+** bf16(+-0) = +-0, and +-0 - +-0 = +0) is answered without converting: the
+** block-diagonal weights of a depthwise conv are mostly zeros. */
+static void parts(float x, float pv[3])
+{
+    if (x == 0) { pv[0] = x; pv[1] = pv[2] = 0.0f; return; }
+    float p1 = tpu_bf16_to_f32(tpu_f32_to_bf16(x));
+    float p2 = tpu_bf16_to_f32(tpu_f32_to_bf16(x - p1));
+    pv[0] = p1;
+    pv[1] = p2;
+    pv[2] = tpu_bf16_to_f32(tpu_f32_to_bf16(x - p1 - p2));
+}
+
+/* Part i (0, 1, 2) of x's bf16 split. */
 static float part(float x, int i)
 {
-    float p1 = tpu_bf16_to_f32(tpu_f32_to_bf16(x));
-    if (i == 0) return p1;
-    float p2 = tpu_bf16_to_f32(tpu_f32_to_bf16(x - p1));
-    if (i == 1) return p2;
-    return tpu_bf16_to_f32(tpu_f32_to_bf16(x - p1 - p2));
+    float pv[3];
+    parts(x, pv);
+    return pv[i];
 }
 
 int tpu_precision_passes(const char *name)
@@ -63,17 +75,28 @@ enum tpu_status tpu_mm_split_passes(struct tpu_ctx *ctx, struct tpu_mm_desc *d, 
                        "%d bf16 passes", d->name, d->op, (long long)G, (long long)K, passes);
     if (!d->model_macs) d->model_macs = G * d->M * K * N;
     if (w && *w) {
-        float *s = tpu_malloc(ctx, (size_t)(G * passes * K * N) * sizeof *s);
+        float *s = tpu_calloc(ctx, (size_t)(G * passes * K * N), sizeof *s);
         if (!s) return TPU_ERR_NOMEM;
         const uint8_t (*pr)[2] = pairs(passes);
-        for (int64_t g = 0; g < G; g++)
-            for (int p = 0; p < passes; p++)
+        /* each weight's parts once, then written to the passes that use them;
+        ** a +0 weight's parts are all +0: calloc's (block-diagonal zeros) */
+        float pv[3];
+        if (d->w_nk)                                /* [g][N][K] stays [g][N][passes*K] */
+            for (int64_t r = 0; r < G * N; r++)
+                for (int64_t k = 0; k < K; k++) {
+                    float x = (*w)[r * K + k];
+                    if (x == 0 && !signbit(x)) continue;
+                    parts(x, pv);
+                    for (int p = 0; p < passes; p++) s[r * passes * K + p * K + k] = pv[pr[p][1]];
+                }
+        else
+            for (int64_t g = 0; g < G; g++)
                 for (int64_t k = 0; k < K; k++)
                     for (int64_t n = 0; n < N; n++) {
-                        if (d->w_nk)                /* [g][N][K] stays [g][N][passes*K] */
-                            s[(g * N + n) * passes * K + p * K + k] = part((*w)[(g * N + n) * K + k], pr[p][1]);
-                        else
-                            s[((g * passes + p) * K + k) * N + n] = part((*w)[(g * K + k) * N + n], pr[p][1]);
+                        float x = (*w)[(g * K + k) * N + n];
+                        if (x == 0 && !signbit(x)) continue;
+                        parts(x, pv);
+                        for (int p = 0; p < passes; p++) s[((g * passes + p) * K + k) * N + n] = pv[pr[p][1]];
                     }
         free(*w);
         *w = s;

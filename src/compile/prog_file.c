@@ -5,7 +5,9 @@
 ** run options (batch, shapes, host ops, calibration, seed), the ONNX model
 ** bytes, every MXU layer's lowered program (LAYR) and, when compiled with
 ** --calib DIR or --calib-random N for an int8 chip, the calibrated activation
-** scales (SCAL, text written by compile/calib.c). Running it loads the
+** scales (SCAL, text written by compile/calib.c) and, compiled with
+** --precision auto, each MXU node's chosen passes (PREC, compile/auto_prec.c).
+** Running it loads the
 ** model from those bytes and lowers it again (lowering is deterministic; the
 ** result is checked against LAYR), so outputs and cycles are bit-identical to
 ** `run MODEL --chip C` with the same options (and the saved scales, without
@@ -125,15 +127,25 @@ enum tpu_status tpu_prog_lower_layers_ex(struct tpu_ctx *ctx, struct tpu_graph *
                                          int bf16_passes, int host_ops, uint8_t **blob, size_t *blob_len,
                                          int *n_layers)
 {
+    return tpu_prog_lower_layers_auto(ctx, g, chip, bf16_passes, NULL, host_ops, blob, blob_len, n_layers);
+}
+
+enum tpu_status tpu_prog_lower_layers_auto(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                           int bf16_passes, const struct tpu_prec_auto *a, int host_ops,
+                                           uint8_t **blob, size_t *blob_len, int *n_layers)
+{
     size_t cap = 0;
     *blob = NULL;
     *blob_len = 0;
     *n_layers = 0;
-    enum tpu_status rc = TPU_STATUS_OK;
+    enum tpu_status rc = a && a->n_nodes != g->n_nodes
+        ? tpu_err(ctx, TPU_ERR_FORMAT, "%s: --precision auto's choice is for %d nodes, the model has %d", g->path,
+                  a->n_nodes, g->n_nodes) : TPU_STATUS_OK;
     struct tpu_mm_node_opts mo = { 1, bf16_passes, 0, 0 };     /* as run lowers it (compile/mm_node.c) */
     for (int i = 0; !rc && i < g->n_nodes; i++) {
         struct tpu_node *n = &g->nodes[i];
         if (n->dead || !tpu_mm_node_op(n->op)) continue;
+        if (a) mo.bf16_passes = tpu_prec_node_passes(a, i, 1);   /* --precision auto: the node's own */
         struct tpu_mm_node m;
         rc = tpu_mm_lower_node(ctx, g, n, chip, &mo, &m);
         if (rc && (!m.described || (host_ops && rc == TPU_ERR_UNSUPPORTED))) {   /* a host layer: no constant
@@ -250,10 +262,12 @@ enum tpu_status tpu_prog_save(struct tpu_ctx *ctx, const char *model_path, const
     if (!chip_txt) rc = tpu_err(ctx, TPU_ERR_NOMEM, "chip description text");
     if (!rc && !(opts = opts_text(ctx, o, &opts_len))) rc = TPU_ERR_NOMEM;
     if (!rc) {
-        struct section sec[5] = { { "CHIP", chip_txt, chip_len }, { "OPTS", opts, opts_len },
-                                  { "MODL", model, model_len }, { "LAYR", layers, layers_len },
-                                  { "SCAL", o->calib_text, o->calib_len } };
-        rc = write_sections(ctx, sec, o->calib_text ? 5 : 4, out_path);
+        struct section sec[6] = { { "CHIP", chip_txt, chip_len }, { "OPTS", opts, opts_len },
+                                  { "MODL", model, model_len }, { "LAYR", layers, layers_len } };
+        int ns = 4;
+        if (o->calib_text) sec[ns++] = (struct section){ "SCAL", o->calib_text, o->calib_len };
+        if (o->prec_text) sec[ns++] = (struct section){ "PREC", o->prec_text, o->prec_len };
+        rc = write_sections(ctx, sec, ns, out_path);
     }
     free(model);
     free(chip_txt);
@@ -319,9 +333,9 @@ void tpu_prog_cleanup(const char *dir)
     rmdir(dir);
 }
 
-/* Finds the sections of a checked buffer; sec[] gets CHIP, OPTS, MODL, LAYR, SCAL. */
+/* Finds the sections of a checked buffer; sec[] gets CHIP, OPTS, MODL, LAYR, SCAL, PREC. */
 static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_t *b, size_t len,
-                             struct section sec[5])
+                             struct section sec[6])
 {
     if (len < 24 || memcmp(b, PROG_MAGIC, 8) != 0)
         return tpu_err(ctx, TPU_ERR_FORMAT, "%s: not a tpusim program file (no TPUPROG1 header)", path);
@@ -331,13 +345,13 @@ static enum tpu_status split(struct tpu_ctx *ctx, const char *path, const uint8_
     if (ver != PROG_VERSION)
         return tpu_err(ctx, TPU_ERR_FORMAT, "%s: program file version %" PRIu64 ", this tpusim reads %u", path, ver, PROG_VERSION);
     size_t at = 16, end = len - 8;
-    memset(sec, 0, 5 * sizeof *sec);
-    static const char *tags[5] = { "CHIP", "OPTS", "MODL", "LAYR", "SCAL" };
+    memset(sec, 0, 6 * sizeof *sec);
+    static const char *tags[6] = { "CHIP", "OPTS", "MODL", "LAYR", "SCAL", "PREC" };
     for (uint64_t i = 0; i < n; i++) {
         if (end - at < 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: section %" PRIu64 " header past the end", path, i);
         uint64_t sl = get_le(b + at + 4, 8);
         if (sl > end - at - 12) return tpu_err(ctx, TPU_ERR_FORMAT, "%s: section %" PRIu64 " length %" PRIu64 " past the end", path, i, sl);
-        for (int t = 0; t < 5; t++)
+        for (int t = 0; t < 6; t++)
             if (memcmp(b + at, tags[t], 4) == 0) { memcpy(sec[t].tag, tags[t], 4); sec[t].data = b + at + 12; sec[t].len = sl; }
         at += 12 + sl;                            /* unknown tags are skipped */
     }
@@ -353,7 +367,7 @@ enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_
 {
     uint8_t *b = NULL;
     size_t len = 0;
-    struct section sec[5];
+    struct section sec[6];
     *layers = NULL;
     *layers_len = 0;
     dir_out[0] = model_out[0] = 0;
@@ -391,8 +405,18 @@ enum tpu_status tpu_prog_load(struct tpu_ctx *ctx, const char *path, struct tpu_
             o->calib_len = sec[4].len;
         }
     }
+    if (!rc && sec[5].data) {                     /* --precision auto's choice: a text */
+        if (!(o->prec_text = tpu_malloc(ctx, sec[5].len + 1))) rc = TPU_ERR_NOMEM;
+        else {
+            memcpy(o->prec_text, sec[5].data, sec[5].len);
+            o->prec_text[sec[5].len] = 0;
+            o->prec_len = sec[5].len;
+        }
+    }
     free(b);
     if (rc) {
+        free(o->prec_text);
+        o->prec_text = NULL;
         tpu_prog_cleanup(dir_out);
         dir_out[0] = model_out[0] = 0;
         free(*layers);

@@ -124,8 +124,8 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
             (long long)r->mxu_count, (long long)r->array_rows, (long long)r->array_cols,
             r->bf16 ? "bf16" : "int8", r->clock_mhz, r->scalesim ? "scalesim" : "tpu",
             r->timing_only ? " (timing only)" : "", (long long)r->batch);
-    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %10s %9s\n", "layer", "op", "unit", "cycles",
-            "MACs", "util%", "actv%", "wstl%", "wsft%", "uJ", "nmse");
+    fprintf(f, "%-40s %-10s %-6s %12s %14s %6s %6s %6s %6s %10s %9s%s\n", "layer", "op", "unit", "cycles",
+            "MACs", "util%", "actv%", "wstl%", "wsft%", "uJ", "nmse", r->prec_auto ? "  precision" : "");
     int n_untimed = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const struct tpu_layer_row *w = &r->rows[i];
@@ -141,7 +141,9 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
         if (split) fprintf(f, " %6.1f %6.1f %6.1f", pct(w->active_cycles, mc), pct(w->stall_cycles, mc),
                            pct(w->shift_cycles, mc));
         else fprintf(f, " %6s %6s %6s", "", "", "");
-        fprintf(f, " %10.3f %9s\n", w->energy_j * 1e6, strcmp(w->unit, "host") != 0 ? nmse : "");
+        fprintf(f, " %10.3f %9s", w->energy_j * 1e6, strcmp(w->unit, "host") != 0 ? nmse : "");
+        if (r->prec_auto && strcmp(w->unit, "mxu") == 0) fprintf(f, "  %s", tpu_prec_mode_name(r->bf16, w->passes));
+        fputc('\n', f);
         n_untimed += w->untimed;
     }
     if (n_untimed)
@@ -172,6 +174,7 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
                 "%.1f, non-matrix %.1f\n", (long long)m.mc, pct(m.active, m.mc), pct(m.stall, m.mc),
                 pct(m.shift, m.mc), pct(m.mc - m.active - m.stall - m.shift, m.mc));
     if (r->calib[0]) fprintf(f, "quantisation: %s\n", r->calib);
+    if (r->prec_auto) tpu_prec_auto_print(r->prec_auto, f);
     print_onchip(r, f);
     print_verify(r, f);
 }
@@ -250,6 +253,7 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
     fprintf(f, "  \"calibration\": ");
     tpu_json_put_string(f, r->calib);
     fprintf(f, ",\n");
+    if (r->prec_auto) tpu_prec_auto_json(r->prec_auto, f);
     json_onchip(f, r);
     fprintf(f, "  \"layers\": [");
     for (int i = 0; i < r->n_rows; i++) {
@@ -262,6 +266,8 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
                 (long long)w->cycles, (long long)w->macs, w->energy_j);
         if (w->compared) fprintf(f, ", \"nmse\": %.6g, \"max_abs_err\": %.6g", w->nmse, w->max_abs_err);
         if (w->untimed) fprintf(f, ", \"untimed\": true, \"cycles_estimated\": true");
+        if (r->prec_auto && !strcmp(w->unit, "mxu"))
+            fprintf(f, ", \"precision\": \"%s\"", tpu_prec_mode_name(r->bf16, w->passes));
         if (!strcmp(w->unit, "mxu") && !r->scalesim)
             fprintf(f, ", \"array_active_cycles\": %lld, \"weight_stall_cycles\": %lld, "
                     "\"weight_shift_cycles\": %lld, \"non_matrix_cycles\": %lld",

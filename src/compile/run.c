@@ -347,10 +347,13 @@ static enum tpu_status apply_act(struct runner *u, struct tpu_node *n, const str
     return give_values(u->ctx, t, yp, count);
 }
 
-/* The MXU lowering's options for this run (compile/mm_node.h). */
-static struct tpu_mm_node_opts mm_opts(const struct runner *u, int values)
+/* The MXU lowering's options for node n in this run (compile/mm_node.h): the
+** run's --precision, or with --precision auto the node's own passes. */
+static struct tpu_mm_node_opts mm_opts(const struct runner *u, const struct tpu_node *n, int values)
 {
-    struct tpu_mm_node_opts o = { values, u->o->bf16_passes, u->o->host_fallback, 0 };
+    int passes = u->o->prec_auto ? tpu_prec_node_passes(u->o->prec_auto, (int)(n - u->g->nodes), 1)
+                                 : u->o->bf16_passes;
+    struct tpu_mm_node_opts o = { values, passes, u->o->host_fallback, 0 };
     return o;
 }
 
@@ -381,7 +384,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
         if (rc) return rc;
     }
     struct tpu_mm_node m;
-    struct tpu_mm_node_opts mo = mm_opts(u, !u->o->timing_only);
+    struct tpu_mm_node_opts mo = mm_opts(u, n, !u->o->timing_only);
     float *y = NULL;
     enum tpu_status rc = tpu_mm_lower_node(u->ctx, u->g, n, u->chip, &mo, &m);
     if (!rc && u->scales && !q) m.l.in_scale_fixed = u->scales[n - u->g->nodes];
@@ -398,6 +401,7 @@ static enum tpu_status run_node(struct runner *u, struct tpu_node *n)
     if (!rc) add_layer_rows(u, &m.l, first_mark, &c0, t0, u->sim->end, &row);
     if (!rc && !row) rc = TPU_ERR_NOMEM;
     if (!rc) row->energy_j += tpu_sim_dynamic_energy(u->chip, &u->sim->ctr, &c0);
+    if (!rc) row->passes = mo.bf16_passes > 1 && !q ? mo.bf16_passes : 1;
     if (!rc && y && !u->no_layer_compare) compare_ref(u, n, m.fz.on_chip ? m.fz.f : NULL, y, count, row);
     if (!rc && !q) rc = set_output(u, n, m.l.d.wide ? &m.d0 : &m.l.d, &y, count, !m.fz.f);
     if (!rc && m.fz.f) {
@@ -474,7 +478,7 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
 ** the lowering's reason (run_node). */
 static int mxu_takes(struct runner *u, struct tpu_node *n)
 {
-    struct tpu_mm_node_opts mo = mm_opts(u, 0);
+    struct tpu_mm_node_opts mo = mm_opts(u, n, 0);
     if (tpu_mm_node_check(u->ctx, u->g, n, u->chip, &mo, NULL) == TPU_STATUS_OK) return 1;
     tpu_err_clear(u->ctx);
     return 0;
@@ -556,9 +560,9 @@ static enum tpu_status calibrate(struct runner *u)
     char *s = u->r->calib;
     size_t n = sizeof u->r->calib;
     if (u->chip->mxu_dtype != TPU_MXU_INT8) {
-        int p = o->bf16_passes > 1 ? o->bf16_passes : 1;
+        int p = o->bf16_passes > 1 && !o->prec_auto ? o->bf16_passes : 1;
         snprintf(s, n, "bf16: no calibration; %d pass%s per matrix product (--precision %s)", p, p > 1 ? "es" : "",
-                 tpu_passes_name(p));
+                 o->prec_auto ? "auto: the layers widened below" : tpu_passes_name(p));
         return TPU_STATUS_OK;
     }
     if (o->timing_only) { snprintf(s, n, "int8: timing only, no values"); return TPU_STATUS_OK; }
@@ -584,7 +588,7 @@ static enum tpu_status calibrate(struct runner *u)
 /* --precision high / highest on an int8 chip (compile/wide.c), in the report. */
 static void wide_note(struct runner *u)
 {
-    int mode = tpu_wide_mode(u->chip, u->o->bf16_passes);
+    int mode = u->o->prec_auto ? 0 : tpu_wide_mode(u->chip, u->o->bf16_passes);
     size_t len = strlen(u->r->calib);
     if (!mode || len >= sizeof u->r->calib) return;
     snprintf(u->r->calib + len, sizeof u->r->calib - len, "; %s", mode == TPU_WIDE_BOTH
@@ -641,7 +645,10 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     }
     free(last);
     if (!rc) finish_report(&u);
-    if (!rc && opts->onchip && !opts->schedule_scalesim) rc = tpu_chip_onchip_estimate(ctx, g, chip, opts->bf16_passes, &r->onchip);
+    if (!rc && opts->onchip && !opts->schedule_scalesim)
+        rc = tpu_chip_onchip_estimate_auto(ctx, g, chip, opts->prec_auto ? 1 : opts->bf16_passes, opts->prec_auto,
+                                           &r->onchip);
+    r->prec_auto = opts->prec_auto;
     tpu_sim_free(sim);
     free(u.scales);
     free(u.fused);

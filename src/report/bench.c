@@ -109,6 +109,14 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
                                     struct tpu_sim *s, const double *node_s, unsigned flags,
                                     struct tpu_bench_sim *out, tpu_bench_layer_fn layer, void *user)
 {
+    return tpu_bench_sim_graph_auto(ctx, g, chip, s, node_s, flags, NULL, out, layer, user);
+}
+
+enum tpu_status tpu_bench_sim_graph_auto(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         struct tpu_sim *s, const double *node_s, unsigned flags,
+                                         const struct tpu_prec_auto *pa, struct tpu_bench_sim *out,
+                                         tpu_bench_layer_fn layer, void *user)
+{
     memset(out, 0, sizeof *out);
     const struct tpu_prep *p = tpu_graph_prep(g);
     enum tpu_status rc = TPU_STATUS_OK;
@@ -130,6 +138,7 @@ enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, co
         int on_chip = 0;
         if (tpu_mm_node_op(n->op)) {                 /* compile/mm_node.c: the lowering run uses */
             mo.resident = res ? res[k] : 0;
+            mo.bf16_passes = tpu_prec_node_passes(pa, k, passes);   /* --precision auto: the node's */
             rc = tpu_mm_lower_node(ctx, g, n, chip, &mo, &m);
             on_chip = !rc;
             if (rc == TPU_ERR_UNSUPPORTED) { rc = TPU_STATUS_OK; tpu_err_clear(ctx); }   /* host op */
@@ -206,7 +215,7 @@ static enum tpu_status verify_tpu(struct sweep *s, int ti, int64_t batch)
 {
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts co = { 0, 0, 1, 1, s->b->passes, 0, 0 };   /* values, host ops, --precision */
+    struct tpu_chip_run_opts co = { 0, 0, 1, 1, s->b->passes, 0, 0, NULL };   /* values, host ops, --precision */
     enum tpu_status rc = load_at(s, batch, 0, &g);      /* tpu_chip_run_model prepares it */
     if (!rc) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
     if (!rc) rc = tpu_chip_run_model(s->ctx, g, s->chip[ti], &co, &r);

@@ -165,11 +165,18 @@ enum { TPU_BENCH_RESIDENT = 1, TPU_BENCH_ALL_RESIDENT = 2 };
 ** passes on bf16 chips, 16-bit operands on int8 chips: compile/precision.c,
 ** compile/wide.c); 0 or 1: one pass, int8. */
 #define TPU_BENCH_PASSES(p) ((unsigned)(p) << 8)
+struct tpu_prec_auto;                     /* include/tpusim.h */
 typedef void (*tpu_bench_layer_fn)(void *user, const struct tpu_graph *g, const struct tpu_node *n,
                                    const struct tpu_mm_desc *d, int64_t t0, int64_t t1);
 enum tpu_status tpu_bench_sim_graph(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                     struct tpu_sim *s, const double *node_s, unsigned flags,
                                     struct tpu_bench_sim *out, tpu_bench_layer_fn layer, void *user);
+/* The same with each MXU node's passes from pa (--precision auto; NULL: the
+** flags' TPU_BENCH_PASSES for every node), as run lowers them. */
+enum tpu_status tpu_bench_sim_graph_auto(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                         struct tpu_sim *s, const double *node_s, unsigned flags,
+                                         const struct tpu_prec_auto *pa, struct tpu_bench_sim *out,
+                                         tpu_bench_layer_fn layer, void *user);
 
 /* bench_trace.c: a timing-only run of model on chip at batch written as a
 ** Chrome trace to path; one summary line on summary (may be NULL). */

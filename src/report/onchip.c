@@ -9,6 +9,8 @@
 ** plan fits the UB). Device time and energy only; host ops are the same.
 **
 ** In:  a prepared graph (shapes known; values not needed), a chip.
+** --precision auto: each MXU node at its own passes (tpu_chip_onchip_estimate_auto).
+**
 ** Out: struct tpu_onchip_estimate (include/tpusim.h).
 */
 #include "report/bench.h"
@@ -18,11 +20,12 @@
 #include <string.h>
 
 static enum tpu_status timed(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
-                             unsigned flags, struct tpu_bench_sim *r, double *joules)
+                             unsigned flags, const struct tpu_prec_auto *pa, struct tpu_bench_sim *r,
+                             double *joules)
 {
     struct tpu_sim *sim = tpu_sim_new(ctx, chip, 1);
     if (!sim) return ctx->status ? ctx->status : TPU_ERR_NOMEM;
-    enum tpu_status rc = tpu_bench_sim_graph(ctx, g, chip, sim, NULL, flags, r, NULL, NULL);
+    enum tpu_status rc = tpu_bench_sim_graph_auto(ctx, g, chip, sim, NULL, flags, pa, r, NULL, NULL);
     struct tpu_sim_energy e;
     if (!rc) { tpu_sim_energy(chip, &sim->ctr, &e); *joules = e.total_j; }
     tpu_sim_free(sim);
@@ -32,11 +35,18 @@ static enum tpu_status timed(struct tpu_ctx *ctx, struct tpu_graph *g, const str
 enum tpu_status tpu_chip_onchip_estimate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                                          int passes, struct tpu_onchip_estimate *e)
 {
+    return tpu_chip_onchip_estimate_auto(ctx, g, chip, passes, NULL, e);
+}
+
+enum tpu_status tpu_chip_onchip_estimate_auto(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
+                                              int passes, const struct tpu_prec_auto *pa,
+                                              struct tpu_onchip_estimate *e)
+{
     memset(e, 0, sizeof *e);
     struct tpu_bench_sim link, onchip;
     unsigned p = TPU_BENCH_PASSES(passes > 1 ? passes : 1);
-    enum tpu_status rc = timed(ctx, g, chip, p, &link, &e->link_joules);
-    if (!rc) rc = timed(ctx, g, chip, p | TPU_BENCH_RESIDENT, &onchip, &e->onchip_joules);
+    enum tpu_status rc = timed(ctx, g, chip, p, pa, &link, &e->link_joules);
+    if (!rc) rc = timed(ctx, g, chip, p | TPU_BENCH_RESIDENT, pa, &onchip, &e->onchip_joules);
     if (rc) return rc;
     e->done = 1;
     const struct tpu_tensor *x = g->n_inputs ? g->tensors[g->inputs[0]] : NULL;
