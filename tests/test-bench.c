@@ -50,7 +50,7 @@ static int cycles_match(const char *model, const char *chip_name, int64_t batch,
     struct tpu_graph *g2 = NULL;
     TEST_CHECK(tpu_load_onnx(ctx, model, &g2) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     g2->tensors[g2->inputs[0]]->dims[0] = batch;
-    struct tpu_chip_run_opts o = { 1, 0, 1, 1, 1, 0, 0 };
+    struct tpu_chip_run_opts o = { .timing_only = 1, .seed = 1, .host_fallback = 1, .bf16_passes = 1 };
     struct tpu_chip_report *rep = NULL;
     TEST_CHECK(tpu_chip_run_model(ctx, g2, chip, &o, &rep) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     TEST_CHECK(rep->ctr.cycles == r.cycles, "%s %s batch %lld: run.c %lld cycles, bench %lld", model, chip_name,

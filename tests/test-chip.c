@@ -161,7 +161,7 @@ static double chip_nmse(const char *model, const char *chip_name, char *why, siz
     struct tpu_chip *chip = NULL;
     struct tpu_chip_report *r = NULL;
     double nmse = -1;
-    struct tpu_chip_run_opts o = { 0, 0, 42, 0, 1, 0, 0 };
+    struct tpu_chip_run_opts o = { .seed = 42, .bf16_passes = 1 };
     if (tpu_load_onnx(ctx, model, &g) || tpu_chip_load(ctx, chip_name, &chip) ||
         tpu_chip_run_model(ctx, g, chip, &o, &r)) {
         snprintf(why, n_why, "%s on %s: %s", model, chip_name, tpu_errmsg(ctx));
@@ -223,7 +223,7 @@ static int run_big(const char *array, int scalesim, struct tpu_chip_report **r)
     struct tpu_ctx *ctx = tpu_init();
     struct tpu_graph *g = NULL;
     struct tpu_chip *chip = NULL;
-    struct tpu_chip_run_opts o = { 1, scalesim, 0, 0, 1, 0, 0 };
+    struct tpu_chip_run_opts o = { .timing_only = 1, .schedule_scalesim = scalesim, .bf16_passes = 1 };
     enum tpu_status rc = tpu_load_onnx(ctx, MODELS "gemm_256x2048x2048.onnx", &g);
     if (!rc) rc = tpu_chip_load(ctx, "tpu-v1", &chip);
     if (!rc && array) rc = tpu_chip_set_array(ctx, chip, array);
@@ -284,7 +284,7 @@ static int run_act_model(const char *model, const char *chip_name, double max_nm
     struct tpu_graph *g = NULL;
     struct tpu_chip *chip = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts o = { 0, 0, 1, 0, 1, 0, 0 };
+    struct tpu_chip_run_opts o = { .seed = 1, .bf16_passes = 1 };
     TEST_CHECK(tpu_load_onnx(ctx, model, &g) == 0 && tpu_chip_load(ctx, chip_name, &chip) == 0,
                "%s", tpu_errmsg(ctx));
     enum tpu_status rc = tpu_chip_run_model(ctx, g, chip, &o, &r);
@@ -328,7 +328,7 @@ static int test_timing_only_same(void)
             struct tpu_ctx *ctx = tpu_init();
             struct tpu_graph *g = NULL;
             struct tpu_chip *chip = NULL;
-            struct tpu_chip_run_opts o = { t, 0, 5, 0, 1, 0, 0 };
+            struct tpu_chip_run_opts o = { .timing_only = t, .seed = 5, .bf16_passes = 1 };
             TEST_CHECK(tpu_load_onnx(ctx, models[m], &g) == 0 && tpu_chip_load(ctx, "tpu-v1", &chip) == 0 &&
                        tpu_chip_run_model(ctx, g, chip, &o, &r[t]) == 0, "%s", tpu_errmsg(ctx));
             tpu_chip_free(chip);
@@ -353,7 +353,7 @@ static int cnn_nmse(const char *chip_name, double *nmse)
     struct tpu_graph *g = NULL, *ref = NULL;
     struct tpu_chip *chip = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts o = { 0, 0, 3, 1, 1, 0, 0 };
+    struct tpu_chip_run_opts o = { .seed = 3, .host_fallback = 1, .bf16_passes = 1 };
     const char *m = "tests/models/fmnist_cnn.onnx";
     TEST_CHECK(tpu_load_onnx(ctx, m, &g) == 0 && tpu_load_onnx(ctx, m, &ref) == 0 &&
                tpu_chip_load(ctx, chip_name, &chip) == 0, "%s", tpu_errmsg(ctx));
@@ -453,7 +453,7 @@ static int test_free_dead(void)
     const char *m = "tests/models/fmnist_cnn.onnx";
     TEST_CHECK(tpu_chip_load(ctx, "tpu-v1", &chip) == 0, "%s", tpu_errmsg(ctx));
     for (int k = 0; k < 2; k++) {
-        struct tpu_chip_run_opts o = { 0, 0, 3, 1, 1, k, 0 };
+        struct tpu_chip_run_opts o = { .seed = 3, .host_fallback = 1, .bf16_passes = 1, .free_dead = k };
         TEST_CHECK(tpu_load_onnx(ctx, m, &g[k]) == 0 && tpu_chip_run_model(ctx, g[k], chip, &o, &r[k]) == 0,
                    "free_dead %d: %s", k, tpu_errmsg(ctx));
     }

@@ -61,7 +61,7 @@ static int same_timing(const char *path, const char *chip_name, int64_t batch, i
     tpu_graph_free(g);
     g = load(ctx, path, batch, hw, 0);
     TEST_CHECK(g, "%s", tpu_errmsg(ctx));
-    struct tpu_chip_run_opts o = { 1, 0, 1, 1, 1, 0, 0 };          /* timing only, host ops */
+    struct tpu_chip_run_opts o = { .timing_only = 1, .seed = 1, .host_fallback = 1, .bf16_passes = 1 };  /* timing only, host ops */
     struct tpu_chip_report *rep = NULL;
     TEST_CHECK(tpu_chip_run_model(ctx, g, chip, &o, &rep) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     int mxu = 0, vec = 0;
@@ -117,7 +117,7 @@ static int t_refused_alike(void)
     tpu_sim_free(s);
     tpu_graph_free(g);
     struct tpu_chip_report *rep = NULL;
-    struct tpu_chip_run_opts o = { 0, 0, 1, 1, 1, 0, 0 };          /* values, host ops */
+    struct tpu_chip_run_opts o = { .seed = 1, .host_fallback = 1, .bf16_passes = 1 };  /* values, host ops */
     g = load(ctx, FMNIST, 1, 0, 0);
     TEST_CHECK(tpu_chip_run_model(ctx, g, chip, &o, &rep) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     int mxu = 0, conv_host = 0;

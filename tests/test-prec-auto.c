@@ -55,7 +55,7 @@ static int t_mlp_selects_one(void)
     TEST_CHECK(tpu_chip_load(ctx, "tpu-v1", &chip) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     struct tpu_graph *g = load(ctx, MLP, 8);
     TEST_CHECK(g, "%s", tpu_errmsg(ctx));
-    struct tpu_chip_run_opts o = { 0, 0, 0, 1, 0, 1, 0, NULL };      /* --host-ops */
+    struct tpu_chip_run_opts o = { .host_fallback = 1, .free_dead = 1 };      /* --host-ops */
     struct tpu_prec_auto *a = NULL;
     TEST_CHECK(tpu_prec_auto_select(ctx, MLP, g, NULL, chip, &o, NULL, &a) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     TEST_CHECK(a->met && a->n_mxu == 4 && a->n_widened == 1 && a->n_high == 1, "met %d, %d of %d widened",
@@ -95,7 +95,7 @@ static int t_fmnist_none(void)
     TEST_CHECK(tpu_chip_load(ctx, "tpu-v1", &chip) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     struct tpu_graph *g = load(ctx, FMNIST, 2);
     TEST_CHECK(g, "%s", tpu_errmsg(ctx));
-    struct tpu_chip_run_opts o = { 0, 0, 0, 1, 0, 1, 0, NULL };
+    struct tpu_chip_run_opts o = { .host_fallback = 1, .free_dead = 1 };
     struct tpu_prec_auto *a = NULL;
     TEST_CHECK(tpu_prec_auto_select(ctx, FMNIST, g, NULL, chip, &o, NULL, &a) == TPU_STATUS_OK, "%s", tpu_errmsg(ctx));
     TEST_CHECK(a->met && a->n_widened == 0 && a->trials == 1 && a->n_mxu >= 3, "met %d, %d widened of %d, %d trials",
@@ -158,7 +158,7 @@ static int t_text(void)
 static int cycles_both(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_chip *chip,
                        const struct tpu_prec_auto *a, int passes, int64_t *run_c, int64_t *bench_c)
 {
-    struct tpu_chip_run_opts o = { 1, 0, 0, 1, passes, 0, 0, a };
+    struct tpu_chip_run_opts o = { .timing_only = 1, .host_fallback = 1, .bf16_passes = passes, .prec_auto = a };
     struct tpu_chip_report *r = NULL;
     if (tpu_chip_run_model(ctx, g, chip, &o, &r)) return 1;
     *run_c = r->cycles;

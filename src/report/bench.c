@@ -215,7 +215,7 @@ static enum tpu_status verify_tpu(struct sweep *s, int ti, int64_t batch)
 {
     struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
-    struct tpu_chip_run_opts co = { 0, 0, 1, 1, s->b->passes, 0, 0, NULL };   /* values, host ops, --precision */
+    struct tpu_chip_run_opts co = { .seed = 1, .host_fallback = 1, .bf16_passes = s->b->passes };   /* values, host ops, --precision */
     enum tpu_status rc = load_at(s, batch, 0, &g);      /* tpu_chip_run_model prepares it */
     if (!rc) rc = tpu_graph_fill_random_inputs(s->ctx, g, 1);
     if (!rc) rc = tpu_chip_run_model(s->ctx, g, s->chip[ti], &co, &r);
