@@ -7,8 +7,7 @@
 ** typed float_data, empty raw_data; the values loaded must be the bytes
 ** written. A second graph message concatenated to the file (protobuf merges
 ** it) makes the stripping decline and the merged model still loads; cut
-** files fail with a message, never a crash. Misaligned payloads (over a MiB
-** in all) are copied into one 2 MiB-aligned buffer, each aligned.
+** files fail with a message, never a crash.
 */
 #include "onnx/onnx.h"
 #include "testlib.h"
@@ -111,10 +110,8 @@ static int check_values(struct tpu_graph *g, const struct model *v, int with_big
     if (with_big) {
         TEST_CHECK((t = find(g, "big")) && t->data && tpu_tensor_numel(t) == BIG, "big");
         TEST_CHECK(memcmp(t->data, v->big, sizeof(float) * BIG) == 0, "big's values");
-        TEST_CHECK(((uintptr_t)t->data & 3) == 0, "big's values aligned");
     }
     TEST_CHECK((t = find(g, "small")) && t->data && !memcmp(t->data, v->small, sizeof v->small), "small");
-    TEST_CHECK(((uintptr_t)t->data & 3) == 0, "small's values aligned");
     TEST_CHECK((t = find(g, "i64")) && t->data && t->dtype == TPU_DTYPE_I64 && !memcmp(t->data, v->i64, sizeof v->i64), "i64");
     TEST_CHECK(((uintptr_t)t->data & 7) == 0, "i64 values aligned");
     TEST_CHECK((t = find(g, "i8")) && t->data && !memcmp(t->data, v->i8, sizeof v->i8), "i8");
@@ -131,7 +128,6 @@ static int test_alignments(void)
     for (int i = 0; i < BIG; i++) v.big[i] = (float)i * 0.25f - 7.0f;
     struct tpu_ctx *ctx = tpu_init();
     int in_file = 0;              /* big borrowed at an address protobuf-c's malloc never gives */
-    int pooled = 0;
     for (int with_big = 0; with_big < 2; with_big++)
         for (int shift = 0; shift < 8; shift++) {
             size_t len;
@@ -143,15 +139,9 @@ static int test_alignments(void)
             if (check_values(g, &v, with_big)) return 1;
             const struct tpu_tensor *t = find(g, "big");
             in_file += t && t->owner == TPU_DATA_BORROWED && ((uintptr_t)t->data & 15) != 0;
-            /* misaligned: big (the first initializer, over 1 MiB) copied to
-            ** the start of the loader's 2 MiB-aligned buffer for copies */
-            pooled += t && t->owner == TPU_DATA_ARENA && ((uintptr_t)t->data & (((uintptr_t)1 << 21) - 1)) == 0;
-            if (t && t->owner == TPU_DATA_ARENA)     /* sized for the copies: used up */
-                TEST_CHECK(tpu_onnx_copy_slot(g, 1) == NULL, "shift %d: the copies' buffer has room left", shift);
             tpu_graph_free(g);
         }
     TEST_CHECK(in_file >= 1, "no shift read the big initializer in place");
-    TEST_CHECK(pooled >= 1, "no shift copied the big initializer to the buffer for copies");
     free(v.big);
     tpu_free(ctx);
     return 0;

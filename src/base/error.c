@@ -147,12 +147,7 @@ void *tpu_calloc(struct tpu_ctx *ctx, size_t n, size_t size)
 /* MADV_POPULATE_WRITE (Linux 5.14) maps the whole page range writable now:
 ** one system call for what first writes would fault in page by page (each
 ** fault a trap, on a shared machine several microseconds). Older kernels
-** answer EINVAL: then the pages fault in as before. The whole 2 MiB spans
-** inside the range are first marked MADV_HUGEPAGE (transparent huge pages in
-** "madvise" mode): one fault and one clear per 2 MiB instead of 512, and fewer
-** TLB misses for the loops that stream through the buffer; the span is set back
-** to MADV_NOHUGEPAGE once mapped, so that what malloc later puts there and
-** touches sparsely is not given (and cleared) 2 MiB a touch. Also a hint. */
+** answer EINVAL: then the pages fault in as before. */
 #if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -163,11 +158,7 @@ void tpu_prefault(void *p, size_t n_bytes)
     if (!p || n_bytes < PREFAULT_MIN) return;
     const uintptr_t pg = 4096;
     uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n_bytes) & ~(pg - 1);
-    const uintptr_t hp = (uintptr_t)1 << 21;          /* the 2 MiB inside: huge pages */
-    uintptr_t ha = (a + hp - 1) & ~(hp - 1), he = e & ~(hp - 1);
-    if (he > ha) (void)madvise((void *)ha, (size_t)(he - ha), MADV_HUGEPAGE);
     if (e > a) (void)madvise((void *)a, (size_t)(e - a), MADV_POPULATE_WRITE);
-    if (he > ha) (void)madvise((void *)ha, (size_t)(he - ha), MADV_NOHUGEPAGE);
 #else
     (void)p; (void)n_bytes;
 #endif

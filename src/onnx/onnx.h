@@ -20,11 +20,6 @@
 enum tpu_status tpu_onnx_tensor_decode(struct tpu_graph *g, const Onnx__TensorProto *tp,
                                        struct tpu_tensor *t, const char *what);
 
-/* n_bytes for a copy of a misaligned initializer's raw_data from the buffer
-** the loader reserved for them (onnx_load.c), NULL when there is none or it
-** is used up (copy into the arena then). Lives as long as g. */
-void *tpu_onnx_copy_slot(struct tpu_graph *g, size_t n_bytes);
-
 /* Moves attributes older opsets used to the inputs ops.def expects. */
 enum tpu_status tpu_onnx_normalize_node(struct tpu_graph *g, struct tpu_node *n);
 

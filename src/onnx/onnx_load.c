@@ -30,9 +30,6 @@ struct onnx_keep {
                                              the mapped file (onnx_raw.c)   */
     int               n_maps, cap_maps;
     struct { void *addr; size_t len; } *maps;
-    uint8_t          *copies_mem;         /* malloc'd: the copies of misaligned */
-    uint8_t          *copies;             /* raw_data, 2 MiB aligned inside it  */
-    size_t            copies_used, copies_cap;
 };
 
 static struct onnx_keep *keep_of(struct tpu_graph *g)
@@ -71,8 +68,6 @@ void tpu_onnx_unmap(struct tpu_graph *g)
     if (!k) return;
     for (int i = 0; i < k->n_maps; i++) munmap(k->maps[i].addr, k->maps[i].len);
     free(k->maps);
-    free(k->copies_mem);
-    k->copies_mem = k->copies = NULL;
     if (k->model && k->raw_in_file && k->model->graph)   /* not protobuf-c's to free */
         for (size_t i = 0; i < k->model->graph->n_initializer; i++) {
             k->model->graph->initializer[i]->raw_data.data = NULL;
@@ -344,62 +339,8 @@ static enum tpu_status add_node(struct tpu_graph *g, const Onnx__ModelProto *m,
 }
 
 /*---- Inputs, outputs, initializers ----*/
-#define COPY_ALIGN ((size_t)64)
-#define COPIES_MIN ((size_t)1 << 20)
-#define HUGE_PAGE  ((size_t)1 << 21)
-
-/* The bytes of the initializers whose raw_data is not aligned to its element
-** size (those decode copies), each rounded up to COPY_ALIGN. */
-static size_t misaligned_bytes(const Onnx__GraphProto *gp)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < gp->n_initializer; i++) {
-        const Onnx__TensorProto *tp = gp->initializer[i];
-        if (!tp->has_raw_data || !tp->raw_data.len || !tp->has_data_type
-            || (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
-            continue;
-        size_t align = tpu_dtype_size((enum tpu_dtype)tp->data_type);
-        if (!align || (uintptr_t)tp->raw_data.data % align == 0) continue;
-        size_t n = (tp->raw_data.len + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1);
-        if (n < tp->raw_data.len || total + n < total) return 0;
-        total += n;
-    }
-    return total;
-}
-
-/* One buffer for all those copies instead of an arena block each: 2 MiB
-** aligned, so that tpu_prefault maps it in huge pages (one fault and one
-** clear per 2 MiB, 26 MB on resnet18). A hint: without it (small models, no
-** memory) decode copies into the arena as before. */
-static void reserve_copies(struct tpu_graph *g, const Onnx__GraphProto *gp)
-{
-    size_t total = misaligned_bytes(gp);
-    struct onnx_keep *k = keep_of(g);
-    if (total < COPIES_MIN || total > SIZE_MAX - HUGE_PAGE || total + HUGE_PAGE > tpu_alloc_limit(g->ctx)
-        || !k || k->copies_mem) return;
-    uint8_t *m = tpu_malloc(g->ctx, total + HUGE_PAGE);
-    if (!m) { tpu_err_clear(g->ctx); return; }      /* the arena then */
-    k->copies_mem = m;
-    k->copies = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    k->copies_used = 0;
-    k->copies_cap = total;
-    tpu_prefault(k->copies, total);
-}
-
-void *tpu_onnx_copy_slot(struct tpu_graph *g, size_t n_bytes)
-{
-    struct onnx_keep *k = g->maps;
-    if (!k || !k->copies) return NULL;
-    size_t n = (n_bytes + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1);
-    if (n < n_bytes || n > k->copies_cap - k->copies_used) return NULL;
-    void *p = k->copies + k->copies_used;
-    k->copies_used += n;
-    return p;
-}
-
 static enum tpu_status add_initializers(struct tpu_graph *g, const Onnx__GraphProto *gp)
 {
-    reserve_copies(g, gp);
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
         if (!tp->name || !*tp->name)

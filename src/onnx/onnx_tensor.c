@@ -197,8 +197,7 @@ static enum tpu_status decode(struct tpu_graph *g, const Onnx__TensorProto *tp, 
             t->owner = TPU_DATA_BORROWED;
             return TPU_STATUS_OK;
         }
-        t->data = tpu_onnx_copy_slot(g, nbytes);
-        if (!t->data) t->data = tpu_arena_alloc_raw(&g->arena, nbytes ? nbytes : 1);
+        t->data = tpu_arena_alloc_raw(&g->arena, nbytes ? nbytes : 1);
         if (!t->data) return TPU_ERR_NOMEM;
         if (nbytes) memcpy(t->data, tp->raw_data.data, nbytes);
         t->owner = TPU_DATA_ARENA;
