@@ -32,11 +32,9 @@
 #include "compile/mm_node.h"
 #include "tpusim.h"
 #include "report/report.h"
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define TPU_AUTO_INT8_MIN_COSINE 0.995         /* margin inside cosine >= 0.99  */
 #define TPU_AUTO_BF16_MAX_REL_L2 5e-3          /* margin inside rel_l2 <= 1e-2  */
@@ -158,38 +156,16 @@ static enum tpu_status new_sample(struct sel *S, const char *model, struct tpu_g
     return rc;
 }
 
-static int has_input0(const char *dir)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/input_0.pb", dir);
-    return access(p, R_OK) == 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* --calib DIR: DIR itself, or its first subfolders with input_0.pb (name order). */
+/* --calib DIR: its first TPU_AUTO_MAX_SAMPLES sets (tpu_calib_sets: DIR
+** itself, or its subfolders with input_0.pb in name order). */
 static enum tpu_status samples_from_dir(struct sel *S, const char *model, const char *dir)
 {
-    if (has_input0(dir)) { S->ns = 1; return new_sample(S, model, NULL, dir, 0, 0, 0, &S->s[0]); }
-    DIR *d = opendir(dir);
-    if (!d) return tpu_err(S->ctx, TPU_ERR_IO, "--calib %s: cannot open the folder", dir);
-    char *names[4096];
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 4096;) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' && has_input0(p) && (names[n] = strdup(e->d_name))) n++;
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    enum tpu_status rc = n ? TPU_STATUS_OK
-                           : tpu_err(S->ctx, TPU_ERR_IO, "--calib %s: no input_0.pb in it nor in its subfolders", dir);
-    for (int i = 0; i < n; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        if (!rc && S->ns < TPU_AUTO_MAX_SAMPLES) rc = new_sample(S, model, NULL, p, 0, 0, 0, &S->s[S->ns++]);
-        free(names[i]);
-    }
+    char **sets;
+    int n;
+    enum tpu_status rc = tpu_calib_sets(S->ctx, dir, &sets, &n);
+    for (int i = 0; !rc && i < n && S->ns < TPU_AUTO_MAX_SAMPLES; i++)
+        rc = new_sample(S, model, NULL, sets[i], 0, 0, 0, &S->s[S->ns++]);
+    tpu_calib_sets_free(sets, n);
     return rc;
 }
 

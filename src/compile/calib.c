@@ -170,30 +170,57 @@ static enum tpu_status one_dir(struct calib *c, const char *dir)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* DIR/input_N.pb, or every subdirectory that has input_0.pb (in name order). */
-static enum tpu_status from_dir(struct calib *c, const char *dir)
+enum tpu_status tpu_calib_sets(struct tpu_ctx *ctx, const char *dir, char ***paths, int *n_paths)
 {
-    if (has_input0(dir)) return one_dir(c, dir);
+    *paths = NULL;
+    *n_paths = 0;
+    char **names = NULL;
+    int n = 0, cap = 0;
+    if (has_input0(dir)) {
+        names = malloc(sizeof *names);
+        if (!names || !(names[0] = strdup(dir))) { free(names); return tpu_err(ctx, TPU_ERR_NOMEM, "out of memory"); }
+        *paths = names;
+        *n_paths = 1;
+        return TPU_STATUS_OK;
+    }
     DIR *d = opendir(dir);
-    if (!d) return tpu_err(c->ctx, TPU_ERR_IO, "--calib %s: cannot open the folder", dir);
-    char *names[4096];
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 4096;) {
+    if (!d) return tpu_err(ctx, TPU_ERR_IO, "--calib %s: cannot open the folder", dir);
+    enum tpu_status rc = TPU_STATUS_OK;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
         char p[4200];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' && has_input0(p) && (names[n] = strdup(e->d_name))) n++;
+        if (e->d_name[0] == '.' || !has_input0(p)) continue;
+        if (n == cap) {
+            char **grown = realloc(names, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *names);
+            if (!grown) { rc = tpu_err(ctx, TPU_ERR_NOMEM, "out of memory"); break; }
+            names = grown;
+        }
+        if (!(names[n] = strdup(p))) rc = tpu_err(ctx, TPU_ERR_NOMEM, "out of memory");
+        else n++;
     }
     closedir(d);
+    if (!rc && !n) rc = tpu_err(ctx, TPU_ERR_IO, "--calib %s: no input_0.pb in it nor in its subfolders", dir);
+    if (rc) { tpu_calib_sets_free(names, n); return rc; }
     qsort(names, (size_t)n, sizeof *names, cmp_str);
-    enum tpu_status rc = n ? TPU_STATUS_OK
-                           : tpu_err(c->ctx, TPU_ERR_IO, "--calib %s: no input_0.pb in it nor in its "
-                                     "subfolders", dir);
-    for (int i = 0; i < n; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        if (!rc) rc = one_dir(c, p);
-        free(names[i]);
-    }
+    *paths = names;
+    *n_paths = n;
+    return TPU_STATUS_OK;
+}
+
+void tpu_calib_sets_free(char **paths, int n_paths)
+{
+    for (int i = 0; i < n_paths; i++) free(paths[i]);
+    free(paths);
+}
+
+/* Every calibration set under dir (tpu_calib_sets). */
+static enum tpu_status from_dir(struct calib *c, const char *dir)
+{
+    char **sets;
+    int n;
+    enum tpu_status rc = tpu_calib_sets(c->ctx, dir, &sets, &n);
+    for (int i = 0; !rc && i < n; i++) rc = one_dir(c, sets[i]);
+    tpu_calib_sets_free(sets, n);
     return rc;
 }
 

@@ -290,6 +290,11 @@ struct tpu_calib_opts {
 };
 enum tpu_status tpu_calibrate(struct tpu_ctx *ctx, struct tpu_graph *g, const struct tpu_calib_opts *o,
                               float **scales, int *n_samples);
+/* The calibration sets of --calib DIR: DIR itself when it has input_0.pb,
+** else each subfolder that has one, in name order (none: an error naming
+** DIR). *paths: malloc'd, freed by tpu_calib_sets_free. */
+enum tpu_status tpu_calib_sets(struct tpu_ctx *ctx, const char *dir, char ***paths, int *n_paths);
+void            tpu_calib_sets_free(char **paths, int n_paths);
 
 /* One graph output of a chip run against the expected values (compile/verify.c). */
 struct tpu_chip_verify {
