@@ -96,7 +96,7 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
         else if (strcmp(s, "--calib-method") == 0) a->calib_method = v;
         else if (strcmp(s, "--precision") == 0) {
             if (!tpu_precision_passes(v) && strcmp(v, "auto") != 0)
-                return usage_error("--precision must be default, high (3 bf16 passes) or highest (6), not", v);
+                return usage_error("--precision must be default, high, highest or auto, not", v);
             a->precision = v;
         }
         else if (strcmp(s, "--calib-random") == 0) {

@@ -30,7 +30,7 @@ check precision-int8-says 'grep -q "16-bit weights (8b x 16b: 2 passes, half spe
 i1=$(relf "$tmp/idefault") i3=$(relf "$tmp/ihigh") i6=$(relf "$tmp/ihighest")
 check precision-int8-error-falls "awk -v a=$i1 -v b=$i3 -v c=$i6 'BEGIN { exit !(a > b && b > 4 * c) }'" \
     "rel_l2 default/high/highest: $i1 / $i3 / $i6"
-expect precision-bad-name 2 "--precision must be default, high \(3 bf16 passes\) or highest \(6\), not fast" \
+expect precision-bad-name 2 "--precision must be default, high, highest or auto, not fast" \
     "$T" run $F --chip tpu-v5e --precision fast
 # saved in a program file: run prog.tpu gives the same values as run MODEL --precision high
 mkdir -p "$tmp/o1" "$tmp/o2"
