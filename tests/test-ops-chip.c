@@ -23,16 +23,15 @@
 
 #define TEST_SEED 0x243F6A8885A308D3ull
 #include "testrng.h"
+#include "testmm.h"
 
 static int n_fail;
 
+/* testmm.h's Gemm, named as this test's report lines name it. */
 static void gemm_desc(struct tpu_mm_desc *d, int64_t M, int64_t K, int64_t N)
 {
-    memset(d, 0, sizeof *d);
+    tm_gemm(d, M, K, N);
     snprintf(d->name, sizeof d->name, "gemm(m=%lld,k=%lld,n=%lld)", (long long)M, (long long)K, (long long)N);
-    snprintf(d->op, sizeof d->op, "Gemm");
-    d->groups = 1; d->M = M; d->K = K; d->N = N; d->batch = M;
-    d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
 }
 
 /* A random Conv that fits: returns 0 when the drawn geometry has no output. */

@@ -1,6 +1,6 @@
 /*
 ** tests/testmm.h: hand-made matrix-op descriptors (struct tpu_mm_desc) for the
-** tests that lower ops directly (tests/test-precision.c, tests/test-wide.c):
+** tests that lower ops directly (tests/test-precision.c, test-wide.c, test-ops-chip.c):
 ** a Gemm M x K x N and a Conv (batch, groups, channels per group in and out,
 ** square image, kernel, stride, padding), named for the report lines.
 */
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void tm_gemm(struct tpu_mm_desc *d, int64_t M, int64_t K, int64_t N)
+static inline void tm_gemm(struct tpu_mm_desc *d, int64_t M, int64_t K, int64_t N)
 {
     memset(d, 0, sizeof *d);
     snprintf(d->name, sizeof d->name, "gemm %lldx%lldx%lld", (long long)M, (long long)K, (long long)N);
@@ -19,8 +19,8 @@ static void tm_gemm(struct tpu_mm_desc *d, int64_t M, int64_t K, int64_t N)
     d->kh = d->kw = d->sh = d->sw = d->dh = d->dw = d->oh = d->ow = d->h = d->w = 1;
 }
 
-static void tm_conv(struct tpu_mm_desc *d, int64_t b, int64_t groups, int64_t cpg, int64_t opg, int64_t hw,
-                    int64_t k, int64_t s, int64_t p)
+static inline void tm_conv(struct tpu_mm_desc *d, int64_t b, int64_t groups, int64_t cpg, int64_t opg, int64_t hw,
+                           int64_t k, int64_t s, int64_t p)
 {
     memset(d, 0, sizeof *d);
     d->is_conv = 1; d->groups = groups; d->batch = b; d->c_in = groups * cpg; d->c_out = groups * opg;
