@@ -65,6 +65,10 @@ int             tpu_status_exit_code(enum tpu_status rc);   /* 0, 1 or 2     */
 void            tpu_set_alloc_fail(struct tpu_ctx *ctx, long n);
 /* Lowers the largest single allocation (bytes; default 16 GiB) for ctx. */
 void            tpu_set_alloc_limit(struct tpu_ctx *ctx, size_t n_bytes);
+/* For a one-shot command (the CLI calls it first): freed memory stays with
+** the process (glibc: no mmap for big blocks, no trimming), so a later buffer
+** reuses pages already mapped instead of faulting fresh zeroed ones in. */
+void            tpu_keep_freed_memory(void);
 
 /*---- Loader API (src/onnx/) ----*/
 /* Loads an ONNX model. On success *out owns everything (free with
@@ -323,6 +327,15 @@ void            tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f);
 enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu_chip_report *r,
                                            const char *path);
 void            tpu_chip_report_free(struct tpu_chip_report *r);            /* NULL: no-op */
+/* run --repeat N: the host wall time of one whole run (best, mean over n),
+** printed and written to JSON (run_repeat, run_seconds_best,
+** run_seconds_per_run). */
+void            tpu_chip_report_set_wall(struct tpu_chip_report *r, int n, double best_s, double mean_s);
+/* OK when b reports the same simulation as a: cycles, counters, energy,
+** every layer row's cycles and the verification figures, bit for bit; else
+** TPU_ERR_INTERNAL naming what differs (a run that is not deterministic). */
+enum tpu_status tpu_chip_report_same(struct tpu_ctx *ctx, const struct tpu_chip_report *a,
+                                     const struct tpu_chip_report *b);
 
 /*---- Chip runs: batch and verification (src/compile/verify.c) ----*/
 /* Fixes dim 0 of every graph input at `batch` (call before the graph is

@@ -9,6 +9,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static const char *const status_names[TPU_STATUS_COUNT] = {
     [TPU_STATUS_OK]       = "ok",
@@ -152,12 +155,33 @@ void *tpu_calloc(struct tpu_ctx *ctx, size_t n, size_t size)
 #define MADV_POPULATE_WRITE 23
 #endif
 #define PREFAULT_MIN ((size_t)1 << 20)
+
+/* With tpu_keep_freed_memory every block comes from the brk heap, which only
+** grows: pages below heap_top were mapped by an earlier tpu_prefault or
+** written, and are still mapped. Asking again for them is not free (the
+** kernel walks every page: 104 of a resnet18 run's 217 MB of requests, about
+** 10% of its time). */
+static int keep_freed;
+static uintptr_t heap_top;
+
+void tpu_keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    keep_freed = mallopt(M_MMAP_THRESHOLD, 1 << 30) && mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 void tpu_prefault(void *p, size_t n_bytes)
 {
 #if defined(__linux__)
     if (!p || n_bytes < PREFAULT_MIN) return;
     const uintptr_t pg = 4096;
     uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n_bytes) & ~(pg - 1);
+    if (keep_freed) {
+        if (e <= heap_top) return;
+        if (a < heap_top) a = heap_top;
+        heap_top = e;
+    }
     if (e > a) (void)madvise((void *)a, (size_t)(e - a), MADV_POPULATE_WRITE);
 #else
     (void)p; (void)n_bytes;

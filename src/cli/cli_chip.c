@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char tpu_cli_chip_usage[] =
     "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; check --chip, compile, asm, disasm, sim,\n"
@@ -22,14 +23,16 @@ const char tpu_cli_chip_usage[] =
 static const char chip_usage_full[] =
     "  run MODEL --chip NAME|FILE [--array RxC] [--set key=value]... [--timing-only]\n"
     "      [--schedule tpu|scalesim] [--json FILE] [--seed N] [--host-ops]   run on a simulated chip\n"
-    "      [--batch N] [--shape NAME=d0,d1,...] [--data DIR] [--outputs DIR]\n"
+    "      [--batch N] [--shape NAME=d0,d1,...] [--data DIR] [--outputs DIR] [--repeat N]\n"
     "      [--calib DIR | --calib-random N] [--calib-method minmax|percentile]\n"
     "      (int8 activation scales: calibrated over DIR/input_N.pb or DIR/*/input_N.pb, N random\n"
     "      inputs, or the run's own inputs; minmax = max |x|, percentile = 99.99th of |x|)\n"
     "      (--host-ops: ops other than Gemm/MatMul/Conv run on the host CPU; time estimated)\n"
     "      verifies the chip's outputs against DIR/output_N.pb (--data) or else the\n"
     "      reference executor on the same inputs: int8 chips cosine >= 0.99, bf16 chips\n"
-    "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0\n"
+    "      relative L2 <= 1e-2 (exit 1 outside); --batch N binds every input's dim 0;\n"
+    "      --repeat N: the whole run (load, lowering, simulation, verification) N times in one\n"
+    "      process, host wall time best and mean reported, every run's report checked identical\n"
     "      [--precision default|high|highest|auto]  bf16 chips: 1, 3 or 6 bf16 passes per matrix\n"
     "      product (XLA's Precision.DEFAULT / HIGH / HIGHEST on TPUs; the extra passes cost MXU time);\n"
     "      int8 chips: high = 16-bit weights (8b x 16b, half speed), highest = 16-bit weights and\n"
@@ -50,6 +53,7 @@ struct chip_args {
     const char *input, *chip, *array, *json, *out, *schedule, *data, *outputs, *calib, *calib_method;
     const char *precision;                /* --precision default|high|highest (bf16 chips) */
     int         calib_random;
+    int         repeat;                   /* --repeat N: the run N times in one process, timed; 0: once */
     long long   batch;                    /* 0: the model's own */
     const char *sets[64];
     const char *shapes[16];
@@ -74,9 +78,21 @@ static int usage_error(const char *msg, const char *arg)
     return 2;
 }
 
+/* v as a count from 1 to hi for flag: 0, or the usage error's exit code. */
+static int parse_count(const char *flag, const char *v, long long hi, long long *out)
+{
+    char *end, msg[96];
+    *out = strtoll(v, &end, 10);
+    if (end != v && !*end && *out >= 1 && *out <= hi) return 0;
+    snprintf(msg, sizeof msg, "%s expects a number from 1 to %lld, not", flag, hi);
+    return usage_error(msg, v);
+}
+
 /* Parses options after the subcommand; returns 0 or an exit code. */
 static int parse_args(int argc, char **argv, struct chip_args *a)
 {
+    long long k;
+    int bad;
     memset(a, 0, sizeof *a);
     a->schedule = "tpu";
     for (int i = 2; i < argc; i++) {
@@ -100,18 +116,16 @@ static int parse_args(int argc, char **argv, struct chip_args *a)
             a->precision = v;
         }
         else if (strcmp(s, "--calib-random") == 0) {
-            char *end;
-            long k = strtol(v, &end, 10);
-            if (end == v || *end || k < 1 || k > 100000)
-                return usage_error("--calib-random expects a number from 1 to 100000, not", v);
+            if ((bad = parse_count(s, v, 100000, &k))) return bad;
             a->calib_random = (int)k;
         }
         else if (strcmp(s, "--outputs") == 0) a->outputs = v;
+        else if (strcmp(s, "--repeat") == 0) {
+            if ((bad = parse_count(s, v, 10000, &k))) return bad;
+            a->repeat = (int)k;
+        }
         else if (strcmp(s, "--batch") == 0) {
-            char *end;
-            a->batch = strtoll(v, &end, 10);
-            if (end == v || *end || a->batch < 1 || a->batch > 65536)
-                return usage_error("--batch expects a number from 1 to 65536, not", v);
+            if ((bad = parse_count(s, v, 65536, &a->batch))) return bad;
         }
         else if (strcmp(s, "--schedule") == 0) a->schedule = v;
         else if (strcmp(s, "--seed") == 0) a->seed = strtoull(v, NULL, 0);
@@ -189,6 +203,10 @@ static int run_result(struct tpu_ctx *ctx, const struct chip_args *a, enum tpu_s
     if (rc == TPU_ERR_MISMATCH && r) {
         finish_report(ctx, a, r);
         fprintf(stderr, "tpusim: %s\n", tpu_errmsg(ctx));
+        if (!a->precision || (strcmp(a->precision, "highest") != 0 && strcmp(a->precision, "auto") != 0))
+            fprintf(stderr, "tpusim: hint: --precision auto runs only the layers that need it with more "
+                    "bits (16-bit operands, or 3 or 6 bf16 passes), chosen on the calibration inputs "
+                    "(docs/compiler.md, \"Precision auto\")\n");
         return 1;
     }
     if (rc) tpu_chip_report_free(r);
@@ -209,37 +227,79 @@ static enum tpu_status load_bound(struct tpu_ctx *ctx, const struct chip_args *a
     return rc;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One whole run of a->input on chip: the data set in chunks (--data with
+** --batch), or the model on its inputs, verified. --precision auto selects
+** into *pa on the first run and reuses that choice after. */
+static enum tpu_status run_once(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
+                                struct tpu_chip_run_opts *o, const struct tpu_chip_calib *k,
+                                struct tpu_prec_auto **pa, struct tpu_chip_report **r)
+{
+    int want_auto = !a->prec && a->precision && strcmp(a->precision, "auto") == 0 && !*pa;
+    enum tpu_status rc = TPU_STATUS_OK;
+    if (a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
+        if (want_auto && !(rc = tpu_prec_auto_select(ctx, a->input, NULL, a->data, chip, o, k, pa)))
+            o->prec_auto = *pa;
+        return rc ? rc : tpu_chip_run_data(ctx, a->input, chip, o, k, a->data, a->batch, a->outputs, r);
+    }
+    struct tpu_graph *g = NULL;
+    rc = tpu_load_onnx(ctx, a->input, &g);
+    if (!rc) rc = bind_run_inputs(ctx, a, g);
+    if (!rc && want_auto && !(rc = tpu_prec_auto_select(ctx, a->input, g, a->data, chip, o, k, pa)))
+        o->prec_auto = *pa;
+    if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, o, k, r);
+    if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
+    if (!rc) rc = tpu_chip_verify(ctx, g, *r, a->data);
+    tpu_graph_free(g);
+    return rc;
+}
+
+/* --repeat N: run_once N times, the host wall time of each; every report must
+** equal the first (the simulation is deterministic), the last is kept. */
+static enum tpu_status run_repeated(struct tpu_ctx *ctx, const struct chip_args *a, const struct tpu_chip *chip,
+                                    struct tpu_chip_run_opts *o, const struct tpu_chip_calib *k,
+                                    struct tpu_prec_auto **pa, struct tpu_chip_report **r)
+{
+    struct tpu_chip_report *first = NULL;
+    double best = 0, total = 0;
+    enum tpu_status rc = TPU_STATUS_OK;
+    int n = a->repeat ? a->repeat : 1, i;
+    for (i = 0; i < n; i++) {
+        if (i > 1) tpu_chip_report_free(*r);
+        *r = NULL;
+        double t0 = now_seconds();
+        rc = run_once(ctx, a, chip, o, k, pa, r);
+        double dt = now_seconds() - t0;
+        if (rc && rc != TPU_ERR_MISMATCH) break;
+        best = i == 0 || dt < best ? dt : best;
+        total += dt;
+        if (i == 0) first = *r;
+        else if (tpu_chip_report_same(ctx, first, *r) == TPU_ERR_INTERNAL) { rc = TPU_ERR_INTERNAL; break; }
+    }
+    if (first && first != *r) tpu_chip_report_free(first);
+    if (a->repeat && *r && (!rc || rc == TPU_ERR_MISMATCH)) tpu_chip_report_set_wall(*r, n, best, total / n);
+    return rc;
+}
+
 /* Runs a->input on chip (a->chip is loaded when chip is NULL); frees chip. */
 static int run_on(struct tpu_ctx *ctx, const struct chip_args *a, struct tpu_chip *chip)
 {
-    struct tpu_graph *g = NULL;
     struct tpu_chip_report *r = NULL;
     struct tpu_chip_run_opts o = { a->timing_only, strcmp(a->schedule, "scalesim") == 0, a->seed,
                                    a->host_ops, tpu_precision_passes(a->precision), 1, 1, NULL };  /* free_dead, onchip */
     struct tpu_chip_calib k = { a->calib, a->calib_random,
                                 a->calib_method && strcmp(a->calib_method, "percentile") == 0,
                                 a->calib_saved, a->calib_saved_len };
-    struct tpu_prec_auto *pa = NULL;              /* selected here (--precision auto) */
-    int want_auto = !a->prec && a->precision && strcmp(a->precision, "auto") == 0;
+    struct tpu_prec_auto *pa = NULL;              /* selected by the first run (--precision auto) */
     o.prec_auto = a->prec;
     enum tpu_status rc = chip ? TPU_STATUS_OK : load_chip(ctx, a, a->chip, &chip);
-    if (!rc && a->data && a->batch && !a->timing_only) {        /* the data set in chunks */
-        if (want_auto && !(rc = tpu_prec_auto_select(ctx, a->input, NULL, a->data, chip, &o, &k, &pa)))
-            o.prec_auto = pa;
-        if (!rc) rc = tpu_chip_run_data(ctx, a->input, chip, &o, &k, a->data, a->batch, a->outputs, &r);
-        tpu_chip_free(chip);
-        int ec = run_result(ctx, a, rc, r);
-        tpu_prec_auto_free(pa);
-        return ec;
-    }
-    if (!rc) rc = tpu_load_onnx(ctx, a->input, &g);
-    if (!rc) rc = bind_run_inputs(ctx, a, g);
-    if (!rc && want_auto && !(rc = tpu_prec_auto_select(ctx, a->input, g, a->data, chip, &o, &k, &pa)))
-        o.prec_auto = pa;
-    if (!rc) rc = tpu_chip_run_model_calib(ctx, g, chip, &o, &k, &r);
-    if (!rc && a->outputs) rc = tpu_graph_save_outputs(ctx, g, a->outputs);   /* the chip's values */
-    if (!rc) rc = tpu_chip_verify(ctx, g, r, a->data);
-    tpu_graph_free(g);
+    if (!rc) rc = run_repeated(ctx, a, chip, &o, &k, &pa, &r);
     tpu_chip_free(chip);
     int ec = run_result(ctx, a, rc, r);            /* the report borrows pa */
     tpu_prec_auto_free(pa);

@@ -19,9 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #define MAX_SHAPES 32
 #define MAX_ROOTS  32
@@ -246,13 +243,10 @@ static int cmd_conformance(struct tpu_ctx *ctx, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-#ifdef __GLIBC__
-    /* Keep freed memory for the next layer's buffers instead of returning it
+    /* Freed memory is kept for the next layer's buffers instead of going back
     ** to the kernel and faulting fresh zeroed pages in again (about 15% of a
     ** chip run's time, bench/sim_vs_ort.sh). */
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+    tpu_keep_freed_memory();
     if (argc < 2) return usage();
     if (tpu_cli_bench_handles(argc, argv)) return tpu_cli_bench_main(argc, argv);
     if (tpu_cli_chip_handles(argc, argv)) return tpu_cli_chip_main(argc, argv);

@@ -263,6 +263,8 @@ struct tpu_chip_report {
     struct tpu_onchip_estimate onchip;    /* set by the caller (report/onchip.c) */
     const struct tpu_prec_auto *prec_auto;   /* --precision auto's selection
                                              (the run options', borrowed), or NULL */
+    int      wall_runs;                   /* run --repeat N: N, else 0         */
+    double   wall_best_s, wall_mean_s;    /* host wall time of one whole run   */
 };
 
 /* Appends a layer row (cycles and macs added to the report's totals; not

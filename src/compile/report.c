@@ -177,6 +177,49 @@ void tpu_chip_report_print(const struct tpu_chip_report *r, FILE *f)
     if (r->prec_auto) tpu_prec_auto_print(r->prec_auto, f);
     print_onchip(r, f);
     print_verify(r, f);
+    if (r->wall_runs)
+        fprintf(f, "host time: best %.6f s, mean %.6f s per run over %d runs in one process (load, lowering, "
+                "simulation, host ops, verification)\n", r->wall_best_s, r->wall_mean_s, r->wall_runs);
+}
+
+void tpu_chip_report_set_wall(struct tpu_chip_report *r, int n, double best_s, double mean_s)
+{
+    r->wall_runs = n;
+    r->wall_best_s = best_s;
+    r->wall_mean_s = mean_s;
+}
+
+/* What differs between two reports of the same run, or NULL. */
+static const char *report_diff(const struct tpu_chip_report *a, const struct tpu_chip_report *b, char *buf, size_t n)
+{
+    if (a->cycles != b->cycles || a->device_cycles != b->device_cycles || a->macs != b->macs)
+        return "the total cycles";
+    if (memcmp(&a->ctr, &b->ctr, sizeof a->ctr)) return "the simulated counters";
+    if (memcmp(&a->energy, &b->energy, sizeof a->energy)) return "the energy";
+    if (a->n_rows != b->n_rows || a->n_verify != b->n_verify) return "the layer rows";
+    for (int i = 0; i < a->n_rows; i++)
+        if (a->rows[i].cycles != b->rows[i].cycles || memcmp(&a->rows[i].energy_j, &b->rows[i].energy_j, sizeof(double))) {
+            snprintf(buf, n, "layer '%s'", a->rows[i].name);
+            return buf;
+        }
+    for (int i = 0; i < a->n_verify; i++) {
+        const struct tpu_chip_verify *x = &a->verify[i], *y = &b->verify[i];
+        if (memcmp(&x->max_abs_error, &y->max_abs_error, sizeof(double)) || memcmp(&x->rel_l2, &y->rel_l2, sizeof(double)) ||
+            memcmp(&x->cosine, &y->cosine, sizeof(double)) || memcmp(&x->top1_agreement, &y->top1_agreement, sizeof(double))) {
+            snprintf(buf, n, "the verification of output '%s'", x->name);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+enum tpu_status tpu_chip_report_same(struct tpu_ctx *ctx, const struct tpu_chip_report *a,
+                                     const struct tpu_chip_report *b)
+{
+    char buf[200];
+    const char *d = !a || !b ? (a == b ? NULL : "a missing report") : report_diff(a, b, buf, sizeof buf);
+    return d ? tpu_err(ctx, TPU_ERR_INTERNAL, "the run is not deterministic: a repeat differs from the first "
+                       "in %s", d) : TPU_STATUS_OK;
 }
 
 
@@ -254,6 +297,9 @@ enum tpu_status tpu_chip_report_write_json(struct tpu_ctx *ctx, const struct tpu
     tpu_json_put_string(f, r->calib);
     fprintf(f, ",\n");
     if (r->prec_auto) tpu_prec_auto_json(r->prec_auto, f);
+    if (r->wall_runs)
+        fprintf(f, "  \"run_repeat\": %d,\n  \"run_seconds_best\": %.9g,\n  \"run_seconds_per_run\": %.9g,\n",
+                r->wall_runs, r->wall_best_s, r->wall_mean_s);
     json_onchip(f, r);
     fprintf(f, "  \"layers\": [");
     for (int i = 0; i < r->n_rows; i++) {

@@ -40,6 +40,7 @@ struct runner {
                                                   clears the input part; the chip writes the
                                                   output part unpacking reads) */
     uint64_t                         host_cap;
+    const int                       *last;     /* last reader of each tensor, or NULL */
 };
 
 /* The host buffer for l, grown when a layer needs more: no fresh pages to
@@ -47,14 +48,8 @@ struct runner {
 static uint8_t *host_buffer(struct runner *u, uint64_t bytes)
 {
     if (bytes <= u->host_cap) return u->host;
-    uint8_t *h = tpu_malloc(u->ctx, (size_t)bytes);
+    uint8_t *h = tpu_malloc_hot(u->ctx, (size_t)bytes);
     if (!h) return NULL;
-#ifdef MADV_POPULATE_WRITE
-    {   /* map the pages in one call rather than one fault per page (a hint) */
-        uintptr_t a = ((uintptr_t)h + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)h + bytes) & ~(uintptr_t)4095;
-        if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-    }
-#endif
     free(u->host);
     u->host = h;
     u->host_cap = bytes;
@@ -442,6 +437,33 @@ int64_t tpu_host_op_cycles(const struct tpu_chip *chip, int64_t bytes)
     return (int64_t)ceil(s * chip->clock_mhz * 1e6);
 }
 
+/* An elementwise host op (tpu_op_maps_in_place) writes its output over an
+** input of the same dtype and dims that no later node reads: a Relu after a
+** residual Add, the Add over one of its operands. No buffer to allocate and
+** clear, one stream less through memory; the values are the same. Returns
+** that input (its data now y's), or NULL. */
+static struct tpu_tensor *output_over_input(struct runner *u, struct tpu_node *n)
+{
+    struct tpu_tensor *y = tpu_out(u->g, n, 0);
+    if (!u->last || n->n_outputs != 1 || !y || !tpu_op_maps_in_place(n->op)) return NULL;
+    for (int i = 0; i < n->n_inputs; i++) {
+        int t = n->inputs[i];
+        struct tpu_tensor *x = t >= 0 ? u->g->tensors[t] : NULL;
+        if (!x || u->last[t] != n - u->g->nodes || x->owner != TPU_DATA_HEAP || x->is_const ||
+            x->is_input || x->is_output || x == y || x->dtype != y->dtype || x->n_dims != y->n_dims)
+            continue;
+        int same = 1;
+        for (int d = 0; d < x->n_dims; d++) same &= x->dims[d] == y->dims[d];
+        if (!same) continue;
+        tpu_tensor_drop_data(y);
+        y->data = x->data;
+        y->owner = TPU_DATA_HEAP;
+        x->owner = TPU_DATA_NONE;              /* still read by the kernel; dropped after */
+        return x;
+    }
+    return NULL;
+}
+
 /* Runs node n with the reference kernel on the host CPU (values; timing-only
 ** runs infer shapes only). Not simulated: the row's cycles are the estimate
 ** above, counted in the total time (and so in static energy), not on chip. */
@@ -452,11 +474,13 @@ static enum tpu_status run_on_host(struct runner *u, struct tpu_node *n)
     if (!u->o->timing_only) {
         for (int i = 0; i < n->n_inputs && !rc; i++)      /* unbound graph inputs: as run_node */
             if (tpu_in(u->g, n, i)) rc = fill_input(u, tpu_in(u->g, n, i));
-        for (int i = 0; i < n->n_outputs && !rc; i++) {
+        struct tpu_tensor *over = rc ? NULL : output_over_input(u, n);
+        for (int i = 0; i < n->n_outputs && !rc && !over; i++) {
             struct tpu_tensor *t = tpu_out(u->g, n, i);
             if (t) rc = tpu_tensor_alloc(u->ctx, t);
         }
         if (!rc) rc = tpu_op_ref_fn(n->op)(u->g, n);
+        if (over) tpu_tensor_drop_data(over);
     }
     if (rc) return rc;
     int64_t bytes = 0;
@@ -618,7 +642,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     struct tpu_sim *sim = r ? tpu_sim_new(ctx, chip, opts->timing_only) : NULL;
     if (!sim) { free(r); return ctx->status ? ctx->status : TPU_ERR_NOMEM; }
     struct runner u = { ctx, g, chip, opts, sim, r, opts->seed ? opts->seed : 0x9E3779B97F4A7C15ull,
-                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0, NULL, NULL, 0 };
+                        NULL, calib, (flags & TPU_RUN_NO_LAYER_COMPARE) != 0, NULL, NULL, 0, NULL };
     bind_symbolic_dims(g);
     r->batch = model_batch(g);
     enum tpu_status rc = tpu_graph_prep(g) ? TPU_STATUS_OK : tpu_chip_prepare(ctx, g);
@@ -629,6 +653,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
     struct tpu_vec_run vr = { ctx, g, chip, sim, r, opts->timing_only, !u.no_layer_compare };
     int *last = !rc && opts->free_dead ? last_readers(g) : NULL;
     if (!rc && opts->free_dead && !last) rc = TPU_ERR_NOMEM;
+    u.last = last;
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         struct tpu_node *n = &g->nodes[i];
         if (n->dead) continue;
@@ -644,6 +669,7 @@ enum tpu_status tpu_chip_run_model_ex(struct tpu_ctx *ctx, struct tpu_graph *g, 
         if (!rc && last) drop_dead_inputs(g, n, i, last);
     }
     free(last);
+    u.last = NULL;
     if (!rc) finish_report(&u);
     if (!rc && opts->onchip && !opts->schedule_scalesim)
         rc = tpu_chip_onchip_estimate_auto(ctx, g, chip, opts->prec_auto ? 1 : opts->bf16_passes, opts->prec_auto,

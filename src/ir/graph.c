@@ -30,6 +30,7 @@ int tpu_op_out_max(enum tpu_op op) { return op_rows[op].out_max; }
 tpu_shape_fn tpu_op_shape_fn(enum tpu_op op) { return op_rows[op].shape; }
 tpu_ref_fn   tpu_op_ref_fn(enum tpu_op op)   { return op_rows[op].ref; }
 tpu_macs_fn  tpu_op_macs_fn(enum tpu_op op)  { return op_rows[op].macs; }
+bool tpu_op_maps_in_place(enum tpu_op op) { return op_rows[op].ref == ref_unary || op_rows[op].ref == ref_binary; }
 
 enum tpu_op tpu_op_from_onnx(const char *domain, const char *op_type)
 {

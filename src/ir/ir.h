@@ -138,6 +138,10 @@ typedef int64_t         (*tpu_macs_fn)(const struct tpu_graph *g, const struct t
 tpu_shape_fn tpu_op_shape_fn(enum tpu_op op);
 tpu_ref_fn   tpu_op_ref_fn(enum tpu_op op);
 tpu_macs_fn  tpu_op_macs_fn(enum tpu_op op);
+/* Whether op's kernel maps elementwise (ref_unary, ref_binary): output
+** element i is computed from input elements read before it is written, so
+** the output may be written over an input of its own dtype and dims. */
+bool         tpu_op_maps_in_place(enum tpu_op op);
 
 #define TPU_OP(e, onnx, imin, imax, omin, omax, shape, ref, macs) \
     enum tpu_status shape(struct tpu_graph *g, struct tpu_node *n); \

@@ -108,7 +108,7 @@ static inline float tanh_f32(float x)
     do { for (int64_t i = 0; i < len; i++) { float x = in[i]; out[i] = (expr); } } while (0)
 
 /* Returns false when op has no float32 loop of its own (the caller uses double). */
-static bool unary_f32(enum tpu_op op, const float *restrict in, float *restrict out, int64_t len,
+static bool unary_f32(enum tpu_op op, const float *in, float *out, int64_t len,  /* in may be out */
                       const struct unary_params *p)
 {
     float alpha = (float)p->alpha, beta = (float)p->beta;

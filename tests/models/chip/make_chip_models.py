@@ -51,3 +51,18 @@ save("gemm_sigmoid", [helper.make_node("Gemm", ["A", "W", "C"], ["H"], name="fc"
 save("gemm_clip_attr", [helper.make_node("Gemm", ["A", "W", "C"], ["H"], name="fc"),
                         helper.make_node("Clip", ["H"], ["Y"], name="act", min=-0.25, max=0.5)],
      [vi("A", [4, 16])], [vi("Y", [4, 8])], [const("W", [16, 8]), const("C", [8])], opset=9)
+# Host elementwise ops written over a dying input (compile/run.c output_over_input):
+# the Add over the conv's result, the Relu over the Add's; Sigmoid must not
+# overwrite B (a graph output); Neg must not overwrite C3 (the Sub after reads it).
+save("residual_host", [helper.make_node("Conv", ["X", "W1"], ["C1"], name="conv1", pads=[1, 1, 1, 1]),
+                       helper.make_node("Add", ["C1", "X"], ["A"], name="add"),
+                       helper.make_node("Relu", ["A"], ["Y1"], name="relu"),
+                       helper.make_node("Conv", ["X", "W2"], ["C2"], name="conv2", pads=[1, 1, 1, 1]),
+                       helper.make_node("Mul", ["C2", "X"], ["B"], name="mul"),
+                       helper.make_node("Sigmoid", ["B"], ["Y2"], name="sig"),
+                       helper.make_node("Conv", ["X", "W3"], ["C3"], name="conv3", pads=[1, 1, 1, 1]),
+                       helper.make_node("Neg", ["C3"], ["D"], name="neg"),
+                       helper.make_node("Sub", ["D", "C3"], ["Y3"], name="sub3")],
+     [vi("X", [2, 8, 5, 5])], [vi("Y1", [2, 8, 5, 5]), vi("B", [2, 8, 5, 5]), vi("Y2", [2, 8, 5, 5]),
+                               vi("Y3", [2, 8, 5, 5])],
+     [const("W1", [8, 8, 3, 3]), const("W2", [8, 8, 3, 3]), const("W3", [8, 8, 3, 3])])
