@@ -12,6 +12,7 @@
 **      D rows; the chip's outputs, concatenated, in --outputs DIR.
 */
 #include "compile/compile.h"
+#include "ref/ref.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -87,7 +88,7 @@ static enum tpu_status bind_chunk(struct dataset *s, struct tpu_graph *g, int64_
     enum tpu_status rc = tpu_chip_bind_batch(s->ctx, g, n);
     for (int i = 0; i < s->n_in && !rc; i++) {
         struct tpu_tensor v = slice(s->in[i], r0, n);
-        rc = tpu_graph_set_input(s->ctx, g, i, &v);
+        rc = tpu_graph_view_input(s->ctx, g, i, &v);           /* s->in outlives g */
     }
     return rc ? rc : tpu_chip_prepare(s->ctx, g);
 }

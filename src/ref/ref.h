@@ -13,6 +13,11 @@
 
 #include "ir/passes.h"
 
+/* tpu_graph_set_input without the copy: graph input i reads src's memory,
+** which must outlive g and is never written (graph inputs are not). */
+enum tpu_status tpu_graph_view_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
+                                     const struct tpu_tensor *src);
+
 /* Whether got/expected element values agree under rtol/atol (NaN == NaN). */
 bool tpu_ref_close(double got, double expected, double rtol, double atol);
 

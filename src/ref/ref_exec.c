@@ -52,8 +52,10 @@ static int declared_rank(const struct tpu_graph *g, int i)
     return p ? p->inputs[i].n_dims : g->tensors[g->inputs[i]]->n_dims;
 }
 
-enum tpu_status tpu_graph_set_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
-                                    const struct tpu_tensor *src)
+/* Graph input i takes src's values: a copy, or (view) src's own memory,
+** read only and outliving g. */
+static enum tpu_status set_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
+                                 const struct tpu_tensor *src, bool view)
 {
     char want[160], got[160];
     if (i < 0 || i >= g->n_inputs)
@@ -74,9 +76,26 @@ enum tpu_status tpu_graph_set_input(struct tpu_ctx *ctx, struct tpu_graph *g, in
     if (rc) return rc;
     tpu_tensor_drop_data(t);
     tpu_tensor_set_shape(t, src->n_dims, src->dims);
+    if (view) {
+        t->data = src->data;
+        t->owner = TPU_DATA_BORROWED;
+        return TPU_STATUS_OK;
+    }
     if ((rc = tpu_tensor_alloc(ctx, t))) return rc;
     if (n_bytes) memcpy(t->data, src->data, n_bytes);
     return TPU_STATUS_OK;
+}
+
+enum tpu_status tpu_graph_set_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
+                                    const struct tpu_tensor *src)
+{
+    return set_input(ctx, g, i, src, false);
+}
+
+enum tpu_status tpu_graph_view_input(struct tpu_ctx *ctx, struct tpu_graph *g, int i,
+                                     const struct tpu_tensor *src)
+{
+    return set_input(ctx, g, i, src, true);
 }
 
 /*---- Seeded random inputs ----*/
