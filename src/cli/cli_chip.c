@@ -269,8 +269,8 @@ static enum tpu_status run_repeated(struct tpu_ctx *ctx, const struct chip_args 
     struct tpu_chip_report *first = NULL;
     double best = 0, total = 0;
     enum tpu_status rc = TPU_STATUS_OK;
-    int n = a->repeat ? a->repeat : 1, i;
-    for (i = 0; i < n; i++) {
+    int n = a->repeat ? a->repeat : 1;
+    for (int i = 0; i < n; i++) {
         if (i > 1) tpu_chip_report_free(*r);
         *r = NULL;
         double t0 = now_seconds();
