@@ -158,9 +158,9 @@ void *tpu_calloc(struct tpu_ctx *ctx, size_t n, size_t size)
 
 /* With tpu_keep_freed_memory every block comes from the brk heap, which only
 ** grows: pages below heap_top were mapped by an earlier tpu_prefault or
-** written, and are still mapped. Asking again for them is not free (the
-** kernel walks every page: 104 of a resnet18 run's 217 MB of requests, about
-** 10% of its time). */
+** written, and are still mapped. Asking again for them is not free: the
+** kernel walks every page (104 of the 217 MB a resnet18 batch-8 run asked for;
+** system time 39.9 -> 36.4 ms, medians of 30 alternating runs). */
 static int keep_freed;
 static uintptr_t heap_top;
 
