@@ -313,6 +313,50 @@ static int test_bf16_order(void)
     return 0;
 }
 
+/* tpu_bf16_products_exact, the guard of the AVX-512 path's fused
+** multiply-adds: exponent sums at the normal range's edges, odd values, the
+** padding past cols ignored; generator 0's matrices pass it (so gemm-bf16-1.1
+** compares the fused kernel), generator 2's do not (1.4 the unfused one). */
+static int bf16_exact_guard(void)
+{
+    uint16_t one[2] = { 0x3f80, 0x3f80 }, z[2] = { 0x0000, 0x8000 };
+    struct { uint16_t a, b; int want; } c[] = {
+        { 0x3f80, 0xbf80, 1 },                  /* 1 x -1 */
+        { 0x2000, 0x2000, 1 },                  /* 2^-63 x 2^-63 = 2^-126: normal */
+        { 0x2000, 0x1f80, 0 },                  /* 2^-63 x 2^-64: below it */
+        { 0x5f7f, 0x5eff, 1 },                  /* exponent fields 190 + 189: < 2^127 */
+        { 0x5f00, 0x5f00, 0 },                  /* 190 + 190 */
+        { 0x0001, 0x3f80, 0 },                  /* subnormal */
+        { 0x7f80, 0x3e00, 0 },                  /* inf (x 2^-3: inside the exponent sums) */
+        { 0x3e00, 0x7fc1, 0 },                  /* NaN */
+        { 0x0000, 0x7f7f, 1 },                  /* 0 x max: a zero product */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        TEST_CHECK(tpu_bf16_products_exact(1, 1, 1, &c[i].a, 1, &c[i].b, 1) == c[i].want,
+                   "%04x x %04x: want %d", c[i].a, c[i].b, c[i].want);
+    TEST_CHECK(tpu_bf16_products_exact(1, 1, 2, z, 2, one, 1), "zeros");
+    uint16_t pad[4] = { 0x3f80, 0x0001, 0x3f80, 0x7f80 };  /* 2 x 1 with ld 2: 0x0001, 0x7f80 padding */
+    TEST_CHECK(tpu_bf16_products_exact(2, 1, 1, pad, 2, one, 1), "padding read");
+    TEST_CHECK(!tpu_bf16_products_exact(1, 1, 2, pad, 2, one, 1), "subnormal in A missed");
+    uint16_t A[64 * 40], B[40 * 64];
+    for (int gen = 0; gen <= 2; gen += 2) {
+        rng = 0xe8 + (uint64_t)gen;
+        for (int i = 0; i < 64 * 40; i++) { A[i] = bf16_gen(gen); B[i] = bf16_gen(gen); }
+        TEST_CHECK(tpu_bf16_products_exact(64, 64, 40, A, 40, B, 64) == (gen == 0), "generator %d", gen);
+    }
+    return 0;
+}
+
+static int test_bf16_exact_guard(void)                /* each path's exponent scan */
+{
+    for (int p = 0; p < N_IMPLS; p++) {
+        if (tpu_gemm_force_impl(impls[p]) != 0) continue;
+        if (bf16_exact_guard()) { fprintf(stderr, "(path %s)\n", impls[p]); tpu_gemm_force_impl(NULL); return 1; }
+    }
+    tpu_gemm_force_impl(NULL);
+    return 0;
+}
+
 /*---- Cycle formulas ----*/
 
 static int test_scalesim_published(void)
@@ -367,6 +411,7 @@ static const struct test_case cases[] = {
     { "gemm-bf16-1.2", test_bf16_special },
     { "gemm-bf16-1.3", test_bf16_order },
     { "gemm-bf16-1.4", test_bf16_denormal },
+    { "gemm-bf16-1.5 when products are exact (the fused path's guard)", test_bf16_exact_guard },
     { "systolic-scalesim-1.1", test_scalesim_published },
     { "systolic-fold-1.1", test_fold_vs_scalesim },
 };

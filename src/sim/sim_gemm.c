@@ -575,6 +575,17 @@ struct bf16_tile {
         t##r##2 = _mm512_add_ps(t##r##2, _mm512_mul_ps(a_, b2));                           \
         t##r##3 = _mm512_add_ps(t##r##3, _mm512_mul_ps(a_, b3));                           \
     } while (0)
+/* The same step with one fused multiply-add per product: the same bits when
+** every a·b is an exact normal fp32 (tpu_bf16_products_exact), since then
+** fl(fl(a·b) + t) = fl(a·b + t). */
+#define BFZ_FSTEP(r)                                                                       \
+    do {                                                                                   \
+        __m512 a_ = _mm512_castsi512_ps(_mm512_set1_epi32((int32_t)((uint32_t)a##r[k] << 16))); \
+        t##r##0 = _mm512_fmadd_ps(a_, b0, t##r##0);                                        \
+        t##r##1 = _mm512_fmadd_ps(a_, b1, t##r##1);                                        \
+        t##r##2 = _mm512_fmadd_ps(a_, b2, t##r##2);                                        \
+        t##r##3 = _mm512_fmadd_ps(a_, b3, t##r##3);                                        \
+    } while (0)
 #define BFZ_DECL(r) __m512 t##r##0 = zero, t##r##1 = zero, t##r##2 = zero, t##r##3 = zero;
 #define BFZ_STORE1(r, q)                                                                      \
     do {                                                                                      \
@@ -585,9 +596,9 @@ struct bf16_tile {
     if (r < t->mr) { BFZ_STORE1(r, 0); BFZ_STORE1(r, 1); BFZ_STORE1(r, 2); BFZ_STORE1(r, 3); }
 
 /* One chunk [k0, k1) for 4 rows × nc (≤ 64) columns: t = Σ, C = fl(C + t).
-** bp: the fp32 panel, 64 floats per k. */
+** bp: the fp32 panel, 64 floats per k. fused: BFZ_FSTEP (exact products). */
 static TARGET_AVX512 void bfz_kernel(const struct bf16_tile *t, const float *bp, int k0, int k1,
-                                     int nc, int base_is_c)
+                                     int nc, int base_is_c, int fused)
 {
     __mmask16 m[4];
     for (int q = 0; q < 4; q++) {
@@ -597,12 +608,20 @@ static TARGET_AVX512 void bfz_kernel(const struct bf16_tile *t, const float *bp,
     const __m512 zero = _mm512_setzero_ps();
     const uint16_t *a0 = t->a[0], *a1 = t->a[1], *a2 = t->a[2], *a3 = t->a[3];
     BFZ_DECL(0) BFZ_DECL(1) BFZ_DECL(2) BFZ_DECL(3)
-    for (int k = k0; k < k1; k++) {
-        const float *b = bp + (size_t)k * 64;
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
-        BFZ_STEP(0); BFZ_STEP(1); BFZ_STEP(2); BFZ_STEP(3);
-    }
+    if (fused)
+        for (int k = k0; k < k1; k++) {
+            const float *b = bp + (size_t)k * 64;
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+            __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
+            BFZ_FSTEP(0); BFZ_FSTEP(1); BFZ_FSTEP(2); BFZ_FSTEP(3);
+        }
+    else
+        for (int k = k0; k < k1; k++) {
+            const float *b = bp + (size_t)k * 64;
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+            __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
+            BFZ_STEP(0); BFZ_STEP(1); BFZ_STEP(2); BFZ_STEP(3);
+        }
     BFZ_STORE(0) BFZ_STORE(1) BFZ_STORE(2) BFZ_STORE(3)
 }
 
@@ -629,6 +648,35 @@ static void bf16_tile_rows(struct bf16_tile *t, int mr, const uint16_t *A, int l
     }
 }
 
+/* bf16_exponents (below) 32 values at a time. */
+static TARGET_AVX512 int bf16_exponents_avx512(const uint16_t *X, int rows, int cols, int ld, int *lo, int *hi)
+{
+    const __m512i emask = _mm512_set1_epi16(0x7f80), mag = _mm512_set1_epi16(0x7fff);
+    const __m512i zero = _mm512_setzero_si512(), inf = _mm512_set1_epi16(255);
+    __m512i vlo = inf, vhi = zero;
+    __mmask32 bad = 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c += 32) {
+            __mmask32 m = cols - c >= 32 ? 0xffffffffu : (1u << (cols - c)) - 1;
+            __m512i x = _mm512_maskz_loadu_epi16(m, X + (size_t)r * ld + c);
+            __mmask32 nz = _mm512_test_epi16_mask(x, mag);                 /* not +-0 */
+            __m512i e = _mm512_srli_epi16(_mm512_and_si512(x, emask), 7);
+            bad |= _mm512_mask_cmpeq_epi16_mask(nz, e, zero) | _mm512_mask_cmpeq_epi16_mask(nz, e, inf);
+            vlo = _mm512_mask_min_epu16(vlo, nz, vlo, e);
+            vhi = _mm512_mask_max_epu16(vhi, nz, vhi, e);
+        }
+    if (bad) return 0;
+    uint16_t l[32], h[32];
+    _mm512_storeu_si512(l, vlo);
+    _mm512_storeu_si512(h, vhi);
+    *lo = 255, *hi = 0;
+    for (int i = 0; i < 32; i++) {
+        *lo = l[i] < *lo ? l[i] : *lo;
+        *hi = h[i] > *hi ? h[i] : *hi;
+    }
+    return 1;
+}
+
 /* Returns -1 (nothing written) when the panel buffer cannot be allocated. */
 static TARGET_AVX512 int gemm_bf16_avx512(int M, int N, int K, const uint16_t *A, int lda,
                                           const uint16_t *B, int ldb, float *C, int ldc,
@@ -639,6 +687,7 @@ static TARGET_AVX512 int gemm_bf16_avx512(int M, int N, int K, const uint16_t *A
     if (!raw)
         return -1;
     float *bp = (float *)(raw + ((64 - (uintptr_t)raw % 64) % 64));
+    int fused = tpu_bf16_products_exact(M, N, K, A, lda, B, ldb);
     struct bf16_tile t;
     for (int j0 = 0; j0 < N; j0 += 64) {
         int nc = N - j0 < 64 ? N - j0 : 64;
@@ -648,7 +697,7 @@ static TARGET_AVX512 int gemm_bf16_avx512(int M, int N, int K, const uint16_t *A
             bf16_tile_rows(&t, mr, A + (size_t)i * lda, lda, C + (size_t)i * ldc, ldc, j0);
             for (int k0 = 0; k0 < K; k0 += k_tile) {
                 int k1 = K - k0 < k_tile ? K : k0 + k_tile;
-                bfz_kernel(&t, bp, k0, k1, nc, accumulate || k0 > 0);
+                bfz_kernel(&t, bp, k0, k1, nc, accumulate || k0 > 0, fused);
             }
         }
     }
@@ -717,6 +766,39 @@ static TARGET_AVX2 void gemm_bf16_avx2(int M, int N, int K, const uint16_t *A, i
 #endif /* GEMM_X86 */
 
 /*---- Entry points ----*/
+
+/* Exponent fields of a rows x cols bf16 matrix: *lo the least and *hi the
+** greatest over its nonzero values; 0 when one is subnormal, inf or NaN. */
+static int bf16_exponents(const uint16_t *X, int rows, int cols, int ld, int *lo, int *hi)
+{
+    int l = 255, h = 0;
+    for (int r = 0; r < rows; r++) {
+        const uint16_t *x = X + (size_t)r * ld;
+        int bad = 0;
+        for (int c = 0; c < cols; c++) {
+            int e = (x[c] >> 7) & 0xff, nz = (x[c] & 0x7fff) != 0;
+            bad |= nz & ((e == 0) | (e == 255));
+            l = nz && e < l ? e : l;
+            h = nz && e > h ? e : h;
+        }
+        if (bad) return 0;
+    }
+    *lo = l;
+    *hi = h;
+    return 1;
+}
+
+int tpu_bf16_products_exact(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B, int ldb)
+{
+    int (*scan)(const uint16_t *, int, int, int, int *, int *) = bf16_exponents;
+#ifdef GEMM_X86
+    if (impl_get() == GEMM_IMPL_AVX512_VNNI) scan = bf16_exponents_avx512;
+#endif
+    int alo, ahi, blo, bhi;
+    if (!scan(A, M, K, lda, &alo, &ahi) || !scan(B, K, N, ldb, &blo, &bhi)) return 0;
+    if (ahi == 0 || bhi == 0) return 1;                    /* A or B all zeros */
+    return alo + blo >= 128 && ahi + bhi <= 379;          /* 2^-126 <= |a·b| < 2^127 */
+}
 
 /* K ≤ 0: no products; C becomes 0 unless accumulating. */
 static void zero_c_i8(int M, int N, int32_t *C, int ldc)

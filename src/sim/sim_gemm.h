@@ -46,6 +46,12 @@ void tpu_gemm_i8(int M, int N, int K, const int8_t *A, int lda, const int8_t *B,
 void tpu_gemm_bf16(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B, int ldb,
                    float *C, int ldc, int accumulate, int k_tile);
 
+/* 1 when every product a·b of A's and B's values is 0 or an exact normal
+** fp32: no subnormal, inf or NaN value, and the exponent fields keep each
+** nonzero |a·b| in [2^-126, 2^127). Then fl(a·b + t) = fl(fl(a·b) + t) for
+** any t, so the AVX-512 path may fuse the product and the sum (same bits). */
+int tpu_bf16_products_exact(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B, int ldb);
+
 /* The int8 path in use: "avx512-vnni", "avx2" or "portable". */
 const char *tpu_gemm_impl_name(void);
 
