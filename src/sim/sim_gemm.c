@@ -14,6 +14,8 @@
 ** compiler not contracting a*b + c into an FMA, true under -std=c11 (GCC's
 ** ISO modes imply -ffp-contract=off; clang fuses only within one expression).
 ** test-gemm's gemm-bf16-1.4 (denormal products) fails if that ever changes.
+** The AVX-512 path fuses them only where that changes no bit (every product
+** exact: tpu_bf16_products_exact).
 */
 #include "sim/sim_gemm.h"
 #include "tpu_impl.h"
