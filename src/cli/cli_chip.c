@@ -227,7 +227,7 @@ static enum tpu_status load_bound(struct tpu_ctx *ctx, const struct chip_args *a
     return rc;
 }
 
-static double now_seconds(void)
+double tpu_cli_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -273,9 +273,9 @@ static enum tpu_status run_repeated(struct tpu_ctx *ctx, const struct chip_args 
     for (int i = 0; i < n; i++) {
         if (i > 1) tpu_chip_report_free(*r);
         *r = NULL;
-        double t0 = now_seconds();
+        double t0 = tpu_cli_now_seconds();
         rc = run_once(ctx, a, chip, o, k, pa, r);
-        double dt = now_seconds() - t0;
+        double dt = tpu_cli_now_seconds() - t0;
         if (rc && rc != TPU_ERR_MISMATCH) break;
         best = i == 0 || dt < best ? dt : best;
         total += dt;

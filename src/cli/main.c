@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <time.h>
 
 #define MAX_SHAPES 32
 #define MAX_ROOTS  32
@@ -146,13 +145,6 @@ static int cmd_check(struct tpu_ctx *ctx, const struct opts *o)
 }
 
 /*---- run ----*/
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static enum tpu_status bind_inputs(struct tpu_ctx *ctx, struct tpu_graph *g, const struct opts *o)
 {
     char notes[4096];
@@ -171,9 +163,9 @@ static enum tpu_status timed_runs(struct tpu_ctx *ctx, struct tpu_graph *g, stru
 {
     double total = 0;
     for (int r = 0; r < ri->n_repeat; r++) {
-        double t0 = now_seconds();
+        double t0 = tpu_cli_now_seconds();
         enum tpu_status rc = tpu_ref_run(ctx, g);
-        double dt = now_seconds() - t0;
+        double dt = tpu_cli_now_seconds() - t0;
         if (rc) return rc;
         total += dt;
         if (r == 0 || dt < ri->seconds_best) ri->seconds_best = dt;
