@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// bench/ort_run.js MODEL DATA_DIR [--repeat N] [--out DIR] [--json FILE] [--threads N]
+// bench/ort_run.js MODEL DATA_DIR [--repeat N] [--out DIR] [--json FILE] [--threads N] [--no-warmup]
 //
 // Runs an ONNX model on ONNX Runtime (onnxruntime-node, CPU execution provider,
 // one intra-op and one inter-op thread unless --threads) with the inputs of an
 // ONNX backend-test folder (DATA_DIR/input_N.pb, in graph-input order). Prints
 // the best and mean milliseconds per run over N timed runs (after one warm-up
-// run), and the max abs error / rel-L2 against DATA_DIR/output_N.pb where those
-// exist. --out DIR writes ORT's outputs as DIR/output_N.pb (and copies the
+// run; --no-warmup: none, so --repeat 1 times a cold process's only run), and
+// the max abs error / rel-L2 against DATA_DIR/output_N.pb where those exist.
+// The JSON also gives the session creation's milliseconds (create_ms). --out DIR writes ORT's outputs as DIR/output_N.pb (and copies the
 // inputs), so ORT can serve as an independent oracle for models we did not
 // make. The ORT package is looked up in $TPUSIM_ORT (a node_modules folder),
 // else build/ort/node_modules next to this script's repository.
@@ -18,7 +19,7 @@ const { DTYPES, ORT_TO_ONNX, decodeTensor, encodeTensor } = require('./tensor_pb
 function die(msg) { process.stderr.write('ort_run.js: ' + msg + '\n'); process.exit(2); }
 
 function parseArgs(argv) {
-  const a = { repeat: 1, out: null, json: null, threads: 1, pos: [] };
+  const a = { repeat: 1, out: null, json: null, threads: 1, warmup: true, pos: [] };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     const val = () => { if (i + 1 >= argv.length) die('missing value after ' + s); return argv[++i]; };
@@ -26,10 +27,11 @@ function parseArgs(argv) {
     else if (s === '--out') a.out = val();
     else if (s === '--json') a.json = val();
     else if (s === '--threads') a.threads = parseInt(val(), 10);
+    else if (s === '--no-warmup') a.warmup = false;
     else if (s.startsWith('--')) die('unknown option ' + s);
     else a.pos.push(s);
   }
-  if (a.pos.length !== 2) die('usage: ort_run.js MODEL DATA_DIR [--repeat N] [--out DIR] [--json FILE] [--threads N]');
+  if (a.pos.length !== 2) die('usage: ort_run.js MODEL DATA_DIR [--repeat N] [--out DIR] [--json FILE] [--threads N] [--no-warmup]');
   if (!(a.repeat >= 1)) die('--repeat wants a positive count');
   if (!(a.threads >= 1)) die('--threads wants a positive count');
   return a;
@@ -78,7 +80,9 @@ async function main() {
     executionProviders: ['cpu'], intraOpNumThreads: args.threads, interOpNumThreads: 1,
     graphOptimizationLevel: 'all', executionMode: 'sequential',
   };
+  const c0 = process.hrtime.bigint();
   const sess = await ort.InferenceSession.create(modelPath, opts);
+  const createMs = Number(process.hrtime.bigint() - c0) / 1e6;
   const inputs = readSet(dataDir, 'input');
   if (inputs.length !== sess.inputNames.length)
     die(`${dataDir} has ${inputs.length} input_N.pb files, the model takes ${sess.inputNames.length} inputs`);
@@ -88,7 +92,7 @@ async function main() {
     feeds[name] = new ort.Tensor(DTYPES[t.dataType][0], t.data, t.dims);
   });
 
-  let res = await sess.run(feeds);       // warm-up
+  let res = args.warmup ? await sess.run(feeds) : null;       // warm-up
   const times = [];
   for (let i = 0; i < args.repeat; i++) {
     const t0 = process.hrtime.bigint();
@@ -102,7 +106,7 @@ async function main() {
 
   const expected = readSet(dataDir, 'output');
   const summary = { model: modelPath, threads: args.threads, runs: args.repeat,
-                    ort_ms_best: best, ort_ms_mean: mean,
+                    ort_ms_best: best, ort_ms_mean: mean, create_ms: createMs, warmup: args.warmup,
                     inputs: sess.inputNames.map((name, i) => ({ name, dims: inputs[i].dims })),
                     outputs: [] };
   let ok = true;

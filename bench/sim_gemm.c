@@ -1,7 +1,10 @@
 /*
 ** bench/sim_gemm.c: throughput of the chip kernels (sim/sim_gemm.c) against
 ** OpenBLAS cblas_sgemm in the same run, single thread.
-**   usage: sim_gemm [M N K [reps]]      (default 512 2048 2048, 5 reps)
+**   usage: sim_gemm [M N K [reps [ldc [acc]]]]  (default 512 2048 2048, 5 reps)
+** ldc: the int8 result's row pitch (default N; the simulator's accumulators
+** have array_cols, 256 on tpu-v1); acc 1: the int8 calls add to C (zeroed
+** before each call, outside the timing), as a MATMUL after the first k tile.
 ** Prints, per int8 path the CPU runs, the best time of `reps` calls and
 ** GOPS = 2·M·N·K / s (a multiply and an add per MAC, as for sgemm's FLOPs),
 ** then sgemm's GFLOPS and the ratio int8 GOPS / sgemm GFLOPS. Also times
@@ -39,7 +42,7 @@ static uint64_t rng_next(void)
 }
 
 struct bench_data {
-    int M, N, K, reps;
+    int M, N, K, reps, ldc, acc;
     int8_t *a8, *b8;
     int32_t *c32, *c32_ref;
     float *af, *bf, *cf;
@@ -48,8 +51,9 @@ struct bench_data {
 
 static double time_i8(struct bench_data *d)
 {
+    if (d->acc) memset(d->c32, 0, (size_t)d->M * d->ldc * 4);
     double t0 = now_s();
-    tpu_gemm_i8(d->M, d->N, d->K, d->a8, d->K, d->b8, d->N, d->c32, d->N, 0);
+    tpu_gemm_i8(d->M, d->N, d->K, d->a8, d->K, d->b8, d->N, d->c32, d->ldc, d->acc);
     return now_s() - t0;
 }
 
@@ -73,8 +77,9 @@ static double min_d(double a, double b) { return a < b ? a : b; }
 static int alloc_data(struct bench_data *d)
 {
     size_t mk = (size_t)d->M * d->K, kn = (size_t)d->K * d->N, mn = (size_t)d->M * d->N;
+    size_t mc = (size_t)d->M * d->ldc;
     d->a8 = malloc(mk); d->b8 = malloc(kn);
-    d->c32 = malloc(mn * 4); d->c32_ref = malloc(mn * 4);
+    d->c32 = calloc(mc, 4); d->c32_ref = malloc(mc * 4);
     d->af = malloc(mk * 4); d->bf = malloc(kn * 4); d->cf = malloc(mn * 4);
     d->a16 = malloc(mk * 2); d->b16 = malloc(kn * 2);
     if (!d->a8 || !d->b8 || !d->c32 || !d->c32_ref || !d->af || !d->bf || !d->cf || !d->a16 || !d->b16)
@@ -90,11 +95,15 @@ static int alloc_data(struct bench_data *d)
 
 int main(int argc, char **argv)
 {
-    struct bench_data d = { 512, 2048, 2048, 5, 0 };
+    struct bench_data d = { 512, 2048, 2048, 5, 0, 0, 0 };
     if (argc >= 4) { d.M = atoi(argv[1]); d.N = atoi(argv[2]); d.K = atoi(argv[3]); }
     if (argc >= 5) d.reps = atoi(argv[4]);
-    if (d.M < 1 || d.N < 1 || d.K < 1 || d.reps < 1 || alloc_data(&d) != 0) {
-        fprintf(stderr, "usage: sim_gemm [M N K [reps]] (positive, memory permitting)\n");
+    d.ldc = argc >= 6 ? atoi(argv[5]) : d.N;
+    if (argc >= 7) d.acc = atoi(argv[6]);
+    if (d.M < 1 || d.N < 1 || d.K < 1 || d.reps < 1 || d.ldc < d.N || (d.acc != 0 && d.acc != 1) ||
+        alloc_data(&d) != 0) {
+        fprintf(stderr, "usage: sim_gemm [M N K [reps [ldc [acc]]]] (positive, ldc >= N, acc 0 or 1, "
+                "memory permitting)\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -110,8 +119,8 @@ int main(int argc, char **argv)
             if ((p == 0 && r > 0) || tpu_gemm_force_impl(paths[p]) != 0) continue;
             t_path[p] = min_d(t_path[p], time_i8(&d));
             runs[p] = 1;
-            if (p == 0) memcpy(d.c32_ref, d.c32, (size_t)d.M * d.N * 4);
-            else if (memcmp(d.c32_ref, d.c32, (size_t)d.M * d.N * 4) != 0) {
+            if (p == 0) memcpy(d.c32_ref, d.c32, (size_t)d.M * d.ldc * 4);
+            else if (memcmp(d.c32_ref, d.c32, (size_t)d.M * d.ldc * 4) != 0) {
                 printf("tpu_gemm_i8 %s: RESULT DIFFERS FROM PORTABLE\n", paths[p]);
                 return 1;
             }
@@ -120,7 +129,8 @@ int main(int argc, char **argv)
         t_bf = min_d(t_bf, time_bf16(&d));
     }
     double sgemm_gflops = ops / t_sgemm * 1e-9, best_gops = 0;
-    printf("M=%d N=%d K=%d, best of %d interleaved reps, single thread\n", d.M, d.N, d.K, d.reps);
+    printf("M=%d N=%d K=%d (int8 ldc %d%s), best of %d interleaved reps, single thread\n", d.M, d.N, d.K,
+           d.ldc, d.acc ? ", accumulating" : "", d.reps);
     printf("%-24s %8.3f ms %9.1f GFLOPS (OpenBLAS core: %s)\n", "openblas cblas_sgemm",
            1e3 * t_sgemm, sgemm_gflops, openblas_get_corename());
     for (int p = 0; p < 3; p++) {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/sim_gemm.sh [M N K [reps]]: builds the library and bench/sim_gemm.c,
+# bench/sim_gemm.sh [M N K [reps [ldc [acc]]]]: builds the library and bench/sim_gemm.c,
 # then prints int8 GEMM GOPS per path, OpenBLAS sgemm GFLOPS (one thread) and
 # their ratio, with the machine and date for BENCHMARKS.md.
 set -e
