@@ -7,10 +7,11 @@
 // the best and mean milliseconds per run over N timed runs (after one warm-up
 // run; --no-warmup: none, so --repeat 1 times a cold process's only run), and
 // the max abs error / rel-L2 against DATA_DIR/output_N.pb where those exist.
-// The JSON also gives the session creation's milliseconds (create_ms). --out DIR writes ORT's outputs as DIR/output_N.pb (and copies the
-// inputs), so ORT can serve as an independent oracle for models we did not
-// make. The ORT package is looked up in $TPUSIM_ORT (a node_modules folder),
-// else build/ort/node_modules next to this script's repository.
+// The JSON also gives the session creation's milliseconds (create_ms).
+// --out DIR writes ORT's outputs as DIR/output_N.pb (and copies the inputs),
+// so ORT can serve as an independent oracle for models we did not make. The
+// ORT package is looked up in $TPUSIM_ORT (a node_modules folder), else
+// build/ort/node_modules next to this script's repository.
 'use strict';
 const fs = require('fs');
 const path = require('path');
