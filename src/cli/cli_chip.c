@@ -11,10 +11,10 @@
 */
 #include "tpusim.h"
 #include "cli_chip.h"
+#include "report/bench.h"    /* tpu_bench_now_s */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char tpu_cli_chip_usage[] =
     "  run MODEL --chip tpu-v1|tpu-v4|tpu-v5e|FILE ...  simulated chip; check --chip, compile, asm, disasm, sim,\n"
@@ -227,13 +227,6 @@ static enum tpu_status load_bound(struct tpu_ctx *ctx, const struct chip_args *a
     return rc;
 }
 
-double tpu_cli_now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* One whole run of a->input on chip: the data set in chunks (--data with
 ** --batch), or the model on its inputs, verified. --precision auto selects
 ** into *pa on the first run and reuses that choice after. */
@@ -273,9 +266,9 @@ static enum tpu_status run_repeated(struct tpu_ctx *ctx, const struct chip_args 
     for (int i = 0; i < n; i++) {
         if (i > 1) tpu_chip_report_free(*r);
         *r = NULL;
-        double t0 = tpu_cli_now_seconds();
+        double t0 = tpu_bench_now_s();
         rc = run_once(ctx, a, chip, o, k, pa, r);
-        double dt = tpu_cli_now_seconds() - t0;
+        double dt = tpu_bench_now_s() - t0;
         if (rc && rc != TPU_ERR_MISMATCH) break;
         best = i == 0 || dt < best ? dt : best;
         total += dt;

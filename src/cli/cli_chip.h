@@ -9,8 +9,6 @@
 int tpu_cli_chip_handles(int argc, char **argv);
 /* Runs it; returns the process exit code (0 ok, 1 mismatch, 2 error). */
 int tpu_cli_chip_main(int argc, char **argv);
-/* Monotonic seconds, for the --repeat timings of `run` (ref and chips). */
-double tpu_cli_now_seconds(void);
 /* Usage lines for main's usage(). */
 extern const char tpu_cli_chip_usage[];
 

@@ -14,6 +14,7 @@
 #include "tpusim.h"
 #include "cli_chip.h"     /* chip subcommands: asm, disasm, sim, chip, run --chip NAME */
 #include "cli_bench.h"    /* bench; run --chip NAME --trace FILE */
+#include "report/bench.h" /* tpu_bench_now_s: run --repeat timings */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,9 +164,9 @@ static enum tpu_status timed_runs(struct tpu_ctx *ctx, struct tpu_graph *g, stru
 {
     double total = 0;
     for (int r = 0; r < ri->n_repeat; r++) {
-        double t0 = tpu_cli_now_seconds();
+        double t0 = tpu_bench_now_s();
         enum tpu_status rc = tpu_ref_run(ctx, g);
-        double dt = tpu_cli_now_seconds() - t0;
+        double dt = tpu_bench_now_s() - t0;
         if (rc) return rc;
         total += dt;
         if (r == 0 || dt < ri->seconds_best) ri->seconds_best = dt;

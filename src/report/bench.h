@@ -115,6 +115,9 @@ struct tpu_bench {
 
 /* Runs the sweep. On success *out is the caller's (tpu_bench_free). */
 enum tpu_status tpu_bench_run(struct tpu_ctx *ctx, const struct tpu_bench_opts *o, struct tpu_bench **out);
+/* Monotonic seconds (report/bench_host.c): the host timings of bench, and of
+** run --repeat (cli/). */
+double          tpu_bench_now_s(void);
 void            tpu_bench_free(struct tpu_bench *b);                 /* NULL: no-op */
 
 /* Row index of (target i, batch j) or -1 when that run failed. */

@@ -28,7 +28,6 @@ struct tpu_bench_row *tpu_bench_new_row(struct sweep *s, int ti, int64_t batch, 
 void                  tpu_bench_finish_row(struct sweep *s, int ti, struct tpu_bench_row *r);
 
 /* bench_host.c */
-double          tpu_bench_now_s(void);                     /* monotonic seconds */
 /* Seeds g's inputs and runs every node's reference kernel, timing each
 ** (h->node_s, h->total_s); intermediates freed after their last use. */
 enum tpu_status tpu_bench_host_pass(struct sweep *s, struct tpu_graph *g, struct host_times *h);
