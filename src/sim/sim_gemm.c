@@ -588,6 +588,15 @@ struct bf16_tile {
         t##r##2 = _mm512_fmadd_ps(a_, b2, t##r##2);                                        \
         t##r##3 = _mm512_fmadd_ps(a_, b3, t##r##3);                                        \
     } while (0)
+/* Rows 0-3 over k in [k0, k1), each k's 64 panel floats loaded once; STEP:
+** BFZ_STEP or BFZ_FSTEP (one loop each, no branch per k). */
+#define BFZ_LOOP(STEP)                                                                     \
+    for (int k = k0; k < k1; k++) {                                                        \
+        const float *b = bp + (size_t)k * 64;                                              \
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);                        \
+        __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);                   \
+        STEP(0); STEP(1); STEP(2); STEP(3);                                                \
+    }
 #define BFZ_DECL(r) __m512 t##r##0 = zero, t##r##1 = zero, t##r##2 = zero, t##r##3 = zero;
 #define BFZ_STORE1(r, q)                                                                      \
     do {                                                                                      \
@@ -610,20 +619,8 @@ static TARGET_AVX512 void bfz_kernel(const struct bf16_tile *t, const float *bp,
     const __m512 zero = _mm512_setzero_ps();
     const uint16_t *a0 = t->a[0], *a1 = t->a[1], *a2 = t->a[2], *a3 = t->a[3];
     BFZ_DECL(0) BFZ_DECL(1) BFZ_DECL(2) BFZ_DECL(3)
-    if (fused)
-        for (int k = k0; k < k1; k++) {
-            const float *b = bp + (size_t)k * 64;
-            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-            __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
-            BFZ_FSTEP(0); BFZ_FSTEP(1); BFZ_FSTEP(2); BFZ_FSTEP(3);
-        }
-    else
-        for (int k = k0; k < k1; k++) {
-            const float *b = bp + (size_t)k * 64;
-            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-            __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
-            BFZ_STEP(0); BFZ_STEP(1); BFZ_STEP(2); BFZ_STEP(3);
-        }
+    if (fused) { BFZ_LOOP(BFZ_FSTEP) }
+    else { BFZ_LOOP(BFZ_STEP) }
     BFZ_STORE(0) BFZ_STORE(1) BFZ_STORE(2) BFZ_STORE(3)
 }
 
